@@ -1,0 +1,562 @@
+//! Runs the backend: one refresh at a time, deliveries coalesced, none acknowledged with stale
+//! settings.
+//!
+//! Every attempt gets a generation number when it starts. A delivery records, on arrival, the
+//! generation the next attempt will have, and is satisfied only by an attempt at least that
+//! new: joining an attempt that started before the delivery arrived could acknowledge settings
+//! fetched before the change VWO is telling us about. While one refresh runs, every newcomer
+//! shares a single pending one, so N concurrent deliveries cost at most two backend runs.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use crate::refresh::{DynRefresh, FailureKind, Refresh, Trigger};
+
+/// How transient failures are retried inside one refresh: full-jitter exponential backoff
+/// (each pause drawn uniformly between zero and the exponential delay), within a deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// The first exponential delay (default 100 ms).
+    pub initial_delay: Duration,
+    /// The largest exponential delay (default 5 s).
+    pub max_delay: Duration,
+    /// No retry starts later than this after the refresh began (default 60 s). After it the
+    /// refresh ends as a transient failure; VWO's redeliveries, or the safety net, start a
+    /// new one.
+    pub deadline: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            initial_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(5),
+            deadline: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Never retry: the first transient failure ends the refresh.
+    pub fn none() -> Self {
+        Self {
+            deadline: Duration::ZERO,
+            ..Self::default()
+        }
+    }
+}
+
+/// How a refresh ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// The backend succeeded.
+    Refreshed,
+    /// The backend failed transiently and the retry deadline passed (or, when not final, a
+    /// retry is coming).
+    Transient,
+    /// The backend failed permanently.
+    Permanent,
+    /// The backend panicked (or its task was cancelled).
+    Panicked,
+}
+
+/// What a delivery learnt by waiting for its covering refresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settled {
+    /// A refresh that started after the delivery arrived ended; `generation` is its attempt.
+    Done {
+        /// The covering attempt's generation.
+        generation: u64,
+        /// How it ended.
+        outcome: RunOutcome,
+    },
+    /// No covering refresh ended before the timeout.
+    TimedOut {
+        /// Whether a covering attempt already failed transiently and is being retried.
+        retrying: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Published {
+    generation: u64,
+    outcome: Option<RunOutcome>,
+    /// False for a transient failure that will be retried.
+    last: bool,
+}
+
+struct State {
+    /// The generation of the latest attempt started.
+    started: u64,
+    running: bool,
+    /// The trigger for the one pending refresh, if any.
+    pending: Option<Trigger>,
+}
+
+struct Shared {
+    backend: Arc<dyn DynRefresh>,
+    retry: RetryPolicy,
+    state: Mutex<State>,
+    published: watch::Sender<Published>,
+}
+
+/// Runs one backend with at most one refresh in flight and at most one pending.
+///
+/// Cheap to clone; clones share the backend and state. Must be used inside a tokio runtime:
+/// refreshes run as tokio tasks.
+#[derive(Clone)]
+pub struct Coordinator {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Coordinator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.shared.lock();
+        f.debug_struct("Coordinator")
+            .field("started", &state.started)
+            .field("running", &state.running)
+            .field("pending", &state.pending.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A delivery's claim on a refresh that starts no earlier than the claim.
+#[derive(Debug)]
+#[must_use = "a ticket does nothing unless waited on"]
+pub struct Ticket {
+    required: u64,
+    published: watch::Receiver<Published>,
+}
+
+impl Coordinator {
+    /// A coordinator running `backend`, retrying transient failures per `retry`.
+    pub fn new(backend: impl Refresh, retry: RetryPolicy) -> Self {
+        let (published, _) = watch::channel(Published {
+            generation: 0,
+            outcome: None,
+            last: true,
+        });
+        Self {
+            shared: Arc::new(Shared {
+                backend: Arc::new(backend),
+                retry,
+                state: Mutex::new(State {
+                    started: 0,
+                    running: false,
+                    pending: None,
+                }),
+                published,
+            }),
+        }
+    }
+
+    /// Asks for a refresh that starts after this call: starts one now if none is running,
+    /// otherwise makes sure one is pending. Returns at once.
+    pub fn schedule(&self, trigger: Trigger) -> Ticket {
+        // Subscribe first, so no outcome published after the claim can be missed.
+        let published = self.shared.published.subscribe();
+        let mut state = self.shared.lock();
+        let required = if state.running {
+            state.pending = Some(trigger);
+            state.started + 1
+        } else {
+            state.started += 1;
+            state.running = true;
+            let generation = state.started;
+            let shared = Arc::clone(&self.shared);
+            tokio::spawn(async move { Driver { shared, done: false }.run(generation, trigger).await });
+            generation
+        };
+        Ticket {
+            required,
+            published,
+        }
+    }
+
+    /// Refreshes now (or right after the refresh in flight) and waits for the outcome.
+    pub async fn refresh(&self, trigger: Trigger) -> RunOutcome {
+        match self.schedule(trigger).wait(None).await {
+            Settled::Done { outcome, .. } => outcome,
+            Settled::TimedOut { .. } => RunOutcome::Panicked,
+        }
+    }
+
+    /// The generation of the latest attempt started (0 before the first).
+    pub fn generation(&self) -> u64 {
+        self.shared.lock().started
+    }
+
+    /// Starts a safety-net refresh every `period`, each pause varied by up to `jitter`
+    /// (a fraction, e.g. `0.1` for ±10%) so replicas do not refresh in lockstep. It stops
+    /// when the returned handle is dropped. Needs a tokio runtime.
+    pub fn spawn_safety_net(&self, period: Duration, jitter: f64) -> SafetyNet {
+        let this = self.clone();
+        let jitter = jitter.clamp(0.0, 1.0);
+        let task = tokio::spawn(async move {
+            loop {
+                let factor = 1.0 + jitter * (fastrand::f64() * 2.0 - 1.0);
+                tokio::time::sleep(period.mul_f64(factor)).await;
+                tracing::debug!("vwo-webhook safety-net refresh");
+                drop(this.schedule(Trigger::SafetyNet));
+            }
+        });
+        SafetyNet { task }
+    }
+}
+
+/// The periodic safety-net refresh; dropping it stops the timer.
+#[derive(Debug)]
+pub struct SafetyNet {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for SafetyNet {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Ticket {
+    /// The generation an attempt must have to satisfy this ticket.
+    pub fn required_generation(&self) -> u64 {
+        self.required
+    }
+
+    /// Waits until a covering refresh ends, or `timeout` passes. A transient failure that
+    /// will be retried does not end the wait: the retry also covers this ticket.
+    pub async fn wait(mut self, timeout: Option<Duration>) -> Settled {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut retrying = false;
+        loop {
+            {
+                let now = *self.published.borrow_and_update();
+                if now.generation >= self.required {
+                    match now.outcome {
+                        Some(RunOutcome::Transient) if !now.last => retrying = true,
+                        Some(outcome) => {
+                            return Settled::Done {
+                                generation: now.generation,
+                                outcome,
+                            };
+                        }
+                        None => {}
+                    }
+                }
+            }
+            let changed = self.published.changed();
+            let result = match deadline {
+                Some(deadline) => match tokio::time::timeout_at(deadline, changed).await {
+                    Ok(result) => result,
+                    Err(_) => return Settled::TimedOut { retrying },
+                },
+                None => changed.await,
+            };
+            if result.is_err() {
+                // The coordinator is gone; nothing will ever cover this ticket.
+                return Settled::Done {
+                    generation: self.required,
+                    outcome: RunOutcome::Panicked,
+                };
+            }
+        }
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The lock is never held across a panic-prone call, but recover rather than spread one.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn publish(&self, generation: u64, outcome: RunOutcome, last: bool) {
+        self.published.send_replace(Published {
+            generation,
+            outcome: Some(outcome),
+            last,
+        });
+    }
+}
+
+/// The task that runs refreshes until none is pending.
+struct Driver {
+    shared: Arc<Shared>,
+    done: bool,
+}
+
+impl Driver {
+    async fn run(mut self, mut generation: u64, mut trigger: Trigger) {
+        loop {
+            let span = tracing::info_span!("vwo_webhook.refresh", generation, trigger = trigger_name(&trigger));
+            self.one_refresh(generation, trigger).instrument(span).await;
+            let mut state = self.shared.lock();
+            match state.pending.take() {
+                Some(next) => {
+                    state.started += 1;
+                    generation = state.started;
+                    trigger = next;
+                }
+                None => {
+                    state.running = false;
+                    self.done = true;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// One refresh: attempts until success, a permanent failure or the retry deadline.
+    async fn one_refresh(&self, mut generation: u64, mut trigger: Trigger) {
+        let retry = self.shared.retry;
+        let deadline = Instant::now() + retry.deadline;
+        let mut delays = ExponentialBuilder::default()
+            .with_min_delay(retry.initial_delay)
+            .with_max_delay(retry.max_delay)
+            .with_factor(2.0)
+            .without_max_times()
+            .build();
+        loop {
+            let started = Instant::now();
+            let result = tokio::spawn(Arc::clone(&self.shared.backend).refresh_boxed(trigger.clone())).await;
+            let elapsed_ms = started.elapsed().as_millis() as u64;
+            let retry_after = match result {
+                Ok(Ok(())) => {
+                    tracing::info!(generation, elapsed_ms, "settings refreshed");
+                    self.shared.publish(generation, RunOutcome::Refreshed, true);
+                    return;
+                }
+                Ok(Err(error)) => match error.kind() {
+                    FailureKind::Permanent => {
+                        tracing::error!(generation, elapsed_ms, %error, "settings refresh failed permanently");
+                        self.shared.publish(generation, RunOutcome::Permanent, true);
+                        return;
+                    }
+                    FailureKind::Transient { retry_after } => {
+                        tracing::warn!(generation, elapsed_ms, %error, "settings refresh failed transiently");
+                        retry_after
+                    }
+                },
+                Err(join_error) => {
+                    let reason = panic_message(join_error);
+                    tracing::error!(generation, elapsed_ms, reason, "settings backend panicked; contained");
+                    self.shared.publish(generation, RunOutcome::Panicked, true);
+                    return;
+                }
+            };
+            let exponential = delays.next().unwrap_or(retry.max_delay);
+            let pause = full_jitter(exponential).max(retry_after.unwrap_or_default());
+            if Instant::now() + pause > deadline {
+                tracing::warn!(generation, "retry deadline passed; giving up until the next delivery");
+                self.shared.publish(generation, RunOutcome::Transient, true);
+                return;
+            }
+            self.shared.publish(generation, RunOutcome::Transient, false);
+            tokio::time::sleep(pause).await;
+            // The retry is a fresh attempt: it also covers whoever is pending.
+            let mut state = self.shared.lock();
+            state.started += 1;
+            generation = state.started;
+            if let Some(next) = state.pending.take() {
+                trigger = next;
+            }
+        }
+    }
+}
+
+impl Drop for Driver {
+    /// If the runtime drops the driver mid-refresh, free the coordinator and wake the waiters
+    /// instead of leaving them hanging.
+    fn drop(&mut self) {
+        if !self.done {
+            let mut state = self.shared.lock();
+            state.running = false;
+            let generation = state.started;
+            drop(state);
+            self.shared.publish(generation, RunOutcome::Panicked, true);
+        }
+    }
+}
+
+fn full_jitter(delay: Duration) -> Duration {
+    let nanos = u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX);
+    Duration::from_nanos(fastrand::u64(0..=nanos))
+}
+
+fn trigger_name(trigger: &Trigger) -> &'static str {
+    match trigger {
+        Trigger::Webhook(_) => "webhook",
+        Trigger::SafetyNet => "safety_net",
+        Trigger::Broadcast => "broadcast",
+        Trigger::Manual => "manual",
+    }
+}
+
+fn panic_message(error: tokio::task::JoinError) -> String {
+    if error.is_cancelled() {
+        return "the refresh task was cancelled".to_owned();
+    }
+    let payload = error.into_panic();
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::refresh::RefreshError;
+
+    /// A backend that counts runs, takes `delay`, and answers from `script` (then succeeds).
+    fn backend(
+        delay: Duration,
+        script: Vec<fn() -> Result<(), RefreshError>>,
+    ) -> (Arc<AtomicUsize>, impl Refresh) {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&runs);
+        let script = Arc::new(script);
+        let backend = move |_trigger: Trigger| {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let script = Arc::clone(&script);
+            async move {
+                tokio::time::sleep(delay).await;
+                match script.get(n) {
+                    Some(step) => step(),
+                    None => Ok(()),
+                }
+            }
+        };
+        (runs, backend)
+    }
+
+    fn fast_retry() -> RetryPolicy {
+        RetryPolicy {
+            initial_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(4),
+            deadline: Duration::from_secs(5),
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_requests_during_a_run_cost_one_more_run() {
+        let (runs, backend) = backend(Duration::from_millis(50), vec![]);
+        let coordinator = Coordinator::new(backend, fast_retry());
+        let first = coordinator.schedule(Trigger::Manual);
+        tokio::task::yield_now().await;
+        let waiters: Vec<_> = (0..1000).map(|_| coordinator.schedule(Trigger::Manual)).collect();
+        assert_eq!(first.required_generation(), 1);
+        assert!(waiters.iter().all(|t| t.required_generation() == 2));
+        for ticket in waiters {
+            assert_eq!(
+                ticket.wait(None).await,
+                Settled::Done { generation: 2, outcome: RunOutcome::Refreshed }
+            );
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_ticket_is_never_satisfied_by_a_run_that_started_before_it() {
+        let (runs, backend) = backend(Duration::from_millis(30), vec![]);
+        let coordinator = Coordinator::new(backend, fast_retry());
+        let early = coordinator.schedule(Trigger::Manual);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let late = coordinator.schedule(Trigger::Manual);
+        assert!(matches!(early.wait(None).await, Settled::Done { generation: 1, .. }));
+        // Generation 1 was published before `late` looked: only generation 2 may answer it.
+        assert_eq!(late.required_generation(), 2);
+        assert!(matches!(late.wait(None).await, Settled::Done { generation: 2, .. }));
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn transient_failures_are_retried_until_success() {
+        let (runs, backend) = backend(
+            Duration::ZERO,
+            vec![
+                || Err(RefreshError::transient("origin 503")),
+                || Err(RefreshError::transient("origin 503")),
+            ],
+        );
+        let coordinator = Coordinator::new(backend, fast_retry());
+        assert_eq!(coordinator.refresh(Trigger::Manual).await, RunOutcome::Refreshed);
+        assert_eq!(runs.load(Ordering::SeqCst), 3);
+        assert_eq!(coordinator.generation(), 3, "each attempt is a generation");
+    }
+
+    #[tokio::test]
+    async fn retries_stop_at_the_deadline() {
+        let (runs, backend) = backend(Duration::ZERO, vec![|| Err(RefreshError::transient("down")); 1000]);
+        let policy = RetryPolicy {
+            deadline: Duration::from_millis(30),
+            ..fast_retry()
+        };
+        let coordinator = Coordinator::new(backend, policy);
+        assert_eq!(coordinator.refresh(Trigger::Manual).await, RunOutcome::Transient);
+        let attempts = runs.load(Ordering::SeqCst);
+        assert!(attempts > 1 && attempts < 1000, "{attempts} attempts");
+    }
+
+    #[tokio::test]
+    async fn retry_after_hint_is_honoured() {
+        let (runs, backend) = backend(
+            Duration::ZERO,
+            vec![|| Err(RefreshError::transient_after(Duration::from_millis(80), "429"))],
+        );
+        let coordinator = Coordinator::new(backend, fast_retry());
+        let started = Instant::now();
+        assert_eq!(coordinator.refresh(Trigger::Manual).await, RunOutcome::Refreshed);
+        assert!(started.elapsed() >= Duration::from_millis(80));
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn permanent_failures_are_not_retried() {
+        let (runs, backend) = backend(Duration::ZERO, vec![|| Err(RefreshError::permanent("401 from origin"))]);
+        let coordinator = Coordinator::new(backend, fast_retry());
+        assert_eq!(coordinator.refresh(Trigger::Manual).await, RunOutcome::Permanent);
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_panic_is_contained_and_the_next_refresh_runs() {
+        let (runs, backend) = backend(Duration::ZERO, vec![|| panic!("backend bug")]);
+        let coordinator = Coordinator::new(backend, fast_retry());
+        assert_eq!(coordinator.refresh(Trigger::Manual).await, RunOutcome::Panicked);
+        assert_eq!(coordinator.refresh(Trigger::Manual).await, RunOutcome::Refreshed);
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn wait_times_out_while_the_run_goes_on() {
+        let (runs, backend) = backend(Duration::from_millis(60), vec![]);
+        let coordinator = Coordinator::new(backend, fast_retry());
+        let ticket = coordinator.schedule(Trigger::Manual);
+        assert_eq!(
+            ticket.wait(Some(Duration::from_millis(5))).await,
+            Settled::TimedOut { retrying: false }
+        );
+        assert_eq!(coordinator.refresh(Trigger::Manual).await, RunOutcome::Refreshed);
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn safety_net_refreshes_periodically_until_dropped() {
+        let (runs, backend) = backend(Duration::ZERO, vec![]);
+        let coordinator = Coordinator::new(backend, fast_retry());
+        let net = coordinator.spawn_safety_net(Duration::from_secs(600), 0.1);
+        tokio::time::sleep(Duration::from_secs(600 * 3 + 100)).await;
+        let seen = runs.load(Ordering::SeqCst);
+        assert!((2..=4).contains(&seen), "{seen} runs in ~3 periods");
+        drop(net);
+        tokio::time::sleep(Duration::from_secs(600 * 3)).await;
+        assert_eq!(runs.load(Ordering::SeqCst), seen);
+    }
+}

@@ -1,0 +1,54 @@
+//! Receive VWO "settings changed" webhooks safely and keep feature-flag settings fresh.
+//!
+//! VWO posts a small notice whenever campaign settings change; the notice holds no settings,
+//! so the receiver must fetch them. This crate decides everything about such a delivery
+//! without doing any HTTP itself: adapter crates (`vwo-webhook-tower`, `vwo-webhook-axum`,
+//! ...) translate between their framework and a [`Receiver`].
+//!
+//! - [`SettingsChanged`]: the notice, parsed leniently (unknown values kept) with errors that
+//!   name the offending field.
+//! - [`Secret`], [`Keyring`], [`SharedKey`]: fail-closed, constant-time authentication with
+//!   key rotation at runtime.
+//! - [`Refresh`]: your backend. [`Coordinator`]: runs it once at a time, coalescing
+//!   deliveries, retrying transient failures, containing panics.
+//! - [`Receiver`]: the status-code decisions shared by every adapter.
+//!
+//! ```
+//! use vwo_webhook::{Keyring, Receiver, RefreshError, Trigger};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let keyring = Keyring::from_comma_separated("s3cret")?;
+//! let receiver = Receiver::builder(|trigger: Trigger| async move {
+//!     tracing::info!(?trigger, "fetch the new settings here");
+//!     Ok::<(), RefreshError>(())
+//! })
+//! .keyring(keyring.clone())
+//! .build()?;
+//!
+//! let body = br#"{"timestamp":1606482285,"event":"settings_changed"}"#;
+//! let headers: [(&str, &[u8]); 1] = [("x-vwo-auth", b"s3cret")];
+//! let answer = receiver.handle_buffered("POST", &headers, body).await;
+//! assert_eq!(answer.status(), 200);
+//! # Ok(()) }
+//! # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+//! ```
+#![forbid(unsafe_code)]
+
+mod coordinator;
+mod payload;
+mod receiver;
+mod refresh;
+mod response;
+mod secret;
+mod verify;
+
+pub use coordinator::{Coordinator, RetryPolicy, RunOutcome, SafetyNet, Settled, Ticket};
+pub use payload::{Action, Event, PayloadError, SettingsChanged};
+pub use receiver::{
+    AckPolicy, BodyError, BuildError, DEFAULT_ACK_TIMEOUT, DEFAULT_BODY_LIMIT, DEFAULT_PATH, Delivery, Receiver,
+    ReceiverBuilder,
+};
+pub use refresh::{FailureKind, Refresh, RefreshError, Trigger};
+pub use response::Response;
+pub use secret::{Keyring, Secret, SecretError};
+pub use verify::{HeaderLookup, SharedKey, VWO_AUTH_HEADER, Verifier, VerifyError};
