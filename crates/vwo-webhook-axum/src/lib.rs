@@ -1,1 +1,103 @@
-//! stub
+//! VWO webhooks in axum: mount a receiver on a `Router` with one call, or take a verified
+//! delivery in a handler of your own.
+//!
+//! ```no_run
+//! use axum::{Router, routing::get};
+//! use vwo_webhook::{Keyring, Receiver, RefreshError, Trigger};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let receiver = Receiver::builder(|_: Trigger| async { Ok::<(), RefreshError>(()) })
+//!     .keyring(Keyring::from_comma_separated("s3cret")?)
+//!     .build()?;
+//! let app = Router::new()
+//!     .route("/", get(|| async { "hello" }))
+//!     .merge(vwo_webhook_axum::router(receiver)); // POST /vwo-webhook
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:4000").await?;
+//! axum::serve(listener, app).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! The body limit is the receiver's own (default 64 KiB), applied whatever the router's
+//! `DefaultBodyLimit` says, and answered with the same JSON 413 as every adapter.
+#![forbid(unsafe_code)]
+
+use axum::Router;
+use axum::extract::{FromRef, FromRequest, Request};
+use axum::response::IntoResponse;
+use vwo_webhook::{Delivery, Receiver, Response};
+use vwo_webhook_tower::{HttpHeaders, WebhookService, into_http_response, read_body};
+
+/// A router answering VWO webhooks at the receiver's path (default `/vwo-webhook`), for any
+/// method (non-POST gets the core's 405). Merge it into your application's router.
+pub fn router<S>(receiver: Receiver) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let path = receiver.path().to_owned();
+    Router::new().route_service(&path, WebhookService::new(receiver))
+}
+
+/// An authenticated, parsed delivery, for handlers of your own.
+///
+/// Extracting it checks method, credentials, body limit and payload, rejecting with the same
+/// answers as [`router`]. Needs a [`Receiver`] reachable from the router state (`FromRef`).
+/// Finish with [`Webhook::respond`], which runs the coordinated refresh:
+///
+/// ```no_run
+/// use axum::{Router, routing::post};
+/// use vwo_webhook_axum::{Webhook, WebhookResponse};
+/// # fn app(receiver: vwo_webhook::Receiver) -> Router {
+/// async fn hook(webhook: Webhook) -> WebhookResponse {
+///     tracing::info!(action = ?webhook.payload().action, "settings changed in VWO");
+///     webhook.respond().await
+/// }
+/// Router::new().route("/hooks/vwo", post(hook)).with_state(receiver)
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Webhook(pub Delivery);
+
+impl std::ops::Deref for Webhook {
+    type Target = Delivery;
+
+    fn deref(&self) -> &Delivery {
+        &self.0
+    }
+}
+
+impl Webhook {
+    /// Runs the refresh per the receiver's ack policy and returns the answer for VWO.
+    pub async fn respond(self) -> WebhookResponse {
+        WebhookResponse(self.0.respond().await)
+    }
+}
+
+impl<S> FromRequest<S> for Webhook
+where
+    S: Send + Sync,
+    Receiver: FromRef<S>,
+{
+    type Rejection = WebhookResponse;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, WebhookResponse> {
+        let receiver = Receiver::from_ref(state);
+        let (parts, body) = request.into_parts();
+        receiver
+            .accept(parts.method.as_str(), &HttpHeaders(&parts.headers), |limit| {
+                read_body(body, limit)
+            })
+            .await
+            .map(Webhook)
+            .map_err(WebhookResponse)
+    }
+}
+
+/// The core's answer, as an axum response (also the extractor's rejection).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookResponse(pub Response);
+
+impl IntoResponse for WebhookResponse {
+    fn into_response(self) -> axum::response::Response {
+        into_http_response(self.0).into_response()
+    }
+}

@@ -1,1 +1,191 @@
-//! stub
+//! VWO webhooks as a tower `Service`, for hyper and any tower-based stack.
+//!
+//! - [`WebhookService`] answers every request it gets as a webhook delivery: give it to a
+//!   router (axum's `route_service`) or serve it on hyper directly.
+//! - [`WebhookLayer`] wraps your service: requests for the receiver's path go to the webhook,
+//!   everything else reaches your service untouched.
+//!
+//! The body is read with a hard limit: a declared `Content-Length` over it is refused before
+//! reading, and a chunked body is refused as soon as it crosses it (413 in both cases).
+//!
+//! ```no_run
+//! use hyper::server::conn::http1::Builder;
+//! use hyper_util::rt::TokioIo;
+//! use hyper_util::service::TowerToHyperService;
+//! use vwo_webhook::{Keyring, Receiver, RefreshError, Trigger};
+//! use vwo_webhook_tower::WebhookService;
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let receiver = Receiver::builder(|_: Trigger| async { Ok::<(), RefreshError>(()) })
+//!     .keyring(Keyring::from_comma_separated("s3cret")?)
+//!     .build()?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:4000").await?;
+//! loop {
+//!     let (stream, _) = listener.accept().await?;
+//!     let service = TowerToHyperService::new(WebhookService::new(receiver.clone()));
+//!     tokio::spawn(async move {
+//!         let _ = Builder::new().serve_connection(TokioIo::new(stream), service).await;
+//!     });
+//! }
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+
+use std::convert::Infallible;
+use std::error::Error as StdError;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Request, StatusCode};
+use http_body::Body;
+use http_body_util::{BodyExt, Either, Full, LengthLimitError, Limited};
+use tower_layer::Layer;
+use tower_service::Service;
+use vwo_webhook::{BodyError, HeaderLookup, Receiver, Response};
+
+type BoxError = Box<dyn StdError + Send + Sync>;
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// An http 1 `HeaderMap` seen through the core's [`HeaderLookup`].
+#[derive(Debug, Clone, Copy)]
+pub struct HttpHeaders<'a>(pub &'a HeaderMap);
+
+impl HeaderLookup for HttpHeaders<'_> {
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        self.0.get(name).map(HeaderValue::as_bytes)
+    }
+}
+
+/// Reads `body` into memory, refusing it as soon as it exceeds `limit` bytes.
+pub async fn read_body<B>(body: B, limit: usize) -> Result<Bytes, BodyError>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<LengthLimitError>() => Err(BodyError::TooLarge),
+        Err(error) => Err(BodyError::Unreadable(error.to_string())),
+    }
+}
+
+/// Turns the core's answer into an http 1 response.
+pub fn into_http_response(response: Response) -> http::Response<Full<Bytes>> {
+    let mut http = http::Response::new(Full::new(Bytes::from(response.body().to_owned())));
+    *http.status_mut() = StatusCode::from_u16(response.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (name, value) in response.headers() {
+        http.headers_mut().insert(*name, HeaderValue::from_static(value));
+    }
+    http
+}
+
+/// Handles one request as a webhook delivery.
+pub async fn handle<B>(receiver: &Receiver, request: Request<B>) -> http::Response<Full<Bytes>>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    let (parts, body) = request.into_parts();
+    let response = receiver
+        .handle(parts.method.as_str(), &HttpHeaders(&parts.headers), |limit| {
+            read_body(body, limit)
+        })
+        .await;
+    into_http_response(response)
+}
+
+/// A `Service` that answers every request as a VWO webhook delivery, whatever its path.
+#[derive(Debug, Clone)]
+pub struct WebhookService {
+    receiver: Receiver,
+}
+
+impl WebhookService {
+    /// Serves `receiver`.
+    pub fn new(receiver: Receiver) -> Self {
+        Self { receiver }
+    }
+}
+
+impl<B> Service<Request<B>> for WebhookService
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    type Response = http::Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<Self::Response, Infallible>>;
+
+    /// Always ready: backpressure happens in the coordinator, which coalesces deliveries.
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let receiver = self.receiver.clone();
+        Box::pin(async move { Ok(handle(&receiver, request).await) })
+    }
+}
+
+/// Mounts a receiver at its path (default `/vwo-webhook`) in front of another service.
+#[derive(Debug, Clone)]
+pub struct WebhookLayer {
+    receiver: Receiver,
+}
+
+impl WebhookLayer {
+    /// Routes requests for `receiver.path()` to the receiver.
+    pub fn new(receiver: Receiver) -> Self {
+        Self { receiver }
+    }
+}
+
+impl<S> Layer<S> for WebhookLayer {
+    type Service = Webhook<S>;
+
+    fn layer(&self, inner: S) -> Webhook<S> {
+        Webhook {
+            inner,
+            receiver: self.receiver.clone(),
+        }
+    }
+}
+
+/// The service [`WebhookLayer`] produces.
+#[derive(Debug, Clone)]
+pub struct Webhook<S> {
+    inner: S,
+    receiver: Receiver,
+}
+
+impl<S, B, ResBody> Service<Request<B>> for Webhook<S>
+where
+    S: Service<Request<B>, Response = http::Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    type Response = http::Response<Either<Full<Bytes>, ResBody>>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        if request.uri().path() == self.receiver.path() {
+            // The inner service's readiness stays reserved for the next call.
+            let receiver = self.receiver.clone();
+            return Box::pin(async move { Ok(handle(&receiver, request).await.map(Either::Left)) });
+        }
+        // Clone-and-replace: the instance that was polled ready is the one that is called.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move { Ok(inner.call(request).await?.map(Either::Right)) })
+    }
+}

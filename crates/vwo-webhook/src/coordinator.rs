@@ -172,10 +172,7 @@ impl Coordinator {
             tokio::spawn(async move { Driver { shared, done: false }.run(generation, trigger).await });
             generation
         };
-        Ticket {
-            required,
-            published,
-        }
+        Ticket { required, published }
     }
 
     /// Refreshes now (or right after the refresh in flight) and waits for the outcome.
@@ -291,7 +288,11 @@ struct Driver {
 impl Driver {
     async fn run(mut self, mut generation: u64, mut trigger: Trigger) {
         loop {
-            let span = tracing::info_span!("vwo_webhook.refresh", generation, trigger = trigger_name(&trigger));
+            let span = tracing::info_span!(
+                "vwo_webhook.refresh",
+                generation,
+                trigger = trigger_name(&trigger)
+            );
             self.one_refresh(generation, trigger).instrument(span).await;
             let mut state = self.shared.lock();
             match state.pending.take() {
@@ -342,7 +343,12 @@ impl Driver {
                 },
                 Err(join_error) => {
                     let reason = panic_message(join_error);
-                    tracing::error!(generation, elapsed_ms, reason, "settings backend panicked; contained");
+                    tracing::error!(
+                        generation,
+                        elapsed_ms,
+                        reason,
+                        "settings backend panicked; contained"
+                    );
                     self.shared.publish(generation, RunOutcome::Panicked, true);
                     return;
                 }
@@ -350,7 +356,10 @@ impl Driver {
             let exponential = delays.next().unwrap_or(retry.max_delay);
             let pause = full_jitter(exponential).max(retry_after.unwrap_or_default());
             if Instant::now() + pause > deadline {
-                tracing::warn!(generation, "retry deadline passed; giving up until the next delivery");
+                tracing::warn!(
+                    generation,
+                    "retry deadline passed; giving up until the next delivery"
+                );
                 self.shared.publish(generation, RunOutcome::Transient, true);
                 return;
             }
@@ -456,7 +465,10 @@ mod tests {
         for ticket in waiters {
             assert_eq!(
                 ticket.wait(None).await,
-                Settled::Done { generation: 2, outcome: RunOutcome::Refreshed }
+                Settled::Done {
+                    generation: 2,
+                    outcome: RunOutcome::Refreshed
+                }
             );
         }
         assert_eq!(runs.load(Ordering::SeqCst), 2);
@@ -469,10 +481,16 @@ mod tests {
         let early = coordinator.schedule(Trigger::Manual);
         tokio::time::sleep(Duration::from_millis(10)).await;
         let late = coordinator.schedule(Trigger::Manual);
-        assert!(matches!(early.wait(None).await, Settled::Done { generation: 1, .. }));
+        assert!(matches!(
+            early.wait(None).await,
+            Settled::Done { generation: 1, .. }
+        ));
         // Generation 1 was published before `late` looked: only generation 2 may answer it.
         assert_eq!(late.required_generation(), 2);
-        assert!(matches!(late.wait(None).await, Settled::Done { generation: 2, .. }));
+        assert!(matches!(
+            late.wait(None).await,
+            Settled::Done { generation: 2, .. }
+        ));
         assert_eq!(runs.load(Ordering::SeqCst), 2);
     }
 
@@ -480,10 +498,9 @@ mod tests {
     async fn transient_failures_are_retried_until_success() {
         let (runs, backend) = backend(
             Duration::ZERO,
-            vec![
-                || Err(RefreshError::transient("origin 503")),
-                || Err(RefreshError::transient("origin 503")),
-            ],
+            vec![|| Err(RefreshError::transient("origin 503")), || {
+                Err(RefreshError::transient("origin 503"))
+            }],
         );
         let coordinator = Coordinator::new(backend, fast_retry());
         assert_eq!(coordinator.refresh(Trigger::Manual).await, RunOutcome::Refreshed);
@@ -493,7 +510,10 @@ mod tests {
 
     #[tokio::test]
     async fn retries_stop_at_the_deadline() {
-        let (runs, backend) = backend(Duration::ZERO, vec![|| Err(RefreshError::transient("down")); 1000]);
+        let (runs, backend) = backend(
+            Duration::ZERO,
+            vec![|| Err(RefreshError::transient("down")); 1000],
+        );
         let policy = RetryPolicy {
             deadline: Duration::from_millis(30),
             ..fast_retry()
@@ -519,7 +539,10 @@ mod tests {
 
     #[tokio::test]
     async fn permanent_failures_are_not_retried() {
-        let (runs, backend) = backend(Duration::ZERO, vec![|| Err(RefreshError::permanent("401 from origin"))]);
+        let (runs, backend) = backend(
+            Duration::ZERO,
+            vec![|| Err(RefreshError::permanent("401 from origin"))],
+        );
         let coordinator = Coordinator::new(backend, fast_retry());
         assert_eq!(coordinator.refresh(Trigger::Manual).await, RunOutcome::Permanent);
         assert_eq!(runs.load(Ordering::SeqCst), 1);

@@ -45,8 +45,8 @@ mod verify;
 pub use coordinator::{Coordinator, RetryPolicy, RunOutcome, SafetyNet, Settled, Ticket};
 pub use payload::{Action, Event, PayloadError, SettingsChanged};
 pub use receiver::{
-    AckPolicy, BodyError, BuildError, DEFAULT_ACK_TIMEOUT, DEFAULT_BODY_LIMIT, DEFAULT_PATH, Delivery, Receiver,
-    ReceiverBuilder,
+    AckPolicy, BodyError, BuildError, DEFAULT_ACK_TIMEOUT, DEFAULT_BODY_LIMIT, DEFAULT_PATH, Delivery,
+    Receiver, ReceiverBuilder,
 };
 pub use refresh::{FailureKind, Refresh, RefreshError, Trigger};
 pub use response::Response;

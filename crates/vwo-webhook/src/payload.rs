@@ -232,16 +232,34 @@ mod tests {
     fn errors_name_the_field() {
         let cases: &[(&[u8], &str)] = &[
             (br#"{"event":"settings_changed"}"#, "field `timestamp` is missing"),
-            (br#"{"timestamp":"1","event":"settings_changed"}"#, "field `timestamp` must be"),
-            (br#"{"timestamp":1.5,"event":"settings_changed"}"#, "field `timestamp` must be"),
+            (
+                br#"{"timestamp":"1","event":"settings_changed"}"#,
+                "field `timestamp` must be",
+            ),
+            (
+                br#"{"timestamp":1.5,"event":"settings_changed"}"#,
+                "field `timestamp` must be",
+            ),
             (br#"{"timestamp":1}"#, "field `event` is missing"),
             (br#"{"timestamp":1,"event":7}"#, "field `event` must be a string"),
-            (br#"{"timestamp":1,"event":"x","action":[]}"#, "field `action` must be a string"),
-            (br#"{"timestamp":1,"event":"x","triggered_by":false}"#, "field `triggered_by` must be a string"),
+            (
+                br#"{"timestamp":1,"event":"x","action":[]}"#,
+                "field `action` must be a string",
+            ),
+            (
+                br#"{"timestamp":1,"event":"x","triggered_by":false}"#,
+                "field `triggered_by` must be a string",
+            ),
         ];
         for (body, expected) in cases {
-            let message = SettingsChanged::from_slice(body).expect_err("invalid").to_string();
-            assert!(message.starts_with(expected), "{message:?} for {:?}", String::from_utf8_lossy(body));
+            let message = SettingsChanged::from_slice(body)
+                .expect_err("invalid")
+                .to_string();
+            assert!(
+                message.starts_with(expected),
+                "{message:?} for {:?}",
+                String::from_utf8_lossy(body)
+            );
         }
     }
 
@@ -249,7 +267,13 @@ mod tests {
     fn rejects_bodies_that_are_not_objects() {
         assert_eq!(SettingsChanged::from_slice(b""), Err(PayloadError::Empty));
         assert_eq!(SettingsChanged::from_slice(b" \n"), Err(PayloadError::Empty));
-        for body in [&b"[1,2]"[..], b"[1,\"settings_changed\"]", b"\"x\"", b"null", b"42"] {
+        for body in [
+            &b"[1,2]"[..],
+            b"[1,\"settings_changed\"]",
+            b"\"x\"",
+            b"null",
+            b"42",
+        ] {
             assert_eq!(SettingsChanged::from_slice(body), Err(PayloadError::NotAnObject));
         }
         assert!(matches!(

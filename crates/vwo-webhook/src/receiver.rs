@@ -180,7 +180,12 @@ impl Receiver {
 
     /// Runs every check up to the refresh: the first half of [`Receiver::handle`], for
     /// extractors that hand a verified [`Delivery`] to the application's own handler.
-    pub async fn accept<H, F, Fut, B>(&self, method: &str, headers: &H, read_body: F) -> Result<Delivery, Response>
+    pub async fn accept<H, F, Fut, B>(
+        &self,
+        method: &str,
+        headers: &H,
+        read_body: F,
+    ) -> Result<Delivery, Response>
     where
         H: HeaderLookup + ?Sized,
         F: FnOnce(usize) -> Fut,
@@ -235,7 +240,10 @@ impl Receiver {
             Ok(body) => body,
             Err(BodyError::TooLarge) => return Err(self.too_large("body over the limit")),
             Err(BodyError::Unreadable(reason)) => {
-                return Err((Response::bad_request("the request body could not be read"), reason));
+                return Err((
+                    Response::bad_request("the request body could not be read"),
+                    reason,
+                ));
             }
         };
         let body = body.as_ref();
@@ -254,7 +262,10 @@ impl Receiver {
     }
 
     fn too_large(&self, reason: &str) -> (Response, String) {
-        (Response::payload_too_large(self.inner.body_limit), reason.to_owned())
+        (
+            Response::payload_too_large(self.inner.body_limit),
+            reason.to_owned(),
+        )
     }
 
     /// The answer for a body that overflowed the limit while streaming, for adapters that
@@ -306,11 +317,18 @@ impl Delivery {
                         Response::retry_later("settings refresh failed transiently; redeliver"),
                         "transient_failure",
                     ),
-                    RunOutcome::Permanent => (Response::failed("settings refresh failed"), "permanent_failure"),
-                    RunOutcome::Panicked => (Response::failed("settings refresh failed unexpectedly"), "panicked"),
+                    RunOutcome::Permanent => {
+                        (Response::failed("settings refresh failed"), "permanent_failure")
+                    }
+                    RunOutcome::Panicked => (
+                        Response::failed("settings refresh failed unexpectedly"),
+                        "panicked",
+                    ),
                 },
                 Settled::TimedOut { retrying: true } => (
-                    Response::retry_later("settings refresh failed transiently and is being retried; redeliver"),
+                    Response::retry_later(
+                        "settings refresh failed transiently and is being retried; redeliver",
+                    ),
                     "transient_failure",
                 ),
                 Settled::TimedOut { retrying: false } => (
@@ -434,18 +452,32 @@ mod tests {
     fn receiver() -> (Arc<AtomicUsize>, Receiver) {
         let (runs, backend) = counting();
         let keyring = Keyring::new([Secret::new("s3cret").expect("secret")]).expect("keyring");
-        (runs, Receiver::builder(backend).keyring(keyring).build().expect("build"))
+        (
+            runs,
+            Receiver::builder(backend)
+                .keyring(keyring)
+                .build()
+                .expect("build"),
+        )
     }
 
     #[test]
     fn building_without_a_secret_fails_closed() {
         let (_, backend) = counting();
-        assert_eq!(Receiver::builder(backend).build().err(), Some(BuildError::NoAuthentication));
+        assert_eq!(
+            Receiver::builder(backend).build().err(),
+            Some(BuildError::NoAuthentication)
+        );
         let (_, backend) = counting();
-        let open = Receiver::builder(backend).allow_unauthenticated_deliveries_insecure().build();
+        let open = Receiver::builder(backend)
+            .allow_unauthenticated_deliveries_insecure()
+            .build();
         assert!(open.is_ok());
         let (_, backend) = counting();
-        let bad_path = Receiver::builder(backend).allow_unauthenticated_deliveries_insecure().path("x").build();
+        let bad_path = Receiver::builder(backend)
+            .allow_unauthenticated_deliveries_insecure()
+            .path("x")
+            .build();
         assert_eq!(bad_path.err(), Some(BuildError::InvalidPath));
     }
 
@@ -458,19 +490,26 @@ mod tests {
         assert_eq!(r.handle_buffered("GET", &wrong, b"garbage").await.status(), 405);
         // Auth before the body is even read.
         let read = r
-            .handle("POST", &wrong, |_| async { panic!("body read before authentication") as Result<&[u8], _> })
+            .handle("POST", &wrong, |_| async {
+                panic!("body read before authentication") as Result<&[u8], _>
+            })
             .await;
         assert_eq!(read.status(), 401);
         // Declared length before reading.
         let declared: [(&str, &[u8]); 2] = [("x-vwo-auth", b"s3cret"), ("Content-Length", b"65537")];
         let too_long = r
-            .handle("POST", &declared, |_| async { panic!("body read past a declared overflow") as Result<&[u8], _> })
+            .handle("POST", &declared, |_| async {
+                panic!("body read past a declared overflow") as Result<&[u8], _>
+            })
             .await;
         assert_eq!(too_long.status(), 413);
         assert_eq!(r.handle_buffered("POST", &good, b"{").await.status(), 400);
         assert_eq!(runs.load(Ordering::SeqCst), 0);
         let ok = r.handle_buffered("POST", &good, DOCUMENTED).await;
-        assert_eq!((ok.status(), ok.body()), (200, r#"{"status":"success","message":"settings refreshed"}"#));
+        assert_eq!(
+            (ok.status(), ok.body()),
+            (200, r#"{"status":"success","message":"settings refreshed"}"#)
+        );
         assert_eq!(runs.load(Ordering::SeqCst), 1);
     }
 
@@ -478,7 +517,9 @@ mod tests {
     async fn bad_payload_message_names_the_field() {
         let (_, r) = receiver();
         let good: [(&str, &[u8]); 1] = [("x-vwo-auth", b"s3cret")];
-        let response = r.handle_buffered("POST", &good, br#"{"timestamp":"soon","event":"x"}"#).await;
+        let response = r
+            .handle_buffered("POST", &good, br#"{"timestamp":"soon","event":"x"}"#)
+            .await;
         assert_eq!(response.status(), 400);
         assert!(response.body().contains("`timestamp`"), "{}", response.body());
     }
@@ -493,7 +534,10 @@ mod tests {
             .expect("build");
         let none: [(&str, &[u8]); 0] = [];
         assert_eq!(r.handle_buffered("POST", &none, DOCUMENTED).await.status(), 202);
-        assert_eq!(r.coordinator().refresh(Trigger::Manual).await, RunOutcome::Refreshed);
+        assert_eq!(
+            r.coordinator().refresh(Trigger::Manual).await,
+            RunOutcome::Refreshed
+        );
         assert_eq!(runs.load(Ordering::SeqCst), 2);
     }
 }

@@ -19,13 +19,22 @@ struct Body<'a> {
 const JSON: (&str, &str) = ("content-type", "application/json");
 
 impl Response {
-    fn new(status: u16, headers: &'static [(&'static str, &'static str)], status_word: &str, message: &str) -> Self {
+    fn new(
+        status: u16,
+        headers: &'static [(&'static str, &'static str)],
+        status_word: &str,
+        message: &str,
+    ) -> Self {
         let body = serde_json::to_string(&Body {
             status: status_word,
             message,
         })
         .unwrap_or_default();
-        Self { status, headers, body }
+        Self {
+            status,
+            headers,
+            body,
+        }
     }
 
     fn error(status: u16, message: &str) -> Self {

@@ -190,7 +190,10 @@ mod tests {
     fn empty_secret_and_empty_keyring_are_refused() {
         assert_eq!(Secret::new("").err(), Some(SecretError::Empty));
         assert_eq!(Keyring::new([]).err(), Some(SecretError::EmptyKeyring));
-        assert_eq!(Keyring::from_comma_separated(" , ,").err(), Some(SecretError::EmptyKeyring));
+        assert_eq!(
+            Keyring::from_comma_separated(" , ,").err(),
+            Some(SecretError::EmptyKeyring)
+        );
     }
 
     #[test]

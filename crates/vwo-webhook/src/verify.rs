@@ -143,13 +143,18 @@ mod tests {
     fn fails_closed() {
         let v = verifier();
         let none: [(&str, &[u8]); 0] = [];
-        assert_eq!(v.verify(&none, b""), Err(VerifyError::MissingHeader("x-vwo-auth")));
+        assert_eq!(
+            v.verify(&none, b""),
+            Err(VerifyError::MissingHeader("x-vwo-auth"))
+        );
         assert_eq!(
             v.verify(&[("x-vwo-auth", &b""[..])], b""),
             Err(VerifyError::EmptyHeader("x-vwo-auth"))
         );
         for wrong in ["s3cre", "s3crett", "nope"] {
-            let error = v.verify(&[("x-vwo-auth", wrong.as_bytes())], b"").expect_err(wrong);
+            let error = v
+                .verify(&[("x-vwo-auth", wrong.as_bytes())], b"")
+                .expect_err(wrong);
             assert_eq!(error, VerifyError::Mismatch("x-vwo-auth"));
             assert!(!error.to_string().contains(wrong));
         }

@@ -1,0 +1,56 @@
+//! The whole conformance suite, twice: through `router()` and through the `Webhook` extractor
+//! in a handler of the application's own.
+
+use axum::Router;
+use axum::routing::{any, get};
+use vwo_webhook::Receiver;
+use vwo_webhook_axum::{Webhook, WebhookResponse};
+use vwo_webhook_conformance::{HEALTH_BODY, HEALTH_PATH, Harness, Server};
+
+fn serve(app: Router) -> Server {
+    Server::spawn_tokio(move |listener| async move {
+        let _ = axum::serve(listener, app).await;
+    })
+}
+
+struct Axum;
+
+impl Harness for Axum {
+    const NAME: &'static str = "axum";
+
+    fn serve(receiver: Receiver) -> Server {
+        serve(
+            Router::new()
+                .route(HEALTH_PATH, get(|| async { HEALTH_BODY }))
+                .merge(vwo_webhook_axum::router(receiver)),
+        )
+    }
+}
+
+struct AxumExtractor;
+
+async fn hook(webhook: Webhook) -> WebhookResponse {
+    webhook.respond().await
+}
+
+impl Harness for AxumExtractor {
+    const NAME: &'static str = "axum-extractor";
+
+    fn serve(receiver: Receiver) -> Server {
+        let path = receiver.path().to_owned();
+        serve(
+            Router::new()
+                .route(HEALTH_PATH, get(|| async { HEALTH_BODY }))
+                .route(&path, any(hook))
+                .with_state(receiver),
+        )
+    }
+}
+
+mod router {
+    vwo_webhook_conformance::conformance_suite!(super::Axum);
+}
+
+mod extractor {
+    vwo_webhook_conformance::conformance_suite!(super::AxumExtractor);
+}

@@ -1,0 +1,798 @@
+//! The catalog: one function per case, generic over the adapter's [`Harness`].
+//!
+//! Each case builds its own receiver and server, speaks HTTP over loopback, and panics with a
+//! message naming what broke.
+
+use std::future::Future;
+use std::time::Duration;
+
+use vwo_webhook::{
+    AckPolicy, Action, DEFAULT_BODY_LIMIT, DEFAULT_PATH, Event, Keyring, Receiver, ReceiverBuilder,
+    RetryPolicy, Secret, Trigger,
+};
+
+use crate::backend::TestBackend;
+use crate::client::{Request, Response};
+use crate::harness::{HEALTH_BODY, HEALTH_PATH, Harness, Server};
+
+/// The secret every case configures, unless it tests rotation.
+pub const SECRET: &str = "conformance-s3cret-7f2a";
+/// VWO's documented notice, byte for byte.
+pub const DOCUMENTED: &str = include_str!("../testdata/documented.json");
+
+fn block_on<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("client runtime")
+        .block_on(future)
+}
+
+fn keyring(secrets: &[&str]) -> Keyring {
+    Keyring::new(secrets.iter().map(|s| Secret::new(*s).expect("non-empty secret"))).expect("keyring")
+}
+
+/// A receiver secured with [`SECRET`], configured further by `configure`.
+fn receiver(backend: &TestBackend, configure: impl FnOnce(ReceiverBuilder) -> ReceiverBuilder) -> Receiver {
+    receiver_with(backend, RetryPolicy::default(), configure)
+}
+
+fn receiver_with(
+    backend: &TestBackend,
+    retry: RetryPolicy,
+    configure: impl FnOnce(ReceiverBuilder) -> ReceiverBuilder,
+) -> Receiver {
+    let builder = Receiver::builder_with_retry(backend.clone(), retry).keyring(keyring(&[SECRET]));
+    configure(builder).build().expect("receiver")
+}
+
+fn delivery(secret: Option<&str>, body: &str) -> Request {
+    let request = Request::post(DEFAULT_PATH, body).header("content-type", "application/json");
+    match secret {
+        Some(secret) => request.header("x-vwo-auth", secret),
+        None => request,
+    }
+}
+
+async fn send(server: &Server, request: &Request) -> Response {
+    match request.send(server.addr()).await {
+        Ok(response) => response,
+        Err(error) => panic!("{request:?}: {error}"),
+    }
+}
+
+#[track_caller]
+fn expect_status(response: &Response, status: u16, what: &str) {
+    assert_eq!(
+        response.status,
+        status,
+        "{what}: expected {status}, got {} with body {:?}",
+        response.status,
+        response.text()
+    );
+}
+
+#[track_caller]
+fn expect_message_contains(response: &Response, needle: &str) {
+    let json = response.json().unwrap_or_else(|e| panic!("{e}"));
+    let message = json["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(needle),
+        "message {message:?} should mention {needle:?}"
+    );
+}
+
+/// Polls `condition` every 10 ms for up to 10 s.
+async fn eventually(what: &str, condition: impl Fn() -> bool) {
+    for _ in 0..1000 {
+        if condition() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Auth
+
+/// The documented payload with the right key: 200, one refresh, triggered by that payload.
+pub fn accepts_seed_payload<H: Harness>() {
+    let backend = TestBackend::counting();
+    let server = H::serve(receiver(&backend, |b| b));
+    block_on(async {
+        let response = send(&server, &delivery(Some(SECRET), DOCUMENTED)).await;
+        expect_status(&response, 200, "documented payload, right key");
+        assert_eq!(backend.finished(), 1, "exactly one refresh before the 200");
+        match backend.triggers().as_slice() {
+            [Trigger::Webhook(payload)] => {
+                assert_eq!(payload.timestamp, 1_606_482_285);
+                assert_eq!(payload.event, Event::SettingsChanged);
+                assert_eq!(payload.action, Some(Action::CampaignSettingsChanged));
+            }
+            other => panic!("backend triggered by {other:?}"),
+        }
+    });
+}
+
+/// `X-VWO-Auth`, `X-VWO-AUTH`: header names are case-insensitive.
+pub fn header_name_case_insensitive<H: Harness>() {
+    let backend = TestBackend::counting();
+    let server = H::serve(receiver(&backend, |b| b));
+    block_on(async {
+        for name in ["X-VWO-Auth", "X-VWO-AUTH", "x-Vwo-aUtH"] {
+            let request = Request::post(DEFAULT_PATH, DOCUMENTED).header(name, SECRET);
+            expect_status(&send(&server, &request).await, 200, name);
+        }
+        assert_eq!(backend.finished(), 3);
+    });
+}
+
+/// A wrong key: 401, no refresh.
+pub fn rejects_wrong_secret<H: Harness>() {
+    let backend = TestBackend::counting();
+    let server = H::serve(receiver(&backend, |b| b));
+    block_on(async {
+        let response = send(&server, &delivery(Some("not-the-secret"), DOCUMENTED)).await;
+        expect_status(&response, 401, "wrong key");
+        assert_eq!(backend.started(), 0, "no refresh for an unauthenticated delivery");
+    });
+}
+
+/// No `x-vwo-auth` header at all: 401 (fail closed), no refresh.
+pub fn rejects_missing_secret_header<H: Harness>() {
+    let backend = TestBackend::counting();
+    let server = H::serve(receiver(&backend, |b| b));
+    block_on(async {
+        expect_status(
+            &send(&server, &delivery(None, DOCUMENTED)).await,
+            401,
+            "no header",
+        );
+        assert_eq!(backend.started(), 0);
+    });
+}
+
+/// An empty `x-vwo-auth` header: 401, no refresh.
+pub fn rejects_empty_secret_header<H: Harness>() {
+    let backend = TestBackend::counting();
+    let server = H::serve(receiver(&backend, |b| b));
+    block_on(async {
+        let request = Request::post(DEFAULT_PATH, DOCUMENTED).header("x-vwo-auth", "");
+        expect_status(&send(&server, &request).await, 401, "empty header");
+        assert_eq!(backend.started(), 0);
+    });
+}
+
+/// A prefix of the key, or the key with extra bytes: 401.
+pub fn rejects_secret_prefix_and_extension<H: Harness>() {
+    let backend = TestBackend::counting();
+    let server = H::serve(receiver(&backend, |b| b));
+    block_on(async {
+        let prefix = &SECRET[..SECRET.len() - 1];
+        let extended = format!("{SECRET}x");
+        for key in [
+            prefix,
+            &SECRET[..1],
+            extended.as_str(),
+            &format!("{SECRET}{SECRET}"),
+        ] {
+            expect_status(&send(&server, &delivery(Some(key), DOCUMENTED)).await, 401, key);
+        }
+        assert_eq!(backend.started(), 0);
+    });
+}
+
+/// During a rotation both the old and the new key are accepted.
+pub fn accepts_every_secret_in_rotation<H: Harness>() {
+    let backend = TestBackend::counting();
+    let ring = keyring(&["old-key-1", "new-key-2"]);
+    let server = H::serve(
+        Receiver::builder(backend.clone())
+            .keyring(ring)
+            .build()
+            .expect("receiver"),
+    );
+    block_on(async {
+        for key in ["old-key-1", "new-key-2"] {
+            expect_status(&send(&server, &delivery(Some(key), DOCUMENTED)).await, 200, key);
+        }
+        assert_eq!(backend.finished(), 2);
+    });
+}
+
+/// Replacing the keyring at runtime retires the old key at once, without a restart.
+pub fn retired_secret_rejected_after_rotation<H: Harness>() {
+    let backend = TestBackend::counting();
+    let ring = keyring(&["old-key-1"]);
+    let server = H::serve(
+        Receiver::builder(backend.clone())
+            .keyring(ring.clone())
+            .build()
+            .expect("receiver"),
+    );
+    block_on(async {
+        expect_status(
+            &send(&server, &delivery(Some("old-key-1"), DOCUMENTED)).await,
+            200,
+            "old key before",
+        );
+        ring.replace([Secret::new("new-key-2").expect("secret")])
+            .expect("rotation");
+        expect_status(
+            &send(&server, &delivery(Some("old-key-1"), DOCUMENTED)).await,
+            401,
+            "retired key",
+        );
+        expect_status(
+            &send(&server, &delivery(Some("new-key-2"), DOCUMENTED)).await,
+            200,
+            "new key",
+        );
+        assert_eq!(backend.finished(), 2);
+    });
+}
+
+/// A wrong key with a garbage body is 401, not 400: authentication comes first.
+pub fn auth_checked_before_body_parse<H: Harness>() {
+    let backend = TestBackend::counting();
+    let server = H::serve(receiver(&backend, |b| b));
+    block_on(async {
+        for secret in [Some("wrong"), None] {
+            let response = send(&server, &delivery(secret, "{ this is not json")).await;
+            expect_status(&response, 401, "garbage body without valid credentials");
+        }
+    });
+}
+
+/// No response (body or headers) echoes the configured or the presented key.
+pub fn error_bodies_never_echo_secrets<H: Harness>() {
+    let backend = TestBackend::permanent();
+    let server = H::serve(receiver(&backend, |b| b));
+    block_on(async {
+        let near_miss = format!("{}Z", &SECRET[..SECRET.len() - 1]);
+        let requests = [
+            delivery(Some(&near_miss), DOCUMENTED),
+            delivery(Some("attacker-guess-123"), "not json"),
+            delivery(Some(SECRET), "{\"timestamp\": \"x\""),
+            delivery(
+                Some(SECRET),
+                r#"{"timestamp":"conformance-s3cret-7f2a","event":1}"#,
+            ),
+            delivery(Some(SECRET), DOCUMENTED),
+            Request::new("GET", DEFAULT_PATH).header("x-vwo-auth", SECRET),
+        ];
+        for request in &requests {
+            let response = send(&server, request).await;
+            assert!(!response.is_success(), "{request:?} should fail");
+            let mut visible = response.text();
+            for (name, value) in &response.headers {
+                visible.push_str(&format!("\n{name}: {value}"));
+            }
+            for secret in [SECRET, near_miss.as_str(), "attacker-guess-123", &SECRET[..8]] {
+                assert!(
+                    !visible.contains(secret),
+                    "response to {request:?} contains a key: {visible}"
+                );
+            }
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Method and path
+
+/// GET, PUT, DELETE, PATCH: 405 with `Allow: POST`, before authentication.
+pub fn rejects_non_post_with_allow<H: Harness>() {
+    let backend = TestBackend::counting();
+    let server = H::serve(receiver(&backend, |b| b));
+    block_on(async {
+        for method in ["GET", "PUT", "DELETE", "PATCH"] {
+            let with_key = Request::new(method, DEFAULT_PATH).header("x-vwo-auth", SECRET);
+            let without = Request::new(method, DEFAULT_PATH);
+            for request in [with_key, without] {
+                let response = send(&server, &request).await;
+                expect_status(&response, 405, method);
+                assert_eq!(response.header("allow"), Some("POST"), "{method}: Allow header");
+            }
+        }
+        assert_eq!(backend.started(), 0);
+    });
+}
+
+/// The application's own routes and 404s are untouched by the mount.
+pub fn other_paths_untouched<H: Harness>() {
+    let backend = TestBackend::counting();
+    let server = H::serve(receiver(&backend, |b| b));
+    block_on(async {
+        let health = send(&server, &Request::new("GET", HEALTH_PATH)).await;
+        expect_status(&health, 200, "the app's own route");
+        assert_eq!(health.text(), HEALTH_BODY);
+        for path in ["/not-here", "/vwo-webhook-other", "/vwo-webhook/extra"] {
+            let response = send(&server, &delivery(Some(SECRET), DOCUMENTED).path(path)).await;
+            expect_status(&response, 404, path);
+        }
+        assert_eq!(backend.started(), 0);
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Body
+
+/// A declared `Content-Length` over the limit: 413 before any body byte is sent.
+pub fn rejects_oversized_declared_length<H: Harness>() {
+    let backend = TestBackend::counting();
+    let server = H::serve(receiver(&backend, |b| b));
+    block_on(async {
+        let request = delivery(Some(SECRET), "").declared_length(DEFAULT_BODY_LIMIT as u64 + 1);
+        let response = send(&server, &request).await;
+        expect_status(&response, 413, "declared length over the limit, no body sent");
+        expect_message_contains(&response, &DEFAULT_BODY_LIMIT.to_string());
+        assert_eq!(backend.started(), 0);
+    });
+}
+
+/// A chunked body that grows past the limit: 413.
+pub fn rejects_oversized_chunked_body<H: Harness>() {
+    let backend = TestBackend::counting();
+    let server = H::serve(receiver(&backend, |b| b));
+    block_on(async {
+        let body = vec![b' '; DEFAULT_BODY_LIMIT + 1];
+        let request = delivery(Some(SECRET), "").chunked(body, 4096);
+        expect_status(&send(&server, &request).await, 413, "chunked body over the limit");
+        // A chunked body under the limit is fine.
+        let padded = format!("{DOCUMENTED}{}", " ".repeat(10_000));
+        expect_status(
+            &send(&server, &delivery(Some(SECRET), "").chunked(padded, 1000)).await,
+            200,
+            "chunked",
+        );
+        assert_eq!(backend.started(), 1);
+    });
+}
+
+/// Broken JSON: 400 saying so, no refresh.
+pub fn rejects_malformed_json<H: Harness>() {
+    let backend = TestBackend::counting();
+    let server = H::serve(receiver(&backend, |b| b));
+    block_on(async {
+        let response = send(&server, &delivery(Some(SECRET), r#"{"timestamp": 1606482285,"#)).await;
+        expect_status(&response, 400, "truncated JSON");
+        expect_message_contains(&response, "not valid JSON");
+        assert_eq!(backend.started(), 0);
+    });
+}
+
+/// An empty body: 400, no refresh.
+pub fn rejects_empty_body<H: Harness>() {
+    let backend = TestBackend::counting();
+    let server = H::serve(receiver(&backend, |b| b));
+    block_on(async {
+        let response = send(&server, &delivery(Some(SECRET), "")).await;
+        expect_status(&response, 400, "empty body");
+        expect_message_contains(&response, "empty");
+        assert_eq!(backend.started(), 0);
+    });
+}
+
+/// JSON that is not an object (array, string, null, number): 400.
+pub fn rejects_non_object_json<H: Harness>() {
+    let backend = TestBackend::counting();
+    let server = H::serve(receiver(&backend, |b| b));
+    block_on(async {
+        for body in [
+            r#"[1606482285, "settings_changed"]"#,
+            r#""settings_changed""#,
+            "null",
+            "42",
+        ] {
+            let response = send(&server, &delivery(Some(SECRET), body)).await;
+            expect_status(&response, 400, body);
+            expect_message_contains(&response, "JSON object");
+        }
+        assert_eq!(backend.started(), 0);
+    });
+}
+
+/// Wrong field types: 400 naming the field.
+pub fn rejects_wrong_field_types<H: Harness>() {
+    let backend = TestBackend::counting();
+    let server = H::serve(receiver(&backend, |b| b));
+    block_on(async {
+        let cases = [
+            (
+                r#"{"timestamp":"1606482285","event":"settings_changed"}"#,
+                "`timestamp`",
+            ),
+            (
+                r#"{"timestamp":1606482285.5,"event":"settings_changed"}"#,
+                "`timestamp`",
+            ),
+            (r#"{"timestamp":1606482285,"event":42}"#, "`event`"),
+            (r#"{"timestamp":1606482285}"#, "`event`"),
+            (
+                r#"{"timestamp":1606482285,"event":"settings_changed","action":{}}"#,
+                "`action`",
+            ),
+        ];
+        for (body, field) in cases {
+            let response = send(&server, &delivery(Some(SECRET), body)).await;
+            expect_status(&response, 400, body);
+            expect_message_contains(&response, field);
+        }
+        assert_eq!(backend.started(), 0);
+    });
+}
+
+/// Unknown fields are ignored and unknown `event`/`action` values kept: 200, refreshed.
+pub fn accepts_unknown_fields_and_values<H: Harness>() {
+    let backend = TestBackend::counting();
+    let server = H::serve(receiver(&backend, |b| b));
+    block_on(async {
+        let body = r#"{"timestamp":1763800000,"event":"settings_moved","action":"flag_renamed",
+                       "triggered_by":"api","region":"eu","nested":{"a":[1,2,3]}}"#;
+        expect_status(
+            &send(&server, &delivery(Some(SECRET), body)).await,
+            200,
+            "unknown values",
+        );
+        match backend.triggers().as_slice() {
+            [Trigger::Webhook(payload)] => {
+                assert_eq!(payload.event, Event::Other("settings_moved".into()));
+                assert_eq!(payload.action, Some(Action::Other("flag_renamed".into())));
+                assert_eq!(payload.triggered_by.as_deref(), Some("api"));
+            }
+            other => panic!("backend triggered by {other:?}"),
+        }
+    });
+}
+
+/// No `Content-Type`, or a wrong one: still accepted (VWO's is not guaranteed).
+pub fn content_type_not_required<H: Harness>() {
+    let backend = TestBackend::counting();
+    let server = H::serve(receiver(&backend, |b| b));
+    block_on(async {
+        let bare = Request::post(DEFAULT_PATH, DOCUMENTED).header("x-vwo-auth", SECRET);
+        expect_status(&send(&server, &bare).await, 200, "no content-type");
+        let text = bare.clone().header("content-type", "text/plain");
+        expect_status(&send(&server, &text).await, 200, "text/plain");
+        let form = bare.header("content-type", "application/x-www-form-urlencoded");
+        expect_status(&send(&server, &form).await, 200, "form content-type");
+        assert_eq!(backend.finished(), 3);
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Refresh
+
+/// Sequential deliveries: one refresh each, each finished before its 200.
+pub fn refresh_runs_once_per_delivery<H: Harness>() {
+    let backend = TestBackend::counting();
+    let server = H::serve(receiver(&backend, |b| b));
+    block_on(async {
+        for n in 1..=3 {
+            expect_status(
+                &send(&server, &delivery(Some(SECRET), DOCUMENTED)).await,
+                200,
+                "delivery",
+            );
+            assert_eq!(backend.finished(), n, "refreshes after delivery {n}");
+        }
+    });
+}
+
+/// A transient backend failure: 503 with `Retry-After: 1`, so VWO redelivers.
+pub fn transient_failure_asks_for_redelivery<H: Harness>() {
+    let backend = TestBackend::transient();
+    let server = H::serve(receiver_with(&backend, RetryPolicy::none(), |b| b));
+    block_on(async {
+        let response = send(&server, &delivery(Some(SECRET), DOCUMENTED)).await;
+        expect_status(&response, 503, "transient failure");
+        assert_eq!(response.header("retry-after"), Some("1"));
+        assert_eq!(backend.started(), 1);
+    });
+}
+
+/// A permanent backend failure: 500, not retried.
+pub fn permanent_failure_is_500<H: Harness>() {
+    let backend = TestBackend::permanent();
+    let server = H::serve(receiver(&backend, |b| b));
+    block_on(async {
+        let response = send(&server, &delivery(Some(SECRET), DOCUMENTED)).await;
+        expect_status(&response, 500, "permanent failure");
+        assert_eq!(response.header("retry-after"), None);
+        assert_eq!(backend.started(), 1, "a permanent failure is not retried");
+    });
+}
+
+/// A panicking backend: 500 for that delivery, and the next delivery is served normally.
+pub fn backend_panic_is_contained<H: Harness>() {
+    let backend = TestBackend::panicking_once();
+    let server = H::serve(receiver(&backend, |b| b));
+    block_on(async {
+        expect_status(
+            &send(&server, &delivery(Some(SECRET), DOCUMENTED)).await,
+            500,
+            "panicking backend",
+        );
+        expect_status(
+            &send(&server, &delivery(Some(SECRET), DOCUMENTED)).await,
+            200,
+            "after the panic",
+        );
+        assert_eq!(backend.started(), 2);
+    });
+}
+
+/// A refresh slower than the ack timeout: 503 now; VWO's redelivery a second later gets 200.
+pub fn slow_refresh_answers_503_then_200_on_redelivery<H: Harness>() {
+    let backend = TestBackend::slow(Duration::from_millis(400), 1);
+    let ack = AckPolicy::AfterRefresh {
+        timeout: Duration::from_millis(100),
+    };
+    let server = H::serve(receiver(&backend, |b| b.ack_policy(ack)));
+    block_on(async {
+        let first = send(&server, &delivery(Some(SECRET), DOCUMENTED)).await;
+        expect_status(&first, 503, "refresh still running at the ack timeout");
+        assert_eq!(first.header("retry-after"), Some("1"));
+        // VWO redelivers 1-2 s later.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let again = send(&server, &delivery(Some(SECRET), DOCUMENTED)).await;
+        expect_status(&again, 200, "redelivery");
+        assert_eq!(backend.started(), 2);
+    });
+}
+
+/// 50 deliveries during one slow refresh cost at most one more refresh, and all get 200.
+pub fn concurrent_deliveries_coalesce<H: Harness>() {
+    const PARALLEL: usize = 50;
+    let backend = TestBackend::slow(Duration::from_millis(500), 1);
+    let server = H::serve(receiver(&backend, |b| b));
+    block_on(async {
+        let addr = server.addr();
+        let request = delivery(Some(SECRET), DOCUMENTED);
+        let first = {
+            let request = request.clone();
+            tokio::spawn(async move { request.send(addr).await })
+        };
+        backend.wait_started(1).await;
+        let during: Vec<_> = (0..PARALLEL)
+            .map(|_| {
+                let request = request.clone();
+                tokio::spawn(async move { request.send(addr).await })
+            })
+            .collect();
+        for task in std::iter::once(first).chain(during) {
+            let response = task.await.expect("client task").unwrap_or_else(|e| panic!("{e}"));
+            expect_status(&response, 200, "coalesced delivery");
+        }
+        let runs = backend.started();
+        assert!(runs <= 2, "{} deliveries cost {runs} refreshes", PARALLEL + 1);
+    });
+}
+
+/// A delivery arriving during a refresh is answered only after a refresh that started later.
+pub fn delivery_during_refresh_waits_for_a_fresh_run<H: Harness>() {
+    let backend = TestBackend::slow(Duration::from_millis(300), 2);
+    let server = H::serve(receiver(&backend, |b| b));
+    block_on(async {
+        let addr = server.addr();
+        let request = delivery(Some(SECRET), DOCUMENTED);
+        let first = {
+            let request = request.clone();
+            tokio::spawn(async move { request.send(addr).await })
+        };
+        backend.wait_started(1).await;
+        let second = send(&server, &request).await;
+        expect_status(&second, 200, "delivery during a refresh");
+        assert_eq!(
+            backend.finished(),
+            2,
+            "the 200 must wait for a refresh that started after the delivery, not join the one in flight"
+        );
+        let first = first
+            .await
+            .expect("client task")
+            .unwrap_or_else(|e| panic!("{e}"));
+        expect_status(&first, 200, "first delivery");
+    });
+}
+
+/// The opt-in immediate policy: 202 before the refresh ends, which still runs.
+pub fn immediate_ack_policy_answers_202<H: Harness>() {
+    let backend = TestBackend::slow(Duration::from_millis(300), 1);
+    let server = H::serve(receiver(&backend, |b| b.ack_policy(AckPolicy::Immediate)));
+    block_on(async {
+        let response = send(&server, &delivery(Some(SECRET), DOCUMENTED)).await;
+        expect_status(&response, 202, "immediate ack");
+        assert_eq!(backend.finished(), 0, "202 must not wait for the refresh");
+        eventually("the background refresh finished", || backend.finished() == 1).await;
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shape
+
+/// One situation of the status table, reproducible through the core and through an adapter.
+struct Situation {
+    name: &'static str,
+    backend: fn() -> TestBackend,
+    ack: AckPolicy,
+    request: Request,
+    /// The same request as the core sees it: method, headers, body.
+    method: &'static str,
+    headers: Vec<(&'static str, String)>,
+    body: &'static str,
+}
+
+fn situations() -> Vec<Situation> {
+    let key = ("x-vwo-auth", SECRET.to_owned());
+    let post = |name, backend: fn() -> TestBackend, ack, secret: Option<&str>, body: &'static str| {
+        let headers = secret
+            .map(|s| vec![("x-vwo-auth", s.to_owned())])
+            .unwrap_or_default();
+        Situation {
+            name,
+            backend,
+            ack,
+            request: delivery(secret, body),
+            method: "POST",
+            headers,
+            body,
+        }
+    };
+    let wait = AckPolicy::default();
+    let too_long = DEFAULT_BODY_LIMIT as u64 + 1;
+    vec![
+        post(
+            "200 refreshed",
+            TestBackend::counting,
+            wait,
+            Some(SECRET),
+            DOCUMENTED,
+        ),
+        post(
+            "202 accepted",
+            TestBackend::counting,
+            AckPolicy::Immediate,
+            Some(SECRET),
+            DOCUMENTED,
+        ),
+        post("400 bad JSON", TestBackend::counting, wait, Some(SECRET), "{"),
+        post(
+            "400 bad field",
+            TestBackend::counting,
+            wait,
+            Some(SECRET),
+            r#"{"timestamp":true}"#,
+        ),
+        post(
+            "401 wrong key",
+            TestBackend::counting,
+            wait,
+            Some("wrong"),
+            DOCUMENTED,
+        ),
+        post("401 no key", TestBackend::counting, wait, None, DOCUMENTED),
+        Situation {
+            name: "405 GET",
+            backend: TestBackend::counting,
+            ack: wait,
+            request: Request::new("GET", DEFAULT_PATH).header("x-vwo-auth", SECRET),
+            method: "GET",
+            headers: vec![key.clone()],
+            body: "",
+        },
+        Situation {
+            name: "413 declared",
+            backend: TestBackend::counting,
+            ack: wait,
+            request: delivery(Some(SECRET), "").declared_length(too_long),
+            method: "POST",
+            headers: vec![key, ("content-length", too_long.to_string())],
+            body: "",
+        },
+        post(
+            "500 permanent",
+            TestBackend::permanent,
+            wait,
+            Some(SECRET),
+            DOCUMENTED,
+        ),
+        post(
+            "503 transient",
+            TestBackend::transient,
+            wait,
+            Some(SECRET),
+            DOCUMENTED,
+        ),
+    ]
+}
+
+fn situation_receiver(situation: &Situation) -> Receiver {
+    receiver_with(&(situation.backend)(), RetryPolicy::none(), |b| {
+        b.ack_policy(situation.ack)
+    })
+}
+
+/// Every answer in the status table is `application/json` shaped `{status, message}`.
+pub fn every_response_is_json<H: Harness>() {
+    for situation in situations() {
+        let server = H::serve(situation_receiver(&situation));
+        block_on(async {
+            let response = send(&server, &situation.request).await;
+            let name = situation.name;
+            assert!(
+                name.starts_with(&response.status.to_string()),
+                "{name}: got {} {:?}",
+                response.status,
+                response.text()
+            );
+            let content_type = response.header("content-type").unwrap_or_default();
+            assert!(
+                content_type.starts_with("application/json"),
+                "{name}: content-type {content_type:?}"
+            );
+            let json = response.json().unwrap_or_else(|e| panic!("{name}: {e}"));
+            let status = json["status"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name}: no status in {json}"));
+            let expected = match response.status {
+                200 => "success",
+                202 => "accepted",
+                _ => "error",
+            };
+            assert_eq!(status, expected, "{name}");
+            assert!(
+                json["message"].as_str().is_some_and(|m| !m.is_empty()),
+                "{name}: no message in {json}"
+            );
+        });
+    }
+}
+
+/// Status, the table's headers and the body bytes equal the core's own answer (the reference
+/// every adapter is held to), for every situation of the table.
+pub fn responses_identical_across_adapters<H: Harness>() {
+    for situation in situations() {
+        let name = situation.name;
+        let reference = block_on(async {
+            let receiver = situation_receiver(&situation);
+            let headers: Vec<(&str, &[u8])> = situation
+                .headers
+                .iter()
+                .map(|(n, v)| (*n, v.as_bytes()))
+                .collect();
+            receiver
+                .handle_buffered(situation.method, headers.as_slice(), situation.body.as_bytes())
+                .await
+        });
+        let server = H::serve(situation_receiver(&situation));
+        let response = block_on(send(&server, &situation.request));
+        assert_eq!(response.status, reference.status(), "{name}: status");
+        for header in ["content-type", "allow", "retry-after"] {
+            let expected = reference
+                .headers()
+                .iter()
+                .find(|(n, _)| *n == header)
+                .map(|(_, v)| *v);
+            assert_eq!(response.header(header), expected, "{name}: header {header}");
+        }
+        assert_eq!(response.text(), reference.body(), "{name}: body");
+    }
+}
+
+impl Response {
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+impl Request {
+    /// The same request for another path.
+    pub fn path(mut self, path: &str) -> Self {
+        self.set_path(path);
+        self
+    }
+}

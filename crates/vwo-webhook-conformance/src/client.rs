@@ -1,0 +1,286 @@
+//! A deliberately plain HTTP/1.1 client over a raw socket.
+//!
+//! The suite needs requests no polite client sends: a declared length with no body behind it,
+//! header names in odd cases, chunked bodies past the limit. Writing the bytes by hand keeps
+//! every case honest about what went over the wire.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// How long any one exchange may take before the case fails.
+pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// What to send.
+#[derive(Debug, Clone)]
+pub struct Request {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Body,
+}
+
+#[derive(Debug, Clone)]
+enum Body {
+    /// Sent with a matching `Content-Length`.
+    Full(Vec<u8>),
+    /// Sent with `Transfer-Encoding: chunked`, in chunks of the given size, with the final
+    /// zero-size chunk.
+    Chunked(Vec<u8>, usize),
+    /// Only a declared `Content-Length`; no body bytes are sent.
+    DeclaredOnly(u64),
+}
+
+/// What came back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// The status code.
+    pub status: u16,
+    /// Headers in arrival order, names lowercased.
+    pub headers: Vec<(String, String)>,
+    /// The decoded body.
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// A request with `method` for `path`.
+    pub fn new(method: &str, path: &str) -> Self {
+        Self {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            headers: Vec::new(),
+            body: Body::Full(Vec::new()),
+        }
+    }
+
+    /// A `POST` to `path` with `body`.
+    pub fn post(path: &str, body: impl Into<Vec<u8>>) -> Self {
+        Self::new("POST", path).body(body)
+    }
+
+    /// Adds a header, name written exactly as given.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Sets the body, sent with its `Content-Length`.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = Body::Full(body.into());
+        self
+    }
+
+    /// Sends `body` chunked, `chunk` bytes at a time.
+    pub fn chunked(mut self, body: impl Into<Vec<u8>>, chunk: usize) -> Self {
+        self.body = Body::Chunked(body.into(), chunk.max(1));
+        self
+    }
+
+    /// Declares `Content-Length: length` and sends no body.
+    pub fn declared_length(mut self, length: u64) -> Self {
+        self.body = Body::DeclaredOnly(length);
+        self
+    }
+
+    pub(crate) fn set_path(&mut self, path: &str) {
+        path.clone_into(&mut self.path);
+    }
+
+    fn head(&self) -> Vec<u8> {
+        let mut head = format!(
+            "{} {} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n",
+            self.method, self.path
+        );
+        for (name, value) in &self.headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        match &self.body {
+            Body::Full(body) if body.is_empty() && matches!(self.method.as_str(), "GET" | "HEAD") => {}
+            Body::Full(body) => head.push_str(&format!("content-length: {}\r\n", body.len())),
+            Body::Chunked(..) => head.push_str("transfer-encoding: chunked\r\n"),
+            Body::DeclaredOnly(length) => head.push_str(&format!("content-length: {length}\r\n")),
+        }
+        head.push_str("\r\n");
+        head.into_bytes()
+    }
+
+    /// Sends the request to `addr` and reads the whole response.
+    ///
+    /// Write errors after the head are tolerated: a server may answer 413 and close before
+    /// the client has finished sending, and the answer is what the case is about.
+    pub async fn send(&self, addr: SocketAddr) -> Result<Response, String> {
+        tokio::time::timeout(EXCHANGE_TIMEOUT, self.exchange(addr))
+            .await
+            .map_err(|_| format!("no complete response within {EXCHANGE_TIMEOUT:?}"))?
+    }
+
+    async fn exchange(&self, addr: SocketAddr) -> Result<Response, String> {
+        let stream = TcpStream::connect(addr)
+            .await
+            .map_err(|e| format!("connect {addr}: {e}"))?;
+        let (mut reader, mut writer) = stream.into_split();
+        let head = self.head();
+        let body = self.body.clone();
+        let write = async move {
+            writer.write_all(&head).await?;
+            match body {
+                Body::Full(body) => writer.write_all(&body).await?,
+                Body::Chunked(body, size) => {
+                    for chunk in body.chunks(size) {
+                        writer
+                            .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                            .await?;
+                        writer.write_all(chunk).await?;
+                        writer.write_all(b"\r\n").await?;
+                    }
+                    writer.write_all(b"0\r\n\r\n").await?;
+                }
+                Body::DeclaredOnly(_) => {}
+            }
+            writer.flush().await?;
+            // Keep the write half open: closing it could look like an aborted upload.
+            Ok::<_, std::io::Error>(writer)
+        };
+        let read = async {
+            let mut raw = Vec::new();
+            let mut buf = [0u8; 8192];
+            loop {
+                if let Some(response) = parse(&raw)? {
+                    return Ok(response);
+                }
+                match reader.read(&mut buf).await {
+                    Ok(0) => return parse_at_eof(&raw),
+                    Ok(n) => raw.extend_from_slice(&buf[..n]),
+                    // A reset after the server answered and closed: use what arrived.
+                    Err(e) if !raw.is_empty() => {
+                        return parse_at_eof(&raw).map_err(|p| format!("{p} (after {e})"));
+                    }
+                    Err(e) => return Err(format!("read: {e}")),
+                }
+            }
+        };
+        let (written, response) = tokio::join!(write, read);
+        drop(written);
+        response
+    }
+}
+
+/// Parses a complete response out of `raw`, or `None` if more bytes are needed.
+fn parse(raw: &[u8]) -> Result<Option<Response>, String> {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut parsed = httparse::Response::new(&mut headers);
+    let head_len = match parsed
+        .parse(raw)
+        .map_err(|e| format!("malformed response head: {e}"))?
+    {
+        httparse::Status::Complete(len) => len,
+        httparse::Status::Partial => return Ok(None),
+    };
+    let status = parsed.code.unwrap_or_default();
+    let headers: Vec<(String, String)> = parsed
+        .headers
+        .iter()
+        .map(|h| {
+            (
+                h.name.to_ascii_lowercase(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            )
+        })
+        .collect();
+    let rest = &raw[head_len..];
+    let find = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+    let body = if let Some(length) = find("content-length") {
+        let length: usize = length
+            .trim()
+            .parse()
+            .map_err(|_| "bad content-length in response")?;
+        if rest.len() < length {
+            return Ok(None);
+        }
+        rest[..length].to_vec()
+    } else if find("transfer-encoding").is_some_and(|te| te.contains("chunked")) {
+        match dechunk(rest)? {
+            Some(body) => body,
+            None => return Ok(None),
+        }
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(Response {
+        status,
+        headers,
+        body,
+    }))
+}
+
+/// At end of stream a response without framing ends where the bytes end.
+fn parse_at_eof(raw: &[u8]) -> Result<Response, String> {
+    if let Some(response) = parse(raw)? {
+        return Ok(response);
+    }
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut parsed = httparse::Response::new(&mut headers);
+    match parsed.parse(raw) {
+        Ok(httparse::Status::Complete(len)) => Ok(Response {
+            status: parsed.code.unwrap_or_default(),
+            headers: parsed
+                .headers
+                .iter()
+                .map(|h| {
+                    (
+                        h.name.to_ascii_lowercase(),
+                        String::from_utf8_lossy(h.value).into_owned(),
+                    )
+                })
+                .collect(),
+            body: raw[len..].to_vec(),
+        }),
+        _ => Err(format!(
+            "connection closed after {} bytes, before a complete response",
+            raw.len()
+        )),
+    }
+}
+
+fn dechunk(mut rest: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    let mut body = Vec::new();
+    loop {
+        let Some(line_end) = rest.windows(2).position(|w| w == b"\r\n") else {
+            return Ok(None);
+        };
+        let size_text = std::str::from_utf8(&rest[..line_end]).map_err(|_| "bad chunk size")?;
+        let size_text = size_text.split(';').next().unwrap_or_default().trim();
+        let size = usize::from_str_radix(size_text, 16).map_err(|_| "bad chunk size")?;
+        rest = &rest[line_end + 2..];
+        if size == 0 {
+            return Ok(Some(body));
+        }
+        if rest.len() < size + 2 {
+            return Ok(None);
+        }
+        body.extend_from_slice(&rest[..size]);
+        rest = &rest[size + 2..];
+    }
+}
+
+impl Response {
+    /// The first value of header `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body parsed as JSON.
+    pub fn json(&self) -> Result<serde_json::Value, String> {
+        serde_json::from_slice(&self.body).map_err(|e| format!("body is not JSON ({e}): {:?}", self.text()))
+    }
+}
