@@ -9,6 +9,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tracing::Instrument;
+
 use crate::coordinator::{Coordinator, RetryPolicy, RunOutcome, Settled};
 use crate::payload::SettingsChanged;
 use crate::refresh::{Refresh, Trigger};
@@ -193,18 +195,35 @@ impl Receiver {
         B: AsRef<[u8]>,
     {
         let arrived = Instant::now();
-        let payload = self
+        let span = tracing::info_span!(
+            "vwo_webhook.delivery",
+            status = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            generation = tracing::field::Empty,
+            latency_us = tracing::field::Empty,
+        );
+        let checked = self
             .check(method, headers, read_body)
-            .await
-            .map_err(|(response, reason)| {
-                log_rejection(&response, &reason, arrived);
-                response
-            })?;
-        Ok(Delivery {
-            receiver: self.clone(),
-            payload,
-            arrived,
-        })
+            .instrument(span.clone())
+            .await;
+        match checked {
+            Ok(payload) => Ok(Delivery {
+                receiver: self.clone(),
+                payload,
+                arrived,
+                span,
+            }),
+            Err((response, reason)) => {
+                let _entered = span.enter();
+                record(&span, &response, "rejected", arrived);
+                if response.status() == 401 {
+                    tracing::warn!(reason, "vwo webhook delivery rejected");
+                } else {
+                    tracing::info!(reason, "vwo webhook delivery rejected");
+                }
+                Err(response)
+            }
+        }
     }
 
     async fn check<H, F, Fut, B>(
@@ -291,6 +310,7 @@ pub struct Delivery {
     receiver: Receiver,
     payload: SettingsChanged,
     arrived: Instant,
+    span: tracing::Span,
 }
 
 impl Delivery {
@@ -301,6 +321,11 @@ impl Delivery {
 
     /// Asks for a refresh that starts after now and answers per the ack policy.
     pub async fn respond(self) -> Response {
+        let span = self.span.clone();
+        self.respond_inner().instrument(span).await
+    }
+
+    async fn respond_inner(self) -> Response {
         let inner = &*self.receiver.inner;
         let action = self.payload.action.as_ref().map(|a| a.as_str().to_owned());
         let ticket = inner.coordinator.schedule(Trigger::Webhook(self.payload));
@@ -337,26 +362,20 @@ impl Delivery {
                 ),
             },
         };
+        self.span.record("generation", generation);
+        record(&self.span, &response, outcome, self.arrived);
         tracing::info!(
-            status = response.status(),
-            outcome,
-            generation,
             action = action.as_deref().unwrap_or(""),
-            latency_us = self.arrived.elapsed().as_micros() as u64,
-            "vwo webhook delivery"
+            "vwo webhook delivery answered"
         );
         response
     }
 }
 
-fn log_rejection(response: &Response, reason: &str, arrived: Instant) {
-    let latency_us = arrived.elapsed().as_micros() as u64;
-    let status = response.status();
-    if status == 401 {
-        tracing::warn!(status, reason, latency_us, "vwo webhook delivery rejected");
-    } else {
-        tracing::info!(status, reason, latency_us, "vwo webhook delivery rejected");
-    }
+fn record(span: &tracing::Span, response: &Response, outcome: &str, arrived: Instant) {
+    span.record("status", response.status());
+    span.record("outcome", outcome);
+    span.record("latency_us", arrived.elapsed().as_micros() as u64);
 }
 
 impl ReceiverBuilder {
