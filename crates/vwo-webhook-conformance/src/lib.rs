@@ -3,10 +3,25 @@
 //! An adapter implements [`Harness`] ("serve this receiver, tell me where") and expands the
 //! whole catalog into one `#[test]` per case:
 //!
-//! ```ignore
-//! struct Axum;
-//! impl vwo_webhook_conformance::Harness for Axum { /* ... */ }
-//! vwo_webhook_conformance::conformance_suite!(Axum);
+//! ```no_run
+//! use vwo_webhook::Receiver;
+//! use vwo_webhook_conformance::{Harness, Server};
+//!
+//! struct MyFramework;
+//!
+//! impl Harness for MyFramework {
+//!     const NAME: &'static str = "my-framework";
+//!
+//!     fn serve(receiver: Receiver) -> Server {
+//!         Server::spawn_tokio(move |listener| async move {
+//!             // Serve `receiver` at `receiver.path()` and `GET /health` on `listener`.
+//!             drop((listener, receiver));
+//!         })
+//!     }
+//! }
+//!
+//! vwo_webhook_conformance::conformance_suite!(MyFramework);
+//! # fn main() {}
 //! ```
 //!
 //! A failure then names the case and the adapter (`conformance::rejects_wrong_secret`). The

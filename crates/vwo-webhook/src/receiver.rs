@@ -559,4 +559,65 @@ mod tests {
         );
         assert_eq!(runs.load(Ordering::SeqCst), 2);
     }
+
+    /// Collects everything a `fmt` subscriber writes.
+    #[derive(Clone, Default)]
+    struct Capture(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("capture").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
+        type Writer = Capture;
+
+        fn make_writer(&'a self) -> Capture {
+            self.clone()
+        }
+    }
+
+    #[test]
+    fn every_delivery_is_traced_with_its_outcome_and_never_a_secret() {
+        let capture = Capture::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(capture.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::TRACE)
+            .finish();
+        let _default = tracing::subscriber::set_default(subscriber);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let (_, r) = receiver();
+        runtime.block_on(async {
+            let good: [(&str, &[u8]); 1] = [("x-vwo-auth", b"s3cret")];
+            let guess: [(&str, &[u8]); 1] = [("x-vwo-auth", b"s3cret-guess")];
+            assert_eq!(r.handle_buffered("POST", &good, DOCUMENTED).await.status(), 200);
+            assert_eq!(r.handle_buffered("POST", &guess, DOCUMENTED).await.status(), 401);
+            assert_eq!(r.handle_buffered("POST", &good, b"[]").await.status(), 400);
+        });
+        let logs = String::from_utf8(capture.0.lock().expect("capture").clone()).expect("utf-8");
+        for expected in [
+            "vwo_webhook.delivery{",
+            "status=200",
+            "outcome=\"refreshed\"",
+            "generation=1",
+            "latency_us=",
+            "vwo_webhook.refresh{generation=1",
+            "status=401",
+            "header `x-vwo-auth` does not match any configured secret",
+            "status=400",
+        ] {
+            assert!(logs.contains(expected), "{expected:?} missing from:\n{logs}");
+        }
+        assert!(!logs.contains("s3cret"), "a key leaked into the logs:\n{logs}");
+    }
 }
