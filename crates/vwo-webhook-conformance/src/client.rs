@@ -26,9 +26,9 @@ pub struct Request {
 enum Body {
     /// Sent with a matching `Content-Length`.
     Full(Vec<u8>),
-    /// Sent with `Transfer-Encoding: chunked`, in chunks of the given size, with the final
-    /// zero-size chunk.
-    Chunked(Vec<u8>, usize),
+    /// Sent with `Transfer-Encoding: chunked`, in chunks of the given size; the final
+    /// zero-size chunk follows when the flag is true.
+    Chunked(Vec<u8>, usize, bool),
     /// Only a declared `Content-Length`; no body bytes are sent.
     DeclaredOnly(u64),
 }
@@ -74,7 +74,14 @@ impl Request {
 
     /// Sends `body` chunked, `chunk` bytes at a time.
     pub fn chunked(mut self, body: impl Into<Vec<u8>>, chunk: usize) -> Self {
-        self.body = Body::Chunked(body.into(), chunk.max(1));
+        self.body = Body::Chunked(body.into(), chunk.max(1), true);
+        self
+    }
+
+    /// Sends `body` chunked but never ends it: only a server that stops reading at its limit
+    /// can answer before the exchange times out.
+    pub fn chunked_unterminated(mut self, body: impl Into<Vec<u8>>, chunk: usize) -> Self {
+        self.body = Body::Chunked(body.into(), chunk.max(1), false);
         self
     }
 
@@ -127,7 +134,7 @@ impl Request {
             writer.write_all(&head).await?;
             match body {
                 Body::Full(body) => writer.write_all(&body).await?,
-                Body::Chunked(body, size) => {
+                Body::Chunked(body, size, terminated) => {
                     for chunk in body.chunks(size) {
                         writer
                             .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
@@ -135,7 +142,9 @@ impl Request {
                         writer.write_all(chunk).await?;
                         writer.write_all(b"\r\n").await?;
                     }
-                    writer.write_all(b"0\r\n\r\n").await?;
+                    if terminated {
+                        writer.write_all(b"0\r\n\r\n").await?;
+                    }
                 }
                 Body::DeclaredOnly(_) => {}
             }
