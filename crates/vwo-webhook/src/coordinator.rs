@@ -179,7 +179,8 @@ impl Coordinator {
     pub async fn refresh(&self, trigger: Trigger) -> RunOutcome {
         match self.schedule(trigger).wait(None).await {
             Settled::Done { outcome, .. } => outcome,
-            Settled::TimedOut { .. } => RunOutcome::Panicked,
+            // Without a timeout a wait only ends with an outcome; keep the type total anyway.
+            Settled::TimedOut { .. } => RunOutcome::Transient,
         }
     }
 

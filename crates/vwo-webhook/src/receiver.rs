@@ -239,7 +239,8 @@ impl Receiver {
         B: AsRef<[u8]>,
     {
         let inner = &*self.inner;
-        if !method.eq_ignore_ascii_case("POST") {
+        // Methods are case-sensitive (RFC 9110): `post` is not POST.
+        if method != "POST" {
             return Err((Response::method_not_allowed(), format!("method {method:.16}")));
         }
         let headers = Headers(headers);
