@@ -6,13 +6,11 @@
 
 use axum::Router;
 use axum::routing::get;
-use vwo_webhook_examples::{Example, init_tracing, shutdown_signal};
+use vwo_webhook_examples::{Example, shutdown_signal};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    init_tracing();
-    let example = Example::from_env()?;
-    let receiver = example.receiver()?;
+    let (example, receiver) = Example::init()?;
     let path = receiver.path().to_owned();
     let app = Router::new()
         .route(

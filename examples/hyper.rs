@@ -14,7 +14,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tower::ServiceBuilder;
-use vwo_webhook_examples::{Example, init_tracing, shutdown_signal};
+use vwo_webhook_examples::{Example, shutdown_signal};
 use vwo_webhook_tower::WebhookLayer;
 
 /// The application itself: everything that is not the webhook.
@@ -26,9 +26,7 @@ async fn app(_request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infal
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    init_tracing();
-    let example = Example::from_env()?;
-    let receiver = example.receiver()?;
+    let (example, receiver) = Example::init()?;
     let path = receiver.path().to_owned();
     let service = ServiceBuilder::new()
         .layer(WebhookLayer::new(receiver))

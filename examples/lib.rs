@@ -67,6 +67,14 @@ impl Example {
         })
     }
 
+    /// Sets up logging, reads the environment and builds the receiver: every example's start.
+    pub fn init() -> Result<(Self, Receiver), Box<dyn std::error::Error>> {
+        init_tracing();
+        let example = Self::from_env()?;
+        let receiver = example.receiver()?;
+        Ok((example, receiver))
+    }
+
     /// A receiver at the default path whose backend logs each refresh.
     pub fn receiver(&self) -> Result<Receiver, vwo_webhook::BuildError> {
         Receiver::builder(log_refresh)

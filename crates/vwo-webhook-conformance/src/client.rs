@@ -156,19 +156,18 @@ impl Request {
             let mut raw = Vec::new();
             let mut buf = [0u8; 8192];
             loop {
-                if let Some(response) = parse(&raw)? {
+                if let Some(response) = parse(&raw, false)? {
                     return Ok(response);
                 }
                 match reader.read(&mut buf).await {
-                    Ok(0) => return parse_at_eof(&raw),
+                    Ok(0) => break,
                     Ok(n) => raw.extend_from_slice(&buf[..n]),
                     // A reset after the server answered and closed: use what arrived.
-                    Err(e) if !raw.is_empty() => {
-                        return parse_at_eof(&raw).map_err(|p| format!("{p} (after {e})"));
-                    }
+                    Err(_) if !raw.is_empty() => break,
                     Err(e) => return Err(format!("read: {e}")),
                 }
             }
+            parse(&raw, true)?.ok_or_else(|| "no response".to_owned())
         };
         let (written, response) = tokio::join!(write, read);
         drop(written);
@@ -176,8 +175,9 @@ impl Request {
     }
 }
 
-/// Parses a complete response out of `raw`, or `None` if more bytes are needed.
-fn parse(raw: &[u8]) -> Result<Option<Response>, String> {
+/// Parses a complete response out of `raw`, or `None` if more bytes are needed. At end of
+/// stream (`eof`), a response without framing ends where the bytes end.
+fn parse(raw: &[u8], eof: bool) -> Result<Option<Response>, String> {
     let mut headers = [httparse::EMPTY_HEADER; 64];
     let mut parsed = httparse::Response::new(&mut headers);
     let head_len = match parsed
@@ -185,6 +185,12 @@ fn parse(raw: &[u8]) -> Result<Option<Response>, String> {
         .map_err(|e| format!("malformed response head: {e}"))?
     {
         httparse::Status::Complete(len) => len,
+        httparse::Status::Partial if eof => {
+            return Err(format!(
+                "connection closed after {} bytes, before a complete response",
+                raw.len()
+            ));
+        }
         httparse::Status::Partial => return Ok(None),
     };
     let status = parsed.code.unwrap_or_default();
@@ -205,15 +211,19 @@ fn parse(raw: &[u8]) -> Result<Option<Response>, String> {
             .trim()
             .parse()
             .map_err(|_| "bad content-length in response")?;
-        if rest.len() < length {
-            return Ok(None);
+        match rest.get(..length) {
+            Some(body) => body.to_vec(),
+            None if eof => return Err(format!("body cut short: {} of {length} bytes", rest.len())),
+            None => return Ok(None),
         }
-        rest[..length].to_vec()
     } else if find("transfer-encoding").is_some_and(|te| te.contains("chunked")) {
         match dechunk(rest)? {
             Some(body) => body,
+            None if eof => return Err("chunked body cut short".to_owned()),
             None => return Ok(None),
         }
+    } else if eof {
+        rest.to_vec()
     } else {
         return Ok(None);
     };
@@ -222,35 +232,6 @@ fn parse(raw: &[u8]) -> Result<Option<Response>, String> {
         headers,
         body,
     }))
-}
-
-/// At end of stream a response without framing ends where the bytes end.
-fn parse_at_eof(raw: &[u8]) -> Result<Response, String> {
-    if let Some(response) = parse(raw)? {
-        return Ok(response);
-    }
-    let mut headers = [httparse::EMPTY_HEADER; 64];
-    let mut parsed = httparse::Response::new(&mut headers);
-    match parsed.parse(raw) {
-        Ok(httparse::Status::Complete(len)) => Ok(Response {
-            status: parsed.code.unwrap_or_default(),
-            headers: parsed
-                .headers
-                .iter()
-                .map(|h| {
-                    (
-                        h.name.to_ascii_lowercase(),
-                        String::from_utf8_lossy(h.value).into_owned(),
-                    )
-                })
-                .collect(),
-            body: raw[len..].to_vec(),
-        }),
-        _ => Err(format!(
-            "connection closed after {} bytes, before a complete response",
-            raw.len()
-        )),
-    }
 }
 
 fn dechunk(mut rest: &[u8]) -> Result<Option<Vec<u8>>, String> {
