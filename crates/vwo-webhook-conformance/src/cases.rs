@@ -547,7 +547,8 @@ pub fn slow_refresh_answers_503_then_200_on_redelivery<H: Harness>() {
 /// 50 deliveries during one slow refresh cost at most one more refresh, and all get 200.
 pub fn concurrent_deliveries_coalesce<H: Harness>() {
     const PARALLEL: usize = 50;
-    let backend = TestBackend::slow(Duration::from_millis(500), 1);
+    // Long enough for all 50 connections to land during the first run on a loaded CI machine.
+    let backend = TestBackend::slow(Duration::from_millis(1500), 1);
     let server = H::serve(receiver(&backend, |b| b));
     block_on(async {
         let addr = server.addr();
@@ -601,7 +602,7 @@ pub fn delivery_during_refresh_waits_for_a_fresh_run<H: Harness>() {
 
 /// The opt-in immediate policy: 202 before the refresh ends, which still runs.
 pub fn immediate_ack_policy_answers_202<H: Harness>() {
-    let backend = TestBackend::slow(Duration::from_millis(300), 1);
+    let backend = TestBackend::slow(Duration::from_secs(1), 1);
     let server = H::serve(receiver(&backend, |b| b.ack_policy(AckPolicy::Immediate)));
     block_on(async {
         let response = send(&server, &delivery(Some(SECRET), DOCUMENTED)).await;
