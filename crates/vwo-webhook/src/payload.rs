@@ -219,6 +219,15 @@ mod tests {
     }
 
     #[test]
+    fn parses_the_feature_flag_action() {
+        let body = include_bytes!("../testdata/feature_flag_updated.json");
+        let parsed = SettingsChanged::from_slice(body).expect("valid");
+        assert_eq!(parsed.timestamp, 1_763_800_000);
+        assert_eq!(parsed.action, Some(Action::FeatureFlagUpdated));
+        assert_eq!(parsed.event.to_string(), "settings_changed");
+    }
+
+    #[test]
     fn keeps_unknown_values_and_ignores_unknown_fields() {
         let body = br#"{"timestamp":1,"event":"flags_moved","action":"brand_new","extra":{"deep":[1,2]}}"#;
         let parsed = SettingsChanged::from_slice(body).expect("valid");

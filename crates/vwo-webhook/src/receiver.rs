@@ -621,4 +621,24 @@ mod tests {
         }
         assert!(!logs.contains("s3cret"), "a key leaked into the logs:\n{logs}");
     }
+
+    #[test]
+    fn the_insecure_opt_in_warns_when_the_receiver_is_built() {
+        let capture = Capture::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(capture.clone())
+            .with_ansi(false)
+            .finish();
+        let _default = tracing::subscriber::set_default(subscriber);
+        let (_, backend) = counting();
+        let receiver = Receiver::builder(backend)
+            .allow_unauthenticated_deliveries_insecure()
+            .build();
+        assert!(receiver.is_ok());
+        let logs = String::from_utf8(capture.0.lock().expect("capture").clone()).expect("utf-8");
+        assert!(
+            logs.contains("WARN") && logs.contains("WITHOUT authentication"),
+            "{logs}"
+        );
+    }
 }
