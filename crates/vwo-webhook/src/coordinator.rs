@@ -356,7 +356,7 @@ impl Driver {
             };
             let exponential = delays.next().unwrap_or(retry.max_delay);
             let pause = full_jitter(exponential).max(retry_after.unwrap_or_default());
-            if Instant::now() + pause > deadline {
+            if Instant::now() + pause >= deadline {
                 tracing::warn!(
                     generation,
                     "retry deadline passed; giving up until the next delivery"
@@ -523,6 +523,14 @@ mod tests {
         assert_eq!(coordinator.refresh(Trigger::Manual).await, RunOutcome::Transient);
         let attempts = runs.load(Ordering::SeqCst);
         assert!(attempts > 1 && attempts < 1000, "{attempts} attempts");
+    }
+
+    #[tokio::test]
+    async fn no_retry_policy_makes_one_attempt() {
+        let (runs, backend) = backend(Duration::ZERO, vec![|| Err(RefreshError::transient("down")); 10]);
+        let coordinator = Coordinator::new(backend, RetryPolicy::none());
+        assert_eq!(coordinator.refresh(Trigger::Manual).await, RunOutcome::Transient);
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]
