@@ -287,12 +287,6 @@ impl Receiver {
             reason.to_owned(),
         )
     }
-
-    /// The answer for a body that overflowed the limit while streaming, for adapters that
-    /// detect it outside [`Receiver::handle`].
-    pub fn payload_too_large(&self) -> Response {
-        Response::payload_too_large(self.inner.body_limit)
-    }
 }
 
 /// Adapts `&H` (possibly unsized) to `&dyn HeaderLookup` for verifiers.
