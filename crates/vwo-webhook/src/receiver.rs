@@ -578,28 +578,35 @@ mod tests {
         }
     }
 
-    #[test]
-    fn every_delivery_is_traced_with_its_outcome_and_never_a_secret() {
+    /// Runs `f` with every event on this thread logged as text, and returns the text.
+    fn logs_of(f: impl FnOnce()) -> String {
         let capture = Capture::default();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(capture.clone())
             .with_ansi(false)
             .with_max_level(tracing::Level::TRACE)
             .finish();
-        let _default = tracing::subscriber::set_default(subscriber);
+        tracing::subscriber::with_default(subscriber, f);
+        let bytes = capture.0.lock().expect("capture").clone();
+        String::from_utf8(bytes).expect("utf-8")
+    }
+
+    #[test]
+    fn every_delivery_is_traced_with_its_outcome_and_never_a_secret() {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("runtime");
         let (_, r) = receiver();
-        runtime.block_on(async {
-            let good: [(&str, &[u8]); 1] = [("x-vwo-auth", b"s3cret")];
-            let guess: [(&str, &[u8]); 1] = [("x-vwo-auth", b"s3cret-guess")];
-            assert_eq!(r.handle_buffered("POST", &good, DOCUMENTED).await.status(), 200);
-            assert_eq!(r.handle_buffered("POST", &guess, DOCUMENTED).await.status(), 401);
-            assert_eq!(r.handle_buffered("POST", &good, b"[]").await.status(), 400);
+        let logs = logs_of(|| {
+            runtime.block_on(async {
+                let good: [(&str, &[u8]); 1] = [("x-vwo-auth", b"s3cret")];
+                let guess: [(&str, &[u8]); 1] = [("x-vwo-auth", b"s3cret-guess")];
+                assert_eq!(r.handle_buffered("POST", &good, DOCUMENTED).await.status(), 200);
+                assert_eq!(r.handle_buffered("POST", &guess, DOCUMENTED).await.status(), 401);
+                assert_eq!(r.handle_buffered("POST", &good, b"[]").await.status(), 400);
+            })
         });
-        let logs = String::from_utf8(capture.0.lock().expect("capture").clone()).expect("utf-8");
         for expected in [
             "vwo_webhook.delivery{",
             "status=200",
@@ -618,18 +625,13 @@ mod tests {
 
     #[test]
     fn the_insecure_opt_in_warns_when_the_receiver_is_built() {
-        let capture = Capture::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(capture.clone())
-            .with_ansi(false)
-            .finish();
-        let _default = tracing::subscriber::set_default(subscriber);
-        let (_, backend) = counting();
-        let receiver = Receiver::builder(backend)
-            .allow_unauthenticated_deliveries_insecure()
-            .build();
-        assert!(receiver.is_ok());
-        let logs = String::from_utf8(capture.0.lock().expect("capture").clone()).expect("utf-8");
+        let logs = logs_of(|| {
+            let (_, backend) = counting();
+            let receiver = Receiver::builder(backend)
+                .allow_unauthenticated_deliveries_insecure()
+                .build();
+            assert!(receiver.is_ok());
+        });
         assert!(
             logs.contains("WARN") && logs.contains("WITHOUT authentication"),
             "{logs}"
