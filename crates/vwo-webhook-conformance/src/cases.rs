@@ -46,6 +46,24 @@ fn receiver_with(
     configure(builder).build().expect("receiver")
 }
 
+/// Serves a receiver secured with [`SECRET`] and otherwise default, running `backend`.
+fn secured<H: Harness>(backend: &TestBackend) -> Server {
+    H::serve(receiver(backend, |b| b))
+}
+
+/// Delivers `body` with `secret` (if any) and checks the status.
+async fn expect_delivery(
+    server: &Server,
+    secret: Option<&str>,
+    body: &str,
+    status: u16,
+    what: &str,
+) -> Response {
+    let response = send(server, &delivery(secret, body)).await;
+    expect_status(&response, status, what);
+    response
+}
+
 fn delivery(secret: Option<&str>, body: &str) -> Request {
     let request = Request::post(DEFAULT_PATH, body).header("content-type", "application/json");
     match secret {
@@ -99,10 +117,16 @@ async fn eventually(what: &str, condition: impl Fn() -> bool) {
 /// The documented payload with the right key: 200, one refresh, triggered by that payload.
 pub fn accepts_seed_payload<H: Harness>() {
     let backend = TestBackend::counting();
-    let server = H::serve(receiver(&backend, |b| b));
+    let server = secured::<H>(&backend);
     block_on(async {
-        let response = send(&server, &delivery(Some(SECRET), DOCUMENTED)).await;
-        expect_status(&response, 200, "documented payload, right key");
+        expect_delivery(
+            &server,
+            Some(SECRET),
+            DOCUMENTED,
+            200,
+            "documented payload, right key",
+        )
+        .await;
         assert_eq!(backend.finished(), 1, "exactly one refresh before the 200");
         match backend.triggers().as_slice() {
             [Trigger::Webhook(payload)] => {
@@ -118,7 +142,7 @@ pub fn accepts_seed_payload<H: Harness>() {
 /// `X-VWO-Auth`, `X-VWO-AUTH`: header names are case-insensitive.
 pub fn header_name_case_insensitive<H: Harness>() {
     let backend = TestBackend::counting();
-    let server = H::serve(receiver(&backend, |b| b));
+    let server = secured::<H>(&backend);
     block_on(async {
         for name in ["X-VWO-Auth", "X-VWO-AUTH", "x-Vwo-aUtH"] {
             let request = Request::post(DEFAULT_PATH, DOCUMENTED).header(name, SECRET);
@@ -131,10 +155,9 @@ pub fn header_name_case_insensitive<H: Harness>() {
 /// A wrong key: 401, no refresh.
 pub fn rejects_wrong_secret<H: Harness>() {
     let backend = TestBackend::counting();
-    let server = H::serve(receiver(&backend, |b| b));
+    let server = secured::<H>(&backend);
     block_on(async {
-        let response = send(&server, &delivery(Some("not-the-secret"), DOCUMENTED)).await;
-        expect_status(&response, 401, "wrong key");
+        expect_delivery(&server, Some("not-the-secret"), DOCUMENTED, 401, "wrong key").await;
         assert_eq!(backend.started(), 0, "no refresh for an unauthenticated delivery");
     });
 }
@@ -142,13 +165,9 @@ pub fn rejects_wrong_secret<H: Harness>() {
 /// No `x-vwo-auth` header at all: 401 (fail closed), no refresh.
 pub fn rejects_missing_secret_header<H: Harness>() {
     let backend = TestBackend::counting();
-    let server = H::serve(receiver(&backend, |b| b));
+    let server = secured::<H>(&backend);
     block_on(async {
-        expect_status(
-            &send(&server, &delivery(None, DOCUMENTED)).await,
-            401,
-            "no header",
-        );
+        expect_delivery(&server, None, DOCUMENTED, 401, "no header").await;
         assert_eq!(backend.started(), 0);
     });
 }
@@ -156,7 +175,7 @@ pub fn rejects_missing_secret_header<H: Harness>() {
 /// An empty `x-vwo-auth` header: 401, no refresh.
 pub fn rejects_empty_secret_header<H: Harness>() {
     let backend = TestBackend::counting();
-    let server = H::serve(receiver(&backend, |b| b));
+    let server = secured::<H>(&backend);
     block_on(async {
         let request = Request::post(DEFAULT_PATH, DOCUMENTED).header("x-vwo-auth", "");
         expect_status(&send(&server, &request).await, 401, "empty header");
@@ -167,7 +186,7 @@ pub fn rejects_empty_secret_header<H: Harness>() {
 /// A prefix of the key, or the key with extra bytes: 401.
 pub fn rejects_secret_prefix_and_extension<H: Harness>() {
     let backend = TestBackend::counting();
-    let server = H::serve(receiver(&backend, |b| b));
+    let server = secured::<H>(&backend);
     block_on(async {
         let prefix = &SECRET[..SECRET.len() - 1];
         let extended = format!("{SECRET}x");
@@ -177,7 +196,7 @@ pub fn rejects_secret_prefix_and_extension<H: Harness>() {
             extended.as_str(),
             &format!("{SECRET}{SECRET}"),
         ] {
-            expect_status(&send(&server, &delivery(Some(key), DOCUMENTED)).await, 401, key);
+            expect_delivery(&server, Some(key), DOCUMENTED, 401, key).await;
         }
         assert_eq!(backend.started(), 0);
     });
@@ -195,7 +214,7 @@ pub fn accepts_every_secret_in_rotation<H: Harness>() {
     );
     block_on(async {
         for key in ["old-key-1", "new-key-2"] {
-            expect_status(&send(&server, &delivery(Some(key), DOCUMENTED)).await, 200, key);
+            expect_delivery(&server, Some(key), DOCUMENTED, 200, key).await;
         }
         assert_eq!(backend.finished(), 2);
     });
@@ -212,23 +231,11 @@ pub fn retired_secret_rejected_after_rotation<H: Harness>() {
             .expect("receiver"),
     );
     block_on(async {
-        expect_status(
-            &send(&server, &delivery(Some("old-key-1"), DOCUMENTED)).await,
-            200,
-            "old key before",
-        );
+        expect_delivery(&server, Some("old-key-1"), DOCUMENTED, 200, "old key before").await;
         ring.replace([Secret::new("new-key-2").expect("secret")])
             .expect("rotation");
-        expect_status(
-            &send(&server, &delivery(Some("old-key-1"), DOCUMENTED)).await,
-            401,
-            "retired key",
-        );
-        expect_status(
-            &send(&server, &delivery(Some("new-key-2"), DOCUMENTED)).await,
-            200,
-            "new key",
-        );
+        expect_delivery(&server, Some("old-key-1"), DOCUMENTED, 401, "retired key").await;
+        expect_delivery(&server, Some("new-key-2"), DOCUMENTED, 200, "new key").await;
         assert_eq!(backend.finished(), 2);
     });
 }
@@ -236,11 +243,17 @@ pub fn retired_secret_rejected_after_rotation<H: Harness>() {
 /// A wrong key with a garbage body is 401, not 400: authentication comes first.
 pub fn auth_checked_before_body_parse<H: Harness>() {
     let backend = TestBackend::counting();
-    let server = H::serve(receiver(&backend, |b| b));
+    let server = secured::<H>(&backend);
     block_on(async {
         for secret in [Some("wrong"), None] {
-            let response = send(&server, &delivery(secret, "{ this is not json")).await;
-            expect_status(&response, 401, "garbage body without valid credentials");
+            expect_delivery(
+                &server,
+                secret,
+                "{ this is not json",
+                401,
+                "garbage body without valid credentials",
+            )
+            .await;
         }
     });
 }
@@ -248,7 +261,7 @@ pub fn auth_checked_before_body_parse<H: Harness>() {
 /// No response (body or headers) echoes the configured or the presented key.
 pub fn error_bodies_never_echo_secrets<H: Harness>() {
     let backend = TestBackend::permanent();
-    let server = H::serve(receiver(&backend, |b| b));
+    let server = secured::<H>(&backend);
     block_on(async {
         let near_miss = format!("{}Z", &SECRET[..SECRET.len() - 1]);
         let requests = [
@@ -285,7 +298,7 @@ pub fn error_bodies_never_echo_secrets<H: Harness>() {
 /// GET, PUT, DELETE, PATCH: 405 with `Allow: POST`, before authentication.
 pub fn rejects_non_post_with_allow<H: Harness>() {
     let backend = TestBackend::counting();
-    let server = H::serve(receiver(&backend, |b| b));
+    let server = secured::<H>(&backend);
     block_on(async {
         for method in ["GET", "PUT", "DELETE", "PATCH"] {
             let with_key = Request::new(method, DEFAULT_PATH).header("x-vwo-auth", SECRET);
@@ -303,7 +316,7 @@ pub fn rejects_non_post_with_allow<H: Harness>() {
 /// The application's own routes and 404s are untouched by the mount.
 pub fn other_paths_untouched<H: Harness>() {
     let backend = TestBackend::counting();
-    let server = H::serve(receiver(&backend, |b| b));
+    let server = secured::<H>(&backend);
     block_on(async {
         let health = send(&server, &Request::new("GET", HEALTH_PATH)).await;
         expect_status(&health, 200, "the app's own route");
@@ -322,7 +335,7 @@ pub fn other_paths_untouched<H: Harness>() {
 /// A declared `Content-Length` over the limit: 413 before any body byte is sent.
 pub fn rejects_oversized_declared_length<H: Harness>() {
     let backend = TestBackend::counting();
-    let server = H::serve(receiver(&backend, |b| b));
+    let server = secured::<H>(&backend);
     block_on(async {
         let request = delivery(Some(SECRET), "").declared_length(DEFAULT_BODY_LIMIT as u64 + 1);
         let response = send(&server, &request).await;
@@ -336,7 +349,7 @@ pub fn rejects_oversized_declared_length<H: Harness>() {
 /// terminated, so an adapter that buffers to the end instead of stopping never answers.
 pub fn rejects_oversized_chunked_body<H: Harness>() {
     let backend = TestBackend::counting();
-    let server = H::serve(receiver(&backend, |b| b));
+    let server = secured::<H>(&backend);
     block_on(async {
         let body = vec![b' '; DEFAULT_BODY_LIMIT + 1];
         let request = delivery(Some(SECRET), "").chunked_unterminated(body, 4096);
@@ -355,10 +368,16 @@ pub fn rejects_oversized_chunked_body<H: Harness>() {
 /// Broken JSON: 400 saying so, no refresh.
 pub fn rejects_malformed_json<H: Harness>() {
     let backend = TestBackend::counting();
-    let server = H::serve(receiver(&backend, |b| b));
+    let server = secured::<H>(&backend);
     block_on(async {
-        let response = send(&server, &delivery(Some(SECRET), r#"{"timestamp": 1606482285,"#)).await;
-        expect_status(&response, 400, "truncated JSON");
+        let response = expect_delivery(
+            &server,
+            Some(SECRET),
+            r#"{"timestamp": 1606482285,"#,
+            400,
+            "truncated JSON",
+        )
+        .await;
         expect_message_contains(&response, "not valid JSON");
         assert_eq!(backend.started(), 0);
     });
@@ -367,10 +386,9 @@ pub fn rejects_malformed_json<H: Harness>() {
 /// An empty body: 400, no refresh.
 pub fn rejects_empty_body<H: Harness>() {
     let backend = TestBackend::counting();
-    let server = H::serve(receiver(&backend, |b| b));
+    let server = secured::<H>(&backend);
     block_on(async {
-        let response = send(&server, &delivery(Some(SECRET), "")).await;
-        expect_status(&response, 400, "empty body");
+        let response = expect_delivery(&server, Some(SECRET), "", 400, "empty body").await;
         expect_message_contains(&response, "empty");
         assert_eq!(backend.started(), 0);
     });
@@ -379,7 +397,7 @@ pub fn rejects_empty_body<H: Harness>() {
 /// JSON that is not an object (array, string, null, number): 400.
 pub fn rejects_non_object_json<H: Harness>() {
     let backend = TestBackend::counting();
-    let server = H::serve(receiver(&backend, |b| b));
+    let server = secured::<H>(&backend);
     block_on(async {
         for body in [
             r#"[1606482285, "settings_changed"]"#,
@@ -387,8 +405,7 @@ pub fn rejects_non_object_json<H: Harness>() {
             "null",
             "42",
         ] {
-            let response = send(&server, &delivery(Some(SECRET), body)).await;
-            expect_status(&response, 400, body);
+            let response = expect_delivery(&server, Some(SECRET), body, 400, body).await;
             expect_message_contains(&response, "JSON object");
         }
         assert_eq!(backend.started(), 0);
@@ -398,7 +415,7 @@ pub fn rejects_non_object_json<H: Harness>() {
 /// Wrong field types: 400 naming the field.
 pub fn rejects_wrong_field_types<H: Harness>() {
     let backend = TestBackend::counting();
-    let server = H::serve(receiver(&backend, |b| b));
+    let server = secured::<H>(&backend);
     block_on(async {
         let cases = [
             (
@@ -417,8 +434,7 @@ pub fn rejects_wrong_field_types<H: Harness>() {
             ),
         ];
         for (body, field) in cases {
-            let response = send(&server, &delivery(Some(SECRET), body)).await;
-            expect_status(&response, 400, body);
+            let response = expect_delivery(&server, Some(SECRET), body, 400, body).await;
             expect_message_contains(&response, field);
         }
         assert_eq!(backend.started(), 0);
@@ -428,15 +444,11 @@ pub fn rejects_wrong_field_types<H: Harness>() {
 /// Unknown fields are ignored and unknown `event`/`action` values kept: 200, refreshed.
 pub fn accepts_unknown_fields_and_values<H: Harness>() {
     let backend = TestBackend::counting();
-    let server = H::serve(receiver(&backend, |b| b));
+    let server = secured::<H>(&backend);
     block_on(async {
         let body = r#"{"timestamp":1763800000,"event":"settings_moved","action":"flag_renamed",
                        "triggered_by":"api","region":"eu","nested":{"a":[1,2,3]}}"#;
-        expect_status(
-            &send(&server, &delivery(Some(SECRET), body)).await,
-            200,
-            "unknown values",
-        );
+        expect_delivery(&server, Some(SECRET), body, 200, "unknown values").await;
         match backend.triggers().as_slice() {
             [Trigger::Webhook(payload)] => {
                 assert_eq!(payload.event, Event::Other("settings_moved".into()));
@@ -451,7 +463,7 @@ pub fn accepts_unknown_fields_and_values<H: Harness>() {
 /// No `Content-Type`, or a wrong one: still accepted (VWO's is not guaranteed).
 pub fn content_type_not_required<H: Harness>() {
     let backend = TestBackend::counting();
-    let server = H::serve(receiver(&backend, |b| b));
+    let server = secured::<H>(&backend);
     block_on(async {
         let bare = Request::post(DEFAULT_PATH, DOCUMENTED).header("x-vwo-auth", SECRET);
         expect_status(&send(&server, &bare).await, 200, "no content-type");
@@ -469,14 +481,10 @@ pub fn content_type_not_required<H: Harness>() {
 /// Sequential deliveries: one refresh each, each finished before its 200.
 pub fn refresh_runs_once_per_delivery<H: Harness>() {
     let backend = TestBackend::counting();
-    let server = H::serve(receiver(&backend, |b| b));
+    let server = secured::<H>(&backend);
     block_on(async {
         for n in 1..=3 {
-            expect_status(
-                &send(&server, &delivery(Some(SECRET), DOCUMENTED)).await,
-                200,
-                "delivery",
-            );
+            expect_delivery(&server, Some(SECRET), DOCUMENTED, 200, "delivery").await;
             assert_eq!(backend.finished(), n, "refreshes after delivery {n}");
         }
     });
@@ -487,8 +495,7 @@ pub fn transient_failure_asks_for_redelivery<H: Harness>() {
     let backend = TestBackend::transient();
     let server = H::serve(receiver_with(&backend, RetryPolicy::none(), |b| b));
     block_on(async {
-        let response = send(&server, &delivery(Some(SECRET), DOCUMENTED)).await;
-        expect_status(&response, 503, "transient failure");
+        let response = expect_delivery(&server, Some(SECRET), DOCUMENTED, 503, "transient failure").await;
         assert_eq!(response.header("retry-after"), Some("1"));
         assert_eq!(backend.started(), 1);
     });
@@ -497,10 +504,9 @@ pub fn transient_failure_asks_for_redelivery<H: Harness>() {
 /// A permanent backend failure: 500, not retried.
 pub fn permanent_failure_is_500<H: Harness>() {
     let backend = TestBackend::permanent();
-    let server = H::serve(receiver(&backend, |b| b));
+    let server = secured::<H>(&backend);
     block_on(async {
-        let response = send(&server, &delivery(Some(SECRET), DOCUMENTED)).await;
-        expect_status(&response, 500, "permanent failure");
+        let response = expect_delivery(&server, Some(SECRET), DOCUMENTED, 500, "permanent failure").await;
         assert_eq!(response.header("retry-after"), None);
         assert_eq!(backend.started(), 1, "a permanent failure is not retried");
     });
@@ -509,18 +515,10 @@ pub fn permanent_failure_is_500<H: Harness>() {
 /// A panicking backend: 500 for that delivery, and the next delivery is served normally.
 pub fn backend_panic_is_contained<H: Harness>() {
     let backend = TestBackend::panicking_once();
-    let server = H::serve(receiver(&backend, |b| b));
+    let server = secured::<H>(&backend);
     block_on(async {
-        expect_status(
-            &send(&server, &delivery(Some(SECRET), DOCUMENTED)).await,
-            500,
-            "panicking backend",
-        );
-        expect_status(
-            &send(&server, &delivery(Some(SECRET), DOCUMENTED)).await,
-            200,
-            "after the panic",
-        );
+        expect_delivery(&server, Some(SECRET), DOCUMENTED, 500, "panicking backend").await;
+        expect_delivery(&server, Some(SECRET), DOCUMENTED, 200, "after the panic").await;
         assert_eq!(backend.started(), 2);
     });
 }
@@ -533,13 +531,18 @@ pub fn slow_refresh_answers_503_then_200_on_redelivery<H: Harness>() {
     };
     let server = H::serve(receiver(&backend, |b| b.ack_policy(ack)));
     block_on(async {
-        let first = send(&server, &delivery(Some(SECRET), DOCUMENTED)).await;
-        expect_status(&first, 503, "refresh still running at the ack timeout");
+        let first = expect_delivery(
+            &server,
+            Some(SECRET),
+            DOCUMENTED,
+            503,
+            "refresh still running at the ack timeout",
+        )
+        .await;
         assert_eq!(first.header("retry-after"), Some("1"));
         // VWO redelivers 1-2 s later.
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let again = send(&server, &delivery(Some(SECRET), DOCUMENTED)).await;
-        expect_status(&again, 200, "redelivery");
+        expect_delivery(&server, Some(SECRET), DOCUMENTED, 200, "redelivery").await;
         assert_eq!(backend.started(), 2);
     });
 }
@@ -549,7 +552,7 @@ pub fn concurrent_deliveries_coalesce<H: Harness>() {
     const PARALLEL: usize = 50;
     // Long enough for all 50 connections to land during the first run on a loaded CI machine.
     let backend = TestBackend::slow(Duration::from_millis(1500), 1);
-    let server = H::serve(receiver(&backend, |b| b));
+    let server = secured::<H>(&backend);
     block_on(async {
         let addr = server.addr();
         let request = delivery(Some(SECRET), DOCUMENTED);
@@ -576,7 +579,7 @@ pub fn concurrent_deliveries_coalesce<H: Harness>() {
 /// A delivery arriving during a refresh is answered only after a refresh that started later.
 pub fn delivery_during_refresh_waits_for_a_fresh_run<H: Harness>() {
     let backend = TestBackend::slow(Duration::from_millis(300), 2);
-    let server = H::serve(receiver(&backend, |b| b));
+    let server = secured::<H>(&backend);
     block_on(async {
         let addr = server.addr();
         let request = delivery(Some(SECRET), DOCUMENTED);
@@ -605,8 +608,7 @@ pub fn immediate_ack_policy_answers_202<H: Harness>() {
     let backend = TestBackend::slow(Duration::from_secs(1), 1);
     let server = H::serve(receiver(&backend, |b| b.ack_policy(AckPolicy::Immediate)));
     block_on(async {
-        let response = send(&server, &delivery(Some(SECRET), DOCUMENTED)).await;
-        expect_status(&response, 202, "immediate ack");
+        expect_delivery(&server, Some(SECRET), DOCUMENTED, 202, "immediate ack").await;
         assert_eq!(backend.finished(), 0, "202 must not wait for the refresh");
         eventually("the background refresh finished", || backend.finished() == 1).await;
     });
