@@ -82,13 +82,14 @@ pub enum BuildError {
 #[derive(Clone)]
 pub struct Receiver {
     inner: Arc<Inner>,
+    // Outside `inner` so a framework's own limit setting can replace it (see `with_body_limit`).
+    body_limit: usize,
 }
 
 struct Inner {
     path: String,
     head_verifiers: Vec<Box<dyn Verifier>>,
     body_verifiers: Vec<Box<dyn Verifier>>,
-    body_limit: usize,
     ack: AckPolicy,
     coordinator: Coordinator,
 }
@@ -101,7 +102,7 @@ impl std::fmt::Debug for Receiver {
                 "verifiers",
                 &(self.inner.head_verifiers.len() + self.inner.body_verifiers.len()),
             )
-            .field("body_limit", &self.inner.body_limit)
+            .field("body_limit", &self.body_limit)
             .field("ack", &self.inner.ack)
             .finish_non_exhaustive()
     }
@@ -142,7 +143,17 @@ impl Receiver {
 
     /// The largest body accepted, in bytes.
     pub fn body_limit(&self) -> usize {
-        self.inner.body_limit
+        self.body_limit
+    }
+
+    /// The same receiver (sharing its coordinator) with another body limit, for adapters
+    /// whose framework configures limits itself (rocket's `limits.vwo-webhook`).
+    pub fn with_body_limit(mut self, limit: usize) -> Result<Self, BuildError> {
+        if limit == 0 {
+            return Err(BuildError::ZeroBodyLimit);
+        }
+        self.body_limit = limit;
+        Ok(self)
     }
 
     /// The coordinator, to refresh by hand or start the safety net.
@@ -253,10 +264,10 @@ impl Receiver {
             .header("content-length")
             .and_then(|v| std::str::from_utf8(v).ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
-        if declared.is_some_and(|len| len > inner.body_limit as u64) {
+        if declared.is_some_and(|len| len > self.body_limit as u64) {
             return Err(self.too_large("declared content-length over the limit"));
         }
-        let body = match read_body(inner.body_limit).await {
+        let body = match read_body(self.body_limit).await {
             Ok(body) => body,
             Err(BodyError::TooLarge) => return Err(self.too_large("body over the limit")),
             Err(BodyError::Unreadable(reason)) => {
@@ -267,7 +278,7 @@ impl Receiver {
             }
         };
         let body = body.as_ref();
-        if body.len() > inner.body_limit {
+        if body.len() > self.body_limit {
             return Err(self.too_large("adapter returned a body over the limit"));
         }
         for verifier in &inner.body_verifiers {
@@ -282,10 +293,7 @@ impl Receiver {
     }
 
     fn too_large(&self, reason: &str) -> (Response, String) {
-        (
-            Response::payload_too_large(self.inner.body_limit),
-            reason.to_owned(),
-        )
+        (Response::payload_too_large(self.body_limit), reason.to_owned())
     }
 }
 
@@ -436,10 +444,10 @@ impl ReceiverBuilder {
                 path: self.path,
                 head_verifiers,
                 body_verifiers,
-                body_limit: self.body_limit,
                 ack: self.ack,
                 coordinator: self.coordinator,
             }),
+            body_limit: self.body_limit,
         })
     }
 }
@@ -493,6 +501,26 @@ mod tests {
             .path("x")
             .build();
         assert_eq!(bad_path.err(), Some(BuildError::InvalidPath));
+    }
+
+    #[tokio::test]
+    async fn with_body_limit_changes_only_the_limit() {
+        let (runs, r) = receiver();
+        assert_eq!(
+            r.clone().with_body_limit(0).err(),
+            Some(BuildError::ZeroBodyLimit)
+        );
+        let small = r.clone().with_body_limit(8).expect("limit");
+        assert_eq!((small.body_limit(), r.body_limit()), (8, DEFAULT_BODY_LIMIT));
+        let good: [(&str, &[u8]); 1] = [("x-vwo-auth", b"s3cret")];
+        let refused = small.handle_buffered("POST", &good, DOCUMENTED).await;
+        assert_eq!(refused.status(), 413);
+        assert!(refused.body().contains("8 bytes"), "{}", refused.body());
+        // Same coordinator, same keys: the original still accepts and refreshes.
+        assert_eq!(r.handle_buffered("POST", &good, DOCUMENTED).await.status(), 200);
+        assert_eq!(small.handle_buffered("POST", &good, b"{}").await.status(), 400);
+        assert!(std::ptr::eq(small.coordinator(), r.coordinator()));
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]

@@ -74,6 +74,12 @@ impl Response {
         Self::new(503, &[JSON, ("retry-after", "1")], "error", message)
     }
 
+    /// The answer when an adapter's extractor finds no [`Receiver`](crate::Receiver) in the
+    /// application (a wiring mistake): 500, so VWO redelivers once the application is fixed.
+    pub fn not_configured() -> Self {
+        Self::error(500, "no vwo-webhook receiver is configured for this route")
+    }
+
     pub(crate) fn failed(message: &str) -> Self {
         Self::error(500, message)
     }

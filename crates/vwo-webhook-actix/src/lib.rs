@@ -1,0 +1,199 @@
+//! VWO webhooks in actix-web: mount a receiver with one `App::service` call, or take a
+//! verified delivery in a handler of your own.
+//!
+//! ```no_run
+//! use actix_web::{App, HttpServer, web};
+//! use vwo_webhook::{Keyring, Receiver, RefreshError, Trigger};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let receiver = Receiver::builder(|_: Trigger| async { Ok::<(), RefreshError>(()) })
+//!     .keyring(Keyring::from_comma_separated("s3cret")?)
+//!     .build()?;
+//! HttpServer::new(move || {
+//!     App::new()
+//!         .route("/", web::get().to(|| async { "hello" }))
+//!         .service(vwo_webhook_actix::service(receiver.clone())) // POST /vwo-webhook
+//! })
+//! .bind("127.0.0.1:4000")?
+//! .run()
+//! .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! The body is read straight from the payload stream with the receiver's own limit (default
+//! 64 KiB), whatever the app's `PayloadConfig` says: a declared `Content-Length` over it is
+//! refused before reading, a chunked body as soon as it crosses it (413 in both cases). Nothing
+//! here asks actix's `!Send` payload to be `Send`.
+#![forbid(unsafe_code)]
+
+use std::fmt;
+
+use actix_web::dev::{AppService, HttpServiceFactory, Payload};
+use actix_web::http::StatusCode;
+use actix_web::http::header::HeaderMap;
+use actix_web::web::{self, BytesMut};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder, ResponseError};
+use futures_util::StreamExt;
+use futures_util::future::LocalBoxFuture;
+use vwo_webhook::{BodyError, Delivery, HeaderLookup, Receiver, Response};
+
+/// Mounts `receiver` at its path (default `/vwo-webhook`, relative to an enclosing `scope`),
+/// answering every method (non-POST gets the core's 405). Give it to `App::service`.
+pub fn service(receiver: Receiver) -> WebhookService {
+    WebhookService { receiver }
+}
+
+/// The receiver as an actix `HttpServiceFactory`; see [`service`].
+#[derive(Debug, Clone)]
+pub struct WebhookService {
+    receiver: Receiver,
+}
+
+impl HttpServiceFactory for WebhookService {
+    fn register(self, config: &mut AppService) {
+        let receiver = self.receiver;
+        let path = receiver.path().to_owned();
+        let handler = move |request: HttpRequest, payload: web::Payload| {
+            let receiver = receiver.clone();
+            async move {
+                let response = receiver
+                    .handle(
+                        request.method().as_str(),
+                        &ActixHeaders(request.headers()),
+                        |limit| read_body(payload.into_inner(), limit),
+                    )
+                    .await;
+                WebhookResponse(response)
+            }
+        };
+        web::resource(path)
+            .route(web::route().to(handler))
+            .register(config);
+    }
+}
+
+/// actix's `HeaderMap` seen through the core's [`HeaderLookup`].
+#[derive(Debug, Clone, Copy)]
+struct ActixHeaders<'a>(&'a HeaderMap);
+
+impl HeaderLookup for ActixHeaders<'_> {
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        self.0.get(name).map(|value| value.as_bytes())
+    }
+}
+
+/// Reads the payload stream into memory, refusing it as soon as it exceeds `limit` bytes.
+async fn read_body(mut payload: Payload, limit: usize) -> Result<BytesMut, BodyError> {
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|error| BodyError::Unreadable(error.to_string()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// An authenticated, parsed delivery, for handlers of your own.
+///
+/// Extracting it checks method, credentials, body limit and payload, rejecting with the same
+/// answers as [`service`]. It finds the [`Receiver`] in the app data, registered either as is
+/// or as `web::Data<Receiver>`. Finish with [`Webhook::respond`], which runs the coordinated
+/// refresh:
+///
+/// ```no_run
+/// use actix_web::{App, web};
+/// use vwo_webhook_actix::{Webhook, WebhookResponse};
+/// # fn app(receiver: vwo_webhook::Receiver) {
+/// async fn hook(webhook: Webhook) -> WebhookResponse {
+///     tracing::info!(action = ?webhook.payload().action, "settings changed in VWO");
+///     webhook.respond().await
+/// }
+/// App::new().app_data(receiver).route("/hooks/vwo", web::post().to(hook));
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Webhook(pub Delivery);
+
+impl std::ops::Deref for Webhook {
+    type Target = Delivery;
+
+    fn deref(&self) -> &Delivery {
+        &self.0
+    }
+}
+
+impl Webhook {
+    /// Runs the refresh per the receiver's ack policy and returns the answer for VWO.
+    pub async fn respond(self) -> WebhookResponse {
+        WebhookResponse(self.0.respond().await)
+    }
+}
+
+impl FromRequest for Webhook {
+    type Error = WebhookResponse;
+    type Future = LocalBoxFuture<'static, Result<Self, WebhookResponse>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let request = request.clone();
+        let payload = payload.take();
+        Box::pin(async move {
+            let receiver = request
+                .app_data::<Receiver>()
+                .or_else(|| request.app_data::<web::Data<Receiver>>().map(|data| &***data))
+                .ok_or_else(|| {
+                    tracing::error!("the vwo-webhook extractor found no Receiver in the app data");
+                    WebhookResponse(Response::not_configured())
+                })?;
+            receiver
+                .accept(
+                    request.method().as_str(),
+                    &ActixHeaders(request.headers()),
+                    |limit| read_body(payload, limit),
+                )
+                .await
+                .map(Webhook)
+                .map_err(WebhookResponse)
+        })
+    }
+}
+
+/// The core's answer as an actix response; also the extractor's rejection, answered as is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookResponse(pub Response);
+
+impl WebhookResponse {
+    fn to_http(&self) -> HttpResponse {
+        let status = StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = HttpResponse::build(status);
+        for header in self.0.headers() {
+            response.insert_header(*header);
+        }
+        response.body(self.0.body().to_owned())
+    }
+}
+
+impl Responder for WebhookResponse {
+    type Body = actix_web::body::BoxBody;
+
+    fn respond_to(self, _request: &HttpRequest) -> HttpResponse {
+        self.to_http()
+    }
+}
+
+impl fmt::Display for WebhookResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "VWO webhook answered {}: {}", self.0.status(), self.0.body())
+    }
+}
+
+impl ResponseError for WebhookResponse {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.to_http()
+    }
+}

@@ -1,0 +1,76 @@
+//! The whole conformance suite, twice: through `service()` and through the `Webhook` extractor
+//! in a handler of the application's own.
+
+use actix_web::web::{self, ServiceConfig};
+use actix_web::{App, HttpServer};
+use vwo_webhook::Receiver;
+use vwo_webhook_actix::{Webhook, WebhookResponse};
+use vwo_webhook_conformance::{HEALTH_BODY, HEALTH_PATH, Harness, Server};
+
+/// Serves an app with `GET /health` and whatever `mount` adds, on its own actix system.
+fn serve(receiver: Receiver, mount: fn(&mut ServiceConfig, &Receiver)) -> Server {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local address");
+    let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let server = HttpServer::new(move || {
+                App::new()
+                    .route(HEALTH_PATH, web::get().to(|| async { HEALTH_BODY }))
+                    .configure(|config| mount(config, &receiver))
+            })
+            .workers(2)
+            .disable_signals()
+            .shutdown_timeout(0)
+            .listen(listener)
+            .expect("listen")
+            .run();
+            handle_tx.send(server.handle()).expect("send the server handle");
+            let _ = server.await;
+        });
+    });
+    let handle = handle_rx.recv().expect("actix server handle");
+    Server::new(addr, move || {
+        // `stop` sends the command at once; the returned future only waits for completion.
+        drop(handle.stop(false));
+        let _ = thread.join();
+    })
+}
+
+struct Actix;
+
+impl Harness for Actix {
+    const NAME: &'static str = "actix";
+
+    fn serve(receiver: Receiver) -> Server {
+        serve(receiver, |config, receiver| {
+            config.service(vwo_webhook_actix::service(receiver.clone()));
+        })
+    }
+}
+
+struct ActixExtractor;
+
+async fn hook(webhook: Webhook) -> WebhookResponse {
+    webhook.respond().await
+}
+
+impl Harness for ActixExtractor {
+    const NAME: &'static str = "actix-extractor";
+
+    fn serve(receiver: Receiver) -> Server {
+        serve(receiver, |config, receiver| {
+            config
+                .app_data(receiver.clone())
+                .route(receiver.path(), web::route().to(hook));
+        })
+    }
+}
+
+mod service {
+    vwo_webhook_conformance::conformance_suite!(super::Actix);
+}
+
+mod extractor {
+    vwo_webhook_conformance::conformance_suite!(super::ActixExtractor);
+}
