@@ -332,14 +332,19 @@ pub fn other_paths_untouched<H: Harness>() {
 // ---------------------------------------------------------------------------------------------
 // Body
 
-/// A declared `Content-Length` over the limit: 413 before any body byte is sent.
+/// The part of a body sent before the client stalls, in cases that declare a longer one.
+/// Rocket reads up to 14 bytes of every body before routing, as real clients send them with
+/// the head; the adapter must answer without waiting for the rest.
+const SENT_PREFIX: &str = r#"{"timestamp": 1606482285, "event": "settings_changed""#;
+
+/// A declared `Content-Length` over the limit: 413 while the body is still on its way.
 pub fn rejects_oversized_declared_length<H: Harness>() {
     let backend = TestBackend::counting();
     let server = secured::<H>(&backend);
     block_on(async {
-        let request = delivery(Some(SECRET), "").declared_length(DEFAULT_BODY_LIMIT as u64 + 1);
+        let request = delivery(Some(SECRET), SENT_PREFIX).declared_length(DEFAULT_BODY_LIMIT as u64 + 1);
         let response = send(&server, &request).await;
-        expect_status(&response, 413, "declared length over the limit, no body sent");
+        expect_status(&response, 413, "declared length over the limit, body not sent");
         expect_message_contains(&response, &DEFAULT_BODY_LIMIT.to_string());
         assert_eq!(backend.started(), 0);
     });
@@ -691,7 +696,7 @@ fn situations() -> Vec<Situation> {
             name: "413 declared",
             backend: TestBackend::counting,
             ack: wait,
-            request: delivery(Some(SECRET), "").declared_length(too_long),
+            request: delivery(Some(SECRET), SENT_PREFIX).declared_length(too_long),
             method: "POST",
             headers: vec![key, ("content-length", too_long.to_string())],
             body: "",

@@ -29,8 +29,8 @@ enum Body {
     /// Sent with `Transfer-Encoding: chunked`, in chunks of the given size; the final
     /// zero-size chunk follows when the flag is true.
     Chunked(Vec<u8>, usize, bool),
-    /// Only a declared `Content-Length`; no body bytes are sent.
-    DeclaredOnly(u64),
+    /// A declared `Content-Length` of which only the given first bytes are sent.
+    Truncated(u64, Vec<u8>),
 }
 
 /// What came back.
@@ -85,9 +85,13 @@ impl Request {
         self
     }
 
-    /// Declares `Content-Length: length` and sends no body.
+    /// Declares `Content-Length: length` but sends only the body set so far, then stalls,
+    /// like a client whose upload is still on its way.
     pub fn declared_length(mut self, length: u64) -> Self {
-        self.body = Body::DeclaredOnly(length);
+        let sent = match std::mem::replace(&mut self.body, Body::Full(Vec::new())) {
+            Body::Full(body) | Body::Chunked(body, ..) | Body::Truncated(_, body) => body,
+        };
+        self.body = Body::Truncated(length, sent);
         self
     }
 
@@ -107,7 +111,7 @@ impl Request {
             Body::Full(body) if body.is_empty() && matches!(self.method.as_str(), "GET" | "HEAD") => {}
             Body::Full(body) => head.push_str(&format!("content-length: {}\r\n", body.len())),
             Body::Chunked(..) => head.push_str("transfer-encoding: chunked\r\n"),
-            Body::DeclaredOnly(length) => head.push_str(&format!("content-length: {length}\r\n")),
+            Body::Truncated(length, _) => head.push_str(&format!("content-length: {length}\r\n")),
         }
         head.push_str("\r\n");
         head.into_bytes()
@@ -133,7 +137,7 @@ impl Request {
         let write = async move {
             writer.write_all(&head).await?;
             match body {
-                Body::Full(body) => writer.write_all(&body).await?,
+                Body::Full(body) | Body::Truncated(_, body) => writer.write_all(&body).await?,
                 Body::Chunked(body, size, terminated) => {
                     for chunk in body.chunks(size) {
                         writer
@@ -146,7 +150,6 @@ impl Request {
                         writer.write_all(b"0\r\n\r\n").await?;
                     }
                 }
-                Body::DeclaredOnly(_) => {}
             }
             writer.flush().await?;
             // Keep the write half open: closing it could look like an aborted upload.

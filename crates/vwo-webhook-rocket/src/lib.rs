@@ -1,1 +1,250 @@
-//! x
+//! VWO webhooks in rocket: attach one fairing, or take a verified delivery in a route of
+//! your own with a data guard.
+//!
+//! ```no_run
+//! use vwo_webhook::{Keyring, Receiver, RefreshError, Trigger};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let receiver = Receiver::builder(|_: Trigger| async { Ok::<(), RefreshError>(()) })
+//!     .keyring(Keyring::from_comma_separated("s3cret")?)
+//!     .build()?;
+//! let _ = rocket::build()
+//!     .attach(vwo_webhook_rocket::fairing(receiver)) // POST /vwo-webhook
+//!     .launch()
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! The body limit is rocket's named limit `vwo-webhook`, so it can be set in `Rocket.toml`
+//! (`[default.limits] vwo-webhook = "128 KiB"`); unset, it is the receiver's own (default
+//! 64 KiB). Rocket cuts a body at its limit without saying so; this crate checks that the body
+//! was read to its end and answers 413 otherwise. Every answer is the core's JSON: rocket's
+//! error catchers never replace it on the webhook's route.
+#![forbid(unsafe_code)]
+
+use std::io::Cursor;
+
+use rocket::data::{ByteUnit, Data, FromData, Limits};
+use rocket::fairing::{self, Fairing, Info, Kind};
+use rocket::http::uri::Origin;
+use rocket::http::{HeaderMap, Method, Status};
+use rocket::request::Request;
+use rocket::response::{self, Responder};
+use rocket::route::{self, Handler, Route};
+use rocket::{Build, Rocket};
+use vwo_webhook::{BodyError, Delivery, HeaderLookup, Receiver, Response};
+
+/// The name of rocket's body limit for webhook deliveries (`limits.vwo-webhook`).
+pub const LIMIT_NAME: &str = "vwo-webhook";
+
+/// Every method rocket routes: the webhook answers them all (non-POST gets the core's 405)
+/// so that no catcher answers in its place.
+const METHODS: [Method; 9] = [
+    Method::Get,
+    Method::Put,
+    Method::Post,
+    Method::Delete,
+    Method::Options,
+    Method::Head,
+    Method::Trace,
+    Method::Connect,
+    Method::Patch,
+];
+
+/// Mounts `receiver` at its path (default `/vwo-webhook`) for every method, and manages it
+/// as state (for the [`Webhook`] guard) unless a `Receiver` is managed already.
+pub fn fairing(receiver: Receiver) -> WebhookFairing {
+    WebhookFairing { receiver }
+}
+
+/// The receiver as a rocket fairing; see [`fairing`].
+///
+/// Launch fails, with the reason logged, if the receiver's path is not a valid rocket route
+/// or the `vwo-webhook` limit is zero.
+#[derive(Debug, Clone)]
+pub struct WebhookFairing {
+    receiver: Receiver,
+}
+
+#[rocket::async_trait]
+impl Fairing for WebhookFairing {
+    fn info(&self) -> Info {
+        Info {
+            name: "vwo-webhook",
+            kind: Kind::Ignite,
+        }
+    }
+
+    async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
+        let path = self.receiver.path();
+        if let Err(error) = Origin::parse(path) {
+            tracing::error!(path, %error, "the vwo-webhook path is not a valid rocket route");
+            return Err(rocket);
+        }
+        let limits = rocket
+            .figment()
+            .extract_inner::<Limits>("limits")
+            .unwrap_or_default();
+        if limits
+            .get(LIMIT_NAME)
+            .is_some_and(|limit| limit == ByteUnit::from(0))
+        {
+            tracing::error!("limits.{LIMIT_NAME} is zero: every webhook delivery would be refused");
+            return Err(rocket);
+        }
+        let handler = WebhookHandler {
+            receiver: self.receiver.clone(),
+        };
+        let routes: Vec<Route> = METHODS
+            .into_iter()
+            .map(|method| Route::new(method, path, handler.clone()))
+            .collect();
+        let rocket = rocket.mount("/", routes);
+        Ok(match rocket.state::<Receiver>() {
+            Some(_) => rocket,
+            None => rocket.manage(self.receiver.clone()),
+        })
+    }
+}
+
+#[derive(Clone)]
+struct WebhookHandler {
+    receiver: Receiver,
+}
+
+#[rocket::async_trait]
+impl Handler for WebhookHandler {
+    async fn handle<'r>(&self, request: &'r Request<'_>, data: Data<'r>) -> route::Outcome<'r> {
+        let receiver = with_configured_limit(&self.receiver, request);
+        let response = receiver
+            .handle(
+                request.method().as_str(),
+                &RocketHeaders(request.headers()),
+                |limit| read_body(data, limit),
+            )
+            .await;
+        route::Outcome::from(request, WebhookResponse(response))
+    }
+}
+
+/// The receiver with rocket's `vwo-webhook` limit, when one is configured.
+fn with_configured_limit(receiver: &Receiver, request: &Request<'_>) -> Receiver {
+    let Some(limit) = request.limits().get(LIMIT_NAME) else {
+        return receiver.clone();
+    };
+    let limit = usize::try_from(limit.as_u64()).unwrap_or(usize::MAX);
+    receiver.clone().with_body_limit(limit).unwrap_or_else(|error| {
+        tracing::error!(%error, "ignoring limits.{LIMIT_NAME}; using the receiver's own limit");
+        receiver.clone()
+    })
+}
+
+/// rocket's `HeaderMap` seen through the core's [`HeaderLookup`].
+struct RocketHeaders<'a, 'r>(&'a HeaderMap<'r>);
+
+impl HeaderLookup for RocketHeaders<'_, '_> {
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        self.0.get_one(name).map(str::as_bytes)
+    }
+}
+
+/// Reads at most `limit` bytes and refuses a body that had more (rocket would cut it silently).
+async fn read_body(data: Data<'_>, limit: usize) -> Result<Vec<u8>, BodyError> {
+    let body = data
+        .open(ByteUnit::from(limit))
+        .into_bytes()
+        .await
+        .map_err(|error| BodyError::Unreadable(error.to_string()))?;
+    if !body.is_complete() {
+        return Err(BodyError::TooLarge);
+    }
+    Ok(body.into_inner())
+}
+
+/// An authenticated, parsed delivery: a data guard for routes of your own.
+///
+/// It checks method, credentials, body limit and payload, and fails with the same answer the
+/// fairing gives, as its error. Take it as `Result<Webhook, WebhookResponse>` and answer the
+/// error as is, so rocket's HTML catchers do not replace the JSON VWO is owed. It needs a
+/// managed [`Receiver`] (`.manage(receiver)`, or the [`fairing`]).
+///
+/// ```no_run
+/// use rocket::post;
+/// use vwo_webhook_rocket::{Webhook, WebhookResponse};
+///
+/// #[post("/hooks/vwo", data = "<webhook>")]
+/// async fn hook(webhook: Result<Webhook, WebhookResponse>) -> WebhookResponse {
+///     match webhook {
+///         Ok(webhook) => {
+///             tracing::info!(action = ?webhook.payload().action, "settings changed in VWO");
+///             webhook.respond().await
+///         }
+///         Err(rejection) => rejection,
+///     }
+/// }
+/// # fn app(receiver: vwo_webhook::Receiver) -> rocket::Rocket<rocket::Build> {
+/// rocket::build().manage(receiver).mount("/", rocket::routes![hook])
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Webhook(pub Delivery);
+
+impl std::ops::Deref for Webhook {
+    type Target = Delivery;
+
+    fn deref(&self) -> &Delivery {
+        &self.0
+    }
+}
+
+impl Webhook {
+    /// Runs the refresh per the receiver's ack policy and returns the answer for VWO.
+    pub async fn respond(self) -> WebhookResponse {
+        WebhookResponse(self.0.respond().await)
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromData<'r> for Webhook {
+    type Error = WebhookResponse;
+
+    async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> rocket::data::Outcome<'r, Self> {
+        let Some(receiver) = request.rocket().state::<Receiver>() else {
+            tracing::error!("the vwo-webhook guard found no managed Receiver");
+            return reject(Response::not_configured());
+        };
+        let receiver = with_configured_limit(receiver, request);
+        let accepted = receiver
+            .accept(
+                request.method().as_str(),
+                &RocketHeaders(request.headers()),
+                |limit| read_body(data, limit),
+            )
+            .await;
+        match accepted {
+            Ok(delivery) => rocket::outcome::Outcome::Success(Webhook(delivery)),
+            Err(response) => reject(response),
+        }
+    }
+}
+
+fn reject<'r>(response: Response) -> rocket::data::Outcome<'r, Webhook> {
+    rocket::outcome::Outcome::Error((Status::new(response.status()), WebhookResponse(response)))
+}
+
+/// The core's answer as a rocket response; also the guard's error, answered as is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookResponse(pub Response);
+
+impl<'r> Responder<'r, 'static> for WebhookResponse {
+    fn respond_to(self, _request: &'r Request<'_>) -> response::Result<'static> {
+        let mut response = rocket::Response::build();
+        response.status(Status::new(self.0.status()));
+        for (name, value) in self.0.headers() {
+            response.raw_header(*name, *value);
+        }
+        let body = self.0.into_body();
+        response.sized_body(body.len(), Cursor::new(body));
+        Ok(response.finalize())
+    }
+}

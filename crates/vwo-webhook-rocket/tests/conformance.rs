@@ -1,0 +1,72 @@
+//! The whole conformance suite, served through `fairing()`.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use rocket::config::{Config, LogLevel, Shutdown};
+use rocket::fairing::AdHoc;
+use rocket::get;
+use vwo_webhook::Receiver;
+use vwo_webhook_conformance::{HEALTH_BODY, Harness, Server};
+
+#[get("/health")]
+fn health() -> &'static str {
+    HEALTH_BODY
+}
+
+/// A quiet rocket on an ephemeral loopback port that stops at once when asked.
+fn config() -> Config {
+    Config {
+        address: Ipv4Addr::LOCALHOST.into(),
+        port: 0,
+        log_level: LogLevel::Off,
+        cli_colors: false,
+        shutdown: Shutdown {
+            ctrlc: false,
+            grace: 0,
+            mercy: 0,
+            ..Shutdown::default()
+        },
+        ..Config::debug_default()
+    }
+}
+
+struct Rocket;
+
+impl Harness for Rocket {
+    const NAME: &'static str = "rocket";
+
+    fn serve(receiver: Receiver) -> Server {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            runtime.block_on(async move {
+                let ignited = rocket::custom(config())
+                    .mount("/", rocket::routes![health])
+                    .attach(vwo_webhook_rocket::fairing(receiver))
+                    .attach(AdHoc::on_liftoff("report the port", move |rocket| {
+                        Box::pin(async move {
+                            let addr = SocketAddr::new(rocket.config().address, rocket.config().port);
+                            let _ = ready_tx.send((addr, rocket.shutdown()));
+                        })
+                    }))
+                    .ignite()
+                    .await
+                    .expect("rocket ignites");
+                let _ = ignited.launch().await;
+            });
+            runtime.shutdown_timeout(Duration::from_secs(1));
+        });
+        let (addr, shutdown) = ready_rx.recv().expect("rocket lifts off");
+        Server::new(addr, move || {
+            shutdown.notify();
+            let _ = thread.join();
+        })
+    }
+}
+
+vwo_webhook_conformance::conformance_suite!(Rocket);
