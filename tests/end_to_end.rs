@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use axum::Router;
 use vwo_webhook_conformance::Server;
+use vwo_webhook_conformance::blackbox::{CHECKS, Target};
 use vwo_webhook_conformance::client::{Request, Response};
 use vwo_webhook_examples::{ConfigError, DOCUMENTED_PAYLOAD, Example};
 
@@ -97,4 +98,30 @@ fn bad_environment_is_a_clear_error() {
     assert!(addr.to_string().contains("VWO_WEBHOOK_ADDR"));
     let secret = example(&[("VWO_WEBHOOK_SECRET", " , ")]).expect_err("no secret");
     assert!(secret.to_string().contains("VWO_WEBHOOK_SECRET"));
+}
+
+#[test]
+fn the_black_box_checks_pass_with_the_examples_short_secret() {
+    // What `cargo xtask conformance --url .. --secret s3cret` runs against a running example.
+    let example = example(&[
+        ("VWO_WEBHOOK_SECRET", "s3cret"),
+        ("VWO_WEBHOOK_ADDR", "127.0.0.1:0"),
+    ])
+    .expect("config");
+    let server = serve(&example);
+    let target = Target::new(
+        server.addr(),
+        "localhost",
+        "/vwo-webhook",
+        "s3cret",
+        vwo_webhook::DEFAULT_BODY_LIMIT,
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    for (name, check) in CHECKS {
+        tracing::info!(name, "black-box check");
+        runtime.block_on(check(target.clone()));
+    }
 }

@@ -30,6 +30,7 @@
 #![forbid(unsafe_code)]
 
 mod backend;
+pub mod blackbox;
 pub mod cases;
 pub mod client;
 mod harness;
@@ -121,5 +122,19 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), 30, "duplicate case names");
+    }
+
+    #[test]
+    fn every_black_box_check_is_a_catalog_case_in_catalog_order() {
+        let positions: Vec<usize> = crate::blackbox::CHECKS
+            .iter()
+            .map(|(name, _)| {
+                super::CASES
+                    .iter()
+                    .position(|case| case == name)
+                    .unwrap_or_else(|| panic!("{name} is not in the catalog"))
+            })
+            .collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
     }
 }
