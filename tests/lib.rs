@@ -16,3 +16,27 @@ pub struct SecurityGuide;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/adapter-requirements.md")]
 pub struct AdapterRequirements;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/conformance.md")]
+pub struct ConformanceGuide;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/adapters/README.md")]
+pub struct AdaptersIndex;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/adapters/tower.md")]
+pub struct TowerGuide;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/adapters/axum.md")]
+pub struct AxumGuide;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/adapters/actix.md")]
+pub struct ActixGuide;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/adapters/rocket.md")]
+pub struct RocketGuide;
