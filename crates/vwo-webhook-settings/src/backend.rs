@@ -1,0 +1,215 @@
+//! The `Refresh` backend: one fetch per coordinated run, validated, persisted, then published.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use vwo_webhook::{Coordinator, Refresh, RefreshError, SafetyNet, Trigger};
+
+use crate::origin::{
+    DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_SIZE, DEFAULT_TIMEOUT, Endpoint, FetchError,
+    Fetched, Origin, SdkKey,
+};
+use crate::persist;
+use crate::snapshot::{Snapshot, Source};
+use crate::store::SettingsStore;
+
+/// The SDKs' default polling interval.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(600);
+/// How much each pause between polls varies (±10%), so replicas do not poll in lockstep.
+pub const POLL_JITTER: f64 = 0.1;
+
+/// Why the backend could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The base URL is not an absolute `http(s)` URL.
+    #[error("the settings base URL {0:?} is not an absolute http(s) URL")]
+    BaseUrl(String),
+    /// The HTTP client could not be set up.
+    #[error(transparent)]
+    Client(#[from] FetchError),
+}
+
+/// Keeps a [`SettingsStore`] fresh from VWO (or any origin serving VWO's settings API).
+///
+/// Give it to `Receiver::builder`; every coordinated refresh then fetches the settings file
+/// (`v2-pull` for a webhook, `v2-settings` otherwise), validates it, writes the on-disk copy
+/// and publishes it. A failure keeps the last good snapshot and tells the coordinator whether
+/// to retry.
+#[derive(Debug, Clone)]
+pub struct VwoSettings {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    origin: Origin,
+    store: Arc<SettingsStore>,
+    cache: Option<PathBuf>,
+    poll_interval: Option<Duration>,
+}
+
+/// Configures [`VwoSettings`].
+#[derive(Debug)]
+pub struct SettingsBuilder {
+    account_id: String,
+    sdk_key: SdkKey,
+    base_url: String,
+    connect_timeout: Duration,
+    timeout: Duration,
+    max_size: usize,
+    cache: Option<PathBuf>,
+    poll_interval: Option<Duration>,
+}
+
+impl SettingsBuilder {
+    /// Fetches from `base_url` instead of VWO (a gateway, a proxy, a local origin).
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = base_url.into();
+        self
+    }
+
+    /// How long connecting may take (default 5 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long a whole fetch may take (default 10 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The largest document accepted (default 16 MiB).
+    pub fn max_size(mut self, bytes: usize) -> Self {
+        self.max_size = bytes;
+        self
+    }
+
+    /// Keeps an on-disk copy at `path`: loaded by `build`, rewritten after each new document.
+    pub fn cache_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.cache = Some(path.into());
+        self
+    }
+
+    /// The safety-net poll interval (default 10 minutes); `None` turns polling off.
+    pub fn poll_interval(mut self, interval: Option<Duration>) -> Self {
+        self.poll_interval = interval.filter(|d| !d.is_zero());
+        self
+    }
+
+    /// Builds the backend and loads the on-disk copy, if any. A corrupt or unreadable copy is
+    /// logged and ignored: the first fetch replaces it.
+    pub fn build(self) -> Result<VwoSettings, SettingsError> {
+        let scheme_ok = self.base_url.starts_with("http://") || self.base_url.starts_with("https://");
+        if !scheme_ok || reqwest::Url::parse(&self.base_url).is_err() {
+            return Err(SettingsError::BaseUrl(self.base_url));
+        }
+        let origin = Origin::new(
+            &self.base_url,
+            &self.account_id,
+            self.sdk_key,
+            self.connect_timeout,
+            self.timeout,
+            self.max_size,
+        )?;
+        let store = Arc::new(SettingsStore::new());
+        if let Some(path) = &self.cache {
+            match persist::load(path) {
+                Ok(Some(snapshot)) => {
+                    tracing::info!(path = %path.display(), version = snapshot.version(), "loaded the settings cache");
+                    store.publish(snapshot);
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "ignoring the settings cache");
+                    store.record_error(error.to_string());
+                }
+            }
+        }
+        Ok(VwoSettings {
+            inner: Arc::new(Inner {
+                origin,
+                store,
+                cache: self.cache,
+                poll_interval: self.poll_interval,
+            }),
+        })
+    }
+}
+
+impl VwoSettings {
+    /// Starts configuring a backend for `account_id`'s settings, fetched with `sdk_key`.
+    pub fn builder(account_id: impl Into<String>, sdk_key: SdkKey) -> SettingsBuilder {
+        SettingsBuilder {
+            account_id: account_id.into(),
+            sdk_key,
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            timeout: DEFAULT_TIMEOUT,
+            max_size: DEFAULT_MAX_SIZE,
+            cache: None,
+            poll_interval: Some(DEFAULT_POLL_INTERVAL),
+        }
+    }
+
+    /// The store this backend keeps fresh; clone the `Arc` into your service.
+    pub fn store(&self) -> Arc<SettingsStore> {
+        Arc::clone(&self.inner.store)
+    }
+
+    /// Schedules a first fetch and starts the safety-net poll (unless turned off) on the
+    /// receiver's coordinator. Keep the returned handle: dropping it stops the poll. Needs a
+    /// tokio runtime.
+    pub fn start(&self, coordinator: &Coordinator) -> Option<SafetyNet> {
+        drop(coordinator.schedule(Trigger::Manual));
+        self.inner
+            .poll_interval
+            .map(|interval| coordinator.spawn_safety_net(interval, POLL_JITTER))
+    }
+
+    async fn fetch_and_publish(&self, trigger: &Trigger) -> Result<(), RefreshError> {
+        let inner = &*self.inner;
+        let endpoint = match trigger {
+            Trigger::Webhook(_) => Endpoint::Pull,
+            _ => Endpoint::Settings,
+        };
+        let current = inner.store.current();
+        let etag = current.as_ref().and_then(|snapshot| snapshot.etag());
+        let fetched = inner.origin.fetch(endpoint, etag).await.map_err(|error| {
+            inner.store.record_error(error.to_string());
+            error.into_refresh_error()
+        })?;
+        let (raw, etag) = match fetched {
+            Fetched::NotModified => {
+                tracing::debug!("settings unchanged (304)");
+                return Ok(());
+            }
+            Fetched::Document { raw, etag } => (raw, etag),
+        };
+        let snapshot = Snapshot::parse(raw, Source::Origin, etag, SystemTime::now()).map_err(|error| {
+            inner.store.record_error(error.to_string());
+            RefreshError::permanent(error)
+        })?;
+        if let Some(path) = &inner.cache
+            && let Err(error) = persist::write_atomic(path, snapshot.raw())
+        {
+            // The new settings are good; only the copy for the next start is stale.
+            tracing::warn!(%error, "could not update the settings cache");
+        }
+        tracing::info!(
+            version = snapshot.version(),
+            bytes = snapshot.raw().len(),
+            "new VWO settings"
+        );
+        inner.store.publish(snapshot);
+        Ok(())
+    }
+}
+
+impl Refresh for VwoSettings {
+    async fn refresh(&self, trigger: Trigger) -> Result<(), RefreshError> {
+        self.fetch_and_publish(&trigger).await
+    }
+}

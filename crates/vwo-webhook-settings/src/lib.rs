@@ -1,0 +1,38 @@
+//! The settings backend for vwo-webhook: a VWO webhook says only "settings changed"; this
+//! crate fetches the new settings file, validates it, holds it for the service and keeps a
+//! copy on disk.
+//!
+//! ```no_run
+//! use vwo_webhook::{Keyring, Receiver};
+//! use vwo_webhook_settings::{SdkKey, VwoSettings};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let settings = VwoSettings::builder("123456", SdkKey::new(std::env::var("VWO_SDK_KEY")?))
+//!     .cache_file("/var/lib/my-service/vwo-settings.json")
+//!     .build()?;
+//! let store = settings.store(); // read it anywhere: store.current()
+//! let receiver = Receiver::builder(settings.clone())
+//!     .keyring(Keyring::from_comma_separated(&std::env::var("VWO_WEBHOOK_SECRET")?)?)
+//!     .build()?;
+//! let _poll = settings.start(receiver.coordinator()); // first fetch + safety-net poll
+//! // ... mount `receiver` with an adapter crate and serve.
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+mod backend;
+mod origin;
+mod persist;
+mod snapshot;
+mod store;
+mod validate;
+
+pub use backend::{DEFAULT_POLL_INTERVAL, POLL_JITTER, SettingsBuilder, SettingsError, VwoSettings};
+pub use origin::{
+    DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_SIZE, DEFAULT_TIMEOUT, Endpoint, FetchError,
+    Fetched, Origin, SdkKey,
+};
+pub use persist::{CacheError, load as load_cache, write_atomic};
+pub use snapshot::{DocumentError, Snapshot, Source};
+pub use store::{LastError, SettingsStore, Status};
+pub use validate::{ValidationError, validate};

@@ -1,0 +1,133 @@
+//! The current settings for the whole service: lock-free reads, change notifications, and
+//! what a health check needs to know.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use arc_swap::{ArcSwapOption, Guard};
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::snapshot::{Snapshot, Source};
+
+/// Holds the current [`Snapshot`]. Readers never wait: a read is one atomic load, and a
+/// refresh replaces the whole snapshot at once. The last good snapshot stays on every failure.
+#[derive(Debug)]
+pub struct SettingsStore {
+    current: ArcSwapOption<Snapshot>,
+    changes: watch::Sender<Option<Arc<Snapshot>>>,
+    last_error: Mutex<Option<LastError>>,
+}
+
+/// The latest failed refresh.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LastError {
+    /// What went wrong (never contains the SDK key).
+    pub message: String,
+    /// When, in Unix seconds.
+    pub at_unix: u64,
+}
+
+/// What `GET /settings/status` shows: the current snapshot's facts and the last error.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Status {
+    /// `ok`, or `empty` before any settings were loaded.
+    pub state: &'static str,
+    /// The document's `version`.
+    pub version: Option<String>,
+    /// The document's `accountId`.
+    pub account_id: Option<String>,
+    /// Where the current snapshot came from.
+    pub source: Option<Source>,
+    /// When it was fetched, in Unix seconds.
+    pub fetched_at_unix: Option<u64>,
+    /// How long ago, in seconds.
+    pub age_seconds: Option<f64>,
+    /// The origin's `ETag`.
+    pub etag: Option<String>,
+    /// The latest failed refresh, if it came after the current snapshot.
+    pub last_error: Option<LastError>,
+}
+
+impl Default for SettingsStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SettingsStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self {
+            current: ArcSwapOption::empty(),
+            changes: watch::Sender::new(None),
+            last_error: Mutex::new(None),
+        }
+    }
+
+    /// The current snapshot (an `Arc` clone: keep it as long as you like).
+    pub fn current(&self) -> Option<Arc<Snapshot>> {
+        self.current.load_full()
+    }
+
+    /// The current snapshot without touching its reference count, for hot paths that read and
+    /// let go at once.
+    pub fn load(&self) -> Guard<Option<Arc<Snapshot>>> {
+        self.current.load()
+    }
+
+    /// Tells of each new snapshot, so a service can rebuild what depends on the settings.
+    pub fn subscribe(&self) -> watch::Receiver<Option<Arc<Snapshot>>> {
+        self.changes.subscribe()
+    }
+
+    /// How old the current snapshot is; `None` before any.
+    pub fn age(&self) -> Option<Duration> {
+        self.current.load().as_ref().map(|snapshot| snapshot.age())
+    }
+
+    /// The latest failed refresh since the current snapshot arrived.
+    pub fn last_error(&self) -> Option<LastError> {
+        self.last_error.lock().ok().and_then(|last| last.clone())
+    }
+
+    /// Makes `snapshot` current and tells subscribers. Clears the last error.
+    pub fn publish(&self, snapshot: Snapshot) {
+        let snapshot = Arc::new(snapshot);
+        self.current.store(Some(Arc::clone(&snapshot)));
+        if let Ok(mut last) = self.last_error.lock() {
+            *last = None;
+        }
+        self.changes.send_replace(Some(snapshot));
+    }
+
+    /// Records a failed refresh; the current snapshot stays.
+    pub fn record_error(&self, message: String) {
+        let at_unix = unix_seconds(SystemTime::now());
+        if let Ok(mut last) = self.last_error.lock() {
+            *last = Some(LastError { message, at_unix });
+        }
+    }
+
+    /// A snapshot of the facts, for a health check or `GET /settings/status`.
+    pub fn status(&self) -> Status {
+        let current = self.current();
+        let snapshot = current.as_deref();
+        Status {
+            state: if snapshot.is_some() { "ok" } else { "empty" },
+            version: snapshot.map(|s| s.version().to_owned()),
+            account_id: snapshot.map(|s| s.account_id().to_owned()),
+            source: snapshot.map(Snapshot::source),
+            fetched_at_unix: snapshot.map(|s| unix_seconds(s.fetched_at())),
+            age_seconds: snapshot.map(|s| (s.age().as_secs_f64() * 1000.0).round() / 1000.0),
+            etag: snapshot.and_then(|s| s.etag().map(str::to_owned)),
+            last_error: self.last_error(),
+        }
+    }
+}
+
+fn unix_seconds(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}

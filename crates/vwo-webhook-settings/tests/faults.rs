@@ -1,0 +1,420 @@
+//! The backend against a real local HTTP origin that misbehaves on cue. In every case the last
+//! good settings survive and the answer to VWO is the one the status table asks for.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use vwo_webhook::{FailureKind, Keyring, Receiver, Refresh, RetryPolicy, Trigger};
+use vwo_webhook_settings::{SdkKey, SettingsStore, Source, VwoSettings};
+
+const SDK_KEY: &str = "sdk-key-0123456789abcdef";
+const ACCOUNT: &str = "123456";
+const GOOD: &str = include_str!("../testdata/RolloutAndTestingSettings.json");
+const OTHER: &str = include_str!("../testdata/OnlyRolloutSettings.json");
+const NOTICE: &[u8] = br#"{"timestamp":1606482285,"event":"settings_changed"}"#;
+
+/// One scripted answer.
+#[derive(Clone)]
+enum Reply {
+    /// 200 with this JSON body and ETag.
+    Json(&'static str, Option<&'static str>),
+    /// The status with these extra headers and a small JSON body.
+    Status(u16, &'static [(&'static str, &'static str)]),
+    /// Waits, then gives the inner reply.
+    After(Duration, Box<Reply>),
+    /// 200 with this content type.
+    Typed(&'static str, &'static str),
+    /// Declares the whole body, sends half, closes.
+    Truncated(&'static str),
+    /// 200 JSON without a Content-Length (close-delimited), `n` bytes of padding.
+    Unsized(usize),
+}
+
+#[derive(Default)]
+struct Script {
+    replies: VecDeque<Reply>,
+    /// The request lines seen (`GET /path?query HTTP/1.1`) and their If-None-Match.
+    seen: Vec<(String, Option<String>)>,
+}
+
+/// An origin on loopback answering from a script; once the script is used up, it answers
+/// `published` with its ETag, honouring `If-None-Match`.
+#[derive(Clone)]
+struct LocalOrigin {
+    addr: SocketAddr,
+    script: Arc<Mutex<Script>>,
+    published: Arc<Mutex<(&'static str, &'static str)>>,
+}
+
+impl LocalOrigin {
+    async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let origin = Self {
+            addr: listener.local_addr().expect("addr"),
+            script: Arc::default(),
+            published: Arc::new(Mutex::new((GOOD, "\"v1\""))),
+        };
+        let serving = origin.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serving.clone().serve(stream));
+            }
+        });
+        origin
+    }
+
+    fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn then(&self, reply: Reply) {
+        self.script.lock().expect("script").replies.push_back(reply);
+    }
+
+    fn publish(&self, document: &'static str, etag: &'static str) {
+        *self.published.lock().expect("published") = (document, etag);
+    }
+
+    fn seen(&self) -> Vec<(String, Option<String>)> {
+        self.script.lock().expect("script").seen.clone()
+    }
+
+    async fn serve(self, mut stream: TcpStream) {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            match stream.read(&mut byte).await {
+                Ok(1) => head.push(byte[0]),
+                _ => return,
+            }
+        }
+        let head = String::from_utf8_lossy(&head).into_owned();
+        let line = head.lines().next().unwrap_or_default().to_owned();
+        let if_none_match = head
+            .lines()
+            .find_map(|l| l.strip_prefix("if-none-match: ").map(str::to_owned));
+        let reply = {
+            let mut script = self.script.lock().expect("script");
+            script.seen.push((line, if_none_match.clone()));
+            script.replies.pop_front()
+        };
+        let reply = match reply {
+            Some(reply) => reply,
+            None => {
+                let (document, etag) = *self.published.lock().expect("published");
+                if if_none_match.as_deref() == Some(etag) {
+                    Reply::Status(304, &[])
+                } else {
+                    Reply::Json(document, Some(etag))
+                }
+            }
+        };
+        let _ = Self::answer(&mut stream, reply).await;
+    }
+
+    async fn answer(stream: &mut TcpStream, mut reply: Reply) -> std::io::Result<()> {
+        while let Reply::After(delay, inner) = reply {
+            tokio::time::sleep(delay).await;
+            reply = *inner;
+        }
+        let response = match reply {
+            Reply::Json(body, etag) => {
+                let etag = etag.map(|e| format!("etag: {e}\r\n")).unwrap_or_default();
+                full(200, "application/json", &etag, body)
+            }
+            Reply::Status(status, headers) => {
+                let extra: String = headers.iter().map(|(n, v)| format!("{n}: {v}\r\n")).collect();
+                let body = if status == 304 {
+                    ""
+                } else {
+                    r#"{"error":"scripted"}"#
+                };
+                full(status, "application/json", &extra, body)
+            }
+            Reply::Typed(content_type, body) => full(200, content_type, "", body),
+            Reply::Truncated(body) => {
+                let half = &body[..body.len() / 2];
+                format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{half}",
+                    body.len()
+                )
+            }
+            Reply::Unsized(padding) => format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{}{GOOD}",
+                " ".repeat(padding)
+            ),
+            Reply::After(..) => unreachable!("unwrapped above"),
+        };
+        stream.write_all(response.as_bytes()).await?;
+        stream.shutdown().await
+    }
+}
+
+fn full(status: u16, content_type: &str, extra: &str, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status} Scripted\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n{extra}connection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+fn settings(
+    base_url: &str,
+    configure: impl FnOnce(vwo_webhook_settings::SettingsBuilder) -> vwo_webhook_settings::SettingsBuilder,
+) -> VwoSettings {
+    configure(VwoSettings::builder(ACCOUNT, SdkKey::new(SDK_KEY)).base_url(base_url))
+        .build()
+        .expect("settings backend")
+}
+
+fn receiver(settings: &VwoSettings, retry: RetryPolicy) -> Receiver {
+    Receiver::builder_with_retry(settings.clone(), retry)
+        .keyring(Keyring::from_comma_separated("s3cret").expect("key"))
+        .build()
+        .expect("receiver")
+}
+
+/// What VWO gets for a delivery.
+async fn deliver(receiver: &Receiver) -> u16 {
+    let headers: [(&str, &[u8]); 1] = [("x-vwo-auth", b"s3cret")];
+    receiver.handle_buffered("POST", &headers, NOTICE).await.status()
+}
+
+/// A backend whose store already holds GOOD from the origin, a receiver that does not retry,
+/// and the good snapshot.
+async fn primed(
+    configure: impl FnOnce(vwo_webhook_settings::SettingsBuilder) -> vwo_webhook_settings::SettingsBuilder,
+) -> (
+    LocalOrigin,
+    VwoSettings,
+    Receiver,
+    Arc<vwo_webhook_settings::Snapshot>,
+) {
+    let origin = LocalOrigin::start().await;
+    let settings = settings(&origin.base_url(), configure);
+    let receiver = receiver(&settings, RetryPolicy::none());
+    assert_eq!(deliver(&receiver).await, 200, "priming fetch");
+    let good = settings.store().current().expect("primed");
+    (origin, settings, receiver, good)
+}
+
+/// The store still holds `good`, and its last error says `needle` without the SDK key.
+fn kept(store: &SettingsStore, good: &Arc<vwo_webhook_settings::Snapshot>, needle: &str) {
+    let current = store.current().expect("settings kept");
+    assert!(Arc::ptr_eq(&current, good), "the good snapshot was replaced");
+    let error = store.last_error().expect("the failure is recorded").message;
+    assert!(error.contains(needle), "{error:?} should mention {needle:?}");
+    assert!(!error.contains(SDK_KEY), "the SDK key leaked into {error:?}");
+}
+
+#[tokio::test]
+async fn fetches_like_the_sdks_and_revalidates_with_the_etag() {
+    let (origin, settings, receiver, good) = primed(|b| b).await;
+    assert_eq!(good.source(), Source::Origin);
+    assert_eq!(good.etag(), Some("\"v1\""));
+    assert_eq!(good.raw().as_ref(), GOOD.as_bytes());
+    let mut changes = settings.store().subscribe();
+    changes.mark_unchanged();
+    // Unchanged at the origin: 304, no swap, no notification, still 200 to VWO.
+    assert_eq!(deliver(&receiver).await, 200);
+    assert!(Arc::ptr_eq(&settings.store().current().expect("kept"), &good));
+    assert!(!changes.has_changed().expect("store alive"));
+    // A manual refresh uses v2-settings; webhooks use v2-pull, as the SDKs do.
+    settings.refresh(Trigger::Manual).await.expect("manual refresh");
+    let seen = origin.seen();
+    assert_eq!(seen.len(), 3);
+    for (line, _) in &seen[..2] {
+        assert!(line.starts_with("GET /server-side/v2-pull?"), "{line}");
+    }
+    assert!(
+        seen[2].0.starts_with("GET /server-side/v2-settings?"),
+        "{}",
+        seen[2].0
+    );
+    let query = &seen[0].0;
+    for part in [
+        &format!("i={SDK_KEY}"),
+        "&r=0.",
+        &format!("&a={ACCOUNT}"),
+        "&platform=server",
+        "&api-version=1",
+        "&sn=",
+        "&sv=",
+        "&s=prod",
+    ] {
+        assert!(query.contains(part), "{query} should contain {part}");
+    }
+    assert_eq!(seen[0].1, None, "no If-None-Match before an ETag is known");
+    assert_eq!(seen[1].1.as_deref(), Some("\"v1\""));
+    // A new document is swapped in and announced.
+    origin.publish(OTHER, "\"v2\"");
+    assert_eq!(deliver(&receiver).await, 200);
+    assert!(changes.has_changed().expect("store alive"));
+    let current = changes.borrow_and_update().clone().expect("a snapshot");
+    assert_eq!(current.raw().as_ref(), OTHER.as_bytes());
+    assert_eq!(settings.store().status().etag.as_deref(), Some("\"v2\""));
+}
+
+#[tokio::test]
+async fn a_500_keeps_the_settings_and_asks_vwo_to_redeliver() {
+    let (origin, settings, receiver, good) = primed(|b| b).await;
+    origin.then(Reply::Status(500, &[]));
+    assert_eq!(deliver(&receiver).await, 503);
+    kept(&settings.store(), &good, "answered 500");
+}
+
+#[tokio::test]
+async fn a_503_then_200_is_retried_to_success() {
+    let origin = LocalOrigin::start().await;
+    let settings = settings(&origin.base_url(), |b| b);
+    let retry = RetryPolicy {
+        initial_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+        deadline: Duration::from_secs(3),
+    };
+    let receiver = receiver(&settings, retry);
+    origin.then(Reply::Status(503, &[]));
+    assert_eq!(deliver(&receiver).await, 200, "the coordinator retried the 503");
+    assert_eq!(origin.seen().len(), 2);
+    let status = settings.store().status();
+    assert_eq!((status.state, status.last_error), ("ok", None));
+}
+
+#[tokio::test]
+async fn a_slow_origin_times_out_and_keeps_the_settings() {
+    let (origin, settings, receiver, good) = primed(|b| b.timeout(Duration::from_millis(200))).await;
+    origin.then(Reply::After(
+        Duration::from_secs(2),
+        Box::new(Reply::Json(OTHER, None)),
+    ));
+    assert_eq!(deliver(&receiver).await, 503);
+    kept(&settings.store(), &good, "did not answer in time");
+}
+
+#[tokio::test]
+async fn invalid_json_is_refused_as_permanent() {
+    let (origin, settings, receiver, good) = primed(|b| b).await;
+    origin.then(Reply::Json(r#"{"version": 1, "accountId": "#, None));
+    assert_eq!(deliver(&receiver).await, 500);
+    kept(&settings.store(), &good, "not valid JSON");
+}
+
+#[tokio::test]
+async fn a_truncated_body_is_transient_and_keeps_the_settings() {
+    let (origin, settings, receiver, good) = primed(|b| b).await;
+    origin.then(Reply::Truncated(OTHER));
+    assert_eq!(deliver(&receiver).await, 503);
+    kept(&settings.store(), &good, "could not be read");
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_refused_declared_or_not() {
+    let limit = GOOD.len() + 100;
+    let (origin, settings, receiver, good) = primed(|b| b.max_size(limit)).await;
+    origin.then(Reply::Json(
+        include_str!("../testdata/MegRandomAlgoCampaignSettings.json"),
+        None,
+    ));
+    assert_eq!(deliver(&receiver).await, 500);
+    kept(&settings.store(), &good, "larger than");
+    origin.then(Reply::Unsized(200));
+    assert_eq!(
+        deliver(&receiver).await,
+        500,
+        "no Content-Length: counted while reading"
+    );
+    kept(&settings.store(), &good, &format!("{limit}-byte limit"));
+}
+
+#[tokio::test]
+async fn a_wrong_content_type_is_refused() {
+    let (origin, settings, receiver, good) = primed(|b| b).await;
+    origin.then(Reply::Typed("text/html", "<html>maintenance</html>"));
+    assert_eq!(deliver(&receiver).await, 500);
+    kept(&settings.store(), &good, "text/html");
+}
+
+#[tokio::test]
+async fn a_429_honours_retry_after() {
+    let (origin, settings, receiver, good) = primed(|b| b).await;
+    origin.then(Reply::Status(429, &[("retry-after", "7")]));
+    let error = settings.refresh(Trigger::Manual).await.expect_err("429");
+    assert_eq!(
+        error.kind(),
+        FailureKind::Transient {
+            retry_after: Some(Duration::from_secs(7))
+        }
+    );
+    origin.then(Reply::Status(429, &[("retry-after", "7")]));
+    assert_eq!(deliver(&receiver).await, 503);
+    kept(&settings.store(), &good, "answered 429");
+}
+
+#[tokio::test]
+async fn client_errors_are_permanent() {
+    let (origin, settings, receiver, good) = primed(|b| b).await;
+    for status in [400, 401, 403, 404] {
+        origin.then(Reply::Status(status, &[]));
+        assert_eq!(deliver(&receiver).await, 500, "{status}");
+        kept(&settings.store(), &good, &format!("answered {status}"));
+    }
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_transient() {
+    let closed = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = closed.local_addr().expect("addr");
+    drop(closed);
+    let settings = settings(&format!("http://{addr}"), |b| b);
+    let receiver = receiver(&settings, RetryPolicy::none());
+    assert_eq!(deliver(&receiver).await, 503);
+    let status = settings.store().status();
+    assert_eq!(status.state, "empty");
+    let error = status.last_error.expect("recorded").message;
+    assert!(error.contains("could not reach"), "{error}");
+    assert!(!error.contains(SDK_KEY), "{error}");
+}
+
+#[tokio::test]
+async fn a_document_failing_validation_never_replaces_good_settings() {
+    let (origin, settings, receiver, good) = primed(|b| b).await;
+    origin.then(Reply::Json(
+        include_str!("../testdata/SettingsWithWrongTypeForValues.json"),
+        None,
+    ));
+    assert_eq!(deliver(&receiver).await, 500);
+    kept(&settings.store(), &good, "`$.sdkKey` must be a string");
+}
+
+#[tokio::test]
+async fn a_change_published_during_a_refresh_is_picked_up_by_the_next_run() {
+    let origin = LocalOrigin::start().await;
+    let settings = settings(&origin.base_url(), |b| b);
+    let receiver = receiver(&settings, RetryPolicy::none());
+    // The first fetch is slow and serves the old document.
+    origin.then(Reply::After(
+        Duration::from_millis(400),
+        Box::new(Reply::Json(GOOD, Some("\"v1\""))),
+    ));
+    let first = tokio::spawn({
+        let receiver = receiver.clone();
+        async move { deliver(&receiver).await }
+    });
+    // While it is in flight, VWO publishes a change and sends its webhook.
+    while origin.seen().is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    origin.publish(OTHER, "\"v2\"");
+    assert_eq!(deliver(&receiver).await, 200);
+    let current = settings.store().current().expect("settings");
+    assert_eq!(
+        current.raw().as_ref(),
+        OTHER.as_bytes(),
+        "the change made during the fetch was lost"
+    );
+    assert_eq!(first.await.expect("first delivery"), 200);
+    assert_eq!(origin.seen().len(), 2, "one run for each, no more");
+}
