@@ -4,24 +4,33 @@
 //! VWO_WEBHOOK_SECRET=s3cret cargo run --example actix
 //! ```
 
-use actix_web::{App, HttpServer, web};
-use vwo_webhook_examples::Example;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use vwo_webhook_examples::{Example, STATUS_PATH, status_json};
 
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (example, receiver) = Example::init()?;
-    let path = receiver.path().to_owned();
+    let started = Example::start()?;
+    let path = started.receiver.path().to_owned();
+    let (receiver, store) = (started.receiver.clone(), started.store.clone());
     let server = HttpServer::new(move || {
+        let store = store.clone();
         App::new()
             .route(
                 "/",
                 web::get().to(|| async { "an application with a VWO webhook at /vwo-webhook\n" }),
             )
+            .route(
+                STATUS_PATH,
+                web::get().to(move || {
+                    let body = status_json(&store);
+                    async move { HttpResponse::Ok().content_type("application/json").body(body) }
+                }),
+            )
             .service(vwo_webhook_actix::service(receiver.clone()))
     })
-    .bind(example.addr)?;
+    .bind(started.example.addr)?;
     for addr in server.addrs() {
-        example.announce("actix-web", addr, &path);
+        started.example.announce("actix-web", addr, &path);
     }
     // actix-web stops gracefully on Ctrl-C by itself.
     server.run().await?;

@@ -5,21 +5,27 @@
 //! ```
 
 use axum::Router;
+use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
-use vwo_webhook_examples::{Example, shutdown_signal};
+use vwo_webhook_examples::{Example, STATUS_PATH, shutdown_signal, status_json};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (example, receiver) = Example::init()?;
-    let path = receiver.path().to_owned();
+    let started = Example::start()?;
+    let path = started.receiver.path().to_owned();
+    let store = started.store.clone();
     let app = Router::new()
         .route(
             "/",
             get(|| async { "an application with a VWO webhook at /vwo-webhook\n" }),
         )
-        .merge(vwo_webhook_axum::router(receiver));
-    let listener = tokio::net::TcpListener::bind(example.addr).await?;
-    example.announce("axum", listener.local_addr()?, &path);
+        .route(
+            STATUS_PATH,
+            get(move || async move { ([(CONTENT_TYPE, "application/json")], status_json(&store)) }),
+        )
+        .merge(vwo_webhook_axum::router(started.receiver.clone()));
+    let listener = tokio::net::TcpListener::bind(started.example.addr).await?;
+    started.example.announce("axum", listener.local_addr()?, &path);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;

@@ -1,32 +1,68 @@
-//! What every example shares: the environment contract and the refresh backend.
+//! What every example shares: the environment contract and the settings backend.
 //!
 //! - `VWO_WEBHOOK_ADDR`: where to listen (default `127.0.0.1:4000`).
 //! - `VWO_WEBHOOK_SECRET`: the accepted secret; comma-separated for several (key rotation).
 //!   Unset, a random secret is generated and printed with a ready-to-run `curl` line.
+//! - `VWO_ACCOUNT_ID` and `VWO_SDK_KEY`: fetch the real settings from VWO (or from
+//!   `VWO_SETTINGS_BASE_URL`). With neither set, an offline demo origin inside the example
+//!   serves a bundled settings file, so every webhook still drives a real fetch.
+//! - `VWO_SETTINGS_CACHE`: a file for the on-disk copy of the settings.
 //!
-//! Until the settings backend exists, the examples' backend only logs each refresh.
+//! Every example serves `GET /settings/status` (see [`status_json`]).
 // The examples' whole job is to tell a person what to run next.
 #![allow(clippy::print_stdout)]
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 
-use vwo_webhook::{Keyring, Receiver, RefreshError, SecretError, Trigger};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use vwo_webhook::{Keyring, Receiver, SafetyNet, SecretError};
+use vwo_webhook_settings::{SdkKey, SettingsStore, VwoSettings};
 
 /// The address examples listen on by default.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:4000";
 
+/// Where every example serves the settings' status.
+pub const STATUS_PATH: &str = "/settings/status";
+
 /// VWO's documented notice, as the `curl` line sends it.
 pub const DOCUMENTED_PAYLOAD: &str = r#"{"timestamp":1606482285,"event":"settings_changed","action":"campaign_settings_changed","triggered_by":"vwo"}"#;
 
+/// The settings file the offline demo origin serves (from VWO's SDK test data, Apache-2.0:
+/// see `crates/vwo-webhook-settings/testdata/LICENSE` and `NOTICE`).
+pub const DEMO_SETTINGS: &str =
+    include_str!("../crates/vwo-webhook-settings/testdata/RolloutAndTestingSettings.json");
+
 /// An example's configuration, read from the environment.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Example {
     /// Where to listen.
     pub addr: SocketAddr,
     /// The accepted secrets.
     pub keyring: Keyring,
+    /// Where the settings come from.
+    pub settings: SettingsSource,
+    /// The on-disk copy of the settings, if any.
+    pub cache: Option<PathBuf>,
     /// The secret, when it was generated rather than configured (so it can be shown).
     generated: Option<String>,
+}
+
+/// Where the examples' settings come from.
+#[derive(Debug, Clone)]
+pub enum SettingsSource {
+    /// A VWO account (or a gateway at `base_url`).
+    Vwo {
+        /// `VWO_ACCOUNT_ID`.
+        account_id: String,
+        /// `VWO_SDK_KEY`.
+        sdk_key: SdkKey,
+        /// `VWO_SETTINGS_BASE_URL`, when set.
+        base_url: Option<String>,
+    },
+    /// No credentials: the offline demo origin serving [`DEMO_SETTINGS`].
+    OfflineDemo,
 }
 
 /// Why the environment is unusable.
@@ -38,9 +74,25 @@ pub enum ConfigError {
     /// `VWO_WEBHOOK_SECRET` holds no usable secret.
     #[error("VWO_WEBHOOK_SECRET must hold at least one non-empty secret: {0}")]
     Secret(#[from] SecretError),
+    /// Only one of the two VWO credentials is set.
+    #[error("set both VWO_ACCOUNT_ID and VWO_SDK_KEY to fetch from VWO, or neither for the offline demo")]
+    Credentials,
     /// The system's random source failed.
     #[error("could not generate a random secret: {0}")]
     Random(String),
+}
+
+/// A configured example, ready to mount: the receiver, the settings it keeps fresh, and the
+/// safety-net poll (stopped when this is dropped).
+#[derive(Debug)]
+pub struct Started {
+    /// The configuration.
+    pub example: Example,
+    /// The receiver to mount.
+    pub receiver: Receiver,
+    /// The settings, for the application and `GET /settings/status`.
+    pub store: Arc<SettingsStore>,
+    _poll: Option<SafetyNet>,
 }
 
 impl Example {
@@ -60,26 +112,73 @@ impl Example {
                 (Keyring::from_comma_separated(&secret)?, Some(secret))
             }
         };
+        let non_empty = |name| lookup(name).filter(|v: &String| !v.trim().is_empty());
+        let settings = match (non_empty("VWO_ACCOUNT_ID"), non_empty("VWO_SDK_KEY")) {
+            (Some(account_id), Some(sdk_key)) => SettingsSource::Vwo {
+                account_id: account_id.trim().to_owned(),
+                sdk_key: SdkKey::new(sdk_key.trim()),
+                base_url: non_empty("VWO_SETTINGS_BASE_URL"),
+            },
+            (None, None) => SettingsSource::OfflineDemo,
+            _ => return Err(ConfigError::Credentials),
+        };
         Ok(Self {
             addr,
             keyring,
+            settings,
+            cache: non_empty("VWO_SETTINGS_CACHE").map(PathBuf::from),
             generated,
         })
     }
 
-    /// Sets up logging, reads the environment and builds the receiver: every example's start.
-    pub fn init() -> Result<(Self, Receiver), Box<dyn std::error::Error>> {
+    /// Sets up logging, reads the environment, builds the settings backend and the receiver,
+    /// and starts the first fetch and the safety-net poll: every example's start. Needs a
+    /// tokio runtime (the offline demo origin runs on it).
+    pub fn start() -> Result<Started, Box<dyn std::error::Error>> {
         init_tracing();
         let example = Self::from_env()?;
-        let receiver = example.receiver()?;
-        Ok((example, receiver))
+        let settings = example.settings_backend()?;
+        let receiver = example.receiver(settings.clone())?;
+        let poll = settings.start(receiver.coordinator());
+        Ok(Started {
+            example,
+            receiver,
+            store: settings.store(),
+            _poll: poll,
+        })
     }
 
-    /// A receiver at the default path whose backend logs each refresh.
-    pub fn receiver(&self) -> Result<Receiver, vwo_webhook::BuildError> {
-        Receiver::builder(log_refresh)
-            .keyring(self.keyring.clone())
-            .build()
+    /// The settings backend for this configuration; for the offline demo, starts the demo
+    /// origin on a loopback port first (which needs a tokio runtime).
+    pub fn settings_backend(&self) -> Result<VwoSettings, Box<dyn std::error::Error>> {
+        let mut builder = match &self.settings {
+            SettingsSource::Vwo {
+                account_id,
+                sdk_key,
+                base_url,
+            } => {
+                let builder = VwoSettings::builder(account_id.clone(), sdk_key.clone());
+                match base_url {
+                    Some(url) => builder.base_url(url.clone()),
+                    None => builder,
+                }
+            }
+            SettingsSource::OfflineDemo => {
+                let origin = start_demo_origin()?;
+                tracing::info!(%origin, "no VWO credentials: serving the bundled demo settings from a local origin");
+                VwoSettings::builder(demo_account_id(), SdkKey::new("offline-demo"))
+                    .base_url(format!("http://{origin}"))
+            }
+        };
+        if let Some(cache) = &self.cache {
+            builder = builder.cache_file(cache.clone());
+        }
+        Ok(builder.build()?)
+    }
+
+    /// A receiver at the default path, keeping `settings` fresh.
+    pub fn receiver(&self, settings: VwoSettings) -> Result<Receiver, vwo_webhook::BuildError> {
+        Receiver::builder(settings).keyring(self.keyring.clone()).build()
     }
 
     /// Tells the user where the receiver listens and how to deliver a notice to it.
@@ -93,6 +192,7 @@ impl Example {
             }
             None => "$VWO_WEBHOOK_SECRET".to_owned(),
         };
+        println!("Settings status: GET http://{listening}{STATUS_PATH}");
         println!("Deliver the documented notice:");
         println!(
             "  curl -i -X POST {url} -H \"x-vwo-auth: {key}\" -H 'content-type: application/json' -d '{DOCUMENTED_PAYLOAD}'"
@@ -100,13 +200,52 @@ impl Example {
     }
 }
 
-/// The examples' backend: logs what would be refreshed.
-pub async fn log_refresh(trigger: Trigger) -> Result<(), RefreshError> {
-    tracing::info!(
-        ?trigger,
-        "refresh: a real service would fetch the new VWO settings file now"
-    );
-    Ok(())
+/// `GET /settings/status`: the store's status as JSON (version, account, age, ETag, last
+/// error; never the SDK key).
+pub fn status_json(store: &SettingsStore) -> String {
+    serde_json::to_string(&store.status()).unwrap_or_else(|_| r#"{"state":"unavailable"}"#.to_owned())
+}
+
+/// The demo document's `accountId`.
+fn demo_account_id() -> String {
+    serde_json::from_str::<serde_json::Value>(DEMO_SETTINGS)
+        .ok()
+        .and_then(|document| match &document["accountId"] {
+            serde_json::Value::String(id) => Some(id.clone()),
+            serde_json::Value::Number(id) => Some(id.to_string()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// Serves [`DEMO_SETTINGS`] to every request on a loopback port, in the current runtime.
+fn start_demo_origin() -> std::io::Result<SocketAddr> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                // Read the request head, then answer with the whole document.
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{DEMO_SETTINGS}",
+                    DEMO_SETTINGS.len()
+                );
+                let _ = stream.write_all(response.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    Ok(addr)
 }
 
 /// Logs to stderr at `info` (override with `RUST_LOG`).

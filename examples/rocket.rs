@@ -7,30 +7,45 @@
 //! The address comes from `VWO_WEBHOOK_ADDR` like every example; everything else rocket reads
 //! as usual (`Rocket.toml`, `ROCKET_*`), including the body limit `limits.vwo-webhook`.
 
+use std::sync::Arc;
+
 use rocket::fairing::AdHoc;
-use rocket::{Config, get, routes};
-use vwo_webhook_examples::Example;
+use rocket::http::ContentType;
+use rocket::{Config, State, get, routes};
+use vwo_webhook_examples::{Example, status_json};
+use vwo_webhook_settings::SettingsStore;
 
 #[get("/")]
 fn index() -> &'static str {
     "an application with a VWO webhook at /vwo-webhook\n"
 }
 
+#[get("/settings/status")]
+fn status(store: &State<Arc<SettingsStore>>) -> (ContentType, String) {
+    (ContentType::JSON, status_json(store))
+}
+
 #[rocket::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (example, receiver) = Example::init()?;
-    let path = receiver.path().to_owned();
+    let started = Example::start()?;
+    let path = started.receiver.path().to_owned();
+    let addr = started.example.addr;
     let figment = Config::figment()
-        .merge(("address", example.addr.ip()))
-        .merge(("port", example.addr.port()))
+        .merge(("address", addr.ip()))
+        .merge(("port", addr.port()))
         .merge(("log_level", "critical"));
+    let announce = Arc::new(started);
+    let announcer = Arc::clone(&announce);
     let _ = rocket::custom(figment)
-        .mount("/", routes![index])
-        .attach(vwo_webhook_rocket::fairing(receiver))
+        .mount("/", routes![index, status])
+        .manage(Arc::clone(&announce.store))
+        .attach(vwo_webhook_rocket::fairing(announce.receiver.clone()))
         .attach(AdHoc::on_liftoff("announce", move |rocket| {
             Box::pin(async move {
                 let config = rocket.config();
-                example.announce("rocket", (config.address, config.port).into(), &path);
+                announcer
+                    .example
+                    .announce("rocket", (config.address, config.port).into(), &path);
             })
         }))
         .launch()

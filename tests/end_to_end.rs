@@ -4,10 +4,12 @@
 use std::collections::HashMap;
 
 use axum::Router;
+use axum::http::header::CONTENT_TYPE;
+use axum::routing::get;
 use vwo_webhook_conformance::Server;
 use vwo_webhook_conformance::blackbox::{CHECKS, Target};
 use vwo_webhook_conformance::client::{Request, Response};
-use vwo_webhook_examples::{ConfigError, DOCUMENTED_PAYLOAD, Example};
+use vwo_webhook_examples::{ConfigError, DOCUMENTED_PAYLOAD, Example, STATUS_PATH, status_json};
 
 fn example(vars: &[(&str, &str)]) -> Result<Example, ConfigError> {
     let vars: HashMap<String, String> = vars
@@ -17,10 +19,20 @@ fn example(vars: &[(&str, &str)]) -> Result<Example, ConfigError> {
     Example::from_lookup(|name| vars.get(name).cloned())
 }
 
+/// Serves the example's receiver and `GET /settings/status` through axum, as the axum example
+/// does, with the settings backend the environment asks for.
 fn serve(example: &Example) -> Server {
-    let receiver = example.receiver().expect("receiver");
-    let app: Router = vwo_webhook_axum::router(receiver);
+    let example = example.clone();
     Server::spawn_tokio(move |listener| async move {
+        let settings = example.settings_backend().expect("settings backend");
+        let store = settings.store();
+        let receiver = example.receiver(settings).expect("receiver");
+        let app: Router = Router::new()
+            .route(
+                STATUS_PATH,
+                get(move || async move { ([(CONTENT_TYPE, "application/json")], status_json(&store)) }),
+            )
+            .merge(vwo_webhook_axum::router(receiver));
         let _ = axum::serve(listener, app).await;
     })
 }
@@ -98,6 +110,88 @@ fn bad_environment_is_a_clear_error() {
     assert!(addr.to_string().contains("VWO_WEBHOOK_ADDR"));
     let secret = example(&[("VWO_WEBHOOK_SECRET", " , ")]).expect_err("no secret");
     assert!(secret.to_string().contains("VWO_WEBHOOK_SECRET"));
+    for half in [("VWO_ACCOUNT_ID", "123456"), ("VWO_SDK_KEY", "key")] {
+        let error = example(&[half]).expect_err("half the credentials");
+        assert!(
+            error.to_string().contains("both VWO_ACCOUNT_ID and VWO_SDK_KEY"),
+            "{error}"
+        );
+    }
+}
+
+fn status(server: &Server) -> serde_json::Value {
+    let response = send(server, Request::new("GET", STATUS_PATH));
+    assert_eq!(response.status, 200);
+    assert_eq!(response.header("content-type"), Some("application/json"));
+    response.json().expect("status JSON")
+}
+
+#[test]
+fn without_credentials_each_webhook_refreshes_the_bundled_settings() {
+    let example = example(&[
+        ("VWO_WEBHOOK_SECRET", "s3cret"),
+        ("VWO_WEBHOOK_ADDR", "127.0.0.1:0"),
+    ])
+    .expect("config");
+    let server = serve(&example);
+    assert_eq!(
+        status(&server)["state"],
+        "empty",
+        "no fetch before the first webhook here"
+    );
+    assert_eq!(deliver(&server, Some("s3cret")), 200);
+    let first = status(&server);
+    assert_eq!(first["state"], "ok");
+    assert_eq!(first["source"], "origin");
+    let document: serde_json::Value =
+        serde_json::from_str(vwo_webhook_examples::DEMO_SETTINGS).expect("demo JSON");
+    assert_eq!(
+        first["account_id"].as_str(),
+        Some(document["accountId"].to_string().trim_matches('"'))
+    );
+    assert_eq!(
+        first["version"].as_str(),
+        Some(document["version"].to_string().trim_matches('"'))
+    );
+    assert!(
+        !first.to_string().contains("offline-demo"),
+        "the SDK key shows: {first}"
+    );
+    // Another webhook, another real fetch: the snapshot is newer.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(deliver(&server, Some("s3cret")), 200);
+    let second = status(&server);
+    assert!(
+        second["fetched_at_unix"].as_u64() > first["fetched_at_unix"].as_u64(),
+        "{first} then {second}"
+    );
+}
+
+#[test]
+fn vwo_credentials_point_the_backend_at_the_configured_origin() {
+    // A base URL where nothing listens: the delivery asks VWO to redeliver, and the status
+    // says why without showing the SDK key.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", closed.local_addr().expect("addr"));
+    drop(closed);
+    let example = example(&[
+        ("VWO_WEBHOOK_SECRET", "s3cret"),
+        ("VWO_WEBHOOK_ADDR", "127.0.0.1:0"),
+        ("VWO_ACCOUNT_ID", "654321"),
+        ("VWO_SDK_KEY", "very-secret-sdk-key"),
+        ("VWO_SETTINGS_BASE_URL", &base),
+    ])
+    .expect("config");
+    let server = serve(&example);
+    assert_eq!(deliver(&server, Some("s3cret")), 503);
+    let status = status(&server);
+    assert_eq!(status["state"], "empty");
+    let error = status["last_error"]["message"]
+        .as_str()
+        .expect("an error")
+        .to_owned();
+    assert!(error.contains("could not reach"), "{error}");
+    assert!(!status.to_string().contains("very-secret-sdk-key"), "{status}");
 }
 
 #[test]

@@ -418,3 +418,99 @@ async fn a_change_published_during_a_refresh_is_picked_up_by_the_next_run() {
     assert_eq!(first.await.expect("first delivery"), 200);
     assert_eq!(origin.seen().len(), 2, "one run for each, no more");
 }
+
+fn scratch_file() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "vwo-webhook-settings-test-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir.join("vwo-settings.json")
+}
+
+#[tokio::test]
+async fn a_restart_during_an_outage_starts_with_the_last_good_settings() {
+    let cache = scratch_file();
+    let (_origin, _settings, _receiver, good) = primed(|b| b.cache_file(&cache)).await;
+    assert_eq!(
+        std::fs::read(&cache).expect("the copy was written"),
+        good.raw().as_ref()
+    );
+
+    // The service restarts while the origin is down.
+    let down = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = down.local_addr().expect("addr");
+    drop(down);
+    let restarted = settings(&format!("http://{addr}"), |b| b.cache_file(&cache));
+    let store = restarted.store();
+    let loaded = store.current().expect("settings from the copy");
+    assert_eq!(loaded.source(), Source::Cache);
+    assert_eq!(loaded.raw(), good.raw());
+    let receiver = receiver(&restarted, RetryPolicy::none());
+    assert_eq!(deliver(&receiver).await, 503);
+    kept(&store, &loaded, "could not reach");
+}
+
+#[tokio::test]
+async fn a_corrupt_copy_is_reported_and_replaced_by_the_first_fetch() {
+    let cache = scratch_file();
+    std::fs::write(&cache, &GOOD.as_bytes()[..100]).expect("corrupt copy");
+    let origin = LocalOrigin::start().await;
+    let settings = settings(&origin.base_url(), |b| b.cache_file(&cache));
+    let status = settings.store().status();
+    assert_eq!(status.state, "empty");
+    let error = status.last_error.expect("reported").message;
+    assert!(error.contains("holds no valid settings"), "{error}");
+    let receiver = receiver(&settings, RetryPolicy::none());
+    assert_eq!(deliver(&receiver).await, 200);
+    assert_eq!(std::fs::read(&cache).expect("rewritten"), GOOD.as_bytes());
+    assert_eq!(settings.store().last_error(), None);
+}
+
+#[tokio::test]
+async fn start_fetches_at_once_and_the_safety_net_polls() {
+    let origin = LocalOrigin::start().await;
+    let settings = settings(&origin.base_url(), |b| {
+        b.poll_interval(Some(Duration::from_millis(40)))
+    });
+    let receiver = receiver(&settings, RetryPolicy::none());
+    let poll = settings.start(receiver.coordinator());
+    assert!(poll.is_some());
+    for _ in 0..500 {
+        if origin.seen().len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let seen = origin.seen();
+    assert!(seen.len() >= 3, "{} fetches", seen.len());
+    assert!(
+        seen.iter()
+            .all(|(line, _)| line.starts_with("GET /server-side/v2-settings?"))
+    );
+    assert!(settings.store().current().is_some());
+    drop(poll);
+    // Turned off: only the first fetch.
+    let quiet = LocalOrigin::start().await;
+    let settings = self::settings(&quiet.base_url(), |b| b.poll_interval(None));
+    let receiver = self::receiver(&settings, RetryPolicy::none());
+    assert!(settings.start(receiver.coordinator()).is_none());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(quiet.seen().len(), 1);
+}
+
+#[test]
+fn a_base_url_that_is_not_http_is_refused() {
+    for url in ["ftp://example.com", "example.com", "http://"] {
+        let error = VwoSettings::builder(ACCOUNT, SdkKey::new(SDK_KEY))
+            .base_url(url)
+            .build()
+            .expect_err(url);
+        assert!(
+            error.to_string().contains("not an absolute http(s) URL"),
+            "{error}"
+        );
+    }
+    assert_eq!(format!("{:?}", SdkKey::new(SDK_KEY)), "SdkKey(***)");
+}
