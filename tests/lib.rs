@@ -40,3 +40,7 @@ pub struct ActixGuide;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/adapters/rocket.md")]
 pub struct RocketGuide;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/settings.md")]
+pub struct SettingsGuide;

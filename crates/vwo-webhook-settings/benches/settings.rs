@@ -20,8 +20,13 @@ const DOCUMENT: &str = include_str!("../testdata/RolloutAndTestingSettings.json"
 const NOTICE: &[u8] = br#"{"timestamp":1606482285,"event":"settings_changed"}"#;
 
 fn snapshot() -> Snapshot {
-    Snapshot::parse(Bytes::from_static(DOCUMENT.as_bytes()), Source::Origin, None, SystemTime::now())
-        .expect("valid document")
+    Snapshot::parse(
+        Bytes::from_static(DOCUMENT.as_bytes()),
+        Source::Origin,
+        None,
+        SystemTime::now(),
+    )
+    .expect("valid document")
 }
 
 /// Runs `swap` in a loop on another thread until the returned guard is dropped; counts swaps.
@@ -104,7 +109,9 @@ fn reads(c: &mut Criterion) {
     });
     group.finish();
 
-    let store_worst = worst_read(1_000_000, || store.load().as_ref().map_or(0, |s| s.version().len()));
+    let store_worst = worst_read(1_000_000, || {
+        store.load().as_ref().map_or(0, |s| s.version().len())
+    });
     let lock_worst = worst_read(1_000_000, || {
         locked
             .read()
@@ -189,9 +196,7 @@ fn webhook_to_visible(c: &mut Criterion) {
     samples.sort_unstable();
     eprintln!(
         "webhook -> new snapshot visible, 1000 deliveries with a local origin: p50 {:?}, p99 {:?}, max {:?}",
-        samples[499],
-        samples[989],
-        samples[999]
+        samples[499], samples[989], samples[999]
     );
 }
 
