@@ -34,14 +34,18 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod compose;
 mod coordinator;
 mod payload;
 mod receiver;
 mod refresh;
 mod response;
 mod secret;
+mod signature;
+mod standard;
 mod verify;
 
+pub use compose::AnyOf;
 pub use coordinator::{Coordinator, RetryPolicy, RunOutcome, SafetyNet, Settled, Ticket};
 pub use payload::{Action, Event, PayloadError, SettingsChanged};
 pub use receiver::{
@@ -51,4 +55,9 @@ pub use receiver::{
 pub use refresh::{FailureKind, Refresh, RefreshError, Trigger};
 pub use response::Response;
 pub use secret::{Keyring, Secret, SecretError};
+pub use signature::{Encoding, HmacSha256};
+pub use standard::{
+    Clock, DEFAULT_FUTURE_TOLERANCE, DEFAULT_PAST_TOLERANCE, DEFAULT_REPLAY_CAPACITY, StandardSecretError,
+    StandardWebhooks,
+};
 pub use verify::{HeaderLookup, SharedKey, VWO_AUTH_HEADER, Verifier, VerifyError};

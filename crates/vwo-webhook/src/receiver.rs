@@ -16,7 +16,7 @@ use crate::payload::SettingsChanged;
 use crate::refresh::{Refresh, Trigger};
 use crate::response::Response;
 use crate::secret::Keyring;
-use crate::verify::{HeaderLookup, SharedKey, Verifier};
+use crate::verify::{HeaderLookup, SharedKey, Verifier, VerifyError};
 
 /// The path adapters mount the receiver at unless told otherwise.
 pub const DEFAULT_PATH: &str = "/vwo-webhook";
@@ -218,12 +218,19 @@ impl Receiver {
             .instrument(span.clone())
             .await;
         match checked {
-            Ok(payload) => Ok(Delivery {
+            Ok((payload, replay_ids)) => Ok(Delivery {
                 receiver: self.clone(),
                 payload,
+                replay_ids,
                 arrived,
                 span,
             }),
+            Err((response, reason)) if response.is_success() => {
+                let _entered = span.enter();
+                record(&span, &response, "replayed", arrived);
+                tracing::info!(reason, "vwo webhook delivery already processed");
+                Err(response)
+            }
             Err((response, reason)) => {
                 let _entered = span.enter();
                 record(&span, &response, "rejected", arrived);
@@ -242,7 +249,7 @@ impl Receiver {
         method: &str,
         headers: &H,
         read_body: F,
-    ) -> Result<SettingsChanged, (Response, String)>
+    ) -> Result<(SettingsChanged, Vec<ReplayId>), (Response, String)>
     where
         H: HeaderLookup + ?Sized,
         F: FnOnce(usize) -> Fut,
@@ -256,9 +263,7 @@ impl Receiver {
         }
         let headers = Headers(headers);
         for verifier in &inner.head_verifiers {
-            verifier
-                .verify(&headers, &[])
-                .map_err(|error| (Response::unauthorized(), error.to_string()))?;
+            verifier.verify(&headers, &[]).map_err(refused)?;
         }
         let declared = headers
             .header("content-length")
@@ -282,19 +287,46 @@ impl Receiver {
             return Err(self.too_large("adapter returned a body over the limit"));
         }
         for verifier in &inner.body_verifiers {
-            verifier
-                .verify(&headers, body)
-                .map_err(|error| (Response::unauthorized(), error.to_string()))?;
+            verifier.verify(&headers, body).map_err(refused)?;
         }
-        SettingsChanged::from_slice(body).map_err(|error| {
+        let payload = SettingsChanged::from_slice(body).map_err(|error| {
             let message = format!("invalid webhook payload: {error}");
             (Response::bad_request(&message), message)
-        })
+        })?;
+        let mut replay_ids = Vec::new();
+        for (reads_body, verifiers) in [(false, &inner.head_verifiers), (true, &inner.body_verifiers)] {
+            for (index, verifier) in verifiers.iter().enumerate() {
+                if let Some(id) = verifier.replay_id(&headers) {
+                    replay_ids.push(ReplayId {
+                        reads_body,
+                        index,
+                        id,
+                    });
+                }
+            }
+        }
+        Ok((payload, replay_ids))
     }
 
     fn too_large(&self, reason: &str) -> (Response, String) {
         (Response::payload_too_large(self.body_limit), reason.to_owned())
     }
+}
+
+/// A refused check's answer: a replay is acknowledged, anything else is 401.
+fn refused(error: VerifyError) -> (Response, String) {
+    match error {
+        VerifyError::Replayed(_) => (Response::already_processed(), error.to_string()),
+        _ => (Response::unauthorized(), error.to_string()),
+    }
+}
+
+/// A delivery id to hand back to the verifier that read it once the delivery is answered 2xx.
+#[derive(Debug)]
+struct ReplayId {
+    reads_body: bool,
+    index: usize,
+    id: Vec<u8>,
 }
 
 /// Adapts `&H` (possibly unsized) to `&dyn HeaderLookup` for verifiers.
@@ -312,6 +344,7 @@ impl<H: HeaderLookup + ?Sized> HeaderLookup for Headers<'_, H> {
 pub struct Delivery {
     receiver: Receiver,
     payload: SettingsChanged,
+    replay_ids: Vec<ReplayId>,
     arrived: Instant,
     span: tracing::Span,
 }
@@ -365,6 +398,23 @@ impl Delivery {
                 ),
             },
         };
+        if response.is_success() {
+            for ReplayId {
+                reads_body,
+                index,
+                id,
+            } in &self.replay_ids
+            {
+                let verifiers = if *reads_body {
+                    &inner.body_verifiers
+                } else {
+                    &inner.head_verifiers
+                };
+                if let Some(verifier) = verifiers.get(*index) {
+                    verifier.remember(id);
+                }
+            }
+        }
         self.span.record("generation", generation);
         record(&self.span, &response, outcome, self.arrived);
         tracing::info!(
@@ -501,6 +551,84 @@ mod tests {
             .path("x")
             .build();
         assert_eq!(bad_path.err(), Some(BuildError::InvalidPath));
+    }
+
+    /// A Standard Webhooks delivery of the documented notice, signed with `key` at `now`.
+    fn signed_delivery(key: &[u8], id: &str, now: i64) -> (String, String) {
+        use base64::Engine;
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("key");
+        mac.update(format!("{id}.{now}.").as_bytes());
+        mac.update(DOCUMENTED);
+        let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+        (now.to_string(), format!("v1,{signature}"))
+    }
+
+    #[tokio::test]
+    async fn a_replayed_delivery_is_acknowledged_without_a_refresh_but_a_failed_one_is_retried() {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&runs);
+        // The first refresh fails transiently, the rest succeed.
+        let backend = move |_t: Trigger| {
+            let run = counter.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if run == 0 {
+                    Err(RefreshError::transient(std::io::Error::other("origin down")))
+                } else {
+                    Ok(())
+                }
+            }
+        };
+        let now = 1_700_000_000;
+        let verifier = crate::StandardWebhooks::new(["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])
+            .expect("secret")
+            .clock(move || now);
+        let receiver = Receiver::builder_with_retry(backend, RetryPolicy::none())
+            .verifier(verifier)
+            .build()
+            .expect("receiver");
+        let key = base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        )
+        .expect("key");
+        let (timestamp, signature) = signed_delivery(&key, "msg_1", now);
+        let headers: [(&str, &[u8]); 3] = [
+            ("webhook-id", b"msg_1"),
+            ("webhook-timestamp", timestamp.as_bytes()),
+            ("webhook-signature", signature.as_bytes()),
+        ];
+        let first = receiver.handle_buffered("POST", &headers, DOCUMENTED).await;
+        assert_eq!(first.status(), 503, "the refresh failed: VWO must redeliver");
+        let redelivered = receiver.handle_buffered("POST", &headers, DOCUMENTED).await;
+        assert_eq!(redelivered.status(), 200);
+        assert!(
+            redelivered.body().contains("settings refreshed"),
+            "{}",
+            redelivered.body()
+        );
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            2,
+            "the redelivery of a failed delivery refreshes"
+        );
+        let replayed = receiver.handle_buffered("POST", &headers, DOCUMENTED).await;
+        assert_eq!(replayed.status(), 200);
+        assert!(
+            replayed.body().contains("already processed"),
+            "{}",
+            replayed.body()
+        );
+        assert_eq!(runs.load(Ordering::SeqCst), 2, "a replay does not refresh");
+        // The same id with a forged signature is refused, not acknowledged.
+        let forged: [(&str, &[u8]); 3] = [headers[0], headers[1], ("webhook-signature", b"v1,AAAA")];
+        assert_eq!(
+            receiver
+                .handle_buffered("POST", &forged, DOCUMENTED)
+                .await
+                .status(),
+            401
+        );
     }
 
     #[tokio::test]

@@ -45,6 +45,10 @@ impl Response {
         Self::new(200, &[JSON], "success", "settings refreshed")
     }
 
+    pub(crate) fn already_processed() -> Self {
+        Self::new(200, &[JSON], "success", "delivery already processed")
+    }
+
     pub(crate) fn accepted() -> Self {
         Self::new(202, &[JSON], "accepted", "settings refresh scheduled")
     }

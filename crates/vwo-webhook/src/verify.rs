@@ -51,6 +51,10 @@ pub enum VerifyError {
         /// What is wrong with it, without its value.
         reason: &'static str,
     },
+    /// Authentic, but a delivery with this id was already answered: acknowledged with 200 and
+    /// not refreshed again.
+    #[error("delivery `{0}` was already processed")]
+    Replayed(&'static str),
 }
 
 /// A check every delivery must pass before its body is trusted.
@@ -66,6 +70,16 @@ pub trait Verifier: Send + Sync + 'static {
 
     /// Accepts or refuses a delivery. `body` is empty when [`Verifier::reads_body`] is false.
     fn verify(&self, headers: &dyn HeaderLookup, body: &[u8]) -> Result<(), VerifyError>;
+
+    /// For verifiers with replay protection: the id of a delivery that [`Verifier::verify`]
+    /// accepted. The receiver hands it to [`Verifier::remember`] once the delivery is answered
+    /// with a 2xx, so a failed delivery's redelivery still refreshes.
+    fn replay_id(&self, _headers: &dyn HeaderLookup) -> Option<Vec<u8>> {
+        None
+    }
+
+    /// Records `id` as delivered; a later delivery with it fails with [`VerifyError::Replayed`].
+    fn remember(&self, _id: &[u8]) {}
 }
 
 /// VWO's shared key: the secret arrives verbatim in `x-vwo-auth`.

@@ -1,0 +1,211 @@
+//! HMAC-SHA256 over the raw body, as GitHub (hex, `sha256=` prefix) and Shopify (base64) send
+//! it: the signing schemes teams already run in front of webhook endpoints.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::secret::Keyring;
+use crate::verify::{HeaderLookup, Verifier, VerifyError};
+
+type HmacSha256Mac = Hmac<Sha256>;
+
+/// How the signature header encodes the 32-byte MAC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// Lowercase or uppercase hex, with or without GitHub's `sha256=` prefix.
+    Hex,
+    /// Standard base64 with padding, as Shopify sends it.
+    Base64,
+}
+
+/// Checks an HMAC-SHA256 of the raw body bytes against a signature header.
+///
+/// Every secret of the keyring is tried (rotation without downtime), each comparison in
+/// constant time. A malformed header is refused with 401, never a panic.
+#[derive(Clone)]
+pub struct HmacSha256 {
+    keyring: Keyring,
+    header: &'static str,
+    encoding: Encoding,
+}
+
+impl std::fmt::Debug for HmacSha256 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HmacSha256")
+            .field("header", &self.header)
+            .field("encoding", &self.encoding)
+            .field("secrets", &self.keyring.len())
+            .finish()
+    }
+}
+
+impl HmacSha256 {
+    /// Signatures in `header` (a lowercase name), encoded as `encoding`, keyed by `keyring`.
+    pub fn new(keyring: Keyring, header: &'static str, encoding: Encoding) -> Self {
+        Self {
+            keyring,
+            header,
+            encoding,
+        }
+    }
+
+    /// GitHub's scheme: `X-Hub-Signature-256: sha256=<hex>`.
+    pub fn github(keyring: Keyring) -> Self {
+        Self::new(keyring, "x-hub-signature-256", Encoding::Hex)
+    }
+
+    /// Shopify's scheme: `X-Shopify-Hmac-Sha256: <base64>`.
+    pub fn shopify(keyring: Keyring) -> Self {
+        Self::new(keyring, "x-shopify-hmac-sha256", Encoding::Base64)
+    }
+
+    fn decode(&self, value: &[u8]) -> Result<[u8; 32], VerifyError> {
+        let malformed = |reason| VerifyError::Malformed {
+            header: self.header,
+            reason,
+        };
+        let value = std::str::from_utf8(value)
+            .map_err(|_| malformed("not ASCII"))?
+            .trim();
+        let decoded = match self.encoding {
+            Encoding::Hex => {
+                let digits = value.strip_prefix("sha256=").unwrap_or(value);
+                hex::decode(digits).map_err(|_| malformed("not hex"))?
+            }
+            Encoding::Base64 => BASE64.decode(value).map_err(|_| malformed("not base64"))?,
+        };
+        decoded
+            .try_into()
+            .map_err(|_| malformed("not a 32-byte HMAC-SHA256"))
+    }
+}
+
+/// Whether the HMAC-SHA256 of `message` under `key` is `signature`, in constant time.
+pub(crate) fn hmac_matches(key: &[u8], message: &[&[u8]], signature: &[u8]) -> bool {
+    let Ok(mut mac) = HmacSha256Mac::new_from_slice(key) else {
+        return false;
+    };
+    for part in message {
+        mac.update(part);
+    }
+    mac.verify_slice(signature).is_ok()
+}
+
+impl Verifier for HmacSha256 {
+    fn reads_body(&self) -> bool {
+        true
+    }
+
+    fn verify(&self, headers: &dyn HeaderLookup, body: &[u8]) -> Result<(), VerifyError> {
+        let value = headers
+            .header(self.header)
+            .ok_or(VerifyError::MissingHeader(self.header))?;
+        if value.is_empty() {
+            return Err(VerifyError::EmptyHeader(self.header));
+        }
+        let signature = self.decode(value)?;
+        // Every secret is tried, with no early exit, so timing does not tell which matched.
+        let matched = self.keyring.with_secrets(|secrets| {
+            secrets.iter().fold(false, |any, secret| {
+                any | hmac_matches(secret.expose(), &[body], &signature)
+            })
+        });
+        if matched {
+            Ok(())
+        } else {
+            Err(VerifyError::Mismatch(self.header))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GITHUB: &str = include_str!("../testdata/hmac-sha256-github.json");
+
+    fn fixture() -> (String, String, String) {
+        let fixture: serde_json::Value = serde_json::from_str(GITHUB).expect("fixture JSON");
+        let field = |name: &str| fixture[name].as_str().expect(name).to_owned();
+        (field("secret"), field("body"), field("signature"))
+    }
+
+    fn keyring(secrets: &str) -> Keyring {
+        Keyring::from_comma_separated(secrets).expect("keyring")
+    }
+
+    #[test]
+    fn passes_githubs_documented_vector() {
+        let (secret, body, signature) = fixture();
+        let verifier = HmacSha256::github(keyring(&format!("old-secret,{secret}")));
+        let headers = [("x-hub-signature-256", signature.as_bytes())];
+        assert_eq!(verifier.verify(&headers, body.as_bytes()), Ok(()));
+        // Without the prefix, and in uppercase hex, it is the same MAC.
+        let bare = signature.trim_start_matches("sha256=").to_uppercase();
+        assert_eq!(
+            verifier.verify(&[("x-hub-signature-256", bare.as_bytes())], body.as_bytes()),
+            Ok(())
+        );
+        // One changed body byte, or a retired key, and it fails.
+        assert_eq!(
+            verifier.verify(&headers, b"Hello, World?"),
+            Err(VerifyError::Mismatch("x-hub-signature-256"))
+        );
+        let retired = HmacSha256::github(keyring("old-secret"));
+        assert_eq!(
+            retired.verify(&headers, body.as_bytes()),
+            Err(VerifyError::Mismatch("x-hub-signature-256"))
+        );
+    }
+
+    #[test]
+    fn base64_signatures_verify_like_shopifys() {
+        let (secret, body, signature) = fixture();
+        let raw = hex::decode(signature.trim_start_matches("sha256=")).expect("hex");
+        let encoded = BASE64.encode(raw);
+        let verifier = HmacSha256::shopify(keyring(&secret));
+        assert_eq!(
+            verifier.verify(&[("x-shopify-hmac-sha256", encoded.as_bytes())], body.as_bytes()),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn malformed_headers_are_401_reasons_not_panics() {
+        let verifier = HmacSha256::github(keyring("k"));
+        let cases: [(&[u8], &str); 5] = [
+            (b"sha256=zz", "not hex"),
+            (b"sha256=abc", "not hex"),
+            (b"sha256=abcd", "not a 32-byte HMAC-SHA256"),
+            (b"\xff\xfe", "not ASCII"),
+            (b"sha1=0123456789abcdef0123456789abcdef01234567", "not hex"),
+        ];
+        for (value, reason) in cases {
+            assert_eq!(
+                verifier.verify(&[("x-hub-signature-256", value)], b"{}"),
+                Err(VerifyError::Malformed {
+                    header: "x-hub-signature-256",
+                    reason
+                })
+            );
+        }
+        assert_eq!(
+            verifier.verify(&[("x-hub-signature-256", b"".as_slice())], b"{}"),
+            Err(VerifyError::EmptyHeader("x-hub-signature-256"))
+        );
+        let none: [(&str, &[u8]); 0] = [];
+        assert_eq!(
+            verifier.verify(&none, b"{}"),
+            Err(VerifyError::MissingHeader("x-hub-signature-256"))
+        );
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let verifier = HmacSha256::github(keyring("super-secret-value"));
+        let debug = format!("{verifier:?}");
+        assert!(!debug.contains("super-secret-value"), "{debug}");
+    }
+}
