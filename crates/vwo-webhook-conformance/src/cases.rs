@@ -7,8 +7,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use vwo_webhook::{
-    AckPolicy, Action, DEFAULT_BODY_LIMIT, DEFAULT_PATH, Event, Keyring, Receiver, ReceiverBuilder,
-    RetryPolicy, Secret, Trigger,
+    AckPolicy, Action, DEFAULT_BODY_LIMIT, DEFAULT_PATH, Event, HmacSha256, Keyring, Receiver,
+    ReceiverBuilder, RetryPolicy, Secret, Trigger,
 };
 
 use crate::backend::TestBackend;
@@ -208,6 +208,55 @@ pub fn error_bodies_never_echo_secrets<H: Harness>() {
             .expect(&target.signed(DOCUMENTED), 500, "failed refresh")
             .await;
         blackbox::expect_no_key(&failed, &[SECRET, &SECRET[..8]], "failed refresh");
+    });
+}
+
+/// The signing key of [`raw_body_reaches_verifier_untouched`].
+const SIGNING_KEY: &str = "conformance-signing-key-31c9";
+
+/// The documented notice as a sender may really write it: spaces, tabs and newlines where a
+/// serializer would put none, and JSON escapes (`\u005f` is `_`, `\u00e9` is `é`).
+const NON_CANONICAL: &str = "{ \"timestamp\" :\t1606482285 ,\r\n  \"event\":\"settings\\u005fchanged\",\n  \"action\" : \"campaign_settings_changed\", \"triggered_by\":\"\\u00e9quipe \\ud83d\\ude80\" }\n";
+
+fn github_signature(body: &[u8]) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SIGNING_KEY.as_bytes()).expect("any key length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// A body signed over its exact bytes verifies through the adapter: nothing re-encodes,
+/// trims or decompresses it on the way. The same JSON re-serialized does not.
+pub fn raw_body_reaches_verifier_untouched<H: Harness>() {
+    let backend = TestBackend::counting();
+    let verifier = HmacSha256::github(keyring(&[SIGNING_KEY]));
+    let server = H::serve(
+        Receiver::builder(backend.clone())
+            .verifier(verifier)
+            .build()
+            .expect("receiver"),
+    );
+    block_on(async {
+        let signature = github_signature(NON_CANONICAL.as_bytes());
+        let signed = Request::post(DEFAULT_PATH, NON_CANONICAL)
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", &signature);
+        expect_status(&send(&server, &signed).await, 200, "signed raw body");
+        match backend.triggers().as_slice() {
+            [Trigger::Webhook(payload)] => {
+                assert_eq!(payload.event, Event::SettingsChanged);
+                assert_eq!(payload.triggered_by.as_deref(), Some("\u{e9}quipe \u{1f680}"));
+            }
+            other => panic!("backend triggered by {other:?}"),
+        }
+        // The same document, re-serialized, no longer matches the signature.
+        let value: serde_json::Value = serde_json::from_str(NON_CANONICAL).expect("valid JSON");
+        let canonical = serde_json::to_string(&value).expect("JSON");
+        let resent = Request::post(DEFAULT_PATH, canonical)
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", &signature);
+        expect_status(&send(&server, &resent).await, 401, "re-serialized body");
+        assert_eq!(backend.started(), 1);
     });
 }
 

@@ -55,6 +55,7 @@ macro_rules! for_each_case {
             retired_secret_rejected_after_rotation,
             auth_checked_before_body_parse,
             error_bodies_never_echo_secrets,
+            raw_body_reaches_verifier_untouched,
             // method and path
             rejects_non_post_with_allow,
             other_paths_untouched,
@@ -118,10 +119,10 @@ mod tests {
     #[test]
     fn catalog_has_every_case_once() {
         let mut names = super::CASES.to_vec();
-        assert_eq!(names.len(), 30);
+        assert_eq!(names.len(), 31);
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), 30, "duplicate case names");
+        assert_eq!(names.len(), 31, "duplicate case names");
     }
 
     #[test]
