@@ -260,6 +260,70 @@ pub fn raw_body_reaches_verifier_untouched<H: Harness>() {
     });
 }
 
+/// Across every error path (wrong, near-miss and missing keys; missing, wrong and malformed
+/// signatures; bad bodies; a failed refresh; wrong method; oversize), no configured, submitted
+/// or expected key or signature shows in a response or in anything logged through `tracing`.
+pub fn secrets_never_logged<H: Harness>() {
+    let logs = crate::logs::Capture::global();
+    let backend = TestBackend::permanent();
+    let server = H::serve(
+        Receiver::builder(backend.clone())
+            .keyring(keyring(&[SECRET]))
+            .verifier(HmacSha256::github(keyring(&[SIGNING_KEY])))
+            .build()
+            .expect("receiver"),
+    );
+    let expected = github_signature(DOCUMENTED.as_bytes());
+    let submitted = github_signature(b"another body");
+    let near_miss = format!("{}Z", &SECRET[..SECRET.len() - 1]);
+    let signed = |key: &str, signature: &str, body: &str| {
+        delivery(Some(key), body).header("x-hub-signature-256", signature)
+    };
+    let requests = [
+        signed("attacker-guess-123", &expected, DOCUMENTED),
+        signed(&near_miss, &expected, DOCUMENTED),
+        delivery(None, DOCUMENTED).header("x-hub-signature-256", &expected),
+        delivery(Some(SECRET), DOCUMENTED),
+        signed(SECRET, &submitted, DOCUMENTED),
+        signed(SECRET, "sha256=not-hex-at-all", DOCUMENTED),
+        signed(SECRET, &github_signature(b"{"), "{"),
+        signed(SECRET, &expected, DOCUMENTED),
+        Request::new("GET", DEFAULT_PATH)
+            .header("x-vwo-auth", SECRET)
+            .header("x-hub-signature-256", &expected),
+        signed(SECRET, &expected, SENT_PREFIX).declared_length(DEFAULT_BODY_LIMIT as u64 + 1),
+    ];
+    let keys = [
+        SECRET,
+        near_miss.as_str(),
+        "attacker-guess-123",
+        SIGNING_KEY,
+        expected.trim_start_matches("sha256="),
+        submitted.trim_start_matches("sha256="),
+    ];
+    block_on(async {
+        for request in &requests {
+            let response = send(&server, request).await;
+            assert!(!response.is_success(), "{request:?} should fail");
+            blackbox::expect_no_key(&response, &keys, &format!("{request:?}"));
+        }
+    });
+    assert_eq!(
+        backend.started(),
+        1,
+        "only the fully authenticated delivery reached the backend"
+    );
+    drop(server);
+    let text = logs.text();
+    assert!(
+        text.contains("vwo_webhook.delivery") && text.contains("status=401"),
+        "the capture saw no delivery: the case would prove nothing"
+    );
+    for (index, key) in keys.iter().enumerate() {
+        assert!(!text.contains(key), "key #{index} shows in the tracing output");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Method and path
 

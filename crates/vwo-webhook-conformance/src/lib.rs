@@ -34,6 +34,7 @@ pub mod blackbox;
 pub mod cases;
 pub mod client;
 mod harness;
+mod logs;
 
 pub use backend::{Step, TestBackend};
 pub use harness::{HEALTH_BODY, HEALTH_PATH, Harness, Server};
@@ -56,6 +57,7 @@ macro_rules! for_each_case {
             auth_checked_before_body_parse,
             error_bodies_never_echo_secrets,
             raw_body_reaches_verifier_untouched,
+            secrets_never_logged,
             // method and path
             rejects_non_post_with_allow,
             other_paths_untouched,
@@ -119,10 +121,10 @@ mod tests {
     #[test]
     fn catalog_has_every_case_once() {
         let mut names = super::CASES.to_vec();
-        assert_eq!(names.len(), 31);
+        assert_eq!(names.len(), 32);
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), 31, "duplicate case names");
+        assert_eq!(names.len(), 32, "duplicate case names");
     }
 
     #[test]
