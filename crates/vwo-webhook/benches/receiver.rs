@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use vwo_webhook::{
-    AckPolicy, Coordinator, Keyring, Receiver, RefreshError, RetryPolicy, Settled, SharedKey, Trigger,
-    Verifier,
+    AckPolicy, Coordinator, HmacSha256, Keyring, Receiver, RefreshError, RetryPolicy, Settled, SharedKey,
+    StandardWebhooks, Trigger, Verifier,
 };
 
 const DOCUMENTED: &[u8] = include_bytes!("../testdata/documented.json");
@@ -50,6 +50,47 @@ fn shared_key(c: &mut Criterion) {
         SharedKey::new(Keyring::from_comma_separated(&format!("{SECRET},another-key")).expect("secrets"));
     group.bench_function("right_key_of_two", |b| {
         b.iter(|| rotating.verify(black_box(&right), b""))
+    });
+    group.finish();
+}
+
+/// The signature verifiers over the documented payload, with the right signature.
+fn signatures(c: &mut Criterion) {
+    use base64::Engine;
+    use hmac::Mac;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut group = c.benchmark_group("signature");
+
+    let hmac_verifier = HmacSha256::github(Keyring::from_comma_separated(SECRET).expect("secret"));
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).expect("key");
+    mac.update(DOCUMENTED);
+    let github = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    let headers: [(&str, &[u8]); 2] = [
+        ("content-type", b"application/json"),
+        ("x-hub-signature-256", github.as_bytes()),
+    ];
+    assert!(hmac_verifier.verify(&headers, DOCUMENTED).is_ok());
+    group.bench_function("hmac_sha256_hex", |b| {
+        b.iter(|| hmac_verifier.verify(black_box(&headers), black_box(DOCUMENTED)))
+    });
+
+    let whsec = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let key = b64.decode(whsec.trim_start_matches("whsec_")).expect("key");
+    let now = 1_700_000_000_i64;
+    let standard = StandardWebhooks::new([whsec]).expect("secret").clock(move || now);
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).expect("key");
+    mac.update(format!("msg_p5jXN8AQM9LWM0D4loKWxJek.{now}.").as_bytes());
+    mac.update(DOCUMENTED);
+    let signature = format!("v1,{}", b64.encode(mac.finalize().into_bytes()));
+    let timestamp = now.to_string();
+    let headers: [(&str, &[u8]); 3] = [
+        ("webhook-id", b"msg_p5jXN8AQM9LWM0D4loKWxJek"),
+        ("webhook-timestamp", timestamp.as_bytes()),
+        ("webhook-signature", signature.as_bytes()),
+    ];
+    assert!(standard.verify(&headers, DOCUMENTED).is_ok());
+    group.bench_function("standard_webhooks", |b| {
+        b.iter(|| standard.verify(black_box(&headers), black_box(DOCUMENTED)))
     });
     group.finish();
 }
@@ -143,5 +184,5 @@ fn coalescing(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, shared_key, delivery_decision, coalescing);
+criterion_group!(benches, shared_key, signatures, delivery_decision, coalescing);
 criterion_main!(benches);
