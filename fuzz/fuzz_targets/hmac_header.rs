@@ -6,8 +6,14 @@ use libfuzzer_sys::fuzz_target;
 use vwo_webhook::{HmacSha256, Keyring, Verifier};
 
 fuzz_target!(|data: &[u8]| {
-    let split = data.first().map_or(0, |n| usize::from(*n)).min(data.len().saturating_sub(1));
-    let (value, body) = data.get(1..).unwrap_or_default().split_at(split.min(data.len().saturating_sub(1)));
+    let split = data
+        .first()
+        .map_or(0, |n| usize::from(*n))
+        .min(data.len().saturating_sub(1));
+    let (value, body) = data
+        .get(1..)
+        .unwrap_or_default()
+        .split_at(split.min(data.len().saturating_sub(1)));
     let Ok(keyring) = Keyring::from_comma_separated("fuzz-signing-key") else {
         return;
     };

@@ -52,10 +52,14 @@ fuzz_target!(|data: &[u8]| {
         headers.push((name, take(length)));
     }
     let body = rest;
-    let headers: [(&str, &[u8]); 4] = std::array::from_fn(|i| headers.get(i).copied().unwrap_or(("x-unused", b"")));
+    let headers: [(&str, &[u8]); 4] =
+        std::array::from_fn(|i| headers.get(i).copied().unwrap_or(("x-unused", b"")));
     let response = runtime().block_on(receiver().handle_buffered(method, &headers, body));
     if response.is_success() {
-        let key = headers.iter().find(|(name, _)| *name == "x-vwo-auth").map(|(_, v)| *v);
+        let key = headers
+            .iter()
+            .find(|(name, _)| *name == "x-vwo-auth")
+            .map(|(_, v)| *v);
         assert_eq!(key, Some(SECRET), "2xx without the key");
         assert_eq!(method, "POST");
     }
