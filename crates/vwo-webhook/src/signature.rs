@@ -7,7 +7,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::secret::Keyring;
-use crate::verify::{HeaderLookup, Verifier, VerifyError};
+use crate::verify::{HeaderLookup, Verifier, VerifyError, credential};
 
 type HmacSha256Mac = Hmac<Sha256>;
 
@@ -99,13 +99,7 @@ impl Verifier for HmacSha256 {
     }
 
     fn verify(&self, headers: &dyn HeaderLookup, body: &[u8]) -> Result<(), VerifyError> {
-        let value = headers
-            .header(self.header)
-            .ok_or(VerifyError::MissingHeader(self.header))?;
-        if value.is_empty() {
-            return Err(VerifyError::EmptyHeader(self.header));
-        }
-        let signature = self.decode(value)?;
+        let signature = self.decode(credential(headers, self.header)?)?;
         // Every secret is tried, with no early exit, so timing does not tell which matched.
         let matched = self.keyring.with_secrets(|secrets| {
             secrets.iter().fold(false, |any, secret| {

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use zeroize::Zeroizing;
 
 use crate::signature::hmac_matches;
-use crate::verify::{HeaderLookup, Verifier, VerifyError};
+use crate::verify::{HeaderLookup, Verifier, VerifyError, credential};
 
 /// How far in the past a `webhook-timestamp` may be, by default.
 pub const DEFAULT_PAST_TOLERANCE: Duration = Duration::from_secs(300);
@@ -136,10 +136,7 @@ impl StandardWebhooks {
         };
         let mut values: [&[u8]; 3] = [&[]; 3];
         for (value, name) in values.iter_mut().zip(scheme) {
-            *value = headers.header(name).ok_or(VerifyError::MissingHeader(name))?;
-            if value.is_empty() {
-                return Err(VerifyError::EmptyHeader(name));
-            }
+            *value = credential(headers, name)?;
         }
         Ok((scheme, values))
     }

@@ -113,14 +113,21 @@ impl SharedKey {
     }
 }
 
+/// The value of credential header `name`: absent and empty are both refusals.
+pub(crate) fn credential<'h>(
+    headers: &'h dyn HeaderLookup,
+    name: &'static str,
+) -> Result<&'h [u8], VerifyError> {
+    match headers.header(name) {
+        None => Err(VerifyError::MissingHeader(name)),
+        Some([]) => Err(VerifyError::EmptyHeader(name)),
+        Some(value) => Ok(value),
+    }
+}
+
 impl Verifier for SharedKey {
     fn verify(&self, headers: &dyn HeaderLookup, _body: &[u8]) -> Result<(), VerifyError> {
-        let presented = headers
-            .header(self.header)
-            .ok_or(VerifyError::MissingHeader(self.header))?;
-        if presented.is_empty() {
-            return Err(VerifyError::EmptyHeader(self.header));
-        }
+        let presented = credential(headers, self.header)?;
         if self.keyring.matches(presented) {
             Ok(())
         } else {
