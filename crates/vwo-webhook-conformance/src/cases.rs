@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use vwo_webhook::{
     AckPolicy, Action, DEFAULT_BODY_LIMIT, DEFAULT_PATH, Event, HmacSha256, Keyring, Receiver,
-    ReceiverBuilder, RetryPolicy, Secret, Trigger,
+    ReceiverBuilder, RetryPolicy, Secret, StandardWebhooks, Trigger,
 };
 
 use crate::backend::TestBackend;
@@ -261,8 +261,9 @@ pub fn raw_body_reaches_verifier_untouched<H: Harness>() {
 }
 
 /// Across every error path (wrong, near-miss and missing keys; missing, wrong and malformed
-/// signatures; bad bodies; a failed refresh; wrong method; oversize), no configured, submitted
-/// or expected key or signature shows in a response or in anything logged through `tracing`.
+/// signatures, HMAC and Standard Webhooks; bad bodies; a failed refresh; wrong method;
+/// oversize), no configured, submitted or expected key or signature shows in a response or in
+/// anything logged through `tracing`.
 pub fn secrets_never_logged<H: Harness>() {
     let logs = crate::logs::Capture::global();
     let backend = TestBackend::permanent();
@@ -293,7 +294,8 @@ pub fn secrets_never_logged<H: Harness>() {
             .header("x-hub-signature-256", &expected),
         signed(SECRET, &expected, SENT_PREFIX).declared_length(DEFAULT_BODY_LIMIT as u64 + 1),
     ];
-    let keys = [
+    let standard = standard_webhooks_requests();
+    let mut keys = vec![
         SECRET,
         near_miss.as_str(),
         "attacker-guess-123",
@@ -301,11 +303,23 @@ pub fn secrets_never_logged<H: Harness>() {
         expected.trim_start_matches("sha256="),
         submitted.trim_start_matches("sha256="),
     ];
+    keys.extend(standard.keys.iter().map(String::as_str));
+    let standard_server = H::serve(
+        Receiver::builder(backend.clone())
+            .verifier(StandardWebhooks::new([WHSEC]).expect("secret"))
+            .build()
+            .expect("receiver"),
+    );
     block_on(async {
-        for request in &requests {
-            let response = send(&server, request).await;
-            assert!(!response.is_success(), "{request:?} should fail");
-            blackbox::expect_no_key(&response, &keys, &format!("{request:?}"));
+        for (server, requests) in [
+            (&server, &requests[..]),
+            (&standard_server, &standard.requests[..]),
+        ] {
+            for request in requests {
+                let response = send(server, request).await;
+                assert!(!response.is_success(), "{request:?} should fail");
+                blackbox::expect_no_key(&response, &keys, &format!("{request:?}"));
+            }
         }
     });
     assert_eq!(
@@ -313,7 +327,7 @@ pub fn secrets_never_logged<H: Harness>() {
         1,
         "only the fully authenticated delivery reached the backend"
     );
-    drop(server);
+    drop((server, standard_server));
     let text = logs.text();
     assert!(
         text.contains("vwo_webhook.delivery") && text.contains("status=401"),
@@ -321,6 +335,49 @@ pub fn secrets_never_logged<H: Harness>() {
     );
     for (index, key) in keys.iter().enumerate() {
         assert!(!text.contains(key), "key #{index} shows in the tracing output");
+    }
+}
+
+/// The Standard Webhooks secret of [`secrets_never_logged`].
+const WHSEC: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// Failing Standard Webhooks deliveries and the secrets and signatures they involve.
+struct StandardRequests {
+    requests: Vec<Request>,
+    keys: Vec<String>,
+}
+
+fn standard_webhooks_requests() -> StandardRequests {
+    use base64::Engine;
+    use hmac::Mac;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let key_text = WHSEC.trim_start_matches("whsec_");
+    let key = b64.decode(key_text).expect("base64 key");
+    let sign = |id: &str, timestamp: &str, body: &str| {
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).expect("key");
+        mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
+        b64.encode(mac.finalize().into_bytes())
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (fresh, stale) = (now.to_string(), (now - 3600).to_string());
+    let expected = sign("msg_leak", &stale, DOCUMENTED);
+    let submitted = sign("msg_other", &fresh, "another body");
+    let request = |timestamp: &str, signature: &str| {
+        Request::post(DEFAULT_PATH, DOCUMENTED)
+            .header("webhook-id", "msg_leak")
+            .header("webhook-timestamp", timestamp)
+            .header("webhook-signature", signature)
+    };
+    StandardRequests {
+        requests: vec![
+            request(&stale, &format!("v1,{expected}")),
+            request(&fresh, &format!("v1,{submitted}")),
+            request(&fresh, "v1,!!not-base64!!"),
+            request("soon", &format!("v1,{expected}")),
+        ],
+        keys: vec![WHSEC.to_owned(), key_text.to_owned(), expected, submitted],
     }
 }
 
