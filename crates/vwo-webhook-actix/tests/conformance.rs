@@ -9,10 +9,9 @@ use vwo_webhook_conformance::{HEALTH_BODY, HEALTH_PATH, Harness, Server};
 
 /// Serves an app with `GET /health` and whatever `mount` adds, on its own actix system.
 fn serve(receiver: Receiver, mount: fn(&mut ServiceConfig, &Receiver)) -> Server {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    let addr = listener.local_addr().expect("local address");
-    let (handle_tx, handle_rx) = std::sync::mpsc::channel();
-    let thread = std::thread::spawn(move || {
+    Server::spawn_thread(move |ready| {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local address");
         actix_web::rt::System::new().block_on(async move {
             let server = HttpServer::new(move || {
                 App::new()
@@ -25,15 +24,11 @@ fn serve(receiver: Receiver, mount: fn(&mut ServiceConfig, &Receiver)) -> Server
             .listen(listener)
             .expect("listen")
             .run();
-            handle_tx.send(server.handle()).expect("send the server handle");
+            let handle = server.handle();
+            // `stop` sends the command at once; the returned future only waits for completion.
+            ready.report(addr, move || drop(handle.stop(false)));
             let _ = server.await;
         });
-    });
-    let handle = handle_rx.recv().expect("actix server handle");
-    Server::new(addr, move || {
-        // `stop` sends the command at once; the returned future only waits for completion.
-        drop(handle.stop(false));
-        let _ = thread.join();
     })
 }
 

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -47,6 +48,23 @@ impl Server {
         self.addr
     }
 
+    /// Runs `run` on a dedicated thread, for frameworks that own their runtime or bind their
+    /// own socket. `run` calls [`Ready::report`] once the server accepts connections, with its
+    /// address and how to stop it, then serves until stopped. Returns after the report;
+    /// dropping the server stops it and joins the thread.
+    pub fn spawn_thread<F>(run: F) -> Self
+    where
+        F: FnOnce(Ready) + Send + 'static,
+    {
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let thread: JoinHandle<()> = std::thread::spawn(move || run(Ready(ready_tx)));
+        let (addr, stop) = ready_rx.recv().expect("the server never reported ready");
+        Self::new(addr, move || {
+            stop();
+            let _ = thread.join();
+        })
+    }
+
     /// Binds `127.0.0.1:0` and runs `serve` with the listener on a dedicated thread with its
     /// own tokio runtime (two workers), until the returned server is dropped. For adapters
     /// whose framework accepts a tokio listener.
@@ -55,16 +73,20 @@ impl Server {
         F: FnOnce(tokio::net::TcpListener) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + 'static,
     {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        listener.set_nonblocking(true).expect("non-blocking listener");
-        let addr = listener.local_addr().expect("local address");
-        let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let thread: JoinHandle<()> = std::thread::spawn(move || {
+        Self::spawn_thread(move |ready| {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+            listener.set_nonblocking(true).expect("non-blocking listener");
+            let addr = listener.local_addr().expect("local address");
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
                 .build()
                 .expect("tokio runtime");
+            let (stop_tx, stop_rx) = oneshot::channel::<()>();
+            // Connections made before `serve` starts wait in the listener's backlog.
+            ready.report(addr, move || {
+                let _ = stop_tx.send(());
+            });
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).expect("tokio listener");
                 tokio::select! {
@@ -73,11 +95,17 @@ impl Server {
                 }
             });
             runtime.shutdown_timeout(Duration::from_secs(1));
-        });
-        Self::new(addr, move || {
-            let _ = stop_tx.send(());
-            let _ = thread.join();
         })
+    }
+}
+
+/// How a server started by [`Server::spawn_thread`] says it is ready.
+pub struct Ready(mpsc::Sender<(SocketAddr, Box<dyn FnOnce() + Send>)>);
+
+impl Ready {
+    /// The server accepts connections at `addr`; `stop` makes it return.
+    pub fn report(self, addr: SocketAddr, stop: impl FnOnce() + Send + 'static) {
+        let _ = self.0.send((addr, Box::new(stop)));
     }
 }
 

@@ -37,7 +37,7 @@ mod harness;
 mod logs;
 
 pub use backend::{Step, TestBackend};
-pub use harness::{HEALTH_BODY, HEALTH_PATH, Harness, Server};
+pub use harness::{HEALTH_BODY, HEALTH_PATH, Harness, Ready, Server};
 
 /// Calls `$callback!($($args)*; case, case, ...)` with every case of the catalog: the one
 /// list of case names in the project.

@@ -37,8 +37,7 @@ impl Harness for Rocket {
     const NAME: &'static str = "rocket";
 
     fn serve(receiver: Receiver) -> Server {
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
+        Server::spawn_thread(move |ready| {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
@@ -51,7 +50,8 @@ impl Harness for Rocket {
                     .attach(AdHoc::on_liftoff("report the port", move |rocket| {
                         Box::pin(async move {
                             let addr = SocketAddr::new(rocket.config().address, rocket.config().port);
-                            let _ = ready_tx.send((addr, rocket.shutdown()));
+                            let shutdown = rocket.shutdown();
+                            ready.report(addr, move || shutdown.notify());
                         })
                     }))
                     .ignite()
@@ -60,11 +60,6 @@ impl Harness for Rocket {
                 let _ = ignited.launch().await;
             });
             runtime.shutdown_timeout(Duration::from_secs(1));
-        });
-        let (addr, shutdown) = ready_rx.recv().expect("rocket lifts off");
-        Server::new(addr, move || {
-            shutdown.notify();
-            let _ = thread.join();
         })
     }
 }
