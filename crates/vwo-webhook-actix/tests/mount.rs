@@ -3,23 +3,21 @@
 use actix_web::http::StatusCode;
 use actix_web::web::{self, PayloadConfig};
 use actix_web::{App, test};
-use vwo_webhook::{Keyring, Receiver, RefreshError, Trigger};
+use vwo_webhook::Receiver;
 use vwo_webhook_actix::{Webhook, WebhookResponse};
+use vwo_webhook_conformance::TestBackend;
+use vwo_webhook_conformance::cases::{SECRET, secured_receiver};
 
 const NOTICE: &str = r#"{"timestamp":1606482285,"event":"settings_changed"}"#;
 
 fn receiver(path: &str) -> Receiver {
-    Receiver::builder(|_: Trigger| async { Ok::<(), RefreshError>(()) })
-        .keyring(Keyring::from_comma_separated("s3cret").expect("secret"))
-        .path(path)
-        .build()
-        .expect("receiver")
+    secured_receiver(&TestBackend::counting(), |b| b.path(path))
 }
 
 fn delivery(path: &str, body: impl Into<web::Bytes>) -> test::TestRequest {
     test::TestRequest::post()
         .uri(path)
-        .insert_header(("x-vwo-auth", "s3cret"))
+        .insert_header(("x-vwo-auth", SECRET))
         .set_payload(body)
 }
 

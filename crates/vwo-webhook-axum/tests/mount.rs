@@ -5,16 +5,13 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use tower::ServiceExt;
-use vwo_webhook::{Keyring, Receiver, RefreshError, Trigger};
+use vwo_webhook_conformance::TestBackend;
+use vwo_webhook_conformance::cases::{SECRET, secured_receiver};
 
 const NOTICE: &str = r#"{"timestamp":1606482285,"event":"settings_changed"}"#;
 
 fn app(path: &str) -> Router {
-    let receiver = Receiver::builder(|_: Trigger| async { Ok::<(), RefreshError>(()) })
-        .keyring(Keyring::from_comma_separated("s3cret").expect("secret"))
-        .path(path)
-        .build()
-        .expect("receiver");
+    let receiver = secured_receiver(&TestBackend::counting(), |b| b.path(path));
     Router::new()
         .route("/", get(|| async { "home" }))
         .merge(vwo_webhook_axum::router(receiver))
@@ -22,7 +19,7 @@ fn app(path: &str) -> Router {
 
 async fn post(app: Router, path: &str) -> StatusCode {
     let request = Request::post(path)
-        .header("x-vwo-auth", "s3cret")
+        .header("x-vwo-auth", SECRET)
         .body(Body::from(NOTICE))
         .expect("request");
     app.oneshot(request).await.expect("infallible").status()
@@ -42,7 +39,7 @@ async fn mounts_at_the_configured_path_only() {
 async fn the_receivers_limit_applies_whatever_the_routers_default_body_limit() {
     // axum's own DefaultBodyLimit (2 MB) would let 1 MiB through; the receiver's 64 KiB does not.
     let big = Request::post("/vwo-webhook")
-        .header("x-vwo-auth", "s3cret")
+        .header("x-vwo-auth", SECRET)
         .body(Body::from(vec![b' '; 1 << 20]))
         .expect("request");
     let response = app("/vwo-webhook").oneshot(big).await.expect("infallible");

@@ -33,8 +33,12 @@ fn keyring(secrets: &[&str]) -> Keyring {
     Keyring::new(secrets.iter().map(|s| Secret::new(*s).expect("non-empty secret"))).expect("keyring")
 }
 
-/// A receiver secured with [`SECRET`], configured further by `configure`.
-fn receiver(backend: &TestBackend, configure: impl FnOnce(ReceiverBuilder) -> ReceiverBuilder) -> Receiver {
+/// A receiver secured with [`SECRET`] running `backend`, configured further by `configure`:
+/// the suite's receiver, also for adapters' own mounting tests.
+pub fn secured_receiver(
+    backend: &TestBackend,
+    configure: impl FnOnce(ReceiverBuilder) -> ReceiverBuilder,
+) -> Receiver {
     receiver_with(backend, RetryPolicy::default(), configure)
 }
 
@@ -49,7 +53,7 @@ fn receiver_with(
 
 /// Serves a receiver secured with [`SECRET`] and otherwise default, running `backend`.
 fn secured<H: Harness>(backend: &TestBackend) -> Server {
-    H::serve(receiver(backend, |b| b))
+    H::serve(secured_receiver(backend, |b| b))
 }
 
 /// Runs the black-box `check` against a receiver secured with [`SECRET`] running `backend`.
@@ -516,7 +520,7 @@ pub fn slow_refresh_answers_503_then_200_on_redelivery<H: Harness>() {
     let ack = AckPolicy::AfterRefresh {
         timeout: Duration::from_millis(100),
     };
-    let server = H::serve(receiver(&backend, |b| b.ack_policy(ack)));
+    let server = H::serve(secured_receiver(&backend, |b| b.ack_policy(ack)));
     block_on(async {
         let first = expect_delivery(
             &server,
@@ -593,7 +597,7 @@ pub fn delivery_during_refresh_waits_for_a_fresh_run<H: Harness>() {
 /// The opt-in immediate policy: 202 before the refresh ends, which still runs.
 pub fn immediate_ack_policy_answers_202<H: Harness>() {
     let backend = TestBackend::slow(Duration::from_secs(1), 1);
-    let server = H::serve(receiver(&backend, |b| b.ack_policy(AckPolicy::Immediate)));
+    let server = H::serve(secured_receiver(&backend, |b| b.ack_policy(AckPolicy::Immediate)));
     block_on(async {
         expect_delivery(&server, Some(SECRET), DOCUMENTED, 202, "immediate ack").await;
         assert_eq!(backend.finished(), 0, "202 must not wait for the refresh");

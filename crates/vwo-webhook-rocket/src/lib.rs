@@ -81,15 +81,15 @@ impl Fairing for WebhookFairing {
             tracing::error!(path, %error, "the vwo-webhook path is not a valid rocket route");
             return Err(rocket);
         }
+        // The core decides whether the configured limit is usable.
         let limits = rocket
             .figment()
             .extract_inner::<Limits>("limits")
             .unwrap_or_default();
-        if limits
-            .get(LIMIT_NAME)
-            .is_some_and(|limit| limit == ByteUnit::from(0))
+        if let Some(limit) = limits.get(LIMIT_NAME)
+            && let Err(error) = self.receiver.clone().with_body_limit(bytes(limit))
         {
-            tracing::error!("limits.{LIMIT_NAME} is zero: every webhook delivery would be refused");
+            tracing::error!(%error, "limits.{LIMIT_NAME} is unusable");
             return Err(rocket);
         }
         let handler = WebhookHandler {
@@ -132,11 +132,17 @@ fn with_configured_limit(receiver: &Receiver, request: &Request<'_>) -> Receiver
     let Some(limit) = request.limits().get(LIMIT_NAME) else {
         return receiver.clone();
     };
-    let limit = usize::try_from(limit.as_u64()).unwrap_or(usize::MAX);
-    receiver.clone().with_body_limit(limit).unwrap_or_else(|error| {
-        tracing::error!(%error, "ignoring limits.{LIMIT_NAME}; using the receiver's own limit");
-        receiver.clone()
-    })
+    receiver
+        .clone()
+        .with_body_limit(bytes(limit))
+        .unwrap_or_else(|error| {
+            tracing::error!(%error, "ignoring limits.{LIMIT_NAME}; using the receiver's own limit");
+            receiver.clone()
+        })
+}
+
+fn bytes(limit: ByteUnit) -> usize {
+    usize::try_from(limit.as_u64()).unwrap_or(usize::MAX)
 }
 
 /// rocket's `HeaderMap` seen through the core's [`HeaderLookup`].

@@ -6,17 +6,15 @@ use rocket::error::ErrorKind;
 use rocket::http::{Header, Status};
 use rocket::local::asynchronous::Client;
 use rocket::{Build, Rocket, post};
-use vwo_webhook::{Keyring, Receiver, RefreshError, Trigger};
+use vwo_webhook::Receiver;
+use vwo_webhook_conformance::TestBackend;
+use vwo_webhook_conformance::cases::{SECRET, secured_receiver};
 use vwo_webhook_rocket::{Webhook, WebhookResponse};
 
 const NOTICE: &str = r#"{"timestamp":1606482285,"event":"settings_changed"}"#;
 
 fn receiver(path: &str) -> Receiver {
-    Receiver::builder(|_: Trigger| async { Ok::<(), RefreshError>(()) })
-        .keyring(Keyring::from_comma_separated("s3cret").expect("secret"))
-        .path(path)
-        .build()
-        .expect("receiver")
+    secured_receiver(&TestBackend::counting(), |b| b.path(path))
 }
 
 fn app(path: &str) -> Rocket<Build> {
@@ -38,7 +36,7 @@ async fn ignite(rocket: Rocket<Build>) -> Client {
 async fn deliver(client: &Client, path: &str, body: impl AsRef<[u8]>) -> (Status, String) {
     let response = client
         .post(path.to_owned())
-        .header(Header::new("x-vwo-auth", "s3cret"))
+        .header(Header::new("x-vwo-auth", SECRET))
         .body(body)
         .dispatch()
         .await;
@@ -127,4 +125,24 @@ async fn the_guard_without_a_managed_receiver_is_a_clear_500() {
     let (status, body) = deliver(&client, "/custom", NOTICE).await;
     assert_eq!(status, Status::InternalServerError);
     assert!(body.contains("no vwo-webhook receiver is configured"), "{body}");
+}
+
+#[rocket::async_test]
+async fn the_fairing_manages_the_receiver_for_the_guard_unless_one_is_managed() {
+    // The fairing alone is enough for a guard route of the application's own.
+    let attached = rocket::build().mount("/", rocket::routes![custom]);
+    let client = ignite(attached.attach(vwo_webhook_rocket::fairing(receiver("/vwo-webhook")))).await;
+    assert_eq!(deliver(&client, "/custom", NOTICE).await.0, Status::Ok);
+    // A receiver the application manages itself is kept, and ignition does not fail.
+    let own = receiver("/vwo-webhook").with_body_limit(8).expect("limit");
+    let both = rocket::build()
+        .manage(own)
+        .mount("/", rocket::routes![custom])
+        .attach(vwo_webhook_rocket::fairing(receiver("/hooks/vwo")));
+    let client = ignite(both).await;
+    assert_eq!(
+        deliver(&client, "/custom", NOTICE).await.0,
+        Status::PayloadTooLarge
+    );
+    assert_eq!(deliver(&client, "/hooks/vwo", NOTICE).await.0, Status::Ok);
 }
