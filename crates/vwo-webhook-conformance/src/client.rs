@@ -309,3 +309,26 @@ impl Response {
         serde_json::from_slice(&self.body).map_err(|e| format!("body is not JSON ({e}): {:?}", self.text()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Request;
+
+    #[test]
+    fn debug_shows_framing_but_no_key_or_body() {
+        let request = Request::post("/vwo-webhook", r#"{"timestamp":"key-in-the-body"}"#)
+            .header("Content-Type", "application/json")
+            .header("x-vwo-auth", "key-in-a-header")
+            .header("x-hub-signature-256", "sha256=abcdef");
+        let debug = format!("{request:?}");
+        for hidden in ["key-in-the-body", "key-in-a-header", "abcdef"] {
+            assert!(!debug.contains(hidden), "{debug}");
+        }
+        assert!(debug.contains("POST /vwo-webhook"), "{debug}");
+        assert!(debug.contains("Content-Type: application/json"), "{debug}");
+        assert!(debug.contains("x-vwo-auth: <15 bytes>"), "{debug}");
+        assert!(debug.contains("body: 31 bytes"), "{debug}");
+        let stalled = Request::post("/x", "abc").declared_length(100);
+        assert!(format!("{stalled:?}").contains("3 of 100 declared bytes"));
+    }
+}
