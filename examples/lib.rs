@@ -16,7 +16,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vwo_webhook::{Keyring, Receiver, SafetyNet, SecretError};
 use vwo_webhook_settings::{SdkKey, SettingsStore, VwoSettings};
 
@@ -164,7 +163,7 @@ impl Example {
                 }
             }
             SettingsSource::OfflineDemo => {
-                let origin = start_demo_origin()?;
+                let origin = vwo_webhook_settings::spawn_fixed_origin(DEMO_SETTINGS)?;
                 tracing::info!(%origin, "no VWO credentials: serving the bundled demo settings from a local origin");
                 VwoSettings::builder(demo_account_id(), SdkKey::new("offline-demo"))
                     .base_url(format!("http://{origin}"))
@@ -216,36 +215,6 @@ fn demo_account_id() -> String {
             _ => None,
         })
         .unwrap_or_default()
-}
-
-/// Serves [`DEMO_SETTINGS`] to every request on a loopback port, in the current runtime.
-fn start_demo_origin() -> std::io::Result<SocketAddr> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    listener.set_nonblocking(true)?;
-    let addr = listener.local_addr()?;
-    let listener = tokio::net::TcpListener::from_std(listener)?;
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                // Read the request head, then answer with the whole document.
-                let mut head = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match stream.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let response = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{DEMO_SETTINGS}",
-                    DEMO_SETTINGS.len()
-                );
-                let _ = stream.write_all(response.as_bytes()).await;
-                let _ = stream.shutdown().await;
-            });
-        }
-    });
-    Ok(addr)
 }
 
 /// Logs to stderr at `info` (override with `RUST_LOG`).

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vwo_webhook::{Keyring, Receiver, RetryPolicy};
 use vwo_webhook_settings::{SdkKey, SettingsStore, Snapshot, Source, VwoSettings};
 
@@ -127,32 +126,6 @@ fn reads(c: &mut Criterion) {
     );
 }
 
-/// Serves DOCUMENT to every request, without an ETag, so every fetch brings a new snapshot.
-async fn local_origin() -> std::net::SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buf = [0u8; 2048];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match stream.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let response = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{DOCUMENT}",
-                    DOCUMENT.len()
-                );
-                let _ = stream.write_all(response.as_bytes()).await;
-            });
-        }
-    });
-    addr
-}
-
 fn webhook_to_visible(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -160,7 +133,7 @@ fn webhook_to_visible(c: &mut Criterion) {
         .build()
         .expect("runtime");
     let (settings, receiver) = runtime.block_on(async {
-        let origin = local_origin().await;
+        let origin = vwo_webhook_settings::spawn_fixed_origin(DOCUMENT).expect("local origin");
         let settings = VwoSettings::builder("12345", SdkKey::new("bench"))
             .base_url(format!("http://{origin}"))
             .poll_interval(None)

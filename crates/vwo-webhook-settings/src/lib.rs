@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 mod backend;
+mod fixed_origin;
 mod origin;
 mod persist;
 mod snapshot;
@@ -28,6 +29,7 @@ mod store;
 mod validate;
 
 pub use backend::{DEFAULT_POLL_INTERVAL, POLL_JITTER, SettingsBuilder, SettingsError, VwoSettings};
+pub use fixed_origin::spawn_fixed_origin;
 pub use origin::{
     DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_SIZE, DEFAULT_TIMEOUT, Endpoint, FetchError,
     Fetched, Origin, SdkKey,
