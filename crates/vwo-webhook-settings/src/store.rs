@@ -131,3 +131,54 @@ fn unix_seconds(at: SystemTime) -> u64 {
         .map(|d| d.as_secs())
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use bytes::Bytes;
+
+    use super::*;
+
+    const DOCUMENT: &str = include_str!("../testdata/OnlyRolloutSettings.json");
+
+    #[test]
+    fn status_reports_the_snapshot_its_age_and_the_last_error() {
+        let store = SettingsStore::new();
+        let empty = store.status();
+        assert_eq!(
+            (empty.state, empty.version, empty.age_seconds),
+            ("empty", None, None)
+        );
+        assert_eq!(store.age(), None);
+
+        store.record_error("origin down".to_owned());
+        let ten_seconds_ago = SystemTime::now() - Duration::from_secs(10);
+        let snapshot = Snapshot::parse(
+            Bytes::from_static(DOCUMENT.as_bytes()),
+            Source::Origin,
+            Some("\"v7\"".to_owned()),
+            ten_seconds_ago,
+        )
+        .expect("valid");
+        store.publish(snapshot);
+        let age = store.age().expect("a snapshot");
+        assert!(
+            age >= Duration::from_secs(10) && age < Duration::from_secs(60),
+            "{age:?}"
+        );
+        let status = store.status();
+        assert_eq!(status.state, "ok");
+        assert_eq!(status.etag.as_deref(), Some("\"v7\""));
+        assert_eq!(status.source, Some(Source::Origin));
+        assert!(status.age_seconds.is_some_and(|s| s >= 10.0), "{status:?}");
+        assert_eq!(status.last_error, None, "a new snapshot clears the last error");
+
+        store.record_error("origin down again".to_owned());
+        assert_eq!(
+            store.status().last_error.map(|e| e.message).as_deref(),
+            Some("origin down again")
+        );
+        assert_eq!(store.status().version, status.version, "the snapshot stays");
+    }
+}
