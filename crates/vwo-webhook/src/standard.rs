@@ -507,6 +507,25 @@ mod tests {
     }
 
     #[test]
+    fn the_configured_capacity_bounds_the_remembered_ids() {
+        let vector = &vectors()[0];
+        let verifier = verifier(vector).replay_capacity(1);
+        let timestamp = vector.timestamp.to_string();
+        let headers = headers(vector, &timestamp, &vector.signature);
+        verifier.remember(vector.id.as_bytes());
+        assert_eq!(
+            verifier.verify(&headers, vector.body.as_bytes()),
+            Err(VerifyError::Replayed("webhook-id"))
+        );
+        verifier.remember(b"msg_another");
+        assert_eq!(
+            verifier.verify(&headers, vector.body.as_bytes()),
+            Ok(()),
+            "evicted by the newer id"
+        );
+    }
+
+    #[test]
     fn debug_shows_no_key() {
         let verifier = StandardWebhooks::new(["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]).expect("secret");
         let debug = format!("{verifier:?}");
