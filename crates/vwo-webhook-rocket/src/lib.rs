@@ -1,8 +1,8 @@
-//! VWO webhooks in rocket: attach one fairing, or take a verified delivery in a route of
-//! your own with a data guard.
+//! VWO webhooks in rocket: attach one fairing, mount [`routes`] under a base path of your
+//! own, or take a verified delivery in a route of your own with a data guard.
 //!
 //! ```no_run
-//! use vwo_webhook::{Keyring, Receiver, RefreshError, Trigger};
+//! use vwo_webhook_rocket::{Keyring, Receiver, RefreshError, Trigger};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let receiver = Receiver::builder(|_: Trigger| async { Ok::<(), RefreshError>(()) })
@@ -22,6 +22,14 @@
 //! error catchers never replace it on the webhook's route.
 #![forbid(unsafe_code)]
 
+/// The core crate, re-exported: this adapter is the only dependency a service needs, and the
+/// two versions cannot drift apart.
+pub use vwo_webhook;
+pub use vwo_webhook::{
+    AckPolicy, Delivery, Keyring, Receiver, ReceiverBuilder, Refresh, RefreshError, Response, RetryPolicy,
+    Secret, SettingsChanged, Trigger,
+};
+
 use std::io::Cursor;
 
 use rocket::data::{ByteUnit, Data, FromData, Limits};
@@ -32,7 +40,7 @@ use rocket::request::Request;
 use rocket::response::{self, Responder};
 use rocket::route::{self, Handler, Route};
 use rocket::{Build, Rocket};
-use vwo_webhook::{BodyError, Delivery, HeaderLookup, Receiver, Response};
+use vwo_webhook::{BodyError, HeaderLookup};
 
 /// The name of rocket's body limit for webhook deliveries (`limits.vwo-webhook`).
 pub const LIMIT_NAME: &str = "vwo-webhook";
@@ -52,18 +60,46 @@ const METHODS: [Method; 9] = [
 ];
 
 /// Mounts `receiver` at its path (default `/vwo-webhook`) for every method, and manages it
-/// as state (for the [`Webhook`] guard) unless a `Receiver` is managed already.
+/// as state (for the [`Webhook`] guard) unless a `Receiver` is managed already. The
+/// `vwo-webhook` limit, if configured, is read once at ignition.
 pub fn fairing(receiver: Receiver) -> WebhookFairing {
-    WebhookFairing { receiver }
+    WebhookFairing {
+        receiver,
+        base: "/".to_owned(),
+    }
+}
+
+/// The webhook's routes: one per method at the receiver's path, to mount under a base path
+/// of your own (`rocket.mount("/api", routes(receiver))` answers at `/api/vwo-webhook`).
+///
+/// They use the receiver's own body limit; the `vwo-webhook` limit of `Rocket.toml` applies
+/// through the [`fairing`] (see [`WebhookFairing::base`] to mount it under a base path too).
+pub fn routes(receiver: Receiver) -> Vec<Route> {
+    let path = receiver.path().to_owned();
+    let handler = WebhookHandler { receiver };
+    METHODS
+        .into_iter()
+        .map(|method| Route::new(method, &path, handler.clone()))
+        .collect()
 }
 
 /// The receiver as a rocket fairing; see [`fairing`].
 ///
-/// Launch fails, with the reason logged, if the receiver's path is not a valid rocket route
-/// or the `vwo-webhook` limit is zero.
+/// Launch fails, with the reason logged, if the receiver's path (or the base) is not a valid
+/// rocket route or the `vwo-webhook` limit is zero.
 #[derive(Debug, Clone)]
 pub struct WebhookFairing {
     receiver: Receiver,
+    base: String,
+}
+
+impl WebhookFairing {
+    /// Mounts the routes under `base` (default `/`): `fairing(receiver).base("/api")` answers
+    /// at `/api/vwo-webhook`.
+    pub fn base(mut self, base: impl Into<String>) -> Self {
+        self.base = base.into();
+        self
+    }
 }
 
 #[rocket::async_trait]
@@ -76,33 +112,31 @@ impl Fairing for WebhookFairing {
     }
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
-        let path = self.receiver.path();
-        if let Err(error) = Origin::parse(path) {
-            tracing::error!(path, %error, "the vwo-webhook path is not a valid rocket route");
-            return Err(rocket);
+        for path in [self.base.as_str(), self.receiver.path()] {
+            if let Err(error) = Origin::parse(path) {
+                tracing::error!(path, %error, "the vwo-webhook path is not a valid rocket route");
+                return Err(rocket);
+            }
         }
-        // The core decides whether the configured limit is usable.
+        // Read once here, not on every request; the core decides whether it is usable.
         let limits = rocket
             .figment()
             .extract_inner::<Limits>("limits")
             .unwrap_or_default();
-        if let Some(limit) = limits.get(LIMIT_NAME)
-            && let Err(error) = self.receiver.clone().with_body_limit(bytes(limit))
-        {
-            tracing::error!(%error, "limits.{LIMIT_NAME} is unusable");
-            return Err(rocket);
-        }
-        let handler = WebhookHandler {
-            receiver: self.receiver.clone(),
+        let receiver = match limits.get(LIMIT_NAME) {
+            None => self.receiver.clone(),
+            Some(limit) => match self.receiver.clone().with_body_limit(bytes(limit)) {
+                Ok(receiver) => receiver,
+                Err(error) => {
+                    tracing::error!(%error, "limits.{LIMIT_NAME} is unusable");
+                    return Err(rocket);
+                }
+            },
         };
-        let routes: Vec<Route> = METHODS
-            .into_iter()
-            .map(|method| Route::new(method, path, handler.clone()))
-            .collect();
-        let rocket = rocket.mount("/", routes);
+        let rocket = rocket.mount(self.base.as_str(), routes(receiver.clone()));
         Ok(match rocket.state::<Receiver>() {
             Some(_) => rocket,
-            None => rocket.manage(self.receiver.clone()),
+            None => rocket.manage(receiver),
         })
     }
 }
@@ -115,8 +149,8 @@ struct WebhookHandler {
 #[rocket::async_trait]
 impl Handler for WebhookHandler {
     async fn handle<'r>(&self, request: &'r Request<'_>, data: Data<'r>) -> route::Outcome<'r> {
-        let receiver = with_configured_limit(&self.receiver, request);
-        let response = receiver
+        let response = self
+            .receiver
             .handle(
                 request.method().as_str(),
                 &RocketHeaders(request.headers()),
@@ -127,7 +161,8 @@ impl Handler for WebhookHandler {
     }
 }
 
-/// The receiver with rocket's `vwo-webhook` limit, when one is configured.
+/// The receiver with rocket's `vwo-webhook` limit, when one is configured: for the guard,
+/// which reads its limit per request as rocket's own data guards do.
 fn with_configured_limit(receiver: &Receiver, request: &Request<'_>) -> Receiver {
     let Some(limit) = request.limits().get(LIMIT_NAME) else {
         return receiver.clone();

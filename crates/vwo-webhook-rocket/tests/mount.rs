@@ -57,6 +57,34 @@ async fn mounts_at_the_configured_path_for_every_method() {
 }
 
 #[rocket::async_test]
+async fn routes_mount_under_a_base_path_and_so_does_the_fairing() {
+    let client =
+        ignite(rocket::build().mount("/api", vwo_webhook_rocket::routes(receiver("/vwo-webhook")))).await;
+    assert_eq!(deliver(&client, "/api/vwo-webhook", NOTICE).await.0, Status::Ok);
+    assert_eq!(deliver(&client, "/vwo-webhook", NOTICE).await.0, Status::NotFound);
+    let get = client.get("/api/vwo-webhook").dispatch().await;
+    assert_eq!(get.status(), Status::MethodNotAllowed);
+    assert_eq!(get.headers().get_one("allow"), Some("POST"));
+
+    let based = rocket::build().attach(vwo_webhook_rocket::fairing(receiver("/vwo-webhook")).base("/api"));
+    let client = ignite(with_limit(based, 16.bytes())).await;
+    let (status, body) = deliver(&client, "/api/vwo-webhook", NOTICE).await;
+    assert_eq!(
+        status,
+        Status::PayloadTooLarge,
+        "the fairing applies the named limit: {body}"
+    );
+    assert_eq!(deliver(&client, "/vwo-webhook", NOTICE).await.0, Status::NotFound);
+}
+
+#[rocket::async_test]
+async fn routes_alone_keep_the_receivers_own_limit() {
+    let rocket = rocket::build().mount("/", vwo_webhook_rocket::routes(receiver("/vwo-webhook")));
+    let client = ignite(with_limit(rocket, 16.bytes())).await;
+    assert_eq!(deliver(&client, "/vwo-webhook", NOTICE).await.0, Status::Ok);
+}
+
+#[rocket::async_test]
 async fn the_named_limit_replaces_the_receivers_own() {
     let client = ignite(with_limit(app("/vwo-webhook"), 16.bytes())).await;
     let (status, body) = deliver(&client, "/vwo-webhook", NOTICE).await;
@@ -74,6 +102,10 @@ async fn bad_configuration_fails_the_launch_instead_of_panicking() {
     for (what, rocket) in [
         ("a zero limit", with_limit(app("/vwo-webhook"), 0.bytes())),
         ("a path rocket cannot route", app("/hooks/<id>")),
+        (
+            "a base rocket cannot route",
+            rocket::build().attach(vwo_webhook_rocket::fairing(receiver("/vwo-webhook")).base("no-slash")),
+        ),
     ] {
         match Client::untracked(rocket).await {
             // Inspecting the kind marks rocket's error as handled (it panics on drop otherwise).
