@@ -16,7 +16,15 @@ use crate::snapshot::{Snapshot, Source};
 pub struct SettingsStore {
     current: ArcSwapOption<Snapshot>,
     changes: watch::Sender<Option<Arc<Snapshot>>>,
-    last_error: Mutex<Option<LastError>>,
+    checks: Mutex<Checks>,
+}
+
+/// What the latest checks against the origin said.
+#[derive(Debug, Default)]
+struct Checks {
+    /// When the origin last confirmed the current snapshot (a new document or a 304).
+    confirmed_at: Option<SystemTime>,
+    last_error: Option<LastError>,
 }
 
 /// The latest failed refresh.
@@ -30,6 +38,7 @@ pub struct LastError {
 
 /// What `GET /settings/status` shows: the current snapshot's facts and the last error.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Status {
     /// `ok`, or `empty` before any settings were loaded.
     pub state: &'static str,
@@ -41,8 +50,15 @@ pub struct Status {
     pub source: Option<Source>,
     /// When it was fetched, in Unix seconds.
     pub fetched_at_unix: Option<u64>,
-    /// How long ago, in seconds.
+    /// How long ago, in seconds. Grows while the origin answers "not modified": see
+    /// `since_confirmed_seconds` for whether the settings are still current.
     pub age_seconds: Option<f64>,
+    /// When the origin last confirmed the settings are current (a new document, or a 304 for
+    /// the one held), in Unix seconds; `None` until a check succeeds (for example right after
+    /// starting from the on-disk copy).
+    pub confirmed_at_unix: Option<u64>,
+    /// How long ago that was, in seconds: what to alert on.
+    pub since_confirmed_seconds: Option<f64>,
     /// The origin's `ETag`.
     pub etag: Option<String>,
     /// The latest failed refresh, if it came after the current snapshot.
@@ -61,7 +77,7 @@ impl SettingsStore {
         Self {
             current: ArcSwapOption::empty(),
             changes: watch::Sender::new(None),
-            last_error: Mutex::new(None),
+            checks: Mutex::new(Checks::default()),
         }
     }
 
@@ -86,44 +102,76 @@ impl SettingsStore {
         self.current.load().as_ref().map(|snapshot| snapshot.age())
     }
 
-    /// The latest failed refresh since the current snapshot arrived.
+    /// The latest failed refresh since the settings were last confirmed.
     pub fn last_error(&self) -> Option<LastError> {
-        self.last_error.lock().ok().and_then(|last| last.clone())
+        self.checks().last_error.clone()
     }
 
-    /// Makes `snapshot` current and tells subscribers. Clears the last error.
+    /// When the origin last confirmed the current settings (see [`SettingsStore::confirm`]).
+    pub fn confirmed_at(&self) -> Option<SystemTime> {
+        self.checks().confirmed_at
+    }
+
+    /// Makes `snapshot` current and tells subscribers. A snapshot from the origin also counts
+    /// as a confirmation and clears the last error; one from the on-disk copy does neither.
     pub fn publish(&self, snapshot: Snapshot) {
         let snapshot = Arc::new(snapshot);
         self.current.store(Some(Arc::clone(&snapshot)));
-        if let Ok(mut last) = self.last_error.lock() {
-            *last = None;
+        if snapshot.source() == Source::Origin {
+            let mut checks = self.checks();
+            checks.confirmed_at = Some(snapshot.fetched_at());
+            checks.last_error = None;
         }
         self.changes.send_replace(Some(snapshot));
+    }
+
+    /// Records a successful check that found the current settings still current (a 304):
+    /// nothing is swapped or announced, the last error is cleared.
+    pub fn confirm(&self) {
+        let mut checks = self.checks();
+        checks.confirmed_at = Some(SystemTime::now());
+        checks.last_error = None;
     }
 
     /// Records a failed refresh; the current snapshot stays.
     pub fn record_error(&self, message: String) {
         let at_unix = unix_seconds(SystemTime::now());
-        if let Ok(mut last) = self.last_error.lock() {
-            *last = Some(LastError { message, at_unix });
-        }
+        self.checks().last_error = Some(LastError { message, at_unix });
+    }
+
+    fn checks(&self) -> std::sync::MutexGuard<'_, Checks> {
+        // Nothing panics while holding it; recover rather than spread a poisoning.
+        self.checks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// A snapshot of the facts, for a health check or `GET /settings/status`.
     pub fn status(&self) -> Status {
         let current = self.current();
         let snapshot = current.as_deref();
+        let (confirmed_at, last_error) = {
+            let checks = self.checks();
+            (checks.confirmed_at, checks.last_error.clone())
+        };
         Status {
             state: if snapshot.is_some() { "ok" } else { "empty" },
             version: snapshot.map(|s| s.version().to_owned()),
             account_id: snapshot.map(|s| s.account_id().to_owned()),
             source: snapshot.map(Snapshot::source),
             fetched_at_unix: snapshot.map(|s| unix_seconds(s.fetched_at())),
-            age_seconds: snapshot.map(|s| (s.age().as_secs_f64() * 1000.0).round() / 1000.0),
+            age_seconds: snapshot.map(|s| millis(s.age())),
+            confirmed_at_unix: confirmed_at.map(unix_seconds),
+            since_confirmed_seconds: confirmed_at.map(|at| millis(at.elapsed().unwrap_or_default())),
             etag: snapshot.and_then(|s| s.etag().map(str::to_owned)),
-            last_error: self.last_error(),
+            last_error,
         }
     }
+}
+
+/// Seconds, rounded to the millisecond.
+fn millis(duration: Duration) -> f64 {
+    (duration.as_secs_f64() * 1000.0).round() / 1000.0
 }
 
 fn unix_seconds(at: SystemTime) -> u64 {
@@ -180,5 +228,45 @@ mod tests {
             Some("origin down again")
         );
         assert_eq!(store.status().version, status.version, "the snapshot stays");
+    }
+
+    #[test]
+    fn a_confirmation_is_a_successful_check_without_a_swap() {
+        let store = SettingsStore::new();
+        let mut changes = store.subscribe();
+        let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        let cached = Snapshot::parse(
+            Bytes::from_static(DOCUMENT.as_bytes()),
+            Source::Cache,
+            None,
+            an_hour_ago,
+        )
+        .expect("valid");
+        store.publish(cached);
+        changes.mark_unchanged();
+        let status = store.status();
+        assert_eq!(
+            (status.confirmed_at_unix, status.since_confirmed_seconds),
+            (None, None),
+            "the on-disk copy is not a confirmation"
+        );
+
+        store.record_error("origin down".to_owned());
+        store.confirm();
+        let status = store.status();
+        assert_eq!(status.last_error, None, "a 304 clears the last error");
+        assert!(
+            status.since_confirmed_seconds.is_some_and(|s| s < 60.0),
+            "{status:?}"
+        );
+        assert!(
+            status.age_seconds.is_some_and(|s| s >= 3600.0),
+            "the snapshot is as old as before: {status:?}"
+        );
+        assert!(
+            status.confirmed_at_unix > status.fetched_at_unix,
+            "confirmed later than fetched: {status:?}"
+        );
+        assert!(!changes.has_changed().expect("open"), "no announcement for a 304");
     }
 }

@@ -171,7 +171,8 @@ fn settings(
 }
 
 fn receiver(settings: &VwoSettings, retry: RetryPolicy) -> Receiver {
-    Receiver::builder_with_retry(settings.clone(), retry)
+    Receiver::builder(settings.clone())
+        .retry_policy(retry)
         .keyring(Keyring::from_comma_separated("s3cret").expect("key"))
         .build()
         .expect("receiver")
@@ -208,6 +209,40 @@ fn kept(store: &SettingsStore, good: &Arc<vwo_webhook_settings::Snapshot>, needl
     let error = store.last_error().expect("the failure is recorded").message;
     assert!(error.contains(needle), "{error:?} should mention {needle:?}");
     assert!(!error.contains(SDK_KEY), "the SDK key leaked into {error:?}");
+}
+
+#[tokio::test]
+async fn a_304_is_a_successful_check_that_clears_the_last_error() {
+    let (origin, settings, receiver, good) = primed(|b| b).await;
+    let store = settings.store();
+    let first = store.confirmed_at().expect("the priming fetch confirms");
+    assert_eq!(Some(first), Some(good.fetched_at()));
+    origin.then(Reply::Status(500, &[]));
+    assert_eq!(deliver(&receiver).await, 503);
+    kept(&store, &good, "500");
+    assert_eq!(store.confirmed_at(), Some(first), "a failure confirms nothing");
+    // The origin is back and the settings have not changed: it answers 304.
+    assert_eq!(deliver(&receiver).await, 200);
+    assert_eq!(
+        origin.seen().last().map(|(_, etag)| etag.as_deref()),
+        Some(Some("\"v1\""))
+    );
+    assert!(Arc::ptr_eq(&store.current().expect("kept"), &good));
+    assert_eq!(store.last_error(), None, "a 304 is a successful check");
+    let confirmed = store.confirmed_at().expect("confirmed");
+    assert!(confirmed > first, "the 304 moved the confirmation forward");
+    let status = store.status();
+    assert_eq!(status.fetched_at_unix, Some(unix(good.fetched_at())));
+    assert_eq!(status.confirmed_at_unix, Some(unix(confirmed)));
+    assert!(
+        status.since_confirmed_seconds.is_some_and(|s| s < 60.0),
+        "{status:?}"
+    );
+}
+
+fn unix(at: std::time::SystemTime) -> u64 {
+    at.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 #[tokio::test]
@@ -270,11 +305,10 @@ async fn a_500_keeps_the_settings_and_asks_vwo_to_redeliver() {
 async fn a_503_then_200_is_retried_to_success() {
     let origin = LocalOrigin::start().await;
     let settings = settings(&origin.base_url(), |b| b);
-    let retry = RetryPolicy {
-        initial_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(50),
-        deadline: Duration::from_secs(3),
-    };
+    let retry = RetryPolicy::default()
+        .with_initial_delay(Duration::from_millis(10))
+        .with_max_delay(Duration::from_millis(50))
+        .with_deadline(Duration::from_secs(3));
     let receiver = receiver(&settings, retry);
     origin.then(Reply::Status(503, &[]));
     assert_eq!(deliver(&receiver).await, 200, "the coordinator retried the 503");
