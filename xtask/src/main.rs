@@ -12,16 +12,6 @@
 use std::collections::BTreeMap;
 use std::process::{Command, ExitCode};
 
-/// (column, package, test-name prefix inside that package's `conformance` test target)
-const ADAPTERS: &[(&str, &str, &str)] = &[
-    ("tower", "vwo-webhook-tower", ""),
-    ("axum", "vwo-webhook-axum", "router::"),
-    ("axum-extractor", "vwo-webhook-axum", "extractor::"),
-    ("actix", "vwo-webhook-actix", "service::"),
-    ("actix-extractor", "vwo-webhook-actix", "extractor::"),
-    ("rocket", "vwo-webhook-rocket", ""),
-];
-
 const USAGE: &str =
     "usage: cargo xtask conformance [--url URL --secret S [--body-limit BYTES]] | cargo xtask bench";
 
@@ -58,58 +48,60 @@ fn run(command: &mut Command) -> Result<(), String> {
 }
 
 /// Case name -> adapter column -> passed.
-type Matrix<'a> = BTreeMap<String, BTreeMap<&'a str, bool>>;
+type Matrix = BTreeMap<String, BTreeMap<String, bool>>;
 
+/// Every package with a `tests/conformance.rs`: the adapters. Their folder name is their
+/// package name (docs/architecture.md).
+fn adapter_packages() -> Result<Vec<String>, String> {
+    let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates");
+    let entries = std::fs::read_dir(&crates).map_err(|e| format!("cannot list {}: {e}", crates.display()))?;
+    let mut packages: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.path().join("tests/conformance.rs").is_file())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    packages.sort();
+    Ok(packages)
+}
+
+/// Runs every adapter's conformance tests. Each `conformance_suite!(column => Harness)` puts
+/// its cases in a module named after its column, so a test `axum_extractor::rejects_empty_body`
+/// is the case `rejects_empty_body` in the column `axum-extractor`.
 fn conformance() -> Result<(), String> {
-    let mut order: Vec<String> = Vec::new();
+    let mut columns: Vec<String> = Vec::new();
+    let mut cases: Vec<String> = Vec::new();
     let mut matrix = Matrix::new();
-    let mut packages: Vec<&str> = ADAPTERS.iter().map(|(_, package, _)| *package).collect();
-    packages.dedup();
-    for package in packages {
+    for package in adapter_packages()? {
         eprintln!("xtask: running the conformance suite of {package}");
         let output = cargo()
-            .args([
-                "test",
-                "--locked",
-                "-p",
-                package,
-                "--test",
-                "conformance",
-                "--",
-                "--color",
-                "never",
-            ])
+            .args(["test", "--locked", "-p", &package, "--test", "conformance", "--"])
+            .args(["--color", "never"])
             .output()
             .map_err(|e| format!("could not run cargo: {e}"))?;
         let stdout = String::from_utf8_lossy(&output.stdout);
-        for line in stdout.lines() {
-            let Some((name, passed)) = parse_result(line) else {
+        let mut ran = false;
+        for (name, passed) in stdout.lines().filter_map(parse_result) {
+            let Some((module, case)) = name.split_once("::") else {
                 continue;
             };
-            for (column, adapter_package, prefix) in ADAPTERS {
-                if *adapter_package != package {
-                    continue;
-                }
-                let Some(case) = name.strip_prefix(prefix) else {
-                    continue;
-                };
-                if case.contains("::") {
-                    continue;
-                }
-                if !matrix.contains_key(case) {
-                    order.push(case.to_owned());
-                }
-                matrix.entry(case.to_owned()).or_default().insert(column, passed);
+            ran = true;
+            let column = module.replace('_', "-");
+            if !columns.contains(&column) {
+                columns.push(column.clone());
             }
+            if !cases.iter().any(|c| c == case) {
+                cases.push(case.to_owned());
+            }
+            matrix.entry(case.to_owned()).or_default().insert(column, passed);
         }
-        if !output.status.success() && stdout.lines().all(|l| parse_result(l).is_none()) {
+        if !ran {
             eprint!("{}", String::from_utf8_lossy(&output.stderr));
             return Err(format!("the conformance tests of {package} did not run"));
         }
     }
-    order.sort();
-    let columns: Vec<&str> = ADAPTERS.iter().map(|(column, _, _)| *column).collect();
-    print_table(&columns, &order, &matrix)
+    cases.sort();
+    let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+    print_table(&columns, &cases, &matrix)
 }
 
 /// The black-box subset against a running receiver, through the conformance crate's runner
@@ -145,7 +137,7 @@ fn conformance_url(args: &[String]) -> Result<(), String> {
         matrix
             .entry(name.to_owned())
             .or_default()
-            .insert("target", passed);
+            .insert("target".to_owned(), passed);
     }
     if order.is_empty() {
         return Err("the black-box checks did not run".to_owned());
@@ -164,7 +156,7 @@ fn parse_result(line: &str) -> Option<(&str, bool)> {
     }
 }
 
-fn print_table(columns: &[&str], order: &[String], matrix: &Matrix<'_>) -> Result<(), String> {
+fn print_table(columns: &[&str], order: &[String], matrix: &Matrix) -> Result<(), String> {
     let width = order.iter().map(String::len).max().unwrap_or(4).max(4);
     let mut header = format!("{:width$}", "case");
     for column in columns {
@@ -176,7 +168,7 @@ fn print_table(columns: &[&str], order: &[String], matrix: &Matrix<'_>) -> Resul
     for case in order {
         let mut row = format!("{case:width$}");
         for column in columns {
-            let cell = match matrix.get(case).and_then(|m| m.get(column)) {
+            let cell = match matrix.get(case).and_then(|m| m.get(*column)) {
                 Some(true) => {
                     passed += 1;
                     "pass"

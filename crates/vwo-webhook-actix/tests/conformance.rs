@@ -35,8 +35,6 @@ fn serve(receiver: Receiver, mount: fn(&mut ServiceConfig, &Receiver)) -> Server
 struct Actix;
 
 impl Harness for Actix {
-    const NAME: &'static str = "actix";
-
     fn serve(receiver: Receiver) -> Server {
         serve(receiver, |config, receiver| {
             config.service(vwo_webhook_actix::service(receiver.clone()));
@@ -51,8 +49,6 @@ async fn hook(webhook: Webhook) -> WebhookResponse {
 }
 
 impl Harness for ActixExtractor {
-    const NAME: &'static str = "actix-extractor";
-
     fn serve(receiver: Receiver) -> Server {
         serve(receiver, |config, receiver| {
             config
@@ -62,10 +58,6 @@ impl Harness for ActixExtractor {
     }
 }
 
-mod service {
-    vwo_webhook_conformance::conformance_suite!(super::Actix);
-}
+vwo_webhook_conformance::conformance_suite!(actix_service => Actix);
 
-mod extractor {
-    vwo_webhook_conformance::conformance_suite!(super::ActixExtractor);
-}
+vwo_webhook_conformance::conformance_suite!(actix_extractor => ActixExtractor);

@@ -16,8 +16,6 @@ fn serve(app: Router) -> Server {
 struct Axum;
 
 impl Harness for Axum {
-    const NAME: &'static str = "axum";
-
     fn serve(receiver: Receiver) -> Server {
         serve(
             Router::new()
@@ -34,8 +32,6 @@ async fn hook(webhook: Webhook) -> WebhookResponse {
 }
 
 impl Harness for AxumExtractor {
-    const NAME: &'static str = "axum-extractor";
-
     fn serve(receiver: Receiver) -> Server {
         let path = receiver.path().to_owned();
         serve(
@@ -47,10 +43,6 @@ impl Harness for AxumExtractor {
     }
 }
 
-mod router {
-    vwo_webhook_conformance::conformance_suite!(super::Axum);
-}
+vwo_webhook_conformance::conformance_suite!(axum_router => Axum);
 
-mod extractor {
-    vwo_webhook_conformance::conformance_suite!(super::AxumExtractor);
-}
+vwo_webhook_conformance::conformance_suite!(axum_extractor => AxumExtractor);

@@ -11,8 +11,8 @@ use std::pin::Pin;
 
 use vwo_webhook::{DEFAULT_BODY_LIMIT, DEFAULT_PATH};
 
-use crate::cases::{DOCUMENTED, SECRET};
 use crate::client::{Request, Response};
+use crate::fixtures::{DOCUMENTED, SECRET, SENT_PREFIX, UNKNOWN_FIELDS_AND_VALUES};
 use crate::harness::Server;
 
 /// A receiver seen from outside: where it listens and the key it accepts.
@@ -271,11 +271,6 @@ pub async fn rejects_non_post_with_allow(target: Target) {
 // ---------------------------------------------------------------------------------------------
 // Body
 
-/// The part of a body sent before the client stalls, in cases that declare a longer one.
-/// Rocket reads up to 14 bytes of every body before routing, as real clients send them with
-/// the head; the receiver must answer without waiting for the rest.
-pub(crate) const SENT_PREFIX: &str = r#"{"timestamp": 1606482285, "event": "settings_changed""#;
-
 /// A declared `Content-Length` over the limit: 413 while the body is still on its way.
 pub async fn rejects_oversized_declared_length(target: Target) {
     let request = target
@@ -351,10 +346,6 @@ pub async fn rejects_wrong_field_types(target: Target) {
     }
 }
 
-/// A notice with fields and values VWO may add later.
-pub const UNKNOWN_FIELDS_AND_VALUES: &str = r#"{"timestamp":1763800000,"event":"settings_moved","action":"flag_renamed",
-                       "triggered_by":"api","region":"eu","nested":{"a":[1,2,3]}}"#;
-
 /// Unknown fields are ignored and unknown `event`/`action` values kept: accepted.
 pub async fn accepts_unknown_fields_and_values(target: Target) {
     let request = target.signed(UNKNOWN_FIELDS_AND_VALUES);
@@ -403,30 +394,13 @@ pub async fn every_response_is_json(target: Target) {
 /// One black-box check, as the runner calls it.
 pub type Check = fn(Target) -> Pin<Box<dyn Future<Output = ()>>>;
 
-macro_rules! checks {
-    ($($name:ident,)*) => {
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __checks {
+    (; blackbox { $($name:ident,)* } backend { $($other:ident,)* }) => {
         /// Every black-box check with its case name, in catalog order.
         pub const CHECKS: &[(&str, Check)] = &[$((stringify!($name), |target| Box::pin($name(target)))),*];
     };
 }
 
-checks! {
-    accepts_seed_payload,
-    header_name_case_insensitive,
-    rejects_wrong_secret,
-    rejects_missing_secret_header,
-    rejects_empty_secret_header,
-    rejects_secret_prefix_and_extension,
-    auth_checked_before_body_parse,
-    error_bodies_never_echo_secrets,
-    rejects_non_post_with_allow,
-    rejects_oversized_declared_length,
-    rejects_oversized_chunked_body,
-    rejects_malformed_json,
-    rejects_empty_body,
-    rejects_non_object_json,
-    rejects_wrong_field_types,
-    accepts_unknown_fields_and_values,
-    content_type_not_required,
-    every_response_is_json,
-}
+crate::for_each_case!(__checks!());

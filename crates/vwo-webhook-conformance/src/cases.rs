@@ -12,14 +12,11 @@ use vwo_webhook::{
 };
 
 use crate::backend::TestBackend;
-use crate::blackbox::{self, SENT_PREFIX, Target, expect_json_shape, expect_status};
+use crate::blackbox::{self, Target, expect_json_shape, expect_status};
 use crate::client::{Request, Response};
+pub use crate::fixtures::{DOCUMENTED, SECRET};
+use crate::fixtures::{SENT_PREFIX, SIGNING_KEY, WHSEC};
 use crate::harness::{HEALTH_BODY, HEALTH_PATH, Harness, Server};
-
-/// The secret every case configures, unless it tests rotation.
-pub const SECRET: &str = "conformance-s3cret-7f2a";
-/// VWO's documented notice, byte for byte.
-pub const DOCUMENTED: &str = include_str!("../testdata/documented.json");
 
 fn block_on<F: Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
@@ -47,7 +44,9 @@ fn receiver_with(
     retry: RetryPolicy,
     configure: impl FnOnce(ReceiverBuilder) -> ReceiverBuilder,
 ) -> Receiver {
-    let builder = Receiver::builder_with_retry(backend.clone(), retry).keyring(keyring(&[SECRET]));
+    let builder = Receiver::builder(backend.clone())
+        .retry_policy(retry)
+        .keyring(keyring(&[SECRET]));
     configure(builder).build().expect("receiver")
 }
 
@@ -215,25 +214,23 @@ pub fn error_bodies_never_echo_secrets<H: Harness>() {
     });
 }
 
-/// The signing key of [`raw_body_reaches_verifier_untouched`].
-const SIGNING_KEY: &str = "conformance-signing-key-31c9";
-
 /// The documented notice as a sender may really write it: spaces, tabs and newlines where a
 /// serializer would put none, and JSON escapes (`\u005f` is `_`, `\u00e9` is `é`).
 const NON_CANONICAL: &str = "{ \"timestamp\" :\t1606482285 ,\r\n  \"event\":\"settings\\u005fchanged\",\n  \"action\" : \"campaign_settings_changed\", \"triggered_by\":\"\\u00e9quipe \\ud83d\\ude80\" }\n";
 
+fn github() -> HmacSha256 {
+    HmacSha256::github(keyring(&[SIGNING_KEY]))
+}
+
 fn github_signature(body: &[u8]) -> String {
-    use hmac::Mac;
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SIGNING_KEY.as_bytes()).expect("any key length");
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    github().sign(body)
 }
 
 /// A body signed over its exact bytes verifies through the adapter: nothing re-encodes,
 /// trims or decompresses it on the way. The same JSON re-serialized does not.
 pub fn raw_body_reaches_verifier_untouched<H: Harness>() {
     let backend = TestBackend::counting();
-    let verifier = HmacSha256::github(keyring(&[SIGNING_KEY]));
+    let verifier = github();
     let server = H::serve(
         Receiver::builder(backend.clone())
             .verifier(verifier)
@@ -274,7 +271,7 @@ pub fn secrets_never_logged<H: Harness>() {
     let server = H::serve(
         Receiver::builder(backend.clone())
             .keyring(keyring(&[SECRET]))
-            .verifier(HmacSha256::github(keyring(&[SIGNING_KEY])))
+            .verifier(github())
             .build()
             .expect("receiver"),
     );
@@ -342,9 +339,6 @@ pub fn secrets_never_logged<H: Harness>() {
     }
 }
 
-/// The Standard Webhooks secret of [`secrets_never_logged`].
-const WHSEC: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-
 /// Failing Standard Webhooks deliveries and the secrets and signatures they involve.
 struct StandardRequests {
     requests: Vec<Request>,
@@ -352,22 +346,19 @@ struct StandardRequests {
 }
 
 fn standard_webhooks_requests() -> StandardRequests {
-    use base64::Engine;
-    use hmac::Mac;
-    let b64 = base64::engine::general_purpose::STANDARD;
     let key_text = WHSEC.trim_start_matches("whsec_");
-    let key = b64.decode(key_text).expect("base64 key");
-    let sign = |id: &str, timestamp: &str, body: &str| {
-        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).expect("key");
-        mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
-        b64.encode(mac.finalize().into_bytes())
+    let signer = StandardWebhooks::new([WHSEC]).expect("secret");
+    // The signatures without their `v1,`: the part that must never show.
+    let sign = |id: &str, timestamp: i64, body: &str| {
+        let signature = signer.sign(id, timestamp, body.as_bytes());
+        signature.trim_start_matches("v1,").to_owned()
     };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     let (fresh, stale) = (now.to_string(), (now - 3600).to_string());
-    let expected = sign("msg_leak", &stale, DOCUMENTED);
-    let submitted = sign("msg_other", &fresh, "another body");
+    let expected = sign("msg_leak", now - 3600, DOCUMENTED);
+    let submitted = sign("msg_other", now, "another body");
     let request = |timestamp: &str, signature: &str| {
         Request::post(DEFAULT_PATH, DOCUMENTED)
             .header("webhook-id", "msg_leak")
@@ -754,20 +745,5 @@ pub fn responses_identical_across_adapters<H: Harness>() {
             assert_eq!(response.header(header), expected, "{name}: header {header}");
         }
         assert_eq!(response.text(), reference.body(), "{name}: body");
-    }
-}
-
-impl Response {
-    /// Whether the status is 2xx.
-    pub fn is_success(&self) -> bool {
-        (200..300).contains(&self.status)
-    }
-}
-
-impl Request {
-    /// The same request for another path.
-    pub fn path(mut self, path: &str) -> Self {
-        self.set_path(path);
-        self
     }
 }

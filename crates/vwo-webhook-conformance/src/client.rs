@@ -127,8 +127,10 @@ impl Request {
         self
     }
 
-    pub(crate) fn set_path(&mut self, path: &str) {
+    /// The same request for another path.
+    pub fn path(mut self, path: &str) -> Self {
         path.clone_into(&mut self.path);
+        self
     }
 
     fn head(&self) -> Vec<u8> {
@@ -291,6 +293,11 @@ fn dechunk(mut rest: &[u8]) -> Result<Option<Vec<u8>>, String> {
 }
 
 impl Response {
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
     /// The first value of header `name` (lowercase).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers

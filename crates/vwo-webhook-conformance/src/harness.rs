@@ -16,9 +16,6 @@ pub const HEALTH_PATH: &str = "/health";
 
 /// Serves a receiver the way the adapter's users would.
 pub trait Harness {
-    /// The adapter's name, as shown in reports.
-    const NAME: &'static str;
-
     /// Serves an application on `127.0.0.1:0` that has, mounted the adapter's usual way:
     /// - the receiver at `receiver.path()`;
     /// - its own route `GET /health`, answering 200 with the body `ok`;

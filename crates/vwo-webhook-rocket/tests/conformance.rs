@@ -34,8 +34,6 @@ fn config() -> Config {
 struct Rocket;
 
 impl Harness for Rocket {
-    const NAME: &'static str = "rocket";
-
     fn serve(receiver: Receiver) -> Server {
         Server::spawn_thread(move |ready| {
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -64,4 +62,4 @@ impl Harness for Rocket {
     }
 }
 
-vwo_webhook_conformance::conformance_suite!(Rocket);
+vwo_webhook_conformance::conformance_suite!(rocket_fairing => Rocket);

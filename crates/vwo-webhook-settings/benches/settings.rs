@@ -139,7 +139,8 @@ fn webhook_to_visible(c: &mut Criterion) {
             .poll_interval(None)
             .build()
             .expect("backend");
-        let receiver = Receiver::builder_with_retry(settings.clone(), RetryPolicy::none())
+        let receiver = Receiver::builder(settings.clone())
+            .retry_policy(RetryPolicy::none())
             .keyring(Keyring::from_comma_separated("s3cret").expect("key"))
             .build()
             .expect("receiver");

@@ -163,7 +163,7 @@ impl VwoSettings {
     /// receiver's coordinator. Keep the returned handle: dropping it stops the poll. Needs a
     /// tokio runtime.
     pub fn start(&self, coordinator: &Coordinator) -> Option<SafetyNet> {
-        drop(coordinator.schedule(Trigger::Manual));
+        coordinator.trigger(Trigger::Manual);
         self.inner
             .poll_interval
             .map(|interval| coordinator.spawn_safety_net(interval, POLL_JITTER))
@@ -184,6 +184,7 @@ impl VwoSettings {
         let (raw, etag) = match fetched {
             Fetched::NotModified => {
                 tracing::debug!("settings unchanged (304)");
+                inner.store.confirm();
                 return Ok(());
             }
             Fetched::Document { raw, etag } => (raw, etag),

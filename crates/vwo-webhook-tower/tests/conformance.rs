@@ -28,8 +28,6 @@ async fn app(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infall
 }
 
 impl Harness for Tower {
-    const NAME: &'static str = "tower";
-
     fn serve(receiver: Receiver) -> Server {
         Server::spawn_tokio(move |listener| async move {
             let service = ServiceBuilder::new()
@@ -50,4 +48,4 @@ impl Harness for Tower {
     }
 }
 
-vwo_webhook_conformance::conformance_suite!(Tower);
+vwo_webhook_conformance::conformance_suite!(tower_layer => Tower);

@@ -19,16 +19,21 @@ use crate::refresh::{DynRefresh, FailureKind, Refresh, Trigger};
 
 /// How transient failures are retried inside one refresh: full-jitter exponential backoff
 /// (each pause drawn uniformly between zero and the exponential delay), within a deadline.
+///
+/// ```
+/// use std::time::Duration;
+/// use vwo_webhook::RetryPolicy;
+///
+/// let policy = RetryPolicy::default()
+///     .with_initial_delay(Duration::from_millis(250))
+///     .with_deadline(Duration::from_secs(30));
+/// assert_eq!(policy.max_delay(), Duration::from_secs(5));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// The first exponential delay (default 100 ms).
-    pub initial_delay: Duration,
-    /// The largest exponential delay (default 5 s).
-    pub max_delay: Duration,
-    /// No retry starts later than this after the refresh began (default 60 s). After it the
-    /// refresh ends as a transient failure; VWO's redeliveries, or the safety net, start a
-    /// new one.
-    pub deadline: Duration,
+    initial_delay: Duration,
+    max_delay: Duration,
+    deadline: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -44,15 +49,48 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// Never retry: the first transient failure ends the refresh.
     pub fn none() -> Self {
-        Self {
-            deadline: Duration::ZERO,
-            ..Self::default()
-        }
+        Self::default().with_deadline(Duration::ZERO)
+    }
+
+    /// The first exponential delay (default 100 ms).
+    pub fn with_initial_delay(mut self, delay: Duration) -> Self {
+        self.initial_delay = delay;
+        self
+    }
+
+    /// The largest exponential delay (default 5 s).
+    pub fn with_max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
+    /// No retry starts later than this after the refresh began (default 60 s). After it the
+    /// refresh ends as a transient failure; VWO's redeliveries, or the safety net, start a new
+    /// one.
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// The first exponential delay.
+    pub fn initial_delay(&self) -> Duration {
+        self.initial_delay
+    }
+
+    /// The largest exponential delay.
+    pub fn max_delay(&self) -> Duration {
+        self.max_delay
+    }
+
+    /// How long after a refresh began a retry may still start.
+    pub fn deadline(&self) -> Duration {
+        self.deadline
     }
 }
 
 /// How a refresh ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RunOutcome {
     /// The backend succeeded.
     Refreshed,
@@ -67,6 +105,7 @@ pub enum RunOutcome {
 
 /// What a delivery learnt by waiting for its covering refresh.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Settled {
     /// A refresh that started after the delivery arrived ended; `generation` is its attempt.
     Done {
@@ -136,6 +175,10 @@ pub struct Ticket {
 impl Coordinator {
     /// A coordinator running `backend`, retrying transient failures per `retry`.
     pub fn new(backend: impl Refresh, retry: RetryPolicy) -> Self {
+        Self::with_backend(Arc::new(backend), retry)
+    }
+
+    pub(crate) fn with_backend(backend: Arc<dyn DynRefresh>, retry: RetryPolicy) -> Self {
         let (published, _) = watch::channel(Published {
             generation: 0,
             outcome: None,
@@ -143,7 +186,7 @@ impl Coordinator {
         });
         Self {
             shared: Arc::new(Shared {
-                backend: Arc::new(backend),
+                backend,
                 retry,
                 state: Mutex::new(State {
                     started: 0,
@@ -175,6 +218,12 @@ impl Coordinator {
         Ticket { required, published }
     }
 
+    /// Asks for a refresh that starts after this call and does not wait for it: for a first
+    /// fetch at start-up, or a change your application learnt of some other way.
+    pub fn trigger(&self, trigger: Trigger) {
+        drop(self.schedule(trigger));
+    }
+
     /// Refreshes now (or right after the refresh in flight) and waits for the outcome.
     pub async fn refresh(&self, trigger: Trigger) -> RunOutcome {
         match self.schedule(trigger).wait(None).await {
@@ -200,7 +249,7 @@ impl Coordinator {
                 let factor = 1.0 + jitter * (fastrand::f64() * 2.0 - 1.0);
                 tokio::time::sleep(period.mul_f64(factor)).await;
                 tracing::debug!("vwo-webhook safety-net refresh");
-                drop(this.schedule(Trigger::SafetyNet));
+                this.trigger(Trigger::SafetyNet);
             }
         });
         SafetyNet { task }
@@ -447,14 +496,13 @@ mod tests {
     }
 
     fn fast_retry() -> RetryPolicy {
-        RetryPolicy {
-            initial_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(4),
-            deadline: Duration::from_secs(5),
-        }
+        RetryPolicy::default()
+            .with_initial_delay(Duration::from_millis(1))
+            .with_max_delay(Duration::from_millis(4))
+            .with_deadline(Duration::from_secs(5))
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn concurrent_requests_during_a_run_cost_one_more_run() {
         let (runs, backend) = backend(Duration::from_millis(50), vec![]);
         let coordinator = Coordinator::new(backend, fast_retry());
@@ -475,7 +523,7 @@ mod tests {
         assert_eq!(runs.load(Ordering::SeqCst), 2);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_ticket_is_never_satisfied_by_a_run_that_started_before_it() {
         let (runs, backend) = backend(Duration::from_millis(30), vec![]);
         let coordinator = Coordinator::new(backend, fast_retry());
@@ -495,7 +543,7 @@ mod tests {
         assert_eq!(runs.load(Ordering::SeqCst), 2);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn transient_failures_are_retried_until_success() {
         let (runs, backend) = backend(
             Duration::ZERO,
@@ -509,23 +557,20 @@ mod tests {
         assert_eq!(coordinator.generation(), 3, "each attempt is a generation");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn retries_stop_at_the_deadline() {
         let (runs, backend) = backend(
             Duration::ZERO,
             vec![|| Err(RefreshError::transient("down")); 1000],
         );
-        let policy = RetryPolicy {
-            deadline: Duration::from_millis(30),
-            ..fast_retry()
-        };
+        let policy = fast_retry().with_deadline(Duration::from_millis(30));
         let coordinator = Coordinator::new(backend, policy);
         assert_eq!(coordinator.refresh(Trigger::Manual).await, RunOutcome::Transient);
         let attempts = runs.load(Ordering::SeqCst);
         assert!(attempts > 1 && attempts < 1000, "{attempts} attempts");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn no_retry_policy_makes_one_attempt() {
         let (runs, backend) = backend(Duration::ZERO, vec![|| Err(RefreshError::transient("down")); 10]);
         let coordinator = Coordinator::new(backend, RetryPolicy::none());
@@ -533,7 +578,7 @@ mod tests {
         assert_eq!(runs.load(Ordering::SeqCst), 1);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn retry_after_hint_is_honoured() {
         let (runs, backend) = backend(
             Duration::ZERO,
@@ -546,7 +591,7 @@ mod tests {
         assert_eq!(runs.load(Ordering::SeqCst), 2);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn permanent_failures_are_not_retried() {
         let (runs, backend) = backend(
             Duration::ZERO,
@@ -557,7 +602,7 @@ mod tests {
         assert_eq!(runs.load(Ordering::SeqCst), 1);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_panic_is_contained_and_the_next_refresh_runs() {
         let (runs, backend) = backend(Duration::ZERO, vec![|| panic!("backend bug")]);
         let coordinator = Coordinator::new(backend, fast_retry());
@@ -566,7 +611,7 @@ mod tests {
         assert_eq!(runs.load(Ordering::SeqCst), 2);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn wait_times_out_while_the_run_goes_on() {
         let (runs, backend) = backend(Duration::from_millis(60), vec![]);
         let coordinator = Coordinator::new(backend, fast_retry());

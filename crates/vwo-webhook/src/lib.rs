@@ -2,13 +2,15 @@
 //!
 //! VWO posts a small notice whenever campaign settings change; the notice holds no settings,
 //! so the receiver must fetch them. This crate decides everything about such a delivery
-//! without doing any HTTP itself: adapter crates (`vwo-webhook-tower`, `vwo-webhook-axum`,
-//! ...) translate between their framework and a [`Receiver`].
+//! without knowing any web framework: adapter crates (`vwo-webhook-tower`,
+//! `vwo-webhook-axum`, ...) translate between their framework and a [`Receiver`]. Refreshes
+//! run on tokio tasks, so a receiver needs a tokio runtime (every supported framework has one).
 //!
 //! - [`SettingsChanged`]: the notice, parsed leniently (unknown values kept) with errors that
 //!   name the offending field.
 //! - [`Secret`], [`Keyring`], [`SharedKey`]: fail-closed, constant-time authentication with
-//!   key rotation at runtime.
+//!   key rotation at runtime; [`HmacSha256`] and [`StandardWebhooks`] signatures (each can
+//!   also `sign`, for senders and tests); [`AnyOf`] for migrations.
 //! - [`Refresh`]: your backend. [`Coordinator`]: runs it once at a time, coalescing
 //!   deliveries, retrying transient failures, containing panics.
 //! - [`Receiver`]: the status-code decisions shared by every adapter.
@@ -34,8 +36,10 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod builder;
 mod compose;
 mod coordinator;
+mod delivery;
 mod payload;
 mod receiver;
 mod refresh;
@@ -45,13 +49,14 @@ mod signature;
 mod standard;
 mod verify;
 
+pub use builder::{
+    AckPolicy, BuildError, DEFAULT_ACK_TIMEOUT, DEFAULT_BODY_LIMIT, DEFAULT_PATH, ReceiverBuilder,
+};
 pub use compose::AnyOf;
 pub use coordinator::{Coordinator, RetryPolicy, RunOutcome, SafetyNet, Settled, Ticket};
+pub use delivery::Delivery;
 pub use payload::{Action, Event, PayloadError, SettingsChanged};
-pub use receiver::{
-    AckPolicy, BodyError, BuildError, DEFAULT_ACK_TIMEOUT, DEFAULT_BODY_LIMIT, DEFAULT_PATH, Delivery,
-    Receiver, ReceiverBuilder,
-};
+pub use receiver::{BodyError, Receiver};
 pub use refresh::{FailureKind, Refresh, RefreshError, Trigger};
 pub use response::Response;
 pub use secret::{Keyring, Secret, SecretError};
@@ -60,4 +65,4 @@ pub use standard::{
     Clock, DEFAULT_FUTURE_TOLERANCE, DEFAULT_PAST_TOLERANCE, DEFAULT_REPLAY_CAPACITY, StandardSecretError,
     StandardWebhooks,
 };
-pub use verify::{HeaderLookup, SharedKey, VWO_AUTH_HEADER, Verifier, VerifyError};
+pub use verify::{HeaderLookup, HeaderName, SharedKey, VWO_AUTH_HEADER, Verifier, VerifyError};

@@ -1,54 +1,28 @@
-//! The sans-IO engine: every decision about a delivery, none of the HTTP plumbing.
+//! The receiver: every decision about a delivery, none of the HTTP plumbing.
 //!
 //! Adapters hand over the method, a header lookup and a way to read the body with a limit;
 //! they get back a [`Response`] to copy out. Checks run in a fixed order (method, header
 //! authentication, declared length, body, body authentication, payload, refresh) so every
-//! framework answers the same request the same way.
+//! framework answers the same request the same way. The refresh itself runs on the
+//! [`Coordinator`]'s tokio tasks.
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tracing::Instrument;
 
-use crate::coordinator::{Coordinator, RetryPolicy, RunOutcome, Settled};
+use crate::builder::{AckPolicy, BuildError, ReceiverBuilder};
+use crate::coordinator::Coordinator;
+use crate::delivery::{Delivery, Remembered, record};
 use crate::payload::SettingsChanged;
-use crate::refresh::{Refresh, Trigger};
+use crate::refresh::Refresh;
 use crate::response::Response;
-use crate::secret::Keyring;
-use crate::verify::{HeaderLookup, SharedKey, Verifier, VerifyError};
-
-/// The path adapters mount the receiver at unless told otherwise.
-pub const DEFAULT_PATH: &str = "/vwo-webhook";
-/// The largest body read (64 KiB); VWO's notices are about 120 bytes.
-pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
-/// How long a delivery waits for its refresh before answering 503 (5 s).
-pub const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// When to answer VWO.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AckPolicy {
-    /// Answer 200 once a refresh that started after the delivery succeeded; 503 if it has
-    /// not within `timeout`, so VWO redelivers (and the redelivery coalesces). The default.
-    AfterRefresh {
-        /// How long to wait (default 5 s).
-        timeout: Duration,
-    },
-    /// Answer 202 at once and refresh in the background. VWO will not redeliver, so a failed
-    /// refresh is only retried by the coordinator and the safety net: prefer the default.
-    Immediate,
-}
-
-impl Default for AckPolicy {
-    fn default() -> Self {
-        Self::AfterRefresh {
-            timeout: DEFAULT_ACK_TIMEOUT,
-        }
-    }
-}
+use crate::verify::{HeaderLookup, Verifier, VerifyError};
 
 /// Why an adapter could not read a body.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum BodyError {
     /// The body is longer than the limit; stop reading at the limit.
     #[error("the body exceeds the limit")]
@@ -58,40 +32,23 @@ pub enum BodyError {
     Unreadable(String),
 }
 
-/// Why a receiver could not be built.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BuildError {
-    /// No secret or verifier was configured and the insecure opt-in was not called.
-    #[error(
-        "no webhook secret configured: add one with ReceiverBuilder::keyring, or call \
-         ReceiverBuilder::allow_unauthenticated_deliveries_insecure to accept anyone's deliveries"
-    )]
-    NoAuthentication,
-    /// The mount path does not start with `/`.
-    #[error("the mount path must start with '/'")]
-    InvalidPath,
-    /// A body limit of zero would refuse every delivery.
-    #[error("the body limit must be at least 1 byte")]
-    ZeroBodyLimit,
-}
-
 /// Receives VWO webhooks: authenticates, parses and coordinates refreshes.
 ///
 /// Cheap to clone; clones share everything. Build one with [`Receiver::builder`] and give it
 /// to an adapter crate.
 #[derive(Clone)]
 pub struct Receiver {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
     // Outside `inner` so a framework's own limit setting can replace it (see `with_body_limit`).
     body_limit: usize,
 }
 
-struct Inner {
-    path: String,
-    head_verifiers: Vec<Box<dyn Verifier>>,
-    body_verifiers: Vec<Box<dyn Verifier>>,
-    ack: AckPolicy,
-    coordinator: Coordinator,
+pub(crate) struct Inner {
+    pub(crate) path: String,
+    pub(crate) head_verifiers: Vec<Arc<dyn Verifier>>,
+    pub(crate) body_verifiers: Vec<Arc<dyn Verifier>>,
+    pub(crate) ack: AckPolicy,
+    pub(crate) coordinator: Coordinator,
 }
 
 impl std::fmt::Debug for Receiver {
@@ -108,31 +65,19 @@ impl std::fmt::Debug for Receiver {
     }
 }
 
-/// Configures a [`Receiver`].
-pub struct ReceiverBuilder {
-    coordinator: Coordinator,
-    verifiers: Vec<Box<dyn Verifier>>,
-    insecure: bool,
-    path: String,
-    body_limit: usize,
-    ack: AckPolicy,
-}
+/// A check's refusal: the answer, and the reason to log (never a secret).
+type Refusal = (Response, String);
 
 impl Receiver {
     /// Starts configuring a receiver whose refreshes run `backend`.
     pub fn builder(backend: impl Refresh) -> ReceiverBuilder {
-        Self::builder_with_retry(backend, RetryPolicy::default())
+        ReceiverBuilder::new(backend)
     }
 
-    /// Like [`Receiver::builder`], with a retry policy for transient backend failures.
-    pub fn builder_with_retry(backend: impl Refresh, retry: RetryPolicy) -> ReceiverBuilder {
-        ReceiverBuilder {
-            coordinator: Coordinator::new(backend, retry),
-            verifiers: Vec::new(),
-            insecure: false,
-            path: DEFAULT_PATH.to_owned(),
-            body_limit: DEFAULT_BODY_LIMIT,
-            ack: AckPolicy::default(),
+    pub(crate) fn from_parts(inner: Inner, body_limit: usize) -> Self {
+        Self {
+            inner: Arc::new(inner),
+            body_limit,
         }
     }
 
@@ -218,26 +163,19 @@ impl Receiver {
             .instrument(span.clone())
             .await;
         match checked {
-            Ok((payload, replay_ids)) => Ok(Delivery {
-                receiver: self.clone(),
-                payload,
-                replay_ids,
-                arrived,
-                span,
-            }),
-            Err((response, reason)) if response.is_success() => {
-                let _entered = span.enter();
-                record(&span, &response, "replayed", arrived);
-                tracing::info!(reason, "vwo webhook delivery already processed");
-                Err(response)
-            }
+            Ok((payload, remembered)) => Ok(Delivery::new(self.clone(), payload, remembered, arrived, span)),
             Err((response, reason)) => {
                 let _entered = span.enter();
-                record(&span, &response, "rejected", arrived);
-                if response.status() == 401 {
-                    tracing::warn!(reason, "vwo webhook delivery rejected");
+                if response.is_success() {
+                    record(&span, &response, "replayed", arrived);
+                    tracing::info!(reason, "vwo webhook delivery already processed");
                 } else {
-                    tracing::info!(reason, "vwo webhook delivery rejected");
+                    record(&span, &response, "rejected", arrived);
+                    if response.status() == 401 {
+                        tracing::warn!(reason, "vwo webhook delivery rejected");
+                    } else {
+                        tracing::info!(reason, "vwo webhook delivery rejected");
+                    }
                 }
                 Err(response)
             }
@@ -249,7 +187,7 @@ impl Receiver {
         method: &str,
         headers: &H,
         read_body: F,
-    ) -> Result<(SettingsChanged, Vec<ReplayId>), (Response, String)>
+    ) -> Result<(SettingsChanged, Vec<Remembered>), Refusal>
     where
         H: HeaderLookup + ?Sized,
         F: FnOnce(usize) -> Fut,
@@ -293,40 +231,30 @@ impl Receiver {
             let message = format!("invalid webhook payload: {error}");
             (Response::bad_request(&message), message)
         })?;
-        let mut replay_ids = Vec::new();
-        for (reads_body, verifiers) in [(false, &inner.head_verifiers), (true, &inner.body_verifiers)] {
-            for (index, verifier) in verifiers.iter().enumerate() {
-                if let Some(id) = verifier.replay_id(&headers) {
-                    replay_ids.push(ReplayId {
-                        reads_body,
-                        index,
-                        id,
-                    });
-                }
-            }
-        }
-        Ok((payload, replay_ids))
+        // Ids to hand back to the verifiers that read them, once the delivery is answered 2xx.
+        let remembered = inner
+            .head_verifiers
+            .iter()
+            .chain(&inner.body_verifiers)
+            .filter_map(|verifier| {
+                let id = verifier.replay_id(&headers)?;
+                Some(Remembered::new(Arc::clone(verifier), id))
+            })
+            .collect();
+        Ok((payload, remembered))
     }
 
-    fn too_large(&self, reason: &str) -> (Response, String) {
+    fn too_large(&self, reason: &str) -> Refusal {
         (Response::payload_too_large(self.body_limit), reason.to_owned())
     }
 }
 
 /// A refused check's answer: a replay is acknowledged, anything else is 401.
-fn refused(error: VerifyError) -> (Response, String) {
+fn refused(error: VerifyError) -> Refusal {
     match error {
-        VerifyError::Replayed(_) => (Response::already_processed(), error.to_string()),
+        VerifyError::Replayed { .. } => (Response::already_processed(), error.to_string()),
         _ => (Response::unauthorized(), error.to_string()),
     }
-}
-
-/// A delivery id to hand back to the verifier that read it once the delivery is answered 2xx.
-#[derive(Debug)]
-struct ReplayId {
-    reads_body: bool,
-    index: usize,
-    id: Vec<u8>,
 }
 
 /// Adapts `&H` (possibly unsized) to `&dyn HeaderLookup` for verifiers.
@@ -338,177 +266,15 @@ impl<H: HeaderLookup + ?Sized> HeaderLookup for Headers<'_, H> {
     }
 }
 
-/// An authenticated, parsed delivery whose refresh has not been asked for yet.
-#[derive(Debug)]
-#[must_use = "call respond() to refresh and get the answer for VWO"]
-pub struct Delivery {
-    receiver: Receiver,
-    payload: SettingsChanged,
-    replay_ids: Vec<ReplayId>,
-    arrived: Instant,
-    span: tracing::Span,
-}
-
-impl Delivery {
-    /// The notice VWO sent.
-    pub fn payload(&self) -> &SettingsChanged {
-        &self.payload
-    }
-
-    /// Asks for a refresh that starts after now and answers per the ack policy.
-    pub async fn respond(self) -> Response {
-        let span = self.span.clone();
-        self.respond_inner().instrument(span).await
-    }
-
-    async fn respond_inner(self) -> Response {
-        let inner = &*self.receiver.inner;
-        let action = self.payload.action.as_ref().map(|a| a.as_str().to_owned());
-        let ticket = inner.coordinator.schedule(Trigger::Webhook(self.payload));
-        let generation = ticket.required_generation();
-        let (response, outcome) = match inner.ack {
-            AckPolicy::Immediate => {
-                drop(ticket);
-                (Response::accepted(), "scheduled")
-            }
-            AckPolicy::AfterRefresh { timeout } => match ticket.wait(Some(timeout)).await {
-                Settled::Done { outcome, .. } => match outcome {
-                    RunOutcome::Refreshed => (Response::refreshed(), "refreshed"),
-                    RunOutcome::Transient => (
-                        Response::retry_later("settings refresh failed transiently; redeliver"),
-                        "transient_failure",
-                    ),
-                    RunOutcome::Permanent => {
-                        (Response::failed("settings refresh failed"), "permanent_failure")
-                    }
-                    RunOutcome::Panicked => (
-                        Response::failed("settings refresh failed unexpectedly"),
-                        "panicked",
-                    ),
-                },
-                Settled::TimedOut { retrying: true } => (
-                    Response::retry_later(
-                        "settings refresh failed transiently and is being retried; redeliver",
-                    ),
-                    "transient_failure",
-                ),
-                Settled::TimedOut { retrying: false } => (
-                    Response::retry_later("settings refresh still running; redeliver"),
-                    "timed_out",
-                ),
-            },
-        };
-        if response.is_success() {
-            for ReplayId {
-                reads_body,
-                index,
-                id,
-            } in &self.replay_ids
-            {
-                let verifiers = if *reads_body {
-                    &inner.body_verifiers
-                } else {
-                    &inner.head_verifiers
-                };
-                if let Some(verifier) = verifiers.get(*index) {
-                    verifier.remember(id);
-                }
-            }
-        }
-        self.span.record("generation", generation);
-        record(&self.span, &response, outcome, self.arrived);
-        tracing::info!(
-            action = action.as_deref().unwrap_or(""),
-            "vwo webhook delivery answered"
-        );
-        response
-    }
-}
-
-fn record(span: &tracing::Span, response: &Response, outcome: &str, arrived: Instant) {
-    span.record("status", response.status());
-    span.record("outcome", outcome);
-    span.record("latency_us", arrived.elapsed().as_micros() as u64);
-}
-
-impl ReceiverBuilder {
-    /// Accepts deliveries whose `x-vwo-auth` header holds any secret of `keyring`.
-    /// Keep a clone of the keyring to rotate secrets at runtime.
-    pub fn keyring(self, keyring: Keyring) -> Self {
-        self.verifier(SharedKey::new(keyring))
-    }
-
-    /// Adds a check every delivery must pass (all configured checks must pass).
-    pub fn verifier(mut self, verifier: impl Verifier) -> Self {
-        self.verifiers.push(Box::new(verifier));
-        self
-    }
-
-    /// Accepts deliveries from anyone when no verifier is configured. Anyone who can reach
-    /// the endpoint can then trigger refreshes; a warning is logged when the receiver is
-    /// built. Meant for local experiments only.
-    pub fn allow_unauthenticated_deliveries_insecure(mut self) -> Self {
-        self.insecure = true;
-        self
-    }
-
-    /// Mounts at `path` instead of `/vwo-webhook`.
-    pub fn path(mut self, path: impl Into<String>) -> Self {
-        self.path = path.into();
-        self
-    }
-
-    /// Refuses bodies over `limit` bytes with 413 (default 64 KiB).
-    pub fn body_limit(mut self, limit: usize) -> Self {
-        self.body_limit = limit;
-        self
-    }
-
-    /// When to answer VWO (default: after the refresh, within 5 s).
-    pub fn ack_policy(mut self, ack: AckPolicy) -> Self {
-        self.ack = ack;
-        self
-    }
-
-    /// Builds the receiver. Fails closed: without a verifier it is an error unless
-    /// [`ReceiverBuilder::allow_unauthenticated_deliveries_insecure`] was called.
-    pub fn build(self) -> Result<Receiver, BuildError> {
-        if !self.path.starts_with('/') {
-            return Err(BuildError::InvalidPath);
-        }
-        if self.body_limit == 0 {
-            return Err(BuildError::ZeroBodyLimit);
-        }
-        if self.verifiers.is_empty() {
-            if !self.insecure {
-                return Err(BuildError::NoAuthentication);
-            }
-            tracing::warn!(
-                path = %self.path,
-                "vwo-webhook receiver built WITHOUT authentication: anyone who can reach it can trigger refreshes"
-            );
-        }
-        let (body_verifiers, head_verifiers) = self.verifiers.into_iter().partition(|v| v.reads_body());
-        Ok(Receiver {
-            inner: Arc::new(Inner {
-                path: self.path,
-                head_verifiers,
-                body_verifiers,
-                ack: self.ack,
-                coordinator: self.coordinator,
-            }),
-            body_limit: self.body_limit,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
-    use crate::refresh::RefreshError;
-    use crate::secret::Secret;
+    use crate::builder::DEFAULT_BODY_LIMIT;
+    use crate::coordinator::{RetryPolicy, RunOutcome};
+    use crate::refresh::{RefreshError, Trigger};
+    use crate::secret::{Keyring, Secret};
 
     const DOCUMENTED: &[u8] = include_bytes!("../testdata/documented.json");
 
@@ -553,17 +319,6 @@ mod tests {
         assert_eq!(bad_path.err(), Some(BuildError::InvalidPath));
     }
 
-    /// A Standard Webhooks delivery of the documented notice, signed with `key` at `now`.
-    fn signed_delivery(key: &[u8], id: &str, now: i64) -> (String, String) {
-        use base64::Engine;
-        use hmac::Mac;
-        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("key");
-        mac.update(format!("{id}.{now}.").as_bytes());
-        mac.update(DOCUMENTED);
-        let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-        (now.to_string(), format!("v1,{signature}"))
-    }
-
     #[tokio::test]
     async fn a_replayed_delivery_is_acknowledged_without_a_refresh_but_a_failed_one_is_retried() {
         let runs = Arc::new(AtomicUsize::new(0));
@@ -583,16 +338,13 @@ mod tests {
         let verifier = crate::StandardWebhooks::new(["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])
             .expect("secret")
             .clock(move || now);
-        let receiver = Receiver::builder_with_retry(backend, RetryPolicy::none())
+        let signature = verifier.sign("msg_1", now, DOCUMENTED);
+        let timestamp = now.to_string();
+        let receiver = Receiver::builder(backend)
+            .retry_policy(RetryPolicy::none())
             .verifier(verifier)
             .build()
             .expect("receiver");
-        let key = base64::Engine::decode(
-            &base64::engine::general_purpose::STANDARD,
-            "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-        )
-        .expect("key");
-        let (timestamp, signature) = signed_delivery(&key, "msg_1", now);
         let headers: [(&str, &[u8]); 3] = [
             ("webhook-id", b"msg_1"),
             ("webhook-timestamp", timestamp.as_bytes()),

@@ -36,6 +36,7 @@ pub struct RefreshError {
 
 /// Whether a failure is worth retrying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FailureKind {
     /// Retry later, no sooner than `retry_after` when given (e.g. a 503 or 429's `Retry-After`).
     Transient {

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::coordinator::{RunOutcome, Settled};
+
 /// An HTTP answer in framework-neutral form: adapters copy status, headers and body verbatim.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
@@ -41,7 +43,7 @@ impl Response {
         Self::new(status, &[JSON], "error", message)
     }
 
-    pub(crate) fn refreshed() -> Self {
+    fn refreshed() -> Self {
         Self::new(200, &[JSON], "success", "settings refreshed")
     }
 
@@ -49,8 +51,36 @@ impl Response {
         Self::new(200, &[JSON], "success", "delivery already processed")
     }
 
-    pub(crate) fn accepted() -> Self {
-        Self::new(202, &[JSON], "accepted", "settings refresh scheduled")
+    /// The answer under the immediate ack policy, with the outcome to log.
+    pub(crate) fn scheduled() -> (Self, &'static str) {
+        (
+            Self::new(202, &[JSON], "accepted", "settings refresh scheduled"),
+            "scheduled",
+        )
+    }
+
+    /// The answer for a delivery whose covering refresh settled as `settled`, with the outcome
+    /// to log: the refresh rows of the status table.
+    pub(crate) fn settled(settled: Settled) -> (Self, &'static str) {
+        match settled {
+            Settled::Done { outcome, .. } => match outcome {
+                RunOutcome::Refreshed => (Self::refreshed(), "refreshed"),
+                RunOutcome::Transient => (
+                    Self::retry_later("settings refresh failed transiently; redeliver"),
+                    "transient_failure",
+                ),
+                RunOutcome::Permanent => (Self::failed("settings refresh failed"), "permanent_failure"),
+                RunOutcome::Panicked => (Self::failed("settings refresh failed unexpectedly"), "panicked"),
+            },
+            Settled::TimedOut { retrying: true } => (
+                Self::retry_later("settings refresh failed transiently and is being retried; redeliver"),
+                "transient_failure",
+            ),
+            Settled::TimedOut { retrying: false } => (
+                Self::retry_later("settings refresh still running; redeliver"),
+                "timed_out",
+            ),
+        }
     }
 
     pub(crate) fn method_not_allowed() -> Self {
@@ -74,7 +104,7 @@ impl Response {
         Self::error(400, message)
     }
 
-    pub(crate) fn retry_later(message: &str) -> Self {
+    fn retry_later(message: &str) -> Self {
         Self::new(503, &[JSON, ("retry-after", "1")], "error", message)
     }
 
@@ -84,7 +114,7 @@ impl Response {
         Self::error(500, "no vwo-webhook receiver is configured for this route")
     }
 
-    pub(crate) fn failed(message: &str) -> Self {
+    fn failed(message: &str) -> Self {
         Self::error(500, message)
     }
 

@@ -7,15 +7,21 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::secret::Keyring;
-use crate::verify::{HeaderLookup, Verifier, VerifyError, credential};
+use crate::verify::{HeaderLookup, HeaderName, Verifier, VerifyError, credential, lowercase};
 
 type HmacSha256Mac = Hmac<Sha256>;
 
 /// How the signature header encodes the 32-byte MAC.
+///
+/// Verification is lenient where senders differ (hex in either case, with or without the
+/// `sha256=` prefix); [`HmacSha256::sign`] writes the exact form named here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Encoding {
-    /// Lowercase or uppercase hex, with or without GitHub's `sha256=` prefix.
+    /// Lowercase hex; verification also takes uppercase and a `sha256=` prefix.
     Hex,
+    /// `sha256=` then lowercase hex, as GitHub sends it; verification also takes bare hex.
+    PrefixedHex,
     /// Standard base64 with padding, as Shopify sends it.
     Base64,
 }
@@ -27,7 +33,7 @@ pub enum Encoding {
 #[derive(Clone)]
 pub struct HmacSha256 {
     keyring: Keyring,
-    header: &'static str,
+    header: HeaderName,
     encoding: Encoding,
 }
 
@@ -42,18 +48,19 @@ impl std::fmt::Debug for HmacSha256 {
 }
 
 impl HmacSha256 {
-    /// Signatures in `header` (a lowercase name), encoded as `encoding`, keyed by `keyring`.
-    pub fn new(keyring: Keyring, header: &'static str, encoding: Encoding) -> Self {
+    /// Signatures in `header` (any case; a name from configuration is fine), encoded as
+    /// `encoding`, keyed by `keyring`.
+    pub fn new(keyring: Keyring, header: impl Into<HeaderName>, encoding: Encoding) -> Self {
         Self {
             keyring,
-            header,
+            header: lowercase(header.into()),
             encoding,
         }
     }
 
     /// GitHub's scheme: `X-Hub-Signature-256: sha256=<hex>`.
     pub fn github(keyring: Keyring) -> Self {
-        Self::new(keyring, "x-hub-signature-256", Encoding::Hex)
+        Self::new(keyring, "x-hub-signature-256", Encoding::PrefixedHex)
     }
 
     /// Shopify's scheme: `X-Shopify-Hmac-Sha256: <base64>`.
@@ -61,16 +68,32 @@ impl HmacSha256 {
         Self::new(keyring, "x-shopify-hmac-sha256", Encoding::Base64)
     }
 
+    /// The header the signature travels in (lowercase).
+    pub fn header_name(&self) -> &str {
+        &self.header
+    }
+
+    /// The header value that signs `body`, keyed by the keyring's first secret and written in
+    /// this verifier's encoding: what a sender puts in [`HmacSha256::header_name`].
+    pub fn sign(&self, body: &[u8]) -> String {
+        // A keyring is never empty (its constructors refuse that).
+        let mac = self
+            .keyring
+            .with_secrets(|secrets| hmac_sha256(secrets[0].expose(), &[body]));
+        match self.encoding {
+            Encoding::Hex => hex::encode(mac),
+            Encoding::PrefixedHex => format!("sha256={}", hex::encode(mac)),
+            Encoding::Base64 => BASE64.encode(mac),
+        }
+    }
+
     fn decode(&self, value: &[u8]) -> Result<[u8; 32], VerifyError> {
-        let malformed = |reason| VerifyError::Malformed {
-            header: self.header,
-            reason,
-        };
+        let malformed = |reason: &'static str| VerifyError::malformed(self.header.clone(), reason);
         let value = std::str::from_utf8(value)
             .map_err(|_| malformed("not ASCII"))?
             .trim();
         let decoded = match self.encoding {
-            Encoding::Hex => {
+            Encoding::Hex | Encoding::PrefixedHex => {
                 let digits = value.strip_prefix("sha256=").unwrap_or(value);
                 hex::decode(digits).map_err(|_| malformed("not hex"))?
             }
@@ -80,6 +103,15 @@ impl HmacSha256 {
             .try_into()
             .map_err(|_| malformed("not a 32-byte HMAC-SHA256"))
     }
+}
+
+/// The HMAC-SHA256 of `message` (the concatenation of its parts) under `key`.
+pub(crate) fn hmac_sha256(key: &[u8], message: &[&[u8]]) -> [u8; 32] {
+    let mut mac = HmacSha256Mac::new_from_slice(key).expect("HMAC takes keys of any length");
+    for part in message {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
 }
 
 /// Whether the HMAC-SHA256 of `message` under `key` is `signature`, in constant time.
@@ -99,7 +131,7 @@ impl Verifier for HmacSha256 {
     }
 
     fn verify(&self, headers: &dyn HeaderLookup, body: &[u8]) -> Result<(), VerifyError> {
-        let signature = self.decode(credential(headers, self.header)?)?;
+        let signature = self.decode(credential(headers, &self.header)?)?;
         // Every secret is tried, with no early exit, so timing does not tell which matched.
         let matched = self.keyring.with_secrets(|secrets| {
             secrets.iter().fold(false, |any, secret| {
@@ -109,7 +141,7 @@ impl Verifier for HmacSha256 {
         if matched {
             Ok(())
         } else {
-            Err(VerifyError::Mismatch(self.header))
+            Err(VerifyError::Mismatch(self.header.clone()))
         }
     }
 }
@@ -145,13 +177,34 @@ mod tests {
         // One changed body byte, or a retired key, and it fails.
         assert_eq!(
             verifier.verify(&headers, b"Hello, World?"),
-            Err(VerifyError::Mismatch("x-hub-signature-256"))
+            Err(VerifyError::Mismatch("x-hub-signature-256".into()))
         );
         let retired = HmacSha256::github(keyring("old-secret"));
         assert_eq!(
             retired.verify(&headers, body.as_bytes()),
-            Err(VerifyError::Mismatch("x-hub-signature-256"))
+            Err(VerifyError::Mismatch("x-hub-signature-256".into()))
         );
+    }
+
+    #[test]
+    fn sign_writes_githubs_documented_signature_in_every_encoding() {
+        let (secret, body, signature) = fixture();
+        // The first secret signs; the others only verify.
+        let github = HmacSha256::github(keyring(&format!("{secret},old-secret")));
+        assert_eq!(github.sign(body.as_bytes()), signature);
+        assert_eq!(github.header_name(), "x-hub-signature-256");
+        let bare = signature.trim_start_matches("sha256=");
+        let hex = HmacSha256::new(keyring(&secret), String::from("X-Signature"), Encoding::Hex);
+        assert_eq!(hex.sign(body.as_bytes()), bare);
+        assert_eq!(hex.header_name(), "x-signature");
+        let shopify = HmacSha256::shopify(keyring(&secret));
+        let raw = hex::decode(bare).expect("hex");
+        assert_eq!(shopify.sign(body.as_bytes()), BASE64.encode(raw));
+        for verifier in [github, hex, shopify] {
+            let value = verifier.sign(b"{}");
+            let headers = [(verifier.header_name(), value.as_bytes())];
+            assert_eq!(verifier.verify(&headers, b"{}"), Ok(()));
+        }
     }
 
     #[test]
@@ -179,20 +232,17 @@ mod tests {
         for (value, reason) in cases {
             assert_eq!(
                 verifier.verify(&[("x-hub-signature-256", value)], b"{}"),
-                Err(VerifyError::Malformed {
-                    header: "x-hub-signature-256",
-                    reason
-                })
+                Err(VerifyError::malformed("x-hub-signature-256", reason))
             );
         }
         assert_eq!(
             verifier.verify(&[("x-hub-signature-256", b"".as_slice())], b"{}"),
-            Err(VerifyError::EmptyHeader("x-hub-signature-256"))
+            Err(VerifyError::EmptyHeader("x-hub-signature-256".into()))
         );
         let none: [(&str, &[u8]); 0] = [];
         assert_eq!(
             verifier.verify(&none, b"{}"),
-            Err(VerifyError::MissingHeader("x-hub-signature-256"))
+            Err(VerifyError::MissingHeader("x-hub-signature-256".into()))
         );
     }
 

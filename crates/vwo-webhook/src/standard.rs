@@ -10,8 +10,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use zeroize::Zeroizing;
 
-use crate::signature::hmac_matches;
-use crate::verify::{HeaderLookup, Verifier, VerifyError, credential};
+use std::borrow::Cow;
+
+use crate::signature::{hmac_matches, hmac_sha256};
+use crate::verify::{HeaderLookup, HeaderName, Verifier, VerifyError, credential};
 
 /// How far in the past a `webhook-timestamp` may be, by default.
 pub const DEFAULT_PAST_TOLERANCE: Duration = Duration::from_secs(300);
@@ -21,9 +23,17 @@ pub const DEFAULT_FUTURE_TOLERANCE: Duration = Duration::from_secs(60);
 pub const DEFAULT_REPLAY_CAPACITY: usize = 10_000;
 
 /// The header names of one naming scheme: (id, timestamp, signature).
-const SCHEMES: [[&str; 3]; 2] = [
-    ["webhook-id", "webhook-timestamp", "webhook-signature"],
-    ["svix-id", "svix-timestamp", "svix-signature"],
+const SCHEMES: [[HeaderName; 3]; 2] = [
+    [
+        Cow::Borrowed("webhook-id"),
+        Cow::Borrowed("webhook-timestamp"),
+        Cow::Borrowed("webhook-signature"),
+    ],
+    [
+        Cow::Borrowed("svix-id"),
+        Cow::Borrowed("svix-timestamp"),
+        Cow::Borrowed("svix-signature"),
+    ],
 ];
 
 /// Why a Standard Webhooks secret was refused.
@@ -127,8 +137,8 @@ impl StandardWebhooks {
 
     /// The header names the delivery uses (`webhook-*` unless it sends any `svix-*` header
     /// and no `webhook-*` one) and their three values.
-    fn headers(headers: &dyn HeaderLookup) -> Result<(&'static [&'static str; 3], [&[u8]; 3]), VerifyError> {
-        let uses = |names: &[&str; 3]| names.iter().any(|name| headers.header(name).is_some());
+    fn headers(headers: &dyn HeaderLookup) -> Result<(&'static [HeaderName; 3], [&[u8]; 3]), VerifyError> {
+        let uses = |names: &[HeaderName; 3]| names.iter().any(|name| headers.header(name).is_some());
         let scheme = if !uses(&SCHEMES[0]) && uses(&SCHEMES[1]) {
             &SCHEMES[1]
         } else {
@@ -141,8 +151,21 @@ impl StandardWebhooks {
         Ok((scheme, values))
     }
 
-    fn check_timestamp(&self, name: &'static str, timestamp: &[u8]) -> Result<(), VerifyError> {
-        let malformed = |reason| VerifyError::Malformed { header: name, reason };
+    /// The `webhook-signature` value that signs delivery `id`, sent at `timestamp` (Unix
+    /// seconds) with `body`: `v1,<base64>`, keyed by the first configured secret. What a sender
+    /// puts in the `webhook-signature` header, beside `webhook-id` and `webhook-timestamp`.
+    pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
+        let timestamp = timestamp.to_string();
+        // `new` refuses an empty list of keys.
+        let mac = hmac_sha256(
+            &self.keys[0],
+            &[id.as_bytes(), b".", timestamp.as_bytes(), b".", body],
+        );
+        format!("v1,{}", BASE64.encode(mac))
+    }
+
+    fn check_timestamp(&self, name: &HeaderName, timestamp: &[u8]) -> Result<(), VerifyError> {
+        let malformed = |reason: &'static str| VerifyError::malformed(name.clone(), reason);
         let seconds: i64 = std::str::from_utf8(timestamp)
             .ok()
             .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
@@ -168,11 +191,9 @@ impl Verifier for StandardWebhooks {
 
     fn verify(&self, headers: &dyn HeaderLookup, body: &[u8]) -> Result<(), VerifyError> {
         let (scheme, [id, timestamp, signatures]) = Self::headers(headers)?;
-        self.check_timestamp(scheme[1], timestamp)?;
-        let signatures = std::str::from_utf8(signatures).map_err(|_| VerifyError::Malformed {
-            header: scheme[2],
-            reason: "not ASCII",
-        })?;
+        self.check_timestamp(&scheme[1], timestamp)?;
+        let signatures = std::str::from_utf8(signatures)
+            .map_err(|_| VerifyError::malformed(scheme[2].clone(), "not ASCII"))?;
         let mut matched = false;
         for entry in signatures.split(' ').filter(|e| !e.is_empty()) {
             let Some(("v1", encoded)) = entry.split_once(',') else {
@@ -186,10 +207,10 @@ impl Verifier for StandardWebhooks {
             }
         }
         if !matched {
-            return Err(VerifyError::Mismatch(scheme[2]));
+            return Err(VerifyError::Mismatch(scheme[2].clone()));
         }
         if self.replays.contains(id) {
-            return Err(VerifyError::Replayed(scheme[0]));
+            return Err(VerifyError::replayed(id));
         }
         Ok(())
     }
@@ -327,18 +348,39 @@ mod tests {
             // A changed body, id or timestamp breaks the signature.
             assert_eq!(
                 verifier.verify(&headers, format!("{} ", vector.body).as_bytes()),
-                Err(VerifyError::Mismatch("webhook-signature"))
+                Err(VerifyError::Mismatch("webhook-signature".into()))
             );
             let later = (vector.timestamp + 1).to_string();
             assert_eq!(
                 verifier.verify(&headers_with(&vector, &later), vector.body.as_bytes()),
-                Err(VerifyError::Mismatch("webhook-signature"))
+                Err(VerifyError::Mismatch("webhook-signature".into()))
             );
         }
     }
 
     fn headers_with<'a>(vector: &'a Vector, timestamp: &'a str) -> [(&'static str, &'a [u8]); 3] {
         headers(vector, timestamp, &vector.signature)
+    }
+
+    #[test]
+    fn sign_writes_every_vectors_signature() {
+        for vector in vectors() {
+            let verifier = verifier(&vector);
+            let body = vector.body.as_bytes();
+            assert_eq!(
+                verifier.sign(&vector.id, vector.timestamp, body),
+                vector.signature,
+                "{}",
+                vector.id
+            );
+            // The first secret signs; a second one only verifies.
+            let rotating =
+                StandardWebhooks::new([vector.secret.as_str(), "whsec_b2xkLW9uZQ=="]).expect("secrets");
+            assert_eq!(
+                rotating.sign(&vector.id, vector.timestamp, body),
+                vector.signature
+            );
+        }
     }
 
     #[test]
@@ -354,7 +396,7 @@ mod tests {
             let some = [all[(missing + 1) % 3], all[(missing + 2) % 3]];
             assert_eq!(
                 verifier.verify(&some, body),
-                Err(VerifyError::MissingHeader(all[missing].0)),
+                Err(VerifyError::MissingHeader(all[missing].0.into())),
                 "without {}",
                 all[missing].0
             );
@@ -362,13 +404,11 @@ mod tests {
         // non-integer timestamp
         for bad in ["1614265330.5", "-1614265330", "soon", " 1614265330"] {
             assert!(
-                matches!(
-                    verifier.verify(&headers(vector, bad, sig), body),
-                    Err(VerifyError::Malformed {
-                        reason: "not a whole number of seconds",
-                        ..
-                    })
-                ),
+                verifier.verify(&headers(vector, bad, sig), body)
+                    == Err(VerifyError::malformed(
+                        "webhook-timestamp",
+                        "not a whole number of seconds"
+                    )),
                 "{bad}"
             );
         }
@@ -379,33 +419,33 @@ mod tests {
             let now = vector.timestamp + 301;
             move || now
         });
-        assert!(matches!(
+        assert_eq!(
             at_old.verify(&headers(vector, &timestamp, sig), body),
-            Err(VerifyError::Malformed {
-                reason: "older than the tolerance",
-                ..
-            })
-        ));
-        assert!(matches!(
+            Err(VerifyError::malformed(
+                "webhook-timestamp",
+                "older than the tolerance"
+            ))
+        );
+        assert_eq!(
             verifier.verify(&headers(vector, &old, sig), body),
-            Err(VerifyError::Malformed {
-                reason: "older than the tolerance",
-                ..
-            })
-        ));
-        assert!(matches!(
+            Err(VerifyError::malformed(
+                "webhook-timestamp",
+                "older than the tolerance"
+            ))
+        );
+        assert_eq!(
             verifier.verify(&headers(vector, &future, sig), body),
-            Err(VerifyError::Malformed {
-                reason: "further in the future than the tolerance",
-                ..
-            })
-        ));
+            Err(VerifyError::malformed(
+                "webhook-timestamp",
+                "further in the future than the tolerance"
+            ))
+        );
         // 'v1,' with an empty value; a truncated signature
         let truncated = &sig[..sig.len() - 4];
         for bad in ["v1,", truncated] {
             assert_eq!(
                 verifier.verify(&headers(vector, &timestamp, bad), body),
-                Err(VerifyError::Mismatch("webhook-signature")),
+                Err(VerifyError::Mismatch("webhook-signature".into())),
                 "{bad}"
             );
         }
@@ -448,13 +488,7 @@ mod tests {
         );
         // a body that is not UTF-8, signed over its raw bytes
         let raw: &[u8] = b"\xff\xfe{\"not\": \"utf-8\"}\x80";
-        let key = BASE64
-            .decode(vector.secret.trim_start_matches("whsec_"))
-            .expect("key");
-        let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(&key).expect("key");
-        hmac::Mac::update(&mut mac, format!("{}.{}.", vector.id, timestamp).as_bytes());
-        hmac::Mac::update(&mut mac, raw);
-        let signature = format!("v1,{}", BASE64.encode(hmac::Mac::finalize(mac).into_bytes()));
+        let signature = verifier.sign(&vector.id, vector.timestamp, raw);
         assert_eq!(
             verifier.verify(&headers(vector, &timestamp, &signature), raw),
             Ok(())
@@ -481,12 +515,12 @@ mod tests {
         verifier.remember(&id);
         assert_eq!(
             verifier.verify(&headers, body),
-            Err(VerifyError::Replayed("webhook-id"))
+            Err(VerifyError::replayed(vector.id.as_bytes()))
         );
         // A forged delivery reusing the id is still a mismatch, not a replay.
         assert_eq!(
             verifier.verify(&headers, b"forged"),
-            Err(VerifyError::Mismatch("webhook-signature"))
+            Err(VerifyError::Mismatch("webhook-signature".into()))
         );
     }
 
@@ -515,7 +549,7 @@ mod tests {
         verifier.remember(vector.id.as_bytes());
         assert_eq!(
             verifier.verify(&headers, vector.body.as_bytes()),
-            Err(VerifyError::Replayed("webhook-id"))
+            Err(VerifyError::replayed(vector.id.as_bytes()))
         );
         verifier.remember(b"msg_another");
         assert_eq!(

@@ -3,6 +3,7 @@
 //! Verification sees headers through [`HeaderLookup`] rather than a concrete `HeaderMap`, so
 //! frameworks on http 0.2 (actix-web, rocket) and on http 1 (hyper, axum) plug in alike.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::secret::Keyring;
@@ -31,30 +32,70 @@ impl<const N: usize> HeaderLookup for [(&str, &[u8]); N] {
     }
 }
 
+/// A header name as verifiers keep it: borrowed for the built-in names, owned for one read
+/// from configuration.
+pub type HeaderName = Cow<'static, str>;
+
 /// Why a delivery was refused. Names what was wrong, never a presented or expected value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum VerifyError {
     /// The credential header is absent.
     #[error("header `{0}` is missing")]
-    MissingHeader(&'static str),
+    MissingHeader(HeaderName),
     /// The credential header is present but empty.
     #[error("header `{0}` is empty")]
-    EmptyHeader(&'static str),
+    EmptyHeader(HeaderName),
     /// The credential header is well formed but matches no configured secret.
     #[error("header `{0}` does not match any configured secret")]
-    Mismatch(&'static str),
+    Mismatch(HeaderName),
     /// The credential header cannot be parsed.
     #[error("header `{header}` is malformed: {reason}")]
     Malformed {
         /// The header's name.
-        header: &'static str,
+        header: HeaderName,
         /// What is wrong with it, without its value.
-        reason: &'static str,
+        reason: Cow<'static, str>,
     },
     /// Authentic, but a delivery with this id was already answered: acknowledged with 200 and
     /// not refreshed again.
-    #[error("delivery `{0}` was already processed")]
-    Replayed(&'static str),
+    #[error("delivery `{id}` was already processed")]
+    Replayed {
+        /// The delivery's id (authenticated, so it is the sender's, not an attacker's),
+        /// shortened to [`VerifyError::MAX_ID_CHARS`] characters.
+        id: String,
+    },
+    /// Refused for a reason of the verifier's own (a custom scheme, a policy). The reason is
+    /// logged and never sent to the client; it must not contain a secret.
+    #[error("{0}")]
+    Refused(Cow<'static, str>),
+}
+
+impl VerifyError {
+    /// The most characters of a delivery id that [`VerifyError::Replayed`] keeps.
+    pub const MAX_ID_CHARS: usize = 64;
+
+    /// A refusal for a reason of a custom verifier's own.
+    pub fn refused(reason: impl Into<Cow<'static, str>>) -> Self {
+        Self::Refused(reason.into())
+    }
+
+    /// A malformed credential header `header`, for `reason` (which must not quote its value).
+    pub fn malformed(header: impl Into<HeaderName>, reason: impl Into<Cow<'static, str>>) -> Self {
+        Self::Malformed {
+            header: header.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// A replay of delivery `id` (lossily decoded and shortened for logs).
+    pub fn replayed(id: &[u8]) -> Self {
+        let id = String::from_utf8_lossy(id)
+            .chars()
+            .take(Self::MAX_ID_CHARS)
+            .collect();
+        Self::Replayed { id }
+    }
 }
 
 /// A check every delivery must pass before its body is trusted.
@@ -78,7 +119,8 @@ pub trait Verifier: Send + Sync + 'static {
         None
     }
 
-    /// Records `id` as delivered; a later delivery with it fails with [`VerifyError::Replayed`].
+    /// Records `id` as delivered; a later delivery with it fails with
+    /// [`VerifyError::Replayed`].
     fn remember(&self, _id: &[u8]) {}
 }
 
@@ -89,7 +131,7 @@ pub trait Verifier: Send + Sync + 'static {
 #[derive(Clone)]
 pub struct SharedKey {
     keyring: Keyring,
-    header: &'static str,
+    header: HeaderName,
 }
 
 impl SharedKey {
@@ -97,13 +139,14 @@ impl SharedKey {
     pub fn new(keyring: Keyring) -> Self {
         Self {
             keyring,
-            header: VWO_AUTH_HEADER,
+            header: Cow::Borrowed(VWO_AUTH_HEADER),
         }
     }
 
-    /// Reads the key from another header (given in lowercase) instead of `x-vwo-auth`.
-    pub fn header(mut self, header: &'static str) -> Self {
-        self.header = header;
+    /// Reads the key from another header instead of `x-vwo-auth` (a name from configuration
+    /// is fine; it is matched case-insensitively).
+    pub fn header(mut self, header: impl Into<HeaderName>) -> Self {
+        self.header = lowercase(header.into());
         self
     }
 
@@ -116,22 +159,32 @@ impl SharedKey {
 /// The value of credential header `name`: absent and empty are both refusals.
 pub(crate) fn credential<'h>(
     headers: &'h dyn HeaderLookup,
-    name: &'static str,
+    name: &HeaderName,
 ) -> Result<&'h [u8], VerifyError> {
     match headers.header(name) {
-        None => Err(VerifyError::MissingHeader(name)),
-        Some([]) => Err(VerifyError::EmptyHeader(name)),
+        None => Err(VerifyError::MissingHeader(name.clone())),
+        Some([]) => Err(VerifyError::EmptyHeader(name.clone())),
         Some(value) => Ok(value),
+    }
+}
+
+/// `name` in lowercase, as [`HeaderLookup::header`] expects it; borrowed names stay borrowed
+/// when they already are.
+pub(crate) fn lowercase(name: HeaderName) -> HeaderName {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        name
     }
 }
 
 impl Verifier for SharedKey {
     fn verify(&self, headers: &dyn HeaderLookup, _body: &[u8]) -> Result<(), VerifyError> {
-        let presented = credential(headers, self.header)?;
+        let presented = credential(headers, &self.header)?;
         if self.keyring.matches(presented) {
             Ok(())
         } else {
-            Err(VerifyError::Mismatch(self.header))
+            Err(VerifyError::Mismatch(self.header.clone()))
         }
     }
 }
@@ -166,25 +219,59 @@ mod tests {
         let none: [(&str, &[u8]); 0] = [];
         assert_eq!(
             v.verify(&none, b""),
-            Err(VerifyError::MissingHeader("x-vwo-auth"))
+            Err(VerifyError::MissingHeader("x-vwo-auth".into()))
         );
         assert_eq!(
             v.verify(&[("x-vwo-auth", &b""[..])], b""),
-            Err(VerifyError::EmptyHeader("x-vwo-auth"))
+            Err(VerifyError::EmptyHeader("x-vwo-auth".into()))
         );
         for wrong in ["s3cre", "s3crett", "nope"] {
             let error = v
                 .verify(&[("x-vwo-auth", wrong.as_bytes())], b"")
                 .expect_err(wrong);
-            assert_eq!(error, VerifyError::Mismatch("x-vwo-auth"));
+            assert_eq!(error, VerifyError::Mismatch("x-vwo-auth".into()));
             assert!(!error.to_string().contains(wrong));
         }
     }
 
     #[test]
     fn custom_header_name() {
-        let v = verifier().header("x-hook-key");
+        // A name read from configuration, in any case.
+        let configured = String::from("X-Hook-Key");
+        let v = verifier().header(configured);
         assert!(v.verify(&[("x-vwo-auth", &b"s3cret"[..])], b"").is_err());
         assert_eq!(v.verify(&[("X-Hook-Key", &b"s3cret"[..])], b""), Ok(()));
+        assert_eq!(
+            v.verify(&[("x-hook-key", &b"nope"[..])], b""),
+            Err(VerifyError::Mismatch("x-hook-key".into()))
+        );
+    }
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+
+    #[test]
+    fn a_custom_verifier_can_say_why_and_replays_name_the_delivery() {
+        assert_eq!(
+            VerifyError::refused("sender not on the allow list").to_string(),
+            "sender not on the allow list"
+        );
+        let reason = format!("{} attempts from this address", 3);
+        assert_eq!(
+            VerifyError::refused(reason).to_string(),
+            "3 attempts from this address"
+        );
+        assert_eq!(
+            VerifyError::replayed(b"msg_2KWPBgLlAfxdpx2AI54pPJ85f4W").to_string(),
+            "delivery `msg_2KWPBgLlAfxdpx2AI54pPJ85f4W` was already processed"
+        );
+        let long = VerifyError::replayed(&[b'a'; 500]).to_string();
+        assert!(long.len() < 100, "{long}");
+        assert_eq!(
+            VerifyError::malformed(String::from("x-sig"), "not hex").to_string(),
+            "header `x-sig` is malformed: not hex"
+        );
     }
 }

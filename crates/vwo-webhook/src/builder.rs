@@ -1,0 +1,172 @@
+//! What a receiver is configured with, and the checks that keep a configuration from being
+//! built insecure or unusable.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::coordinator::{Coordinator, RetryPolicy};
+use crate::receiver::{Inner, Receiver};
+use crate::refresh::{DynRefresh, Refresh};
+use crate::secret::Keyring;
+use crate::verify::{SharedKey, Verifier};
+
+/// The path adapters mount the receiver at unless told otherwise.
+pub const DEFAULT_PATH: &str = "/vwo-webhook";
+/// The largest body read (64 KiB); VWO's notices are about 120 bytes.
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+/// How long a delivery waits for its refresh before answering 503 (5 s).
+pub const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// When to answer VWO.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AckPolicy {
+    /// Answer 200 once a refresh that started after the delivery succeeded; 503 if it has
+    /// not within `timeout`, so VWO redelivers (and the redelivery coalesces). The default.
+    AfterRefresh {
+        /// How long to wait (default 5 s).
+        timeout: Duration,
+    },
+    /// Answer 202 at once and refresh in the background. VWO will not redeliver, so a failed
+    /// refresh is only retried by the coordinator and the safety net: prefer the default.
+    Immediate,
+}
+
+impl Default for AckPolicy {
+    fn default() -> Self {
+        Self::AfterRefresh {
+            timeout: DEFAULT_ACK_TIMEOUT,
+        }
+    }
+}
+
+/// Why a receiver could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// No secret or verifier was configured and the insecure opt-in was not called.
+    #[error(
+        "no webhook secret configured: add one with ReceiverBuilder::keyring, or call \
+         ReceiverBuilder::allow_unauthenticated_deliveries_insecure to accept anyone's deliveries"
+    )]
+    NoAuthentication,
+    /// The mount path does not start with `/`.
+    #[error("the mount path must start with '/'")]
+    InvalidPath,
+    /// A body limit of zero would refuse every delivery.
+    #[error("the body limit must be at least 1 byte")]
+    ZeroBodyLimit,
+}
+
+/// Configures a [`Receiver`]; start with [`Receiver::builder`].
+pub struct ReceiverBuilder {
+    backend: Arc<dyn DynRefresh>,
+    retry: RetryPolicy,
+    verifiers: Vec<Arc<dyn Verifier>>,
+    insecure: bool,
+    path: String,
+    body_limit: usize,
+    ack: AckPolicy,
+}
+
+impl std::fmt::Debug for ReceiverBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReceiverBuilder")
+            .field("verifiers", &self.verifiers.len())
+            .field("path", &self.path)
+            .field("body_limit", &self.body_limit)
+            .field("ack", &self.ack)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReceiverBuilder {
+    pub(crate) fn new(backend: impl Refresh) -> Self {
+        Self {
+            backend: Arc::new(backend),
+            retry: RetryPolicy::default(),
+            verifiers: Vec::new(),
+            insecure: false,
+            path: DEFAULT_PATH.to_owned(),
+            body_limit: DEFAULT_BODY_LIMIT,
+            ack: AckPolicy::default(),
+        }
+    }
+
+    /// Accepts deliveries whose `x-vwo-auth` header holds any secret of `keyring`.
+    /// Keep a clone of the keyring to rotate secrets at runtime.
+    pub fn keyring(self, keyring: Keyring) -> Self {
+        self.verifier(SharedKey::new(keyring))
+    }
+
+    /// Adds a check every delivery must pass (all configured checks must pass).
+    pub fn verifier(mut self, verifier: impl Verifier) -> Self {
+        self.verifiers.push(Arc::new(verifier));
+        self
+    }
+
+    /// Accepts deliveries from anyone when no verifier is configured. Anyone who can reach
+    /// the endpoint can then trigger refreshes; a warning is logged when the receiver is
+    /// built. Meant for local experiments only.
+    pub fn allow_unauthenticated_deliveries_insecure(mut self) -> Self {
+        self.insecure = true;
+        self
+    }
+
+    /// Mounts at `path` instead of `/vwo-webhook`.
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// Refuses bodies over `limit` bytes with 413 (default 64 KiB).
+    pub fn body_limit(mut self, limit: usize) -> Self {
+        self.body_limit = limit;
+        self
+    }
+
+    /// When to answer VWO (default: after the refresh, within 5 s).
+    pub fn ack_policy(mut self, ack: AckPolicy) -> Self {
+        self.ack = ack;
+        self
+    }
+
+    /// How transient backend failures are retried inside one refresh (default:
+    /// [`RetryPolicy::default`]).
+    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Builds the receiver. Fails closed: without a verifier it is an error unless
+    /// [`ReceiverBuilder::allow_unauthenticated_deliveries_insecure`] was called.
+    pub fn build(self) -> Result<Receiver, BuildError> {
+        if !self.path.starts_with('/') {
+            return Err(BuildError::InvalidPath);
+        }
+        if self.body_limit == 0 {
+            return Err(BuildError::ZeroBodyLimit);
+        }
+        if self.verifiers.is_empty() {
+            if !self.insecure {
+                return Err(BuildError::NoAuthentication);
+            }
+            tracing::warn!(
+                path = %self.path,
+                "vwo-webhook receiver built WITHOUT authentication: anyone who can reach it can trigger refreshes"
+            );
+        }
+        let (body_verifiers, head_verifiers) = self.verifiers.into_iter().partition(|v| v.reads_body());
+        Ok(Receiver::from_parts(
+            Inner {
+                path: self.path,
+                head_verifiers,
+                body_verifiers,
+                ack: self.ack,
+                coordinator: Coordinator::with_backend(self.backend, self.retry),
+            },
+            self.body_limit,
+        ))
+    }
+}
