@@ -3,7 +3,7 @@
 //!
 //! ```no_run
 //! use actix_web::{App, HttpServer, web};
-//! use vwo_webhook::{Keyring, Receiver, RefreshError, Trigger};
+//! use vwo_webhook_actix::{Keyring, Receiver, RefreshError, Trigger};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let receiver = Receiver::builder(|_: Trigger| async { Ok::<(), RefreshError>(()) })
@@ -26,6 +26,14 @@
 //! here asks actix's `!Send` payload to be `Send`.
 #![forbid(unsafe_code)]
 
+/// The core crate, re-exported: this adapter is the only dependency a service needs, and the
+/// two versions cannot drift apart.
+pub use vwo_webhook;
+pub use vwo_webhook::{
+    AckPolicy, Delivery, Keyring, Receiver, ReceiverBuilder, Refresh, RefreshError, Response, RetryPolicy,
+    Secret, SettingsChanged, Trigger,
+};
+
 use std::fmt;
 
 use actix_web::dev::{AppService, HttpServiceFactory, Payload};
@@ -35,7 +43,7 @@ use actix_web::web::{self, BytesMut};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder, ResponseError};
 use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
-use vwo_webhook::{BodyError, Delivery, HeaderLookup, Receiver, Response};
+use vwo_webhook::{BodyError, HeaderLookup};
 
 /// Mounts `receiver` at its path (default `/vwo-webhook`, relative to an enclosing `scope`),
 /// answering every method (non-POST gets the core's 405). Give it to `App::service`.

@@ -3,7 +3,7 @@
 //!
 //! ```no_run
 //! use axum::{Router, routing::get};
-//! use vwo_webhook::{Keyring, Receiver, RefreshError, Trigger};
+//! use vwo_webhook_axum::{Keyring, Receiver, RefreshError, Trigger};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let receiver = Receiver::builder(|_: Trigger| async { Ok::<(), RefreshError>(()) })
@@ -21,10 +21,17 @@
 //! `DefaultBodyLimit` says, and answered with the same JSON 413 as every adapter.
 #![forbid(unsafe_code)]
 
+/// The core crate, re-exported: this adapter is the only dependency a service needs, and the
+/// two versions cannot drift apart.
+pub use vwo_webhook;
+pub use vwo_webhook::{
+    AckPolicy, Delivery, Keyring, Receiver, ReceiverBuilder, Refresh, RefreshError, Response, RetryPolicy,
+    Secret, SettingsChanged, Trigger,
+};
+
 use axum::Router;
 use axum::extract::{FromRef, FromRequest, Request};
 use axum::response::IntoResponse;
-use vwo_webhook::{Delivery, Receiver, Response};
 use vwo_webhook_tower::{HttpHeaders, WebhookService, into_http_response, read_body};
 
 /// A router answering VWO webhooks at the receiver's path (default `/vwo-webhook`), for any

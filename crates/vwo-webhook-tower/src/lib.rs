@@ -12,7 +12,7 @@
 //! use hyper::server::conn::http1::Builder;
 //! use hyper_util::rt::TokioIo;
 //! use hyper_util::service::TowerToHyperService;
-//! use vwo_webhook::{Keyring, Receiver, RefreshError, Trigger};
+//! use vwo_webhook_tower::{Keyring, Receiver, RefreshError, Trigger};
 //! use vwo_webhook_tower::WebhookService;
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -31,6 +31,14 @@
 //! ```
 #![forbid(unsafe_code)]
 
+/// The core crate, re-exported: this adapter is the only dependency a service needs, and the
+/// two versions cannot drift apart.
+pub use vwo_webhook;
+pub use vwo_webhook::{
+    AckPolicy, Delivery, Keyring, Receiver, ReceiverBuilder, Refresh, RefreshError, Response, RetryPolicy,
+    Secret, SettingsChanged, Trigger,
+};
+
 use std::convert::Infallible;
 use std::error::Error as StdError;
 use std::future::Future;
@@ -43,7 +51,7 @@ use http_body::Body;
 use http_body_util::{BodyExt, Either, Full, LengthLimitError, Limited};
 use tower_layer::Layer;
 use tower_service::Service;
-use vwo_webhook::{BodyError, HeaderLookup, Receiver, Response};
+use vwo_webhook::{BodyError, HeaderLookup};
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
