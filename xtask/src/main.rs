@@ -20,7 +20,15 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("conformance") if args.len() == 1 => conformance(),
         Some("conformance") => conformance_url(&args[1..]),
-        Some("bench") => run(cargo().args(["bench", "-p", "vwo-webhook", "-p", "vwo-webhook-settings"])),
+        Some("bench") => run(cargo().args([
+            "bench",
+            "-p",
+            "vwo-webhook",
+            "-p",
+            "vwo-webhook-settings",
+            "--features",
+            "vwo-webhook-settings/demo-origin",
+        ])),
         _ => Err(USAGE.to_owned()),
     };
     match result {

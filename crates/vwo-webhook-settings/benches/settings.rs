@@ -1,7 +1,7 @@
 //! Reading the settings while refreshes swap them, against an `RwLock` baseline, and the time
 //! from an accepted webhook to the new snapshot being visible, with a local origin.
 //!
-//! `cargo bench -p vwo-webhook-settings`; figures are recorded in docs/benchmarks.md.
+//! `cargo bench -p vwo-webhook-settings --features demo-origin`; figures are recorded in docs/benchmarks.md.
 #![allow(missing_docs, clippy::print_stderr)]
 
 use std::hint::black_box;

@@ -21,6 +21,7 @@ pub const POLL_JITTER: f64 = 0.1;
 
 /// Why the backend could not be built.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SettingsError {
     /// The base URL is not an absolute `http(s)` URL.
     #[error("the settings base URL {0:?} is not an absolute http(s) URL")]

@@ -1,6 +1,6 @@
 //! A settings origin on loopback that serves one fixed document: what keeps the whole loop
 //! (webhook, fetch, validate, swap) working offline in demos, and a steady origin for
-//! benchmarks.
+//! benchmarks. Behind the `demo-origin` feature: a production service has no use for it.
 
 use std::net::SocketAddr;
 

@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 mod backend;
+#[cfg(feature = "demo-origin")]
 mod fixed_origin;
 mod origin;
 mod persist;
@@ -29,6 +30,7 @@ mod store;
 mod validate;
 
 pub use backend::{DEFAULT_POLL_INTERVAL, POLL_JITTER, SettingsBuilder, SettingsError, VwoSettings};
+#[cfg(feature = "demo-origin")]
 pub use fixed_origin::spawn_fixed_origin;
 pub use origin::{
     DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_SIZE, DEFAULT_TIMEOUT, Endpoint, FetchError,

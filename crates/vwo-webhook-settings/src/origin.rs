@@ -42,6 +42,7 @@ impl fmt::Debug for SdkKey {
 
 /// Which of VWO's two settings endpoints to call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Endpoint {
     /// `/server-side/v2-settings`: start-up and periodic fetches.
     Settings,
@@ -60,6 +61,7 @@ impl Endpoint {
 
 /// Why a fetch failed. No variant carries the SDK key or the request URL.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum FetchError {
     /// No connection (refused, DNS, TLS...).
     #[error("could not reach the settings origin: {0}")]
@@ -114,6 +116,7 @@ impl FetchError {
 
 /// What a fetch brought back.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Fetched {
     /// A document, with the origin's `ETag` if any.
     Document {

@@ -12,6 +12,7 @@ use crate::snapshot::{DocumentError, Snapshot, Source};
 
 /// Why the on-disk copy could not be used or written.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CacheError {
     /// The file exists but could not be read.
     #[error("could not read the settings cache {path}: {source}")]

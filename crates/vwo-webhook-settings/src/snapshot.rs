@@ -11,6 +11,7 @@ use crate::validate::{ValidationError, validate};
 /// Where a snapshot's document came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Source {
     /// Fetched from the settings origin (VWO, a gateway, a local origin).
     Origin,
@@ -20,6 +21,7 @@ pub enum Source {
 
 /// Why bytes could not become a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DocumentError {
     /// Not JSON at all.
     #[error("the settings document is not valid JSON: {0}")]

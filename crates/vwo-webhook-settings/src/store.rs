@@ -29,6 +29,7 @@ struct Checks {
 
 /// The latest failed refresh.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct LastError {
     /// What went wrong (never contains the SDK key).
     pub message: String,

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 /// it should have been.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid VWO settings: `{path}` {problem}")]
+#[non_exhaustive]
 pub struct ValidationError {
     /// Where, as a JSON path (`$.campaigns[0].variations[1].weight`).
     pub path: String,
