@@ -2,6 +2,7 @@
 //! person gets from `VWO_WEBHOOK_SECRET=s3cret cargo run --example axum`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::http::header::CONTENT_TYPE;
@@ -10,6 +11,7 @@ use vwo_webhook_conformance::Server;
 use vwo_webhook_conformance::blackbox::{CHECKS, Target};
 use vwo_webhook_conformance::client::{Request, Response};
 use vwo_webhook_examples::{ConfigError, DOCUMENTED_PAYLOAD, Example, STATUS_PATH, status_json};
+use vwo_webhook_settings::SettingsStore;
 
 fn example(vars: &[(&str, &str)]) -> Result<Example, ConfigError> {
     let vars: HashMap<String, String> = vars
@@ -22,10 +24,17 @@ fn example(vars: &[(&str, &str)]) -> Result<Example, ConfigError> {
 /// Serves the example's receiver and `GET /settings/status` through axum, as the axum example
 /// does, with the settings backend the environment asks for.
 fn serve(example: &Example) -> Server {
+    serve_with_store(example).0
+}
+
+/// [`serve`], and the store the server keeps fresh.
+fn serve_with_store(example: &Example) -> (Server, Arc<SettingsStore>) {
     let example = example.clone();
-    Server::spawn_tokio(move |listener| async move {
+    let (store_tx, store_rx) = std::sync::mpsc::channel();
+    let server = Server::spawn_tokio(move |listener| async move {
         let settings = example.settings_backend().expect("settings backend");
         let store = settings.store();
+        let _ = store_tx.send(Arc::clone(&store));
         let receiver = example.receiver(settings).expect("receiver");
         let app: Router = Router::new()
             .route(
@@ -34,7 +43,9 @@ fn serve(example: &Example) -> Server {
             )
             .merge(vwo_webhook_axum::router(receiver));
         let _ = axum::serve(listener, app).await;
-    })
+    });
+    let store = store_rx.recv().expect("the server's settings store");
+    (server, store)
 }
 
 fn send(server: &Server, request: Request) -> Response {
@@ -133,7 +144,7 @@ fn without_credentials_each_webhook_refreshes_the_bundled_settings() {
         ("VWO_WEBHOOK_ADDR", "127.0.0.1:0"),
     ])
     .expect("config");
-    let server = serve(&example);
+    let (server, store) = serve_with_store(&example);
     assert_eq!(
         status(&server)["state"],
         "empty",
@@ -157,14 +168,15 @@ fn without_credentials_each_webhook_refreshes_the_bundled_settings() {
         !first.to_string().contains("offline-demo"),
         "the SDK key shows: {first}"
     );
-    // Another webhook, another real fetch: the snapshot is newer.
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    // Another webhook, another real fetch: a new snapshot replaces the first.
+    let before = store.current().expect("the first snapshot");
+    let mut changes = store.subscribe();
+    changes.mark_unchanged();
     assert_eq!(deliver(&server, Some("s3cret")), 200);
-    let second = status(&server);
-    assert!(
-        second["fetched_at_unix"].as_u64() > first["fetched_at_unix"].as_u64(),
-        "{first} then {second}"
-    );
+    assert!(changes.has_changed().expect("store alive"), "no new snapshot");
+    let after = store.current().expect("a snapshot");
+    assert!(!Arc::ptr_eq(&before, &after), "the same snapshot after a refetch");
+    assert!(after.fetched_at() >= before.fetched_at());
 }
 
 #[test]

@@ -39,6 +39,7 @@ struct Inner {
     started: AtomicUsize,
     finished: AtomicUsize,
     run_started: Notify,
+    run_finished: Notify,
     triggers: Mutex<Vec<Trigger>>,
 }
 
@@ -53,6 +54,7 @@ impl TestBackend {
                 started: AtomicUsize::new(0),
                 finished: AtomicUsize::new(0),
                 run_started: Notify::new(),
+                run_finished: Notify::new(),
                 triggers: Mutex::new(Vec::new()),
             }),
         }
@@ -102,15 +104,35 @@ impl TestBackend {
             .clone()
     }
 
-    /// Waits until at least `n` runs have started.
+    /// Waits until at least `n` runs have started (panics after 10 s).
     pub async fn wait_started(&self, n: usize) {
+        wait_for(&self.inner.run_started, || self.started() >= n, "runs to start").await;
+    }
+
+    /// Waits until at least `n` runs have returned (panics after 10 s).
+    pub async fn wait_finished(&self, n: usize) {
+        wait_for(
+            &self.inner.run_finished,
+            || self.finished() >= n,
+            "runs to finish",
+        )
+        .await;
+    }
+}
+
+/// Waits for `notify` until `done` holds, failing the test after 10 s instead of hanging.
+async fn wait_for(notify: &Notify, done: impl Fn() -> bool, what: &str) {
+    let wait = async {
         loop {
-            let notified = self.inner.run_started.notified();
-            if self.started() >= n {
+            let notified = notify.notified();
+            if done() {
                 return;
             }
             notified.await;
         }
+    };
+    if tokio::time::timeout(Duration::from_secs(10), wait).await.is_err() {
+        panic!("waited 10 s for {what}");
     }
 }
 
@@ -129,6 +151,7 @@ impl Refresh for TestBackend {
         }
         let step = inner.script.get(n).copied().unwrap_or(inner.then);
         inner.finished.fetch_add(1, Ordering::SeqCst);
+        inner.run_finished.notify_waiters();
         match step {
             Step::Succeed => Ok(()),
             Step::Transient => Err(RefreshError::transient("test backend: origin unavailable")),

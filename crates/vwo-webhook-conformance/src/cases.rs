@@ -100,17 +100,6 @@ async fn send(server: &Server, request: &Request) -> Response {
     }
 }
 
-/// Polls `condition` every 10 ms for up to 10 s.
-async fn eventually(what: &str, condition: impl Fn() -> bool) {
-    for _ in 0..1000 {
-        if condition() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("timed out waiting until {what}");
-}
-
 // ---------------------------------------------------------------------------------------------
 // Auth
 
@@ -522,8 +511,8 @@ pub fn slow_refresh_answers_503_then_200_on_redelivery<H: Harness>() {
         )
         .await;
         assert_eq!(first.header("retry-after"), Some("1"));
-        // VWO redelivers 1-2 s later.
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        // VWO redelivers 1-2 s later: by then the slow refresh has ended.
+        backend.wait_finished(1).await;
         expect_delivery(&server, Some(SECRET), DOCUMENTED, 200, "redelivery").await;
         assert_eq!(backend.started(), 2);
     });
@@ -592,7 +581,7 @@ pub fn immediate_ack_policy_answers_202<H: Harness>() {
     block_on(async {
         expect_delivery(&server, Some(SECRET), DOCUMENTED, 202, "immediate ack").await;
         assert_eq!(backend.finished(), 0, "202 must not wait for the refresh");
-        eventually("the background refresh finished", || backend.finished() == 1).await;
+        backend.wait_finished(1).await;
     });
 }
 

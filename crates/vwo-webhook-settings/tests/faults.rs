@@ -47,6 +47,8 @@ struct Script {
 struct LocalOrigin {
     addr: SocketAddr,
     script: Arc<Mutex<Script>>,
+    /// Woken on every request.
+    requested: Arc<tokio::sync::Notify>,
     published: Arc<Mutex<(&'static str, &'static str)>>,
 }
 
@@ -56,6 +58,7 @@ impl LocalOrigin {
         let origin = Self {
             addr: listener.local_addr().expect("addr"),
             script: Arc::default(),
+            requested: Arc::default(),
             published: Arc::new(Mutex::new((GOOD, "\"v1\""))),
         };
         let serving = origin.clone();
@@ -83,6 +86,22 @@ impl LocalOrigin {
         self.script.lock().expect("script").seen.clone()
     }
 
+    /// Waits until at least `n` requests arrived (failing after 10 s).
+    async fn wait_seen(&self, n: usize) {
+        let wait = async {
+            loop {
+                let requested = self.requested.notified();
+                if self.seen().len() >= n {
+                    return;
+                }
+                requested.await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), wait)
+            .await
+            .unwrap_or_else(|_| panic!("waited 10 s for {n} requests, saw {}", self.seen().len()));
+    }
+
     async fn serve(self, mut stream: TcpStream) {
         let mut head = Vec::new();
         let mut byte = [0u8; 1];
@@ -102,6 +121,7 @@ impl LocalOrigin {
             script.seen.push((line, if_none_match.clone()));
             script.replies.pop_front()
         };
+        self.requested.notify_waiters();
         let reply = match reply {
             Some(reply) => reply,
             None => {
@@ -438,9 +458,7 @@ async fn a_change_published_during_a_refresh_is_picked_up_by_the_next_run() {
         async move { deliver(&receiver).await }
     });
     // While it is in flight, VWO publishes a change and sends its webhook.
-    while origin.seen().is_empty() {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    origin.wait_seen(1).await;
     origin.publish(OTHER, "\"v2\"");
     assert_eq!(deliver(&receiver).await, 200);
     let current = settings.store().current().expect("settings");
@@ -511,12 +529,7 @@ async fn start_fetches_at_once_and_the_safety_net_polls() {
     let receiver = receiver(&settings, RetryPolicy::none());
     let poll = settings.start(receiver.coordinator());
     assert!(poll.is_some());
-    for _ in 0..500 {
-        if origin.seen().len() >= 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    origin.wait_seen(3).await;
     let seen = origin.seen();
     assert!(seen.len() >= 3, "{} fetches", seen.len());
     assert!(
@@ -529,9 +542,21 @@ async fn start_fetches_at_once_and_the_safety_net_polls() {
     let quiet = LocalOrigin::start().await;
     let settings = self::settings(&quiet.base_url(), |b| b.poll_interval(None));
     let receiver = self::receiver(&settings, RetryPolicy::none());
-    assert!(settings.start(receiver.coordinator()).is_none());
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut changes = settings.store().subscribe();
+    assert!(
+        settings.start(receiver.coordinator()).is_none(),
+        "no poll task exists to fetch again"
+    );
+    tokio::time::timeout(Duration::from_secs(10), changes.changed())
+        .await
+        .expect("the first fetch within 10 s")
+        .expect("store alive");
     assert_eq!(quiet.seen().len(), 1);
+    assert_eq!(
+        receiver.coordinator().generation(),
+        1,
+        "one refresh, none pending"
+    );
 }
 
 #[test]
