@@ -4,6 +4,8 @@
 //!   one column per adapter; exits non-zero on any failure or missing case.
 //! - `conformance --url URL --secret S [--body-limit BYTES]`: runs the black-box subset
 //!   against any running receiver and prints the same table with one column.
+//! - `package`: `cargo package` for every publishable crate under `crates/` (those whose
+//!   manifest does not say `publish = false`), which also builds each from its package.
 //! - `bench`: runs the criterion benchmarks.
 //!
 //! No dependencies, so it starts in seconds on a warm build.
@@ -12,14 +14,14 @@
 use std::collections::BTreeMap;
 use std::process::{Command, ExitCode};
 
-const USAGE: &str =
-    "usage: cargo xtask conformance [--url URL --secret S [--body-limit BYTES]] | cargo xtask bench";
+const USAGE: &str = "usage: cargo xtask conformance [--url URL --secret S [--body-limit BYTES]] | cargo xtask package | cargo xtask bench";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("conformance") if args.len() == 1 => conformance(),
         Some("conformance") => conformance_url(&args[1..]),
+        Some("package") => package(),
         Some("bench") => run(cargo().args([
             "bench",
             "-p",
@@ -38,6 +40,37 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Packages (and so builds from the packaged sources) every crate under `crates/` that can be
+/// published: each one whose manifest does not say `publish = false`.
+fn package() -> Result<(), String> {
+    let crates = crates_dir();
+    let entries = std::fs::read_dir(&crates).map_err(|e| format!("cannot list {}: {e}", crates.display()))?;
+    let mut publishable = Vec::new();
+    for entry in entries.filter_map(Result::ok) {
+        let Ok(manifest) = std::fs::read_to_string(entry.path().join("Cargo.toml")) else {
+            continue;
+        };
+        if !manifest
+            .lines()
+            .any(|line| line.replace(' ', "") == "publish=false")
+        {
+            publishable.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    publishable.sort();
+    eprintln!("xtask: packaging {}", publishable.join(", "));
+    let mut command = cargo();
+    command.args(["package", "--locked", "--allow-dirty"]);
+    for package in &publishable {
+        command.args(["-p", package]);
+    }
+    run(&mut command)
+}
+
+fn crates_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates")
 }
 
 fn cargo() -> Command {
@@ -61,7 +94,7 @@ type Matrix = BTreeMap<String, BTreeMap<String, bool>>;
 /// Every package with a `tests/conformance.rs`: the adapters. Their folder name is their
 /// package name (docs/architecture.md).
 fn adapter_packages() -> Result<Vec<String>, String> {
-    let crates = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates");
+    let crates = crates_dir();
     let entries = std::fs::read_dir(&crates).map_err(|e| format!("cannot list {}: {e}", crates.display()))?;
     let mut packages: Vec<String> = entries
         .filter_map(Result::ok)

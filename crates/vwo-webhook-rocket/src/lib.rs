@@ -73,7 +73,7 @@ pub fn fairing(receiver: Receiver) -> WebhookFairing {
 /// of your own (`rocket.mount("/api", routes(receiver))` answers at `/api/vwo-webhook`).
 ///
 /// They use the receiver's own body limit; the `vwo-webhook` limit of `Rocket.toml` applies
-/// through the [`fairing`] (see [`WebhookFairing::base`] to mount it under a base path too).
+/// through the [`fairing()`] (see [`WebhookFairing::base`] to mount it under a base path too).
 pub fn routes(receiver: Receiver) -> Vec<Route> {
     let path = receiver.path().to_owned();
     let handler = WebhookHandler { receiver };
@@ -83,7 +83,7 @@ pub fn routes(receiver: Receiver) -> Vec<Route> {
         .collect()
 }
 
-/// The receiver as a rocket fairing; see [`fairing`].
+/// The receiver as a rocket fairing; see [`fairing()`].
 ///
 /// Launch fails, with the reason logged, if the receiver's path (or the base) is not a valid
 /// rocket route or the `vwo-webhook` limit is zero.
@@ -207,7 +207,7 @@ async fn read_body(data: Data<'_>, limit: usize) -> Result<Vec<u8>, BodyError> {
 /// It checks method, credentials, body limit and payload, and fails with the same answer the
 /// fairing gives, as its error. Take it as `Result<Webhook, WebhookResponse>` and answer the
 /// error as is, so rocket's HTML catchers do not replace the JSON VWO is owed. It needs a
-/// managed [`Receiver`] (`.manage(receiver)`, or the [`fairing`]).
+/// managed [`Receiver`] (`.manage(receiver)`, or the [`fairing()`]).
 ///
 /// ```no_run
 /// use rocket::post;
