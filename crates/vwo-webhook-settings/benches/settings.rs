@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
 use vwo_webhook::{Keyring, Receiver, RetryPolicy};
-use vwo_webhook_settings::{SdkKey, SettingsStore, Snapshot, Source, VwoSettings};
+use vwo_webhook_settings::{Check, SdkKey, SettingsStore, Snapshot, Source, VwoSettings};
 
 const DOCUMENT: &str = include_str!("../testdata/RolloutAndTestingSettings.json");
 const NOTICE: &[u8] = br#"{"timestamp":1606482285,"event":"settings_changed"}"#;
@@ -21,6 +21,7 @@ const NOTICE: &[u8] = br#"{"timestamp":1606482285,"event":"settings_changed"}"#;
 fn snapshot() -> Snapshot {
     Snapshot::parse(
         Bytes::from_static(DOCUMENT.as_bytes()),
+        Check::Update,
         Source::Origin,
         None,
         SystemTime::now(),

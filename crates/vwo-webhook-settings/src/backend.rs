@@ -13,6 +13,7 @@ use crate::origin::{
 use crate::persist;
 use crate::snapshot::{Snapshot, Source};
 use crate::store::SettingsStore;
+use crate::validate::Check;
 
 /// The SDKs' default polling interval.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(600);
@@ -190,10 +191,17 @@ impl VwoSettings {
             }
             Fetched::Document { raw, etag } => (raw, etag),
         };
-        let snapshot = Snapshot::parse(raw, Source::Origin, etag, SystemTime::now()).map_err(|error| {
-            inner.store.record_error(error.to_string());
-            RefreshError::permanent(error)
-        })?;
+        // The SDK validates what `updateSettings()` fetched as is, and normalizes what `init()`
+        // and its polling fetched: the same here, by endpoint.
+        let check = match endpoint {
+            Endpoint::Pull => Check::Update,
+            _ => Check::Fetch,
+        };
+        let snapshot =
+            Snapshot::parse(raw, check, Source::Origin, etag, SystemTime::now()).map_err(|error| {
+                inner.store.record_error(error.to_string());
+                RefreshError::permanent(error)
+            })?;
         if let Some(path) = &inner.cache
             && let Err(error) = persist::write_atomic(path, snapshot.raw())
         {

@@ -39,4 +39,4 @@ pub use origin::{
 pub use persist::{CacheError, load as load_cache, write_atomic};
 pub use snapshot::{DocumentError, Snapshot, Source};
 pub use store::{LastError, SettingsStore, Status};
-pub use validate::{ValidationError, validate};
+pub use validate::{Check, ValidationError, validate};

@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 
 use crate::snapshot::{DocumentError, Snapshot, Source};
+use crate::validate::Check;
 
 /// Why the on-disk copy could not be used or written.
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +56,7 @@ pub fn load(path: &Path) -> Result<Option<Snapshot>, CacheError> {
     let written = fs::metadata(path)
         .and_then(|meta| meta.modified())
         .unwrap_or_else(|_| SystemTime::now());
-    Snapshot::parse(Bytes::from(raw), Source::Cache, None, written)
+    Snapshot::parse(Bytes::from(raw), Check::Fetch, Source::Cache, None, written)
         .map(Some)
         .map_err(|source| CacheError::Document {
             path: path.to_owned(),

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::validate::{ValidationError, validate};
+use crate::validate::{Check, ValidationError, validate};
 
 /// Where a snapshot's document came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -44,16 +44,18 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Parses and validates `raw`, recording its provenance.
+    /// Parses and validates `raw` as the SDK does on the path `check` names, recording its
+    /// provenance.
     pub fn parse(
         raw: Bytes,
+        check: Check,
         source: Source,
         etag: Option<String>,
         fetched_at: SystemTime,
     ) -> Result<Self, DocumentError> {
         let mut document: Value =
             serde_json::from_slice(&raw).map_err(|error| DocumentError::Json(error.to_string()))?;
-        validate(&mut document)?;
+        validate(&mut document, check)?;
         let version = scalar_text(&document["version"]);
         let account_id = scalar_text(&document["accountId"]);
         Ok(Self {
@@ -67,7 +69,7 @@ impl Snapshot {
         })
     }
 
-    /// The document, validated and normalized (`{}` collections as `[]`).
+    /// The document, validated (and, for [`Check::Fetch`], normalized as the SDK does).
     pub fn document(&self) -> &Value {
         &self.document
     }

@@ -205,6 +205,7 @@ mod tests {
         let ten_seconds_ago = SystemTime::now() - Duration::from_secs(10);
         let snapshot = Snapshot::parse(
             Bytes::from_static(DOCUMENT.as_bytes()),
+            crate::Check::Fetch,
             Source::Origin,
             Some("\"v7\"".to_owned()),
             ten_seconds_ago,
@@ -238,6 +239,7 @@ mod tests {
         let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
         let cached = Snapshot::parse(
             Bytes::from_static(DOCUMENT.as_bytes()),
+            crate::Check::Fetch,
             Source::Cache,
             None,
             an_hour_ago,

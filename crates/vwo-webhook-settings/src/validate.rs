@@ -1,6 +1,15 @@
-//! The official FME SDKs' settings schema, so a document the SDKs would refuse never replaces
-//! good settings. Extra keys are allowed everywhere; an empty `{}` for `campaigns` or
-//! `features` is normalized to `[]`, as the SDKs do.
+//! What a valid settings file is, as the official Node SDK (vwo-fme-node-sdk 1.35.0) decides
+//! it: its superstruct schema (`lib/models/schemas/SettingsSchemaValidation.ts`), rule for rule,
+//! so a document the SDK would refuse never replaces good settings and one it takes is never
+//! refused here. `tests/differential.rs` checks the two agree, against the SDK itself.
+//!
+//! superstruct's words, as they read on JSON values:
+//! - `type({..})` ([`Kind::Shape`]): any object (an array counts: it has none of the fields);
+//!   listed fields are checked, others ignored.
+//! - `object()` ([`Kind::AnyObject`]): any object or array, not `null`.
+//! - `object({..})` ([`Kind::Strict`]): the same, but a key not listed is refused (an array's
+//!   indices are such keys, so only `[]` passes).
+//! - `optional(..)`: the key may be absent; `null` is not absent.
 
 use serde_json::{Map, Value};
 
@@ -16,48 +25,45 @@ pub struct ValidationError {
     pub problem: String,
 }
 
-/// What a value must be.
+/// Which of the SDK's two paths a document arrives by: they differ in one normalization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Check {
+    /// A webhook-triggered `updateSettings()`: the fetched document is validated as it is.
+    Update,
+    /// `init()` and the SDK's polling (`normalizeSettings` first): a `features` or `campaigns`
+    /// that is absent, `null`, `false`, a number, `""`, `{}` or `[]` becomes `[]` (JavaScript's
+    /// `!x || Object.keys(x).length === 0`).
+    Fetch,
+}
+
+/// What a value must be: one superstruct struct.
 #[derive(Clone, Copy)]
 enum Kind {
+    /// `number()`
     Number,
+    /// `string()`
     Text,
+    /// `boolean()`
     Bool,
-    Object,
+    /// `union([number(), string()])`
     NumberOrText,
-    /// The type of a variable's `value`.
-    Scalar,
-    Array(&'static Schema),
+    /// `object()`
+    AnyObject,
+    /// `union([number(), string(), boolean(), object()])`: a variable's value.
+    VariableValue,
+    /// `type({..})`
+    Shape(&'static Schema),
+    /// `object({..})`
+    Strict(&'static Schema),
+    /// `array(type({..}))`
+    ArrayOf(&'static Schema),
 }
 
-impl Kind {
-    fn accepts(self, value: &Value) -> bool {
-        match self {
-            Kind::Number => value.is_number(),
-            Kind::Text => value.is_string(),
-            Kind::Bool => value.is_boolean(),
-            Kind::Object => value.is_object(),
-            Kind::NumberOrText => value.is_number() || value.is_string(),
-            Kind::Scalar => value.is_number() || value.is_string() || value.is_boolean() || value.is_object(),
-            Kind::Array(_) => value.is_array(),
-        }
-    }
-
-    fn describe(self) -> &'static str {
-        match self {
-            Kind::Number => "must be a number",
-            Kind::Text => "must be a string",
-            Kind::Bool => "must be a boolean",
-            Kind::Object => "must be an object",
-            Kind::NumberOrText => "must be a number or a string",
-            Kind::Scalar => "must be a number, a string, a boolean or an object",
-            Kind::Array(_) => "must be an array",
-        }
-    }
-}
-
-/// The fields an object must (`true`) or may (`false`) have.
+/// One field: its key, whether it is required (not `optional(..)`), and its struct.
 type Schema = [(&'static str, bool, Kind)];
 
+/// `campaignMetricSchema`
 const METRIC: &Schema = &[
     ("id", true, Kind::NumberOrText),
     ("type", true, Kind::Text),
@@ -67,38 +73,42 @@ const METRIC: &Schema = &[
     ("revenueProp", false, Kind::Text),
 ];
 
+/// `variableObjectSchema`
 const VARIABLE: &Schema = &[
     ("id", true, Kind::NumberOrText),
     ("type", true, Kind::Text),
     ("key", true, Kind::Text),
-    ("value", true, Kind::Scalar),
+    ("value", true, Kind::VariableValue),
 ];
 
+/// `campaignVariationSchema`
 const VARIATION: &Schema = &[
     ("id", true, Kind::NumberOrText),
     ("name", true, Kind::Text),
     ("weight", true, Kind::NumberOrText),
-    ("segments", false, Kind::Object),
-    ("variables", false, Kind::Array(VARIABLE)),
+    ("segments", false, Kind::AnyObject),
+    ("variables", false, Kind::ArrayOf(VARIABLE)),
     ("startRangeVariation", false, Kind::Number),
     ("endRangeVariation", false, Kind::Number),
     ("salt", false, Kind::Text),
 ];
 
+/// `campaignObjectSchema`
 const CAMPAIGN: &Schema = &[
     ("id", true, Kind::NumberOrText),
     ("type", true, Kind::Text),
     ("key", true, Kind::Text),
     ("percentTraffic", false, Kind::Number),
     ("status", true, Kind::Text),
-    ("variations", true, Kind::Array(VARIATION)),
-    ("segments", true, Kind::Object),
+    ("variations", true, Kind::ArrayOf(VARIATION)),
+    ("segments", true, Kind::AnyObject),
     ("isForcedVariationEnabled", false, Kind::Bool),
     ("isAlwaysCheckSegment", false, Kind::Bool),
     ("name", true, Kind::Text),
     ("salt", false, Kind::Text),
 ];
 
+/// `ruleSchema`
 const RULE: &Schema = &[
     ("type", true, Kind::Text),
     ("ruleKey", true, Kind::Text),
@@ -106,69 +116,175 @@ const RULE: &Schema = &[
     ("variationId", false, Kind::Number),
 ];
 
+/// `featureSchema`
 const FEATURE: &Schema = &[
     ("id", true, Kind::NumberOrText),
     ("key", true, Kind::Text),
     ("status", true, Kind::Text),
     ("name", true, Kind::Text),
     ("type", true, Kind::Text),
-    ("metrics", true, Kind::Array(METRIC)),
-    ("impactCampaign", false, Kind::Object),
-    ("rules", false, Kind::Array(RULE)),
-    ("variables", false, Kind::Array(VARIABLE)),
+    ("metrics", true, Kind::ArrayOf(METRIC)),
+    ("impactCampaign", false, Kind::AnyObject),
+    ("rules", false, Kind::ArrayOf(RULE)),
+    ("variables", false, Kind::ArrayOf(VARIABLE)),
 ];
 
+/// `settingsSchema.sdkMetaInfo`
+const SDK_META_INFO: &Schema = &[("wasInitializedEarlier", false, Kind::Bool)];
+
+/// `settingsSchema`
 const SETTINGS: &Schema = &[
     ("sdkKey", false, Kind::Text),
     ("version", true, Kind::NumberOrText),
     ("accountId", true, Kind::NumberOrText),
-    ("features", true, Kind::Array(FEATURE)),
-    ("campaigns", true, Kind::Array(CAMPAIGN)),
-    ("groups", false, Kind::Object),
-    ("campaignGroups", false, Kind::Object),
+    ("usageStatsAccountId", false, Kind::Number),
+    ("features", false, Kind::ArrayOf(FEATURE)),
+    ("campaigns", true, Kind::ArrayOf(CAMPAIGN)),
+    ("groups", false, Kind::AnyObject),
+    ("campaignGroups", false, Kind::AnyObject),
     ("collectionPrefix", false, Kind::Text),
+    ("sdkMetaInfo", false, Kind::Strict(SDK_META_INFO)),
     ("pollInterval", false, Kind::Number),
 ];
 
-/// Normalizes `document` (an empty `{}` for `campaigns` or `features` becomes `[]`) and checks
-/// it against the SDKs' schema.
-pub fn validate(document: &mut Value) -> Result<(), ValidationError> {
-    let Some(root) = document.as_object_mut() else {
-        return Err(error("$", "must be a JSON object"));
-    };
-    for key in ["campaigns", "features"] {
-        if let Some(value) = root.get_mut(key)
-            && value.as_object().is_some_and(Map::is_empty)
-        {
-            *value = Value::Array(Vec::new());
+/// Checks `document` the way the SDK does on the path `check` names, normalizing it first
+/// where that path does.
+pub fn validate(document: &mut Value, check: Check) -> Result<(), ValidationError> {
+    if check == Check::Fetch
+        && let Some(root) = document.as_object_mut()
+    {
+        for key in ["features", "campaigns"] {
+            if root.get(key).is_none_or(empty_to_javascript) {
+                root.insert(key.to_owned(), Value::Array(Vec::new()));
+            }
         }
     }
-    check_object(root, SETTINGS, "$")
+    check_value(document, Kind::Shape(SETTINGS), "$")?;
+    check_linked_campaigns(document)
 }
 
-fn check_object(object: &Map<String, Value>, schema: &Schema, path: &str) -> Result<(), ValidationError> {
-    for &(key, required, kind) in schema {
-        let field = format!("{path}.{key}");
-        let Some(value) = object.get(key) else {
-            if required {
-                return Err(error(&field, "is missing"));
-            }
-            continue;
-        };
-        if !kind.accepts(value) {
-            return Err(error(&field, kind.describe()));
-        }
-        if let (Kind::Array(items), Value::Array(values)) = (kind, value) {
-            for (index, item) in values.iter().enumerate() {
-                let item_path = format!("{field}[{index}]");
-                let Some(item) = item.as_object() else {
-                    return Err(error(&item_path, "must be an object"));
-                };
-                check_object(item, items, &item_path)?;
+/// Beyond the schema: once a document passes it, `updateSettings()` indexes it
+/// (`setSettingsAndAddCampaignsToRules`), and `addIsGatewayServiceRequiredFlag` reads the first
+/// variation of every `FLAG_ROLLOUT` or `FLAG_PERSONALIZE` campaign a feature's rule links to
+/// (`rule.getVariations()[0].getSegments()`). A linked campaign of those types without
+/// variations makes the SDK fail the update ("VWO client instance couldn't be updated") half
+/// way: refused here, so the last good settings stay.
+fn check_linked_campaigns(document: &Value) -> Result<(), ValidationError> {
+    let campaigns = document["campaigns"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    // The SDK links by `new Map(campaigns.map(c => [c.id, c]))`: numeric ids only can match a
+    // rule's numeric `campaignId`, and the last campaign with an id wins.
+    let linked = |id: f64| {
+        campaigns
+            .iter()
+            .rev()
+            .find(|campaign| campaign["id"].as_f64() == Some(id))
+    };
+    let features = document["features"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for (f, feature) in features.iter().enumerate() {
+        let rules = feature["rules"].as_array().map(Vec::as_slice).unwrap_or_default();
+        for (r, rule) in rules.iter().enumerate() {
+            let Some(campaign) = rule["campaignId"].as_f64().and_then(linked) else {
+                continue;
+            };
+            let kind = campaign["type"].as_str().unwrap_or_default();
+            let empty = campaign["variations"].as_array().is_none_or(Vec::is_empty);
+            if matches!(kind, "FLAG_ROLLOUT" | "FLAG_PERSONALIZE") && empty {
+                return Err(error(
+                    &format!("$.features[{f}].rules[{r}]"),
+                    &format!("links to a {kind} campaign without variations, which the SDK cannot index"),
+                ));
             }
         }
     }
     Ok(())
+}
+
+/// JavaScript's `!x || Object.keys(x).length === 0` for a JSON value.
+fn empty_to_javascript(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.is_empty(),
+        Value::Array(items) => items.is_empty(),
+        Value::Object(fields) => fields.is_empty(),
+        Value::Null | Value::Bool(_) | Value::Number(_) => true,
+    }
+}
+
+fn check_value(value: &Value, kind: Kind, path: &str) -> Result<(), ValidationError> {
+    let ok = match kind {
+        Kind::Number => value.is_number(),
+        Kind::Text => value.is_string(),
+        Kind::Bool => value.is_boolean(),
+        Kind::NumberOrText => value.is_number() || value.is_string(),
+        Kind::AnyObject => value.is_object() || value.is_array(),
+        Kind::VariableValue => !value.is_null(),
+        Kind::Shape(schema) => return check_fields(value, schema, false, path),
+        Kind::Strict(schema) => return check_fields(value, schema, true, path),
+        Kind::ArrayOf(items) => {
+            let Value::Array(values) = value else {
+                return Err(error(path, "must be an array"));
+            };
+            for (index, item) in values.iter().enumerate() {
+                check_fields(item, items, false, &format!("{path}[{index}]"))?;
+            }
+            return Ok(());
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(error(path, describe(kind)))
+    }
+}
+
+/// `type({..})` (`strict` false) or `object({..})` (`strict` true) on `value`.
+fn check_fields(value: &Value, schema: &Schema, strict: bool, path: &str) -> Result<(), ValidationError> {
+    static NO_FIELDS: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+    let fields = match value {
+        Value::Object(fields) => fields,
+        // An array is an object to superstruct, with its indices for keys and none of ours.
+        Value::Array(items) => {
+            if strict && !items.is_empty() {
+                return Err(error(&format!("{path}[0]"), "is not an allowed key"));
+            }
+            NO_FIELDS.get_or_init(Map::new)
+        }
+        _ => return Err(error(path, "must be an object")),
+    };
+    for &(key, required, kind) in schema {
+        let field = format!("{path}.{key}");
+        match fields.get(key) {
+            None if required => return Err(error(&field, "is missing")),
+            None => {}
+            Some(value) => check_value(value, kind, &field)?,
+        }
+    }
+    if strict
+        && let Some(unknown) = fields
+            .keys()
+            .find(|key| !schema.iter().any(|(known, ..)| known == key))
+    {
+        return Err(error(&format!("{path}.{unknown}"), "is not an allowed key"));
+    }
+    Ok(())
+}
+
+fn describe(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Number => "must be a number",
+        Kind::Text => "must be a string",
+        Kind::Bool => "must be a boolean",
+        Kind::NumberOrText => "must be a number or a string",
+        Kind::AnyObject => "must be an object",
+        Kind::VariableValue => "must be a number, a string, a boolean or an object",
+        Kind::Shape(_) | Kind::Strict(_) => "must be an object",
+        Kind::ArrayOf(_) => "must be an array",
+    }
 }
 
 fn error(path: &str, problem: &str) -> ValidationError {
@@ -197,7 +313,7 @@ mod tests {
             "campaigns": [{
                 "id": 7, "type": "FLAG_ROLLOUT", "key": "f_rollout", "status": "RUNNING",
                 "name": "rollout", "segments": {},
-                "variations": [{"id": 1, "name": "Rollout", "weight": 100,
+                "variations": [{"id": 1, "name": "Rollout", "weight": 100, "segments": {},
                                 "variables": [{"id": 1, "type": "string", "key": "k", "value": "v"}]}]
             }]
         })
@@ -208,20 +324,98 @@ mod tests {
         let mut document = minimal();
         document["somethingNew"] = json!({"x": 1});
         document["campaigns"][0]["extra"] = json!(null);
-        assert_eq!(validate(&mut document), Ok(()));
+        assert_eq!(validate(&mut document, Check::Update), Ok(()));
     }
 
     #[test]
-    fn empty_objects_become_empty_arrays() {
-        let mut document = json!({"version": 1, "accountId": 1, "features": {}, "campaigns": {}});
-        assert_eq!(validate(&mut document), Ok(()));
-        assert_eq!(document["features"], json!([]));
-        assert_eq!(document["campaigns"], json!([]));
-        // A non-empty object is not a collection.
-        let mut document = json!({"version": 1, "accountId": 1, "features": {"a": 1}, "campaigns": []});
+    fn only_the_fetch_path_normalizes_empty_collections() {
+        for empty in [
+            json!({}),
+            json!([]),
+            Value::Null,
+            json!(false),
+            json!(0),
+            json!(""),
+            json!(true),
+        ] {
+            let mut document = json!({"version": 1, "accountId": 1, "features": empty, "campaigns": empty});
+            assert_eq!(validate(&mut document, Check::Fetch), Ok(()), "{empty}");
+            assert_eq!(
+                (&document["features"], &document["campaigns"]),
+                (&json!([]), &json!([]))
+            );
+        }
+        // A missing `campaigns` is normalized too, on that path only.
+        let mut document = json!({"version": 1, "accountId": 1});
+        assert_eq!(validate(&mut document.clone(), Check::Fetch), Ok(()));
         assert_eq!(
-            validate(&mut document).map_err(|e| e.to_string()),
-            Err("invalid VWO settings: `$.features` must be an array".to_owned())
+            validate(&mut document, Check::Update).map_err(|e| e.path),
+            Err("$.campaigns".to_owned())
+        );
+        // `updateSettings()` validates what it fetched as is: `{}` is not an array.
+        let mut document = json!({"version": 1, "accountId": 1, "features": [], "campaigns": {}});
+        assert_eq!(
+            validate(&mut document, Check::Update).map_err(|e| e.to_string()),
+            Err("invalid VWO settings: `$.campaigns` must be an array".to_owned())
+        );
+        // A non-empty string or object is kept, and refused, on both paths.
+        for kept in [json!("x"), json!({"a": 1})] {
+            let mut document = json!({"version": 1, "accountId": 1, "features": kept, "campaigns": []});
+            assert!(validate(&mut document, Check::Fetch).is_err(), "{kept}");
+        }
+    }
+
+    #[test]
+    fn features_are_optional_and_arrays_count_as_objects() {
+        let mut document = minimal();
+        document.as_object_mut().expect("object").remove("features");
+        assert_eq!(validate(&mut document, Check::Update), Ok(()));
+        // superstruct's object() takes an array: an empty map serialized as `[]`.
+        for pointer in [
+            "/campaigns/0/segments",
+            "/campaigns/0/variations/0/segments",
+            "/campaigns/0/variations/0/variables/0/value",
+            "/groups",
+            "/campaignGroups",
+        ] {
+            let mut document = minimal();
+            document["groups"] = json!({});
+            document["campaignGroups"] = json!({});
+            *document.pointer_mut(pointer).expect(pointer) = json!([]);
+            assert_eq!(validate(&mut document, Check::Update), Ok(()), "{pointer}");
+        }
+    }
+
+    #[test]
+    fn sdk_meta_info_is_strict_and_usage_stats_a_number() {
+        let accepted = [json!({}), json!({"wasInitializedEarlier": true}), json!([])];
+        for meta in accepted {
+            let mut document = minimal();
+            document["sdkMetaInfo"] = meta.clone();
+            assert_eq!(validate(&mut document, Check::Update), Ok(()), "{meta}");
+        }
+        let refused = [
+            (json!({"other": 1}), "$.sdkMetaInfo.other"),
+            (
+                json!({"wasInitializedEarlier": "yes"}),
+                "$.sdkMetaInfo.wasInitializedEarlier",
+            ),
+            (json!([1]), "$.sdkMetaInfo[0]"),
+            (Value::Null, "$.sdkMetaInfo"),
+        ];
+        for (meta, path) in refused {
+            let mut document = minimal();
+            document["sdkMetaInfo"] = meta;
+            assert_eq!(
+                validate(&mut document, Check::Update).map_err(|e| e.path),
+                Err(path.to_owned())
+            );
+        }
+        let mut document = minimal();
+        document["usageStatsAccountId"] = json!("42");
+        assert_eq!(
+            validate(&mut document, Check::Update).map_err(|e| e.path),
+            Err("$.usageStatsAccountId".to_owned())
         );
     }
 
@@ -242,7 +436,7 @@ mod tests {
             ),
             (
                 "/campaigns/0/segments",
-                json!([]),
+                Value::Null,
                 "$.campaigns[0].segments` must be an object",
             ),
             (
@@ -257,14 +451,16 @@ mod tests {
             ),
             (
                 "/campaigns/0/variations/0/variables/0/value",
-                json!([1]),
+                Value::Null,
                 "value` must be a number, a string, a boolean or an object",
             ),
         ];
         for (pointer, bad, expected) in cases {
             let mut document = minimal();
             *document.pointer_mut(pointer).expect(pointer) = bad;
-            let message = validate(&mut document).expect_err(pointer).to_string();
+            let message = validate(&mut document, Check::Update)
+                .expect_err(pointer)
+                .to_string();
             assert!(message.contains(expected), "{pointer}: {message}");
         }
     }
@@ -273,7 +469,6 @@ mod tests {
     fn missing_required_keys_are_named() {
         for (pointer, key) in [
             ("", "campaigns"),
-            ("", "features"),
             ("", "accountId"),
             ("/campaigns/0", "variations"),
             ("/campaigns/0", "name"),
@@ -287,16 +482,46 @@ mod tests {
                 .and_then(Value::as_object_mut)
                 .expect(pointer);
             parent.remove(key);
-            let error = validate(&mut document).expect_err(key);
+            let error = validate(&mut document, Check::Update).expect_err(key);
             assert_eq!(error.problem, "is missing", "{key}");
             assert!(error.path.ends_with(&format!(".{key}")), "{}", error.path);
         }
     }
 
     #[test]
+    fn a_rule_linked_to_a_rollout_without_variations_is_refused() {
+        let mut document = minimal();
+        document["campaigns"][0]["variations"] = json!([]);
+        assert_eq!(
+            validate(&mut document, Check::Update).map_err(|e| e.to_string()),
+            Err(
+                "invalid VWO settings: `$.features[0].rules[0]` links to a FLAG_ROLLOUT campaign \
+                 without variations, which the SDK cannot index"
+                    .to_owned()
+            )
+        );
+        // Not linked (a string id never matches the numeric `campaignId`), or not a rollout:
+        // the SDK indexes it without trouble.
+        let mut unlinked = document.clone();
+        unlinked["campaigns"][0]["id"] = json!("7");
+        assert_eq!(validate(&mut unlinked, Check::Update), Ok(()));
+        let mut testing = document.clone();
+        testing["campaigns"][0]["type"] = json!("FLAG_TESTING");
+        assert_eq!(validate(&mut testing, Check::Update), Ok(()));
+    }
+
+    #[test]
     fn a_non_object_document_is_refused() {
-        for mut document in [json!([]), json!("settings"), Value::Null] {
-            assert_eq!(validate(&mut document).map_err(|e| e.path), Err("$".to_owned()));
+        for mut document in [json!("settings"), Value::Null, json!(7)] {
+            assert_eq!(
+                validate(&mut document, Check::Update).map_err(|e| e.path),
+                Err("$".to_owned())
+            );
         }
+        // An array is an object to superstruct, with none of the required fields.
+        assert_eq!(
+            validate(&mut json!([]), Check::Update).map_err(|e| e.path),
+            Err("$.version".to_owned())
+        );
     }
 }

@@ -4,12 +4,17 @@
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use vwo_webhook_settings::{DocumentError, Snapshot, Source};
+use vwo_webhook_settings::{Check, DocumentError, Snapshot, Source};
 
+/// Parses a fixture on the SDK's init and polling path (the README's verdicts).
 fn parse(name: &str) -> Result<Snapshot, DocumentError> {
+    parse_as(name, Check::Fetch)
+}
+
+fn parse_as(name: &str, check: Check) -> Result<Snapshot, DocumentError> {
     let path = format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"));
     let raw = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    Snapshot::parse(Bytes::from(raw), Source::Origin, None, SystemTime::now())
+    Snapshot::parse(Bytes::from(raw), check, Source::Origin, None, SystemTime::now())
 }
 
 /// The verdict table of `testdata/README.md`: (file, valid).
@@ -50,6 +55,15 @@ fn valid_fixtures_expose_version_account_and_normalized_collections() {
     let snapshot = parse("SettingsWithNoFeatureAndCampign.json").expect("valid");
     assert_eq!(snapshot.document()["features"], serde_json::json!([]));
     assert_eq!(snapshot.document()["campaigns"], serde_json::json!([]));
+    // A webhook-triggered `updateSettings()` does not normalize: `{}` is not an array there.
+    let Err(DocumentError::Invalid(error)) = parse_as("SettingsWithNoFeatureAndCampign.json", Check::Update)
+    else {
+        panic!("{{}} collections are refused on the webhook path");
+    };
+    assert_eq!(
+        error.to_string(),
+        "invalid VWO settings: `$.features` must be an array"
+    );
     let snapshot = parse("RolloutAndTestingSettings.json").expect("valid");
     assert!(!snapshot.version().is_empty());
     assert!(!snapshot.account_id().is_empty());

@@ -1,0 +1,323 @@
+//! The validator against the official Node SDK (vwo-fme-node-sdk 1.35.0), run for real: every
+//! fixture and systematic mutations of it (each key at every level deleted, set to `null`, to
+//! each wrong type, to `{}` and `[]`, and extra keys), served to the SDK's webhook-triggered
+//! `updateSettings()` by `tests/oracle/oracle.js` and to [`Snapshot::parse`] with
+//! [`Check::Update`]. Any disagreement fails the test.
+//!
+//! Needs node and npm: the SDK is installed with `npm ci` from `tests/oracle/package-lock.json`
+//! into `target/vwo-node-oracle/`. Without node the test says so and passes, unless
+//! `VWO_WEBHOOK_REQUIRE_NODE=1` (as `.ci/run` sets), when it fails.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use serde_json::{Map, Value, json};
+use vwo_webhook_settings::{Check, Snapshot, Source};
+
+const SDK: &str = "vwo-fme-node-sdk";
+const SDK_VERSION: &str = "1.35.0";
+
+/// A document and how it was made, for the failure message.
+struct Case {
+    what: String,
+    raw: String,
+}
+
+#[test]
+fn the_validator_agrees_with_the_node_sdks_update_settings() {
+    let Some(oracle) = Oracle::install() else {
+        return;
+    };
+    let cases = corpus();
+    let verdicts = oracle.verdicts(&cases);
+    assert_eq!(verdicts.len(), cases.len(), "one verdict per document");
+    let mut disagreements = Vec::new();
+    let mut accepted = 0;
+    for (case, sdk) in cases.iter().zip(&verdicts) {
+        let ours = Snapshot::parse(
+            Bytes::from(case.raw.clone()),
+            Check::Update,
+            Source::Origin,
+            None,
+            SystemTime::now(),
+        );
+        let sdk_accepts = match sdk.as_str() {
+            "accepted" => true,
+            "refused" => false,
+            // The SDK took the document half way and reported the update as failed.
+            "crashed" => false,
+            other => panic!("{}: the SDK answered {other:?}", case.what),
+        };
+        accepted += usize::from(sdk_accepts);
+        if ours.is_ok() != sdk_accepts {
+            let ours = ours.err().map_or("accepted".to_owned(), |e| e.to_string());
+            disagreements.push(format!("{}: the SDK {sdk}, we {ours}", case.what));
+        }
+    }
+    eprintln!(
+        "differential: {} documents, {accepted} accepted by the SDK, {} disagreements",
+        cases.len(),
+        disagreements.len()
+    );
+    assert!(
+        accepted > 0 && accepted < cases.len(),
+        "a corpus the SDK wholly accepts or refuses proves little"
+    );
+    assert!(
+        disagreements.is_empty(),
+        "{} of {} documents judged differently:\n{}",
+        disagreements.len(),
+        cases.len(),
+        disagreements
+            .iter()
+            .take(40)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+/// The SDK installed where `node` can run it.
+struct Oracle {
+    dir: PathBuf,
+}
+
+impl Oracle {
+    /// Installs the pinned SDK (once; kept between runs), or says why not.
+    fn install() -> Option<Self> {
+        let required = std::env::var("VWO_WEBHOOK_REQUIRE_NODE").is_ok_and(|v| v == "1");
+        let found = |tool: &str| {
+            Command::new(tool)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        if !found("node") || !found("npm") {
+            let message = "differential test skipped: node and npm are not on PATH \
+                           (install Node.js, e.g. `apt-get install nodejs npm`, to run it)";
+            assert!(
+                !required,
+                "{message}, and VWO_WEBHOOK_REQUIRE_NODE=1 requires them"
+            );
+            eprintln!("{message}");
+            return None;
+        }
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let source = manifest.join("tests/oracle");
+        let dir = manifest.join("../../target/vwo-node-oracle");
+        std::fs::create_dir_all(&dir).expect("oracle folder");
+        let lock = std::fs::read(source.join("package-lock.json")).expect("package-lock.json");
+        let installed = dir.join("node_modules").join(SDK).join("package.json");
+        let current = std::fs::read(dir.join("package-lock.json")).ok() == Some(lock.clone())
+            && std::fs::read_to_string(&installed)
+                .is_ok_and(|p| p.contains(&format!("\"version\": \"{SDK_VERSION}\"")));
+        if !current {
+            for file in ["package.json", "package-lock.json"] {
+                std::fs::copy(source.join(file), dir.join(file)).expect(file);
+            }
+            let output = Command::new("npm")
+                .args([
+                    "ci",
+                    "--no-audit",
+                    "--no-fund",
+                    "--ignore-scripts",
+                    "--loglevel=error",
+                ])
+                .current_dir(&dir)
+                .output()
+                .expect("npm runs");
+            assert!(
+                output.status.success(),
+                "npm ci of {SDK}@{SDK_VERSION} failed:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Some(Self { dir })
+    }
+
+    /// The SDK's verdict on each document.
+    fn verdicts(&self, cases: &[Case]) -> Vec<String> {
+        let input = self.dir.join("documents.json");
+        let raws: Vec<&str> = cases.iter().map(|c| c.raw.as_str()).collect();
+        std::fs::write(&input, serde_json::to_vec(&raws).expect("JSON")).expect("documents");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/oracle.js");
+        let output = Command::new("node")
+            .arg(script)
+            .arg(&self.dir)
+            .arg(&input)
+            .output()
+            .expect("node runs");
+        assert!(
+            output.status.success(),
+            "the oracle failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).expect("the oracle prints a JSON array")
+    }
+}
+
+/// The fixtures, hand-picked whole documents, and every single mutation of each fixture.
+fn corpus() -> Vec<Case> {
+    let mut cases = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut add = |what: String, value: &Value| {
+        let raw = value.to_string();
+        if seen.insert(raw.clone()) {
+            cases.push(Case { what, raw });
+        }
+    };
+    for (name, value) in [
+        ("an empty object", json!({})),
+        ("an empty array", json!([])),
+        ("null", Value::Null),
+        ("a string", json!("settings")),
+        ("a number", json!(42)),
+        (
+            "the bare minimum",
+            json!({"version": 1, "accountId": 1, "campaigns": []}),
+        ),
+    ] {
+        add(format!("document: {name}"), &value);
+    }
+    for (name, fixture) in fixtures() {
+        add(format!("{name} as is"), &fixture);
+        for (pointer, mutation, mutated) in mutations(&fixture) {
+            add(format!("{name} {pointer} {mutation}"), &mutated);
+        }
+    }
+    cases
+}
+
+fn fixtures() -> Vec<(String, Value)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+    let mut fixtures: Vec<(String, Value)> = std::fs::read_dir(&dir)
+        .expect("testdata")
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|x| x == "json"))
+        .map(|path| {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let value =
+                serde_json::from_slice(&std::fs::read(&path).expect("fixture")).expect("fixture JSON");
+            (name, value)
+        })
+        .collect();
+    fixtures.sort_by(|a, b| a.0.cmp(&b.0));
+    fixtures
+}
+
+/// The values every node is replaced with in turn: each JSON type, and the empty collections.
+fn replacements() -> Vec<(&'static str, Value)> {
+    vec![
+        ("= null", Value::Null),
+        ("= 0", json!(0)),
+        ("= 1.5", json!(1.5)),
+        ("= \"x\"", json!("x")),
+        ("= \"\"", json!("")),
+        ("= true", json!(true)),
+        ("= []", json!([])),
+        ("= {}", json!({})),
+        ("= [{}]", json!([{}])),
+        ("= {\"k\":1}", json!({"k": 1})),
+    ]
+}
+
+/// Every single mutation of `document`: (JSON pointer, what was done, the mutated document).
+/// In arrays only the first element is descended into: the schema is the same for all.
+fn mutations(document: &Value) -> Vec<(String, &'static str, Value)> {
+    let mut pointers = Vec::new();
+    collect(document, String::new(), &mut pointers);
+    let mut out = Vec::new();
+    for pointer in pointers {
+        if pointer.is_empty() {
+            continue;
+        }
+        let (parent, key) = pointer.rsplit_once('/').expect("a child pointer");
+        let parent_is_object = document.pointer(parent).is_some_and(Value::is_object);
+        if parent_is_object {
+            let mut deleted = document.clone();
+            if let Some(Value::Object(fields)) = deleted.pointer_mut(parent) {
+                fields.remove(&unescape(key));
+            }
+            out.push((pointer.clone(), "deleted", deleted));
+        }
+        for (what, value) in replacements() {
+            let mut replaced = document.clone();
+            if let Some(slot) = replaced.pointer_mut(&pointer) {
+                *slot = value;
+            }
+            out.push((pointer.clone(), what, replaced));
+        }
+        if document.pointer(&pointer).is_some_and(Value::is_object) {
+            let mut extended = document.clone();
+            if let Some(Value::Object(fields)) = extended.pointer_mut(&pointer) {
+                fields.insert("anExtraKey".to_owned(), json!({"nested": [1, "two"]}));
+            }
+            out.push((pointer.clone(), "+ an extra key", extended));
+        }
+    }
+    let mut extended = document.clone();
+    if let Value::Object(fields) = &mut extended {
+        fields.insert("anExtraKey".to_owned(), json!(1));
+    }
+    out.push(("/".to_owned(), "+ an extra key", extended));
+    out
+}
+
+fn collect(value: &Value, pointer: String, out: &mut Vec<String>) {
+    out.push(pointer.clone());
+    match value {
+        Value::Object(fields) => {
+            for (key, child) in fields {
+                collect(child, format!("{pointer}/{}", escape(key)), out);
+            }
+        }
+        Value::Array(items) => {
+            if let Some(first) = items.first() {
+                collect(first, format!("{pointer}/0"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+fn unescape(key: &str) -> String {
+    key.replace("~1", "/").replace("~0", "~")
+}
+
+#[test]
+fn mutations_cover_deletion_every_type_and_extra_keys() {
+    let document = json!({"a": {"b": [{"c": 1}, {"c": 2}]}});
+    let made: Vec<String> = mutations(&document)
+        .iter()
+        .map(|(pointer, what, _)| format!("{pointer} {what}"))
+        .collect();
+    for expected in [
+        "/a deleted",
+        "/a/b/0/c = null",
+        "/a/b = {}",
+        "/a/b/0 = []",
+        "/a + an extra key",
+        "/ + an extra key",
+    ] {
+        assert!(
+            made.iter().any(|m| m == expected),
+            "{expected} missing from {made:?}"
+        );
+    }
+    assert!(
+        !made.iter().any(|m| m.starts_with("/a/b/1")),
+        "only the first element is mutated"
+    );
+    let _ = Map::<String, Value>::new();
+}
