@@ -1,8 +1,8 @@
 //! The `Refresh` backend: one fetch per coordinated run, validated, persisted, then published.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
 
 use vwo_webhook::{Coordinator, Refresh, RefreshError, SafetyNet, Trigger};
 
@@ -11,7 +11,7 @@ use crate::origin::{
     Fetched, Origin, SdkKey,
 };
 use crate::persist;
-use crate::snapshot::{Snapshot, Source};
+use crate::snapshot::{DocumentError, Snapshot, Source};
 use crate::store::SettingsStore;
 use crate::validate::Check;
 
@@ -19,6 +19,9 @@ use crate::validate::Check;
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(600);
 /// How much each pause between polls varies (±10%), so replicas do not poll in lockstep.
 pub const POLL_JITTER: f64 = 0.1;
+/// How long a refused document without an `ETag` is taken to still be the one the origin
+/// serves, by default (see [`SettingsBuilder::refused_verdict_window`]).
+pub const DEFAULT_REFUSED_VERDICT_WINDOW: Duration = Duration::from_secs(30);
 
 /// Why the backend could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +52,18 @@ struct Inner {
     store: Arc<SettingsStore>,
     cache: Option<PathBuf>,
     poll_interval: Option<Duration>,
+    refused_window: Duration,
+    /// The latest document the origin served and validation refused, while nothing newer came.
+    refused: Mutex<Option<Refused>>,
+}
+
+/// A refused document, remembered so that redeliveries do not fetch it again and again.
+#[derive(Debug, Clone)]
+struct Refused {
+    etag: Option<String>,
+    check: Check,
+    at: Instant,
+    error: DocumentError,
 }
 
 /// Configures [`VwoSettings`].
@@ -62,6 +77,7 @@ pub struct SettingsBuilder {
     max_size: usize,
     cache: Option<PathBuf>,
     poll_interval: Option<Duration>,
+    refused_window: Duration,
 }
 
 impl SettingsBuilder {
@@ -101,6 +117,16 @@ impl SettingsBuilder {
         self
     }
 
+    /// While the origin serves a document validation refused, a webhook's refresh fails with
+    /// the same verdict (500 to VWO) without fetching it again: revalidated with
+    /// `If-None-Match` when it came with an `ETag` (a 304 means it is still the one), otherwise
+    /// for this long after the refusal (default 30 s; zero fetches every time). A fixed
+    /// document is picked up by the first refresh that sees it.
+    pub fn refused_verdict_window(mut self, window: Duration) -> Self {
+        self.refused_window = window;
+        self
+    }
+
     /// Builds the backend and loads the on-disk copy, if any. A corrupt or unreadable copy is
     /// logged and ignored: the first fetch replaces it.
     pub fn build(self) -> Result<VwoSettings, SettingsError> {
@@ -136,6 +162,8 @@ impl SettingsBuilder {
                 store,
                 cache: self.cache,
                 poll_interval: self.poll_interval,
+                refused_window: self.refused_window,
+                refused: Mutex::new(None),
             }),
         })
     }
@@ -153,6 +181,7 @@ impl VwoSettings {
             max_size: DEFAULT_MAX_SIZE,
             cache: None,
             poll_interval: Some(DEFAULT_POLL_INTERVAL),
+            refused_window: DEFAULT_REFUSED_VERDICT_WINDOW,
         }
     }
 
@@ -173,35 +202,56 @@ impl VwoSettings {
 
     async fn fetch_and_publish(&self, trigger: &Trigger) -> Result<(), RefreshError> {
         let inner = &*self.inner;
-        let endpoint = match trigger {
-            Trigger::Webhook(_) => Endpoint::Pull,
-            _ => Endpoint::Settings,
+        // The SDK validates what `updateSettings()` fetched as is, and normalizes what `init()`
+        // and its polling fetched: the same here, by endpoint.
+        let (endpoint, check) = match trigger {
+            Trigger::Webhook(_) => (Endpoint::Pull, Check::Update),
+            _ => (Endpoint::Settings, Check::Fetch),
         };
+        let refused = self.refused().filter(|refused| refused.check == check);
+        if let Some(refused) = &refused
+            && refused.etag.is_none()
+            && refused.at.elapsed() < inner.refused_window
+        {
+            tracing::debug!("the origin's document was refused moments ago; not fetching it again");
+            return Err(self.still_refused(refused));
+        }
+        // Revalidate the refused document while it stands, else the one held.
         let current = inner.store.current();
-        let etag = current.as_ref().and_then(|snapshot| snapshot.etag());
+        let etag = match &refused {
+            Some(refused) => refused.etag.as_deref(),
+            None => current.as_ref().and_then(|snapshot| snapshot.etag()),
+        };
         let fetched = inner.origin.fetch(endpoint, etag).await.map_err(|error| {
             inner.store.record_error(error.to_string());
             error.into_refresh_error()
         })?;
         let (raw, etag) = match fetched {
             Fetched::NotModified => {
+                if let Some(refused) = &refused {
+                    tracing::debug!("the origin still serves the refused document (304)");
+                    return Err(self.still_refused(refused));
+                }
                 tracing::debug!("settings unchanged (304)");
                 inner.store.confirm();
                 return Ok(());
             }
             Fetched::Document { raw, etag } => (raw, etag),
         };
-        // The SDK validates what `updateSettings()` fetched as is, and normalizes what `init()`
-        // and its polling fetched: the same here, by endpoint.
-        let check = match endpoint {
-            Endpoint::Pull => Check::Update,
-            _ => Check::Fetch,
-        };
-        let snapshot =
-            Snapshot::parse(raw, check, Source::Origin, etag, SystemTime::now()).map_err(|error| {
+        let snapshot = match Snapshot::parse(raw, check, Source::Origin, etag.clone(), SystemTime::now()) {
+            Ok(snapshot) => snapshot,
+            Err(error) => {
                 inner.store.record_error(error.to_string());
-                RefreshError::permanent(error)
-            })?;
+                *self.refused_slot() = Some(Refused {
+                    etag,
+                    check,
+                    at: Instant::now(),
+                    error: error.clone(),
+                });
+                return Err(RefreshError::permanent(error));
+            }
+        };
+        *self.refused_slot() = None;
         if let Some(path) = &inner.cache
             && let Err(error) = persist::write_atomic(path, snapshot.raw())
         {
@@ -215,6 +265,20 @@ impl VwoSettings {
         );
         inner.store.publish(snapshot);
         Ok(())
+    }
+
+    fn refused_slot(&self) -> std::sync::MutexGuard<'_, Option<Refused>> {
+        self.inner.refused.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn refused(&self) -> Option<Refused> {
+        self.refused_slot().clone()
+    }
+
+    /// The verdict on a document refused before, for a refresh that found it still served.
+    fn still_refused(&self, refused: &Refused) -> RefreshError {
+        self.inner.store.record_error(refused.error.to_string());
+        RefreshError::permanent(refused.error.clone())
     }
 }
 

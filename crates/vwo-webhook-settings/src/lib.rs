@@ -29,7 +29,10 @@ mod snapshot;
 mod store;
 mod validate;
 
-pub use backend::{DEFAULT_POLL_INTERVAL, POLL_JITTER, SettingsBuilder, SettingsError, VwoSettings};
+pub use backend::{
+    DEFAULT_POLL_INTERVAL, DEFAULT_REFUSED_VERDICT_WINDOW, POLL_JITTER, SettingsBuilder, SettingsError,
+    VwoSettings,
+};
 #[cfg(feature = "demo-origin")]
 pub use fixed_origin::spawn_fixed_origin;
 pub use origin::{

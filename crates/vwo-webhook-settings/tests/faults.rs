@@ -8,13 +8,14 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use vwo_webhook::{FailureKind, Keyring, Receiver, Refresh, RetryPolicy, Trigger};
+use vwo_webhook::{AckPolicy, FailureKind, Keyring, Receiver, Refresh, RetryPolicy, Trigger};
 use vwo_webhook_settings::{SdkKey, SettingsStore, Source, VwoSettings};
 
 const SDK_KEY: &str = "sdk-key-0123456789abcdef";
 const ACCOUNT: &str = "123456";
 const GOOD: &str = include_str!("../testdata/RolloutAndTestingSettings.json");
 const OTHER: &str = include_str!("../testdata/OnlyRolloutSettings.json");
+const INVALID: &str = include_str!("../testdata/SettingsWithWrongTypeForValues.json");
 const NOTICE: &[u8] = br#"{"timestamp":1606482285,"event":"settings_changed"}"#;
 
 /// One scripted answer.
@@ -190,6 +191,11 @@ fn settings(
         .expect("settings backend")
 }
 
+/// No retry within a refresh, and no pause before the next one: each delivery fetches.
+fn no_retry() -> RetryPolicy {
+    RetryPolicy::none().with_initial_delay(Duration::ZERO)
+}
+
 fn receiver(settings: &VwoSettings, retry: RetryPolicy) -> Receiver {
     Receiver::builder(settings.clone())
         .retry_policy(retry)
@@ -216,7 +222,7 @@ async fn primed(
 ) {
     let origin = LocalOrigin::start().await;
     let settings = settings(&origin.base_url(), configure);
-    let receiver = receiver(&settings, RetryPolicy::none());
+    let receiver = receiver(&settings, no_retry());
     assert_eq!(deliver(&receiver).await, 200, "priming fetch");
     let good = settings.store().current().expect("primed");
     (origin, settings, receiver, good)
@@ -423,7 +429,7 @@ async fn a_refused_connection_is_transient() {
     let addr = closed.local_addr().expect("addr");
     drop(closed);
     let settings = settings(&format!("http://{addr}"), |b| b);
-    let receiver = receiver(&settings, RetryPolicy::none());
+    let receiver = receiver(&settings, no_retry());
     assert_eq!(deliver(&receiver).await, 503);
     let status = settings.store().status();
     assert_eq!(status.state, "empty");
@@ -447,7 +453,7 @@ async fn a_document_failing_validation_never_replaces_good_settings() {
 async fn a_change_published_during_a_refresh_is_picked_up_by_the_next_run() {
     let origin = LocalOrigin::start().await;
     let settings = settings(&origin.base_url(), |b| b);
-    let receiver = receiver(&settings, RetryPolicy::none());
+    let receiver = receiver(&settings, no_retry());
     // The first fetch is slow and serves the old document.
     origin.then(Reply::After(
         Duration::from_millis(400),
@@ -499,7 +505,7 @@ async fn a_restart_during_an_outage_starts_with_the_last_good_settings() {
     let loaded = store.current().expect("settings from the copy");
     assert_eq!(loaded.source(), Source::Cache);
     assert_eq!(loaded.raw(), good.raw());
-    let receiver = receiver(&restarted, RetryPolicy::none());
+    let receiver = receiver(&restarted, no_retry());
     assert_eq!(deliver(&receiver).await, 503);
     kept(&store, &loaded, "could not reach");
 }
@@ -514,7 +520,7 @@ async fn a_corrupt_copy_is_reported_and_replaced_by_the_first_fetch() {
     assert_eq!(status.state, "empty");
     let error = status.last_error.expect("reported").message;
     assert!(error.contains("holds no valid settings"), "{error}");
-    let receiver = receiver(&settings, RetryPolicy::none());
+    let receiver = receiver(&settings, no_retry());
     assert_eq!(deliver(&receiver).await, 200);
     assert_eq!(std::fs::read(&cache).expect("rewritten"), GOOD.as_bytes());
     assert_eq!(settings.store().last_error(), None);
@@ -526,7 +532,7 @@ async fn start_fetches_at_once_and_the_safety_net_polls() {
     let settings = settings(&origin.base_url(), |b| {
         b.poll_interval(Some(Duration::from_millis(40)))
     });
-    let receiver = receiver(&settings, RetryPolicy::none());
+    let receiver = receiver(&settings, no_retry());
     let poll = settings.start(receiver.coordinator());
     assert!(poll.is_some());
     origin.wait_seen(3).await;
@@ -541,7 +547,7 @@ async fn start_fetches_at_once_and_the_safety_net_polls() {
     // Turned off: only the first fetch.
     let quiet = LocalOrigin::start().await;
     let settings = self::settings(&quiet.base_url(), |b| b.poll_interval(None));
-    let receiver = self::receiver(&settings, RetryPolicy::none());
+    let receiver = self::receiver(&settings, no_retry());
     let mut changes = settings.store().subscribe();
     assert!(
         settings.start(receiver.coordinator()).is_none(),
@@ -572,4 +578,112 @@ fn a_base_url_that_is_not_http_is_refused() {
         );
     }
     assert_eq!(format!("{:?}", SdkKey::new(SDK_KEY)), "SdkKey(***)");
+}
+
+/// Requests that carried no `If-None-Match` matching `etag`: the ones the origin answered with
+/// the whole document.
+fn full_fetches(origin: &LocalOrigin, etag: &str) -> usize {
+    origin
+        .seen()
+        .iter()
+        .filter(|(_, if_none_match)| if_none_match.as_deref() != Some(etag))
+        .count()
+}
+
+#[tokio::test]
+async fn redeliveries_of_a_refused_document_revalidate_instead_of_refetching_it() {
+    let (origin, settings, receiver, good) = primed(|b| b).await;
+    let before = origin.seen().len();
+    origin.publish(INVALID, "\"broken\"");
+    // VWO redelivers every 1-2 s for an hour: 60 of them.
+    for n in 0..60 {
+        assert_eq!(
+            deliver(&receiver).await,
+            500,
+            "redelivery {n}: VWO must not think it applied"
+        );
+    }
+    kept(&settings.store(), &good, "$.sdkKey");
+    let requests = &origin.seen()[before..];
+    assert_eq!(requests.len(), 60, "each redelivery asks the origin once");
+    let full = requests
+        .iter()
+        .filter(|(_, if_none_match)| if_none_match.as_deref() != Some("\"broken\""))
+        .count();
+    assert_eq!(
+        full, 1,
+        "one full fetch; the rest revalidate the refused document (304)"
+    );
+    // Fixed at the origin: the next delivery picks it up.
+    origin.publish(OTHER, "\"v3\"");
+    assert_eq!(deliver(&receiver).await, 200);
+    let current = settings.store().current().expect("settings");
+    assert_eq!(current.raw().as_ref(), OTHER.as_bytes());
+    assert_eq!(settings.store().last_error(), None);
+}
+
+#[tokio::test]
+async fn a_refused_document_without_an_etag_is_not_refetched_within_the_window() {
+    let (origin, settings, receiver, good) =
+        primed(|b| b.refused_verdict_window(Duration::from_secs(600))).await;
+    let before = origin.seen().len();
+    origin.then(Reply::Json(INVALID, None));
+    for _ in 0..10 {
+        assert_eq!(deliver(&receiver).await, 500);
+    }
+    assert_eq!(origin.seen().len() - before, 1, "one fetch for ten redeliveries");
+    kept(&settings.store(), &good, "$.sdkKey");
+    // A poll follows the SDK's other path: it is not bound by a webhook's verdict.
+    settings
+        .refresh(Trigger::Manual)
+        .await
+        .expect("the poll fetches the published document");
+    assert_eq!(origin.seen().len() - before, 2);
+
+    // With the window off, every redelivery fetches.
+    let (origin, _settings, receiver, _) = primed(|b| b.refused_verdict_window(Duration::ZERO)).await;
+    let before = origin.seen().len();
+    for _ in 0..3 {
+        origin.then(Reply::Json(INVALID, None));
+        assert_eq!(deliver(&receiver).await, 500);
+    }
+    assert_eq!(full_fetches(&origin, "-") - before, 3);
+}
+
+#[tokio::test]
+async fn a_failing_origin_is_asked_on_a_bounded_schedule() {
+    let origin = LocalOrigin::start().await;
+    for _ in 0..1000 {
+        origin.then(Reply::Status(500, &[]));
+    }
+    let settings = settings(&origin.base_url(), |b| b);
+    // The default schedule scaled down 40 times: pauses of at least 25, 50, 100, 200, 200... ms.
+    let retry = RetryPolicy::default()
+        .with_initial_delay(Duration::from_millis(50))
+        .with_max_delay(Duration::from_millis(400))
+        .with_deadline(Duration::from_secs(1));
+    let receiver = Receiver::builder(settings.clone())
+        .retry_policy(retry)
+        .ack_policy(AckPolicy::AfterRefresh {
+            timeout: Duration::from_millis(100),
+        })
+        .keyring(Keyring::from_comma_separated("s3cret").expect("key"))
+        .build()
+        .expect("receiver");
+    // A delivery every 50 ms for 2 s, as a VWO 40 times faster would send them.
+    let started = std::time::Instant::now();
+    let mut answers = Vec::new();
+    while started.elapsed() < Duration::from_secs(2) {
+        let receiver = receiver.clone();
+        answers.push(tokio::spawn(async move { deliver(&receiver).await }));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let asked = origin.seen().len();
+    for answer in answers {
+        assert_eq!(answer.await.expect("delivery"), 503);
+    }
+    assert!(
+        (4..=14).contains(&asked),
+        "{asked} requests to the origin for 2 s of deliveries every 50 ms"
+    );
 }

@@ -10,15 +10,23 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use backon::{BackoffBuilder, ExponentialBuilder};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::refresh::{DynRefresh, FailureKind, Refresh, Trigger};
 
-/// How transient failures are retried inside one refresh: full-jitter exponential backoff
-/// (each pause drawn uniformly between zero and the exponential delay), within a deadline.
+/// How transient failures are retried: exponential backoff with jitter, up to a cap, on a
+/// schedule that holds whatever triggers arrive.
+///
+/// After the `n`th transient failure in a row, no attempt starts before a pause drawn uniformly
+/// between half and all of `initial_delay × 2^(n-1)` (capped at `max_delay`; a backend's
+/// `retry_after` lengthens it). Deliveries, polls and manual refreshes arriving during the pause
+/// join the waiting attempt instead of starting one, so however fast VWO redelivers, the origin
+/// is asked on this schedule. Half of each pause is fixed so that the schedule has a bound, not
+/// only an average: with the defaults, at most 7 attempts in the first minute of an outage
+/// (about 0, 2, 6, 14, 30 and 62 s at the latest; the SDKs ask at 0, 2, 6 and 14 s, then wait
+/// for their 10-minute poll). A success or a permanent failure ends the streak.
 ///
 /// ```
 /// use std::time::Duration;
@@ -27,7 +35,7 @@ use crate::refresh::{DynRefresh, FailureKind, Refresh, Trigger};
 /// let policy = RetryPolicy::default()
 ///     .with_initial_delay(Duration::from_millis(250))
 ///     .with_deadline(Duration::from_secs(30));
-/// assert_eq!(policy.max_delay(), Duration::from_secs(5));
+/// assert_eq!(policy.max_delay(), Duration::from_secs(120));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -39,34 +47,36 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
-            initial_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(5),
+            initial_delay: Duration::from_secs(2),
+            max_delay: Duration::from_secs(120),
             deadline: Duration::from_secs(60),
         }
     }
 }
 
 impl RetryPolicy {
-    /// Never retry: the first transient failure ends the refresh.
+    /// Never retry within a refresh: the first transient failure ends it. The pause after it
+    /// still holds for the next refresh (see the type's documentation); make `initial_delay`
+    /// zero as well for none at all.
     pub fn none() -> Self {
         Self::default().with_deadline(Duration::ZERO)
     }
 
-    /// The first exponential delay (default 100 ms).
+    /// The first exponential delay (default 2 s).
     pub fn with_initial_delay(mut self, delay: Duration) -> Self {
         self.initial_delay = delay;
         self
     }
 
-    /// The largest exponential delay (default 5 s).
+    /// The largest exponential delay (default 2 minutes).
     pub fn with_max_delay(mut self, delay: Duration) -> Self {
         self.max_delay = delay;
         self
     }
 
-    /// No retry starts later than this after the refresh began (default 60 s). After it the
-    /// refresh ends as a transient failure; VWO's redeliveries, or the safety net, start a new
-    /// one.
+    /// No retry within one refresh starts later than this after it began (default 60 s). After
+    /// it the refresh ends as a transient failure; VWO's redeliveries, or the safety net, start
+    /// a new one, which still waits out the current pause.
     pub fn with_deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
         self
@@ -80,6 +90,14 @@ impl RetryPolicy {
     /// The largest exponential delay.
     pub fn max_delay(&self) -> Duration {
         self.max_delay
+    }
+
+    /// The exponential delay after `failures` transient failures in a row (at least 1).
+    fn exponential(&self, failures: u32) -> Duration {
+        let doublings = failures.saturating_sub(1).min(32);
+        self.initial_delay
+            .saturating_mul(1 << doublings)
+            .min(self.max_delay)
     }
 
     /// How long after a refresh began a retry may still start.
@@ -135,6 +153,9 @@ struct State {
     running: bool,
     /// The trigger for the one pending refresh, if any.
     pending: Option<Trigger>,
+    /// Transient failures in a row, and when the next attempt may start.
+    failures: u32,
+    not_before: Option<Instant>,
 }
 
 struct Shared {
@@ -192,6 +213,8 @@ impl Coordinator {
                     started: 0,
                     running: false,
                     pending: None,
+                    failures: 0,
+                    not_before: None,
                 }),
                 published,
             }),
@@ -360,35 +383,38 @@ impl Driver {
         }
     }
 
-    /// One refresh: attempts until success, a permanent failure or the retry deadline.
+    /// One refresh: attempts until success, a permanent failure or the retry deadline, each
+    /// no earlier than the failure streak allows.
     async fn one_refresh(&self, mut generation: u64, mut trigger: Trigger) {
         let retry = self.shared.retry;
         let deadline = Instant::now() + retry.deadline;
-        let mut delays = ExponentialBuilder::default()
-            .with_min_delay(retry.initial_delay)
-            .with_max_delay(retry.max_delay)
-            .with_factor(2.0)
-            .without_max_times()
-            .build();
         loop {
+            let not_before = self.shared.lock().not_before;
+            if let Some(at) = not_before.filter(|at| *at > Instant::now()) {
+                tokio::time::sleep_until(at).await;
+                // The attempt starts now: it also covers whoever arrived during the pause.
+                (generation, trigger) = self.next_attempt(trigger);
+            }
             let started = Instant::now();
             let result = tokio::spawn(Arc::clone(&self.shared.backend).refresh_boxed(trigger.clone())).await;
             let elapsed_ms = started.elapsed().as_millis() as u64;
             let retry_after = match result {
                 Ok(Ok(())) => {
                     tracing::info!(generation, elapsed_ms, "settings refreshed");
+                    self.end_streak();
                     self.shared.publish(generation, RunOutcome::Refreshed, true);
                     return;
                 }
                 Ok(Err(error)) => match error.kind() {
-                    FailureKind::Permanent => {
-                        tracing::error!(generation, elapsed_ms, %error, "settings refresh failed permanently");
-                        self.shared.publish(generation, RunOutcome::Permanent, true);
-                        return;
-                    }
                     FailureKind::Transient { retry_after } => {
                         tracing::warn!(generation, elapsed_ms, %error, "settings refresh failed transiently");
                         retry_after
+                    }
+                    _ => {
+                        tracing::error!(generation, elapsed_ms, %error, "settings refresh failed permanently");
+                        self.end_streak();
+                        self.shared.publish(generation, RunOutcome::Permanent, true);
+                        return;
                     }
                 },
                 Err(join_error) => {
@@ -399,13 +425,21 @@ impl Driver {
                         reason,
                         "settings backend panicked; contained"
                     );
+                    self.end_streak();
                     self.shared.publish(generation, RunOutcome::Panicked, true);
                     return;
                 }
             };
-            let exponential = delays.next().unwrap_or(retry.max_delay);
-            let pause = full_jitter(exponential).max(retry_after.unwrap_or_default());
-            if Instant::now() + pause >= deadline {
+            let resume = {
+                let mut state = self.shared.lock();
+                state.failures = state.failures.saturating_add(1);
+                let pause =
+                    equal_jitter(retry.exponential(state.failures)).max(retry_after.unwrap_or_default());
+                let resume = Instant::now() + pause;
+                state.not_before = Some(resume);
+                resume
+            };
+            if resume >= deadline {
                 tracing::warn!(
                     generation,
                     "retry deadline passed; giving up until the next delivery"
@@ -414,15 +448,21 @@ impl Driver {
                 return;
             }
             self.shared.publish(generation, RunOutcome::Transient, false);
-            tokio::time::sleep(pause).await;
-            // The retry is a fresh attempt: it also covers whoever is pending.
-            let mut state = self.shared.lock();
-            state.started += 1;
-            generation = state.started;
-            if let Some(next) = state.pending.take() {
-                trigger = next;
-            }
         }
+    }
+
+    /// Starts a fresh attempt: a new generation, which also covers whoever is pending.
+    fn next_attempt(&self, trigger: Trigger) -> (u64, Trigger) {
+        let mut state = self.shared.lock();
+        state.started += 1;
+        let trigger = state.pending.take().unwrap_or(trigger);
+        (state.started, trigger)
+    }
+
+    fn end_streak(&self) {
+        let mut state = self.shared.lock();
+        state.failures = 0;
+        state.not_before = None;
     }
 }
 
@@ -440,9 +480,10 @@ impl Drop for Driver {
     }
 }
 
-fn full_jitter(delay: Duration) -> Duration {
+/// Between half and all of `delay`, uniformly: jittered, with a floor.
+fn equal_jitter(delay: Duration) -> Duration {
     let nanos = u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX);
-    Duration::from_nanos(fastrand::u64(0..=nanos))
+    Duration::from_nanos(nanos / 2 + fastrand::u64(0..=nanos - nanos / 2))
 }
 
 fn trigger_name(trigger: &Trigger) -> &'static str {
@@ -622,6 +663,112 @@ mod tests {
         );
         assert_eq!(coordinator.refresh(Trigger::Manual).await, RunOutcome::Refreshed);
         assert_eq!(runs.load(Ordering::SeqCst), 2);
+    }
+
+    /// A backend that always fails transiently and records when each attempt started.
+    fn failing() -> (Arc<Mutex<Vec<Instant>>>, impl Refresh) {
+        let attempts = Arc::new(Mutex::new(Vec::new()));
+        let record = Arc::clone(&attempts);
+        let backend = move |_trigger: Trigger| {
+            record.lock().expect("attempts").push(Instant::now());
+            async { Err(RefreshError::transient("origin answered 500")) }
+        };
+        (attempts, backend)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failing_origin_is_asked_on_a_bounded_schedule_however_often_vwo_redelivers() {
+        let (attempts, backend) = failing();
+        let coordinator = Coordinator::new(backend, RetryPolicy::default());
+        let start = Instant::now();
+        // VWO: a delivery every second for a minute, each waiting up to 5 s for its answer.
+        let mut deliveries = Vec::new();
+        for _ in 0..60 {
+            let ticket = coordinator.schedule(Trigger::Manual);
+            deliveries.push(tokio::spawn(ticket.wait(Some(Duration::from_secs(5)))));
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        for delivery in deliveries {
+            let settled = delivery.await.expect("delivery task");
+            assert!(
+                !matches!(
+                    settled,
+                    Settled::Done {
+                        outcome: RunOutcome::Refreshed,
+                        ..
+                    }
+                ),
+                "{settled:?}"
+            );
+        }
+        let attempts: Vec<Duration> = attempts
+            .lock()
+            .expect("attempts")
+            .iter()
+            .map(|at| *at - start)
+            .filter(|at| *at < Duration::from_secs(60))
+            .collect();
+        assert!(
+            (5..=7).contains(&attempts.len()),
+            "{} attempts in the first minute: {attempts:?}",
+            attempts.len()
+        );
+        // The n-th pause is at least half of 2 s × 2^(n-1).
+        for (n, pair) in attempts.windows(2).enumerate() {
+            let floor = Duration::from_secs(1 << n);
+            assert!(pair[1] - pair[0] >= floor, "pause {n} too short: {attempts:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_delivery_during_the_pause_joins_the_waiting_attempt() {
+        let (attempts, backend) = failing();
+        let policy = RetryPolicy::default().with_deadline(Duration::ZERO);
+        let coordinator = Coordinator::new(backend, policy);
+        assert_eq!(coordinator.refresh(Trigger::Manual).await, RunOutcome::Transient);
+        // The next attempt may not start before 1 s has passed; three deliveries now share it.
+        let waiting: Vec<Ticket> = (0..3).map(|_| coordinator.schedule(Trigger::Manual)).collect();
+        let before = Instant::now();
+        let mut settled = Vec::new();
+        for ticket in waiting {
+            settled.push(ticket.wait(None).await);
+        }
+        assert!(
+            settled.iter().all(|s| *s == settled[0]),
+            "one attempt for all: {settled:?}"
+        );
+        assert!(
+            before.elapsed() >= Duration::from_secs(1),
+            "{:?}",
+            before.elapsed()
+        );
+        assert_eq!(attempts.lock().expect("attempts").len(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn success_ends_the_streak() {
+        let (runs, backend) = backend(
+            Duration::ZERO,
+            vec![
+                || Err(RefreshError::transient("down")),
+                || Err(RefreshError::transient("down")),
+                || Ok(()),
+                || Err(RefreshError::transient("down")),
+            ],
+        );
+        let policy = RetryPolicy::default().with_deadline(Duration::from_secs(600));
+        let coordinator = Coordinator::new(backend, policy);
+        assert_eq!(coordinator.refresh(Trigger::Manual).await, RunOutcome::Refreshed);
+        assert_eq!(runs.load(Ordering::SeqCst), 3);
+        // A new failure starts the schedule over: the retry comes within 2 s, not 4 to 8.
+        let started = Instant::now();
+        assert_eq!(coordinator.refresh(Trigger::Manual).await, RunOutcome::Refreshed);
+        assert!(
+            started.elapsed() <= Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(runs.load(Ordering::SeqCst), 5);
     }
 
     #[tokio::test(start_paused = true)]

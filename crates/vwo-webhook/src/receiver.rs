@@ -271,6 +271,8 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
+    use std::time::Duration;
+
     use crate::builder::DEFAULT_BODY_LIMIT;
     use crate::coordinator::{RetryPolicy, RunOutcome};
     use crate::refresh::{RefreshError, Trigger};
@@ -341,7 +343,7 @@ mod tests {
         let signature = verifier.sign("msg_1", now, DOCUMENTED);
         let timestamp = now.to_string();
         let receiver = Receiver::builder(backend)
-            .retry_policy(RetryPolicy::none())
+            .retry_policy(RetryPolicy::none().with_initial_delay(Duration::ZERO))
             .verifier(verifier)
             .build()
             .expect("receiver");
