@@ -6,7 +6,7 @@
 //!   against any running receiver and prints the same table with one column.
 //! - `package`: `cargo package` for every publishable crate under `crates/` (those whose
 //!   manifest does not say `publish = false`), which also builds each from its package.
-//! - `bench`: runs the criterion benchmarks.
+//! - `bench`: runs the benchmarks (criterion's, and the burst table of `tests/benches`).
 //!
 //! No dependencies, so it starts in seconds on a warm build.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -28,6 +28,8 @@ fn main() -> ExitCode {
             "vwo-webhook",
             "-p",
             "vwo-webhook-settings",
+            "-p",
+            "vwo-webhook-tests",
             "--features",
             "vwo-webhook-settings/demo-origin",
         ])),

@@ -53,7 +53,9 @@ pub use builder::{
     AckPolicy, BuildError, DEFAULT_ACK_TIMEOUT, DEFAULT_BODY_LIMIT, DEFAULT_PATH, ReceiverBuilder,
 };
 pub use compose::AnyOf;
-pub use coordinator::{Coordinator, RetryPolicy, RunOutcome, SafetyNet, Settled, Ticket};
+pub use coordinator::{
+    Coordinator, DEFAULT_MIN_SPACING, RetryPolicy, RunOutcome, SafetyNet, Settled, Ticket,
+};
 pub use delivery::Delivery;
 pub use payload::{Action, Event, PayloadError, SettingsChanged};
 pub use receiver::{BodyError, Receiver};
