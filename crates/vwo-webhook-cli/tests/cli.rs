@@ -1,0 +1,324 @@
+//! The built `vwo-webhook` binary, end to end, against real servers on loopback.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::CommandCargoExt;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::{any, get};
+use vwo_webhook_conformance::Server;
+
+fn vwo_webhook() -> Command {
+    let mut command = Command::cargo_bin("vwo-webhook").expect("the binary is built");
+    command.env_remove("VWO_WEBHOOK_SECRET").env("NO_COLOR", "1");
+    command
+}
+
+/// `vwo-webhook listen`, with its output read line by line on a thread.
+struct Listener {
+    child: Child,
+    lines: Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Listener {
+    fn start(args: &[&str]) -> (Self, String) {
+        let mut child = vwo_webhook()
+            .args(["listen", "--addr", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("listen starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut listener = Self {
+            child,
+            lines,
+            seen: Vec::new(),
+        };
+        let first = listener.wait_for("listening on");
+        let url = first.rsplit(' ').next().expect("the URL").to_owned();
+        (listener, url)
+    }
+
+    /// Waits up to 10 s for a line containing `needle`.
+    fn wait_for(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        panic!("no line with {needle:?} in:\n{}", self.seen.join("\n"));
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn listen_shows_what_send_delivers_and_never_a_secret() {
+    let secret = "listen-test-secret-9c1e";
+    let (mut listener, url) = Listener::start(&["--secret", "older-key-0000", "--secret", secret]);
+    listener.wait_for("accepting 2 key(s)");
+
+    let sent = vwo_webhook()
+        .args([
+            "send",
+            &url,
+            "--secret",
+            secret,
+            "--action",
+            "feature_flag_updated",
+        ])
+        .output()
+        .expect("send runs");
+    assert_eq!(sent.status.code(), Some(0), "{sent:?}");
+    assert!(
+        String::from_utf8_lossy(&sent.stdout).starts_with("200 in "),
+        "{sent:?}"
+    );
+    listener.wait_for("authenticated with key #2 (…9c1e)");
+    listener.wait_for("settings_changed / feature_flag_updated");
+    listener.wait_for("answer  200");
+
+    let refused = vwo_webhook()
+        .args(["send", &url, "--secret", "a-guess"])
+        .output()
+        .expect("send runs");
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "a refused delivery is a failed check"
+    );
+    listener.wait_for("refused: header `x-vwo-auth` does not match any configured secret");
+    listener.wait_for("answer  401");
+    let shown = listener.seen.join("\n");
+    assert!(!shown.contains(secret) && !shown.contains("a-guess"), "{shown}");
+}
+
+#[test]
+fn listen_without_a_secret_generates_one_and_keeps_it_in_a_private_file() {
+    let (mut listener, url) = Listener::start(&[]);
+    let line = listener.wait_for("saved to");
+    let path = line
+        .split("saved to ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .expect("the file");
+    let secret = std::fs::read_to_string(path).expect("the secret file");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).expect("metadata").permissions().mode();
+        assert_eq!(mode & 0o077, 0, "readable by the user only: {mode:o}");
+    }
+    listener.wait_for("vwo-webhook send");
+    listener.wait_for("curl -i -X POST");
+    let sent = vwo_webhook()
+        .args(["send", &url])
+        .env("VWO_WEBHOOK_SECRET", &secret)
+        .output()
+        .expect("send runs");
+    assert_eq!(sent.status.code(), Some(0), "{sent:?}");
+    listener.wait_for("authenticated with key #1");
+    assert!(
+        !listener.seen.join("\n").contains(&secret),
+        "the generated secret was printed"
+    );
+}
+
+/// Serves `app` on loopback.
+fn serve(app: Router) -> Server {
+    Server::spawn_tokio(move |listener| async move {
+        let _ = axum::serve(listener, app).await;
+    })
+}
+
+#[test]
+fn send_like_vwo_redelivers_every_one_to_two_seconds_until_a_2xx() {
+    let arrivals: Arc<Mutex<Vec<Instant>>> = Arc::default();
+    let seen = Arc::clone(&arrivals);
+    let server = serve(Router::new().route(
+        "/hook",
+        any(move || {
+            let seen = Arc::clone(&seen);
+            async move {
+                let mut arrivals = seen.lock().expect("arrivals");
+                arrivals.push(Instant::now());
+                if arrivals.len() < 3 {
+                    (StatusCode::SERVICE_UNAVAILABLE, "busy")
+                } else {
+                    (StatusCode::OK, "ok")
+                }
+            }
+        }),
+    ));
+    let url = format!("http://{}/hook", server.addr());
+    let output = vwo_webhook()
+        .args(["send", &url, "--secret", "s3cret", "--like-vwo", "--for", "30s"])
+        .output()
+        .expect("send runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("attempt 3 at +"), "{stdout}");
+    assert!(stdout.contains("delivered after 3 attempt(s)"), "{stdout}");
+    let arrivals = arrivals.lock().expect("arrivals").clone();
+    assert_eq!(arrivals.len(), 3);
+    for pair in arrivals.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap >= Duration::from_secs(1) && gap < Duration::from_millis(2500),
+            "redelivered after {gap:?}"
+        );
+    }
+}
+
+/// The axum example's receiver, with its settings backend and the given secret.
+fn example(secret: &str) -> Server {
+    let vars = [("VWO_WEBHOOK_SECRET".to_owned(), secret.to_owned())];
+    let example = vwo_webhook_examples::Example::from_lookup(|name| {
+        vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    })
+    .expect("config");
+    Server::spawn_tokio(move |listener| async move {
+        let settings = example.settings_backend().expect("settings backend");
+        let receiver = example.receiver(settings).expect("receiver");
+        let _ = axum::serve(listener, vwo_webhook_axum::router::<()>(receiver)).await;
+    })
+}
+
+#[test]
+fn check_passes_the_example_and_names_what_a_fail_open_receiver_gets_wrong() {
+    let server = example("check-s3cret");
+    let url = format!("http://{}/vwo-webhook", server.addr());
+    let output = vwo_webhook()
+        .args(["check", &url])
+        .env("VWO_WEBHOOK_SECRET", "check-s3cret")
+        .output()
+        .expect("check runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("conformance: 18 passed, 0 failed"), "{stdout}");
+
+    // VWO's sample receivers: no key, no check, 200 for anything.
+    let fail_open = serve(Router::new().route("/hook", any(|| async { (StatusCode::OK, "ok") })));
+    let url = format!("http://{}/hook", fail_open.addr());
+    let output = vwo_webhook()
+        .args(["check", &url, "--secret", "anything", "--format", "json"])
+        .output()
+        .expect("check runs");
+    assert_eq!(output.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let failed: Vec<&str> = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .filter_map(|c| c["case"].as_str())
+        .collect();
+    for case in [
+        "rejects_wrong_secret",
+        "rejects_missing_secret_header",
+        "rejects_empty_secret_header",
+        "rejects_non_post_with_allow",
+        "rejects_malformed_json",
+        "every_response_is_json",
+    ] {
+        assert!(failed.contains(&case), "{case} should fail: {failed:?}");
+    }
+    assert_eq!(report["failed"].as_u64(), Some(failed.len() as u64));
+    let message = report["checks"][2]["failure"].as_str().unwrap_or_default();
+    assert!(message.contains("expected 401"), "{message}");
+}
+
+#[test]
+fn status_prints_the_settings_and_fails_when_they_are_stale() {
+    let fresh = r#"{"state":"ok","version":"7","account_id":"123456","source":"origin","fetched_at_unix":1795387541,"age_seconds":620.4,"confirmed_at_unix":1795388140,"since_confirmed_seconds":21.3,"etag":"\"v7\"","last_error":null}"#;
+    let stale = r#"{"state":"ok","version":"7","account_id":"123456","source":"origin","fetched_at_unix":1795387541,"age_seconds":9000.0,"confirmed_at_unix":1795387541,"since_confirmed_seconds":9000.0,"etag":null,"last_error":{"message":"the settings origin answered 503","at_unix":1795396000}}"#;
+    let server = serve(
+        Router::new()
+            .route("/fresh", get(move || async move { fresh }))
+            .route("/stale", get(move || async move { stale })),
+    );
+    let base = format!("http://{}", server.addr());
+    let output = vwo_webhook()
+        .args(["status", &format!("{base}/fresh"), "--max-age", "1h"])
+        .output()
+        .expect("status runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    for expected in [
+        "version         7",
+        "account         123456",
+        "last confirmed  21s ago",
+        "fresh",
+    ] {
+        assert!(stdout.contains(expected), "{expected:?} in {stdout}");
+    }
+    let output = vwo_webhook()
+        .args(["status", &format!("{base}/stale"), "--max-age", "1h"])
+        .output()
+        .expect("status runs");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("the settings origin answered 503"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("stale: last confirmed 2h 30m ago"));
+}
+
+#[test]
+fn bad_usage_exits_2_with_a_clear_message() {
+    for (args, expected) in [
+        (vec!["send"], "required arguments were not provided"),
+        (
+            vec!["send", "http://127.0.0.1:1/x", "--secret", "s", "--for", "1h"],
+            "--like-vwo",
+        ),
+        (
+            vec!["status", "http://127.0.0.1:1/x", "--max-age", "soon"],
+            "invalid value 'soon'",
+        ),
+        (
+            vec![
+                "check",
+                "http://127.0.0.1:1/x",
+                "--secret",
+                "s",
+                "--format",
+                "xml",
+            ],
+            "invalid value 'xml'",
+        ),
+        (vec!["frobnicate"], "unrecognized subcommand"),
+    ] {
+        let output = vwo_webhook().args(&args).output().expect("runs");
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+    // A URL check cannot speak TLS: said plainly, exit 1 (not a usage error).
+    let output = vwo_webhook()
+        .args(["check", "https://example.com/x", "--secret", "s"])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("only http:// URLs are supported"));
+}
