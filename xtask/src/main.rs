@@ -62,6 +62,7 @@ fn package() -> Result<(), String> {
         }
     }
     publishable.sort();
+    forget_verified_packages(&publishable)?;
     eprintln!("xtask: packaging {}", publishable.join(", "));
     let mut command = cargo();
     command.args(["package", "--locked", "--allow-dirty"]);
@@ -69,6 +70,44 @@ fn package() -> Result<(), String> {
         command.args(["-p", package]);
     }
     run(&mut command)
+}
+
+/// `cargo package` verifies each crate against the others through a local registry, which
+/// cargo unpacks into its home once per path and version: a rerun would build the sources of
+/// the last run (same version, older code) instead of these. Removes those unpacked copies of
+/// our crates, and nothing else.
+fn forget_verified_packages(packages: &[String]) -> Result<(), String> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| std::path::Path::new(&home).join(".cargo")));
+    let Some(sources) = home.map(|home| home.join("registry/src")) else {
+        return Ok(());
+    };
+    let Ok(registries) = std::fs::read_dir(&sources) else {
+        return Ok(());
+    };
+    // Local registries are unpacked under `-<hash>`; crates.io's under `index.crates.io-<hash>`.
+    for registry in registries.filter_map(Result::ok) {
+        if !registry.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        let Ok(unpacked) = std::fs::read_dir(registry.path()) else {
+            continue;
+        };
+        for copy in unpacked.filter_map(Result::ok) {
+            let name = copy.file_name().to_string_lossy().into_owned();
+            let ours = packages.iter().any(|p| {
+                name.strip_prefix(p.as_str()).is_some_and(|rest| {
+                    rest.starts_with('-') && rest[1..].starts_with(|c: char| c.is_ascii_digit())
+                })
+            });
+            if ours {
+                std::fs::remove_dir_all(copy.path())
+                    .map_err(|e| format!("cannot clear {}: {e}", copy.path().display()))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn crates_dir() -> std::path::PathBuf {
