@@ -5,28 +5,33 @@
 //! ```
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-use vwo_webhook_examples::{Example, STATUS_PATH, status_json};
+use vwo_webhook_examples::{Example, METRICS_PATH};
 
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Example::start()?;
     let path = started.receiver.path().to_owned();
-    let (receiver, store) = (started.receiver.clone(), started.store.clone());
+    let (receiver, probes, metrics) = (started.receiver.clone(), started.probes(), started.metrics()?);
     let server = HttpServer::new(move || {
-        let store = store.clone();
+        let metrics = metrics.clone();
         App::new()
             .route(
                 "/",
                 web::get().to(|| async { "an application with a VWO webhook at /vwo-webhook\n" }),
             )
             .route(
-                STATUS_PATH,
+                METRICS_PATH,
                 web::get().to(move || {
-                    let body = status_json(&store);
-                    async move { HttpResponse::Ok().content_type("application/json").body(body) }
+                    let body = metrics.render();
+                    async move {
+                        HttpResponse::Ok()
+                            .content_type("text/plain; version=0.0.4")
+                            .body(body)
+                    }
                 }),
             )
             .service(vwo_webhook_actix::service(receiver.clone()))
+            .service(vwo_webhook_actix::probes(probes.clone()))
     })
     .bind(started.example.addr)?;
     for addr in server.addrs() {

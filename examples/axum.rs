@@ -5,25 +5,22 @@
 //! ```
 
 use axum::Router;
-use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
-use vwo_webhook_examples::{Example, STATUS_PATH, shutdown_signal, status_json};
+use vwo_webhook_examples::{Example, METRICS_PATH, shutdown_signal};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Example::start()?;
     let path = started.receiver.path().to_owned();
-    let store = started.store.clone();
+    let metrics = started.metrics()?;
     let app = Router::new()
         .route(
             "/",
             get(|| async { "an application with a VWO webhook at /vwo-webhook\n" }),
         )
-        .route(
-            STATUS_PATH,
-            get(move || async move { ([(CONTENT_TYPE, "application/json")], status_json(&store)) }),
-        )
-        .merge(vwo_webhook_axum::router(started.receiver.clone()));
+        .route(METRICS_PATH, get(move || async move { metrics.render() }))
+        .merge(vwo_webhook_axum::router(started.receiver.clone()))
+        .merge(vwo_webhook_axum::probes(started.probes()));
     let listener = tokio::net::TcpListener::bind(started.example.addr).await?;
     started.example.announce("axum", listener.local_addr()?, &path);
     axum::serve(listener, app)

@@ -8,29 +8,20 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::CONTENT_TYPE;
-use http::{HeaderValue, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tower::ServiceBuilder;
-use vwo_webhook_examples::{Example, STATUS_PATH, shutdown_signal, status_json};
-use vwo_webhook_settings::SettingsStore;
-use vwo_webhook_tower::WebhookLayer;
+use vwo_webhook_examples::{Example, METRICS_PATH, Metrics, shutdown_signal};
+use vwo_webhook_tower::{ProbesLayer, WebhookLayer};
 
 /// The application itself: everything that is not the webhook.
-async fn app(
-    request: Request<Incoming>,
-    store: Arc<SettingsStore>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
-    if request.uri().path() == STATUS_PATH {
-        let mut response = Response::new(Full::new(Bytes::from(status_json(&store))));
-        response
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        return Ok(response);
+async fn app(request: Request<Incoming>, metrics: Arc<Metrics>) -> Result<Response<Full<Bytes>>, Infallible> {
+    if request.uri().path() == METRICS_PATH {
+        return Ok(Response::new(Full::new(Bytes::from(metrics.render()))));
     }
     let mut response = Response::new(Full::new(Bytes::from_static(b"not found\n")));
     *response.status_mut() = StatusCode::NOT_FOUND;
@@ -40,11 +31,14 @@ async fn app(
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Example::start()?;
-    let (example, store) = (&started.example, started.store.clone());
+    let (example, metrics) = (&started.example, Arc::new(started.metrics()?));
     let path = started.receiver.path().to_owned();
     let service = ServiceBuilder::new()
         .layer(WebhookLayer::new(started.receiver.clone()))
-        .service(tower::service_fn(move |request| app(request, store.clone())));
+        .layer(ProbesLayer::new(started.probes()))
+        .service(tower::service_fn(move |request| {
+            app(request, Arc::clone(&metrics))
+        }));
     let listener = tokio::net::TcpListener::bind(example.addr).await?;
     example.announce("hyper", listener.local_addr()?, &path);
     let shutdown = shutdown_signal();

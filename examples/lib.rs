@@ -8,7 +8,9 @@
 //!   serves a bundled settings file, so every webhook still drives a real fetch.
 //! - `VWO_SETTINGS_CACHE`: a file for the on-disk copy of the settings.
 //!
-//! Every example serves `GET /settings/status` (see [`status_json`]).
+//! Every example serves the probes beside the webhook (`GET /ready`, `/live`,
+//! `/settings/status`: [`Started::probes`]) and Prometheus text at `GET /metrics`
+//! ([`Metrics`]).
 // The examples' whole job is to tell a person what to run next.
 #![allow(clippy::print_stdout)]
 
@@ -16,14 +18,19 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use vwo_webhook::{Keyring, Receiver, SafetyNet, SecretError};
+use std::sync::OnceLock;
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use vwo_webhook::{Keyring, Probes, Receiver, SafetyNet, SecretError};
 use vwo_webhook_settings::{SdkKey, SettingsStore, VwoSettings};
 
 /// The address examples listen on by default.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:4000";
 
-/// Where every example serves the settings' status.
-pub const STATUS_PATH: &str = "/settings/status";
+/// Where every example serves the settings' status (the probes' default).
+pub const STATUS_PATH: &str = vwo_webhook::STATUS_PATH;
+/// Where every example serves its metrics.
+pub const METRICS_PATH: &str = "/metrics";
 
 /// VWO's documented notice, as the `curl` line sends it.
 pub const DOCUMENTED_PAYLOAD: &str = r#"{"timestamp":1606482285,"event":"settings_changed","action":"campaign_settings_changed","triggered_by":"vwo"}"#;
@@ -191,7 +198,9 @@ impl Example {
             }
             None => "$VWO_WEBHOOK_SECRET".to_owned(),
         };
-        println!("Settings status: GET http://{listening}{STATUS_PATH}");
+        println!(
+            "Probes: GET http://{listening}/ready, /live and {STATUS_PATH}; metrics: GET http://{listening}{METRICS_PATH}"
+        );
         println!("Deliver the documented notice:");
         println!(
             "  curl -i -X POST {url} -H \"x-vwo-auth: {key}\" -H 'content-type: application/json' -d '{DOCUMENTED_PAYLOAD}'"
@@ -199,10 +208,52 @@ impl Example {
     }
 }
 
-/// `GET /settings/status`: the store's status as JSON (version, account, age, ETag, last
-/// error; never the SDK key).
-pub fn status_json(store: &SettingsStore) -> String {
-    serde_json::to_string(&store.status()).unwrap_or_else(|_| r#"{"state":"unavailable"}"#.to_owned())
+impl Started {
+    /// Ready, live and the settings status over this example's store, for the adapter's
+    /// probes mount.
+    pub fn probes(&self) -> Probes {
+        Probes::shared(self.store.clone())
+    }
+
+    /// The metrics endpoint's renderer for this example's store.
+    pub fn metrics(&self) -> Result<Metrics, Box<dyn std::error::Error>> {
+        Metrics::install(Arc::clone(&self.store))
+    }
+}
+
+/// `GET /metrics`: everything recorded through the `metrics` facade (the receiver's
+/// deliveries and refreshes, the settings' fetches and ages), as Prometheus text.
+#[derive(Clone)]
+pub struct Metrics {
+    handle: PrometheusHandle,
+    store: Arc<SettingsStore>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Metrics {
+    /// Installs the Prometheus recorder for the process (once; later calls share it).
+    pub fn install(store: Arc<SettingsStore>) -> Result<Self, Box<dyn std::error::Error>> {
+        static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
+        let handle = HANDLE
+            .get_or_init(|| {
+                PrometheusBuilder::new()
+                    .install_recorder()
+                    .map_err(|e| e.to_string())
+            })
+            .clone()?;
+        Ok(Self { handle, store })
+    }
+
+    /// The metrics as Prometheus text, with the settings' age gauges as of now.
+    pub fn render(&self) -> String {
+        self.store.record_age_metrics();
+        self.handle.render()
+    }
 }
 
 /// The demo document's `accountId`.

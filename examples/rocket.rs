@@ -10,24 +10,23 @@
 use std::sync::Arc;
 
 use rocket::fairing::AdHoc;
-use rocket::http::ContentType;
 use rocket::{Config, State, get, routes};
-use vwo_webhook_examples::{Example, status_json};
-use vwo_webhook_settings::SettingsStore;
+use vwo_webhook_examples::{Example, Metrics};
 
 #[get("/")]
 fn index() -> &'static str {
     "an application with a VWO webhook at /vwo-webhook\n"
 }
 
-#[get("/settings/status")]
-fn status(store: &State<Arc<SettingsStore>>) -> (ContentType, String) {
-    (ContentType::JSON, status_json(store))
+#[get("/metrics")]
+fn metrics(metrics: &State<Metrics>) -> String {
+    metrics.render()
 }
 
 #[rocket::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Example::start()?;
+    let (probes, metrics) = (started.probes(), started.metrics()?);
     let path = started.receiver.path().to_owned();
     let addr = started.example.addr;
     let figment = Config::figment()
@@ -37,8 +36,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let announce = Arc::new(started);
     let announcer = Arc::clone(&announce);
     let _ = rocket::custom(figment)
-        .mount("/", routes![index, status])
-        .manage(Arc::clone(&announce.store))
+        .mount("/", routes![index, metrics])
+        .mount("/", vwo_webhook_rocket::probe_routes(probes))
+        .manage(metrics)
         .attach(vwo_webhook_rocket::fairing(announce.receiver.clone()))
         .attach(AdHoc::on_liftoff("announce", move |rocket| {
             Box::pin(async move {

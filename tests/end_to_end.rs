@@ -5,12 +5,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
+use vwo_webhook::Probes;
 use vwo_webhook_conformance::Server;
 use vwo_webhook_conformance::blackbox::{CHECKS, Target};
 use vwo_webhook_conformance::client::{Request, Response};
-use vwo_webhook_examples::{ConfigError, DOCUMENTED_PAYLOAD, Example, STATUS_PATH, status_json};
+use vwo_webhook_examples::{ConfigError, DOCUMENTED_PAYLOAD, Example, METRICS_PATH, Metrics, STATUS_PATH};
 use vwo_webhook_settings::SettingsStore;
 
 fn example(vars: &[(&str, &str)]) -> Result<Example, ConfigError> {
@@ -21,7 +21,7 @@ fn example(vars: &[(&str, &str)]) -> Result<Example, ConfigError> {
     Example::from_lookup(|name| vars.get(name).cloned())
 }
 
-/// Serves the example's receiver and `GET /settings/status` through axum, as the axum example
+/// Serves the example's receiver, its probes and its metrics through axum, as the axum example
 /// does, with the settings backend the environment asks for.
 fn serve(example: &Example) -> Server {
     serve_with_store(example).0
@@ -36,12 +36,11 @@ fn serve_with_store(example: &Example) -> (Server, Arc<SettingsStore>) {
         let store = settings.store();
         let _ = store_tx.send(Arc::clone(&store));
         let receiver = example.receiver(settings).expect("receiver");
+        let metrics = Metrics::install(Arc::clone(&store)).expect("metrics");
         let app: Router = Router::new()
-            .route(
-                STATUS_PATH,
-                get(move || async move { ([(CONTENT_TYPE, "application/json")], status_json(&store)) }),
-            )
-            .merge(vwo_webhook_axum::router(receiver));
+            .route(METRICS_PATH, get(move || async move { metrics.render() }))
+            .merge(vwo_webhook_axum::router(receiver))
+            .merge(vwo_webhook_axum::probes(Probes::shared(store)));
         let _ = axum::serve(listener, app).await;
     });
     let store = store_rx.recv().expect("the server's settings store");
@@ -150,7 +149,18 @@ fn without_credentials_each_webhook_refreshes_the_bundled_settings() {
         "empty",
         "no fetch before the first webhook here"
     );
+    assert_eq!(
+        send(&server, Request::new("GET", "/ready")).status,
+        503,
+        "not ready without settings"
+    );
+    assert_eq!(send(&server, Request::new("GET", "/live")).status, 200);
     assert_eq!(deliver(&server, Some("s3cret")), 200);
+    assert_eq!(
+        send(&server, Request::new("GET", "/ready")).status,
+        200,
+        "ready once loaded"
+    );
     let first = status(&server);
     assert_eq!(first["state"], "ok");
     assert_eq!(first["source"], "origin");
@@ -229,5 +239,68 @@ fn the_black_box_checks_pass_with_the_examples_short_secret() {
     for (name, check) in CHECKS {
         tracing::info!(name, "black-box check");
         runtime.block_on(check(target.clone()));
+    }
+}
+
+/// The value of the Prometheus sample `name{labels}` (labels as rendered, in order), or 0.
+fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[test]
+fn metrics_count_deliveries_refreshes_and_origin_errors() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", closed.local_addr().expect("addr"));
+    drop(closed);
+    let offline = serve(
+        &example(&[
+            ("VWO_WEBHOOK_SECRET", "s3cret"),
+            ("VWO_WEBHOOK_ADDR", "127.0.0.1:0"),
+        ])
+        .expect("config"),
+    );
+    let failing = serve(
+        &example(&[
+            ("VWO_WEBHOOK_SECRET", "s3cret"),
+            ("VWO_WEBHOOK_ADDR", "127.0.0.1:0"),
+            ("VWO_ACCOUNT_ID", "654321"),
+            ("VWO_SDK_KEY", "very-secret-sdk-key"),
+            ("VWO_SETTINGS_BASE_URL", &base),
+        ])
+        .expect("config"),
+    );
+    let scrape = || {
+        let response = send(&offline, Request::new("GET", METRICS_PATH));
+        assert_eq!(response.status, 200);
+        response.text()
+    };
+    let accepted = r#"vwo_webhook_deliveries_total{outcome="accepted",status="200"}"#;
+    let refused = r#"vwo_webhook_deliveries_total{outcome="refused",status="401",check="authentication"}"#;
+    let failed = r#"vwo_webhook_refresh_runs_total{trigger="webhook",result="transient_failure"}"#;
+    let unreachable = r#"vwo_webhook_settings_fetch_errors_total{kind="connect"}"#;
+    let before = scrape();
+    assert_eq!(deliver(&offline, Some("s3cret")), 200);
+    assert_eq!(deliver(&offline, Some("a-guess")), 401);
+    assert_eq!(
+        deliver(&failing, Some("s3cret")),
+        503,
+        "the origin cannot be reached"
+    );
+    let after = scrape();
+    for series in [accepted, refused, failed, unreachable] {
+        assert!(
+            sample(&after, series) > sample(&before, series),
+            "{series} did not move:\n{after}"
+        );
+    }
+    assert!(
+        sample(&after, "vwo_webhook_settings_fetched_timestamp_seconds") > 1.7e9,
+        "{after}"
+    );
+    assert!(after.contains("vwo_webhook_settings_age_seconds"), "{after}");
+    for secret in ["s3cret", "a-guess", "very-secret-sdk-key"] {
+        assert!(!after.contains(secret), "{secret} in the metrics");
     }
 }

@@ -30,8 +30,8 @@
 /// two versions cannot drift apart.
 pub use vwo_webhook;
 pub use vwo_webhook::{
-    AckPolicy, Delivery, Keyring, Receiver, ReceiverBuilder, Refresh, RefreshError, Response, RetryPolicy,
-    Secret, SettingsChanged, Trigger,
+    AckPolicy, Delivery, Keyring, Probe, Probes, Receiver, ReceiverBuilder, Refresh, RefreshError, Response,
+    RetryPolicy, Secret, SettingsChanged, Trigger,
 };
 
 use std::fmt;
@@ -77,6 +77,38 @@ impl HttpServiceFactory for WebhookService {
         web::resource(path)
             .route(web::route().to(handler))
             .register(config);
+    }
+}
+
+/// Mounts the probes (ready, live, status; see [`Probes`]) at their paths, for every method
+/// (non-GET gets the core's 405). Give it to `App::service` beside [`service`].
+pub fn probes(probes: Probes) -> ProbesService {
+    ProbesService { probes }
+}
+
+/// The probes as an actix `HttpServiceFactory`; see [`probes`].
+#[derive(Debug, Clone)]
+pub struct ProbesService {
+    probes: Probes,
+}
+
+impl HttpServiceFactory for ProbesService {
+    fn register(self, config: &mut AppService) {
+        for path in self.probes.paths() {
+            let (probes, owned) = (self.probes.clone(), path.to_owned());
+            let handler = move |request: HttpRequest| {
+                let answer = probes.answer(request.method().as_str(), &owned);
+                async move {
+                    match answer {
+                        Some(answer) => WebhookResponse(answer).to_http(),
+                        None => HttpResponse::NotFound().finish(),
+                    }
+                }
+            };
+            web::resource(path)
+                .route(web::route().to(handler))
+                .register(config);
+        }
     }
 }
 

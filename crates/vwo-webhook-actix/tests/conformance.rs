@@ -8,15 +8,19 @@ use vwo_webhook_actix::{Webhook, WebhookResponse};
 use vwo_webhook_conformance::{HEALTH_BODY, HEALTH_PATH, Harness, Server};
 
 /// Serves an app with `GET /health` and whatever `mount` adds, on its own actix system.
-fn serve(receiver: Receiver, mount: fn(&mut ServiceConfig, &Receiver)) -> Server {
+fn serve<M>(receiver: Receiver, mount: M) -> Server
+where
+    M: Fn(&mut ServiceConfig, &Receiver) + Clone + Send + 'static,
+{
     Server::spawn_thread(move |ready| {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address");
         actix_web::rt::System::new().block_on(async move {
             let server = HttpServer::new(move || {
+                let (mount, receiver) = (mount.clone(), receiver.clone());
                 App::new()
                     .route(HEALTH_PATH, web::get().to(|| async { HEALTH_BODY }))
-                    .configure(|config| mount(config, &receiver))
+                    .configure(move |config| mount(config, &receiver))
             })
             .workers(2)
             .disable_signals()
@@ -61,3 +65,16 @@ impl Harness for ActixExtractor {
 vwo_webhook_conformance::conformance_suite!(actix_service => Actix);
 
 vwo_webhook_conformance::conformance_suite!(actix_extractor => ActixExtractor);
+
+#[test]
+fn probes_answer_beside_the_application() {
+    let (switch, probes) = vwo_webhook_conformance::probes::switched();
+    let receiver = vwo_webhook_conformance::cases::secured_receiver(
+        &vwo_webhook_conformance::TestBackend::counting(),
+        |b| b,
+    );
+    let server = serve(receiver, move |config, _| {
+        config.service(vwo_webhook_actix::probes(probes.clone()));
+    });
+    vwo_webhook_conformance::probes::check_probes(server.addr(), &switch);
+}

@@ -25,8 +25,8 @@
 /// two versions cannot drift apart.
 pub use vwo_webhook;
 pub use vwo_webhook::{
-    AckPolicy, Delivery, Keyring, Receiver, ReceiverBuilder, Refresh, RefreshError, Response, RetryPolicy,
-    Secret, SettingsChanged, Trigger,
+    AckPolicy, Delivery, Keyring, Probe, Probes, Receiver, ReceiverBuilder, Refresh, RefreshError, Response,
+    RetryPolicy, Secret, SettingsChanged, Trigger,
 };
 
 use axum::Router;
@@ -42,6 +42,29 @@ where
 {
     let path = receiver.path().to_owned();
     Router::new().route_service(&path, WebhookService::new(receiver))
+}
+
+/// A router answering the probes (ready, live, status; see [`Probes`]) at their paths, for
+/// every method (non-GET gets the core's 405). Merge it beside [`router`]:
+/// `Router::new().merge(router(receiver)).merge(probes(Probes::shared(store)))`.
+pub fn probes<S>(probes: Probes) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let mut router = Router::new();
+    for path in probes.paths() {
+        let (probes, path_owned) = (probes.clone(), path.to_owned());
+        router = router.route(
+            path,
+            axum::routing::any(move |method: axum::http::Method| async move {
+                match probes.answer(method.as_str(), &path_owned) {
+                    Some(answer) => WebhookResponse(answer).into_response(),
+                    None => axum::http::StatusCode::NOT_FOUND.into_response(),
+                }
+            }),
+        );
+    }
+    router
 }
 
 /// An authenticated, parsed delivery, for handlers of your own.

@@ -46,3 +46,14 @@ impl Harness for AxumExtractor {
 vwo_webhook_conformance::conformance_suite!(axum_router => Axum);
 
 vwo_webhook_conformance::conformance_suite!(axum_extractor => AxumExtractor);
+
+#[test]
+fn probes_answer_beside_the_application() {
+    let (switch, probes) = vwo_webhook_conformance::probes::switched();
+    let server = serve(
+        Router::new()
+            .route(HEALTH_PATH, get(|| async { HEALTH_BODY }))
+            .merge(vwo_webhook_axum::probes(probes)),
+    );
+    vwo_webhook_conformance::probes::check_probes(server.addr(), &switch);
+}

@@ -6,6 +6,8 @@
 #![forbid(unsafe_code)]
 // Printing is this program's job.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
+// The argument docs are the --help text, where URLs are examples to type, not links.
+#![allow(rustdoc::bare_urls)]
 
 mod check;
 mod listen;

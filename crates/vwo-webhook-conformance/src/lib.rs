@@ -35,6 +35,7 @@ pub mod client;
 pub mod fixtures;
 mod harness;
 mod logs;
+pub mod probes;
 
 pub use backend::{Step, TestBackend};
 pub use harness::{HEALTH_BODY, HEALTH_PATH, Harness, Ready, Server};

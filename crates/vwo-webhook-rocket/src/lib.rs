@@ -26,8 +26,8 @@
 /// two versions cannot drift apart.
 pub use vwo_webhook;
 pub use vwo_webhook::{
-    AckPolicy, Delivery, Keyring, Receiver, ReceiverBuilder, Refresh, RefreshError, Response, RetryPolicy,
-    Secret, SettingsChanged, Trigger,
+    AckPolicy, Delivery, Keyring, Probe, Probes, Receiver, ReceiverBuilder, Refresh, RefreshError, Response,
+    RetryPolicy, Secret, SettingsChanged, Trigger,
 };
 
 use std::io::Cursor;
@@ -81,6 +81,40 @@ pub fn routes(receiver: Receiver) -> Vec<Route> {
         .into_iter()
         .map(|method| Route::new(method, &path, handler.clone()))
         .collect()
+}
+
+/// The probes (ready, live, status; see [`Probes`]) as routes for every method at their paths
+/// (non-GET gets the core's 405): `rocket.mount("/", probe_routes(probes))`.
+pub fn probe_routes(probes: Probes) -> Vec<Route> {
+    let mut routes = Vec::new();
+    for path in probes.paths() {
+        let handler = ProbeHandler {
+            probes: probes.clone(),
+            path: path.to_owned(),
+        };
+        routes.extend(
+            METHODS
+                .into_iter()
+                .map(|method| Route::new(method, path, handler.clone())),
+        );
+    }
+    routes
+}
+
+#[derive(Clone)]
+struct ProbeHandler {
+    probes: Probes,
+    path: String,
+}
+
+#[rocket::async_trait]
+impl Handler for ProbeHandler {
+    async fn handle<'r>(&self, request: &'r Request<'_>, _data: Data<'r>) -> route::Outcome<'r> {
+        match self.probes.answer(request.method().as_str(), &self.path) {
+            Some(answer) => route::Outcome::from(request, WebhookResponse(answer)),
+            None => route::Outcome::Forward((_data, Status::NotFound)),
+        }
+    }
 }
 
 /// The receiver as a rocket fairing; see [`fairing()`].

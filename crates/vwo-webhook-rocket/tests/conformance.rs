@@ -31,35 +31,48 @@ fn config() -> Config {
     }
 }
 
+/// Launches `build(rocket)` (with `GET /health` mounted) on its own thread and runtime.
+fn launch<F>(build: F) -> Server
+where
+    F: FnOnce(rocket::Rocket<rocket::Build>) -> rocket::Rocket<rocket::Build> + Send + 'static,
+{
+    Server::spawn_thread(move |ready| {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        runtime.block_on(async move {
+            let ignited = build(rocket::custom(config()).mount("/", rocket::routes![health]))
+                .attach(AdHoc::on_liftoff("report the port", move |rocket| {
+                    Box::pin(async move {
+                        let addr = SocketAddr::new(rocket.config().address, rocket.config().port);
+                        let shutdown = rocket.shutdown();
+                        ready.report(addr, move || shutdown.notify());
+                    })
+                }))
+                .ignite()
+                .await
+                .expect("rocket ignites");
+            let _ = ignited.launch().await;
+        });
+        runtime.shutdown_timeout(Duration::from_secs(1));
+    })
+}
+
 struct Rocket;
 
 impl Harness for Rocket {
     fn serve(receiver: Receiver) -> Server {
-        Server::spawn_thread(move |ready| {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("tokio runtime");
-            runtime.block_on(async move {
-                let ignited = rocket::custom(config())
-                    .mount("/", rocket::routes![health])
-                    .attach(vwo_webhook_rocket::fairing(receiver))
-                    .attach(AdHoc::on_liftoff("report the port", move |rocket| {
-                        Box::pin(async move {
-                            let addr = SocketAddr::new(rocket.config().address, rocket.config().port);
-                            let shutdown = rocket.shutdown();
-                            ready.report(addr, move || shutdown.notify());
-                        })
-                    }))
-                    .ignite()
-                    .await
-                    .expect("rocket ignites");
-                let _ = ignited.launch().await;
-            });
-            runtime.shutdown_timeout(Duration::from_secs(1));
-        })
+        launch(|rocket| rocket.attach(vwo_webhook_rocket::fairing(receiver)))
     }
+}
+
+#[test]
+fn probes_answer_beside_the_application() {
+    let (switch, probes) = vwo_webhook_conformance::probes::switched();
+    let server = launch(|rocket| rocket.mount("/", vwo_webhook_rocket::probe_routes(probes)));
+    vwo_webhook_conformance::probes::check_probes(server.addr(), &switch);
 }
 
 vwo_webhook_conformance::conformance_suite!(rocket_fairing => Rocket);

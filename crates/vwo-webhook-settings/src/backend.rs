@@ -19,6 +19,9 @@ use crate::validate::Check;
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(600);
 /// How much each pause between polls varies (±10%), so replicas do not poll in lockstep.
 pub const POLL_JITTER: f64 = 0.1;
+/// Failed fetches, by `kind`: a [`FetchError::kind`], or `invalid_json` / `invalid_document`
+/// for a document refused (a refused document still served counts once, when fetched).
+pub const FETCH_ERRORS: &str = "vwo_webhook_settings_fetch_errors_total";
 /// How long a refused document without an `ETag` is taken to still be the one the origin
 /// serves, by default (see [`SettingsBuilder::refused_verdict_window`]).
 pub const DEFAULT_REFUSED_VERDICT_WINDOW: Duration = Duration::from_secs(30);
@@ -223,6 +226,7 @@ impl VwoSettings {
             None => current.as_ref().and_then(|snapshot| snapshot.etag()),
         };
         let fetched = inner.origin.fetch(endpoint, etag).await.map_err(|error| {
+            metrics::counter!(FETCH_ERRORS, "kind" => error.kind()).increment(1);
             inner.store.record_error(error.to_string());
             error.into_refresh_error()
         })?;
@@ -241,6 +245,11 @@ impl VwoSettings {
         let snapshot = match Snapshot::parse(raw, check, Source::Origin, etag.clone(), SystemTime::now()) {
             Ok(snapshot) => snapshot,
             Err(error) => {
+                let kind = match error {
+                    DocumentError::Json(_) => "invalid_json",
+                    _ => "invalid_document",
+                };
+                metrics::counter!(FETCH_ERRORS, "kind" => kind).increment(1);
                 inner.store.record_error(error.to_string());
                 *self.refused_slot() = Some(Refused {
                     etag,

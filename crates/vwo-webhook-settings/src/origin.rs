@@ -92,6 +92,21 @@ pub enum FetchError {
 }
 
 impl FetchError {
+    /// A short, fixed name for the kind of failure (a metric label): `connect`, `timeout`,
+    /// `status_4xx`, `status_429`, `status_5xx`, `too_large`, `content_type`, `body`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FetchError::Connect(_) => "connect",
+            FetchError::Timeout => "timeout",
+            FetchError::Status { status: 429, .. } => "status_429",
+            FetchError::Status { status, .. } if *status >= 500 => "status_5xx",
+            FetchError::Status { .. } => "status_4xx",
+            FetchError::TooLarge { .. } => "too_large",
+            FetchError::ContentType(_) => "content_type",
+            FetchError::Body(_) => "body",
+        }
+    }
+
     /// Connection trouble, timeouts, 429 and 5xx may clear up; the rest will not by retrying.
     pub fn into_refresh_error(self) -> RefreshError {
         match self {

@@ -10,6 +10,19 @@ use tokio::sync::watch;
 
 use crate::snapshot::{Snapshot, Source};
 
+/// When the current settings were fetched, in Unix seconds (gauge).
+pub const FETCHED_AT: &str = "vwo_webhook_settings_fetched_timestamp_seconds";
+/// When the origin last confirmed the settings current, in Unix seconds (gauge): alert on
+/// `time() - vwo_webhook_settings_confirmed_timestamp_seconds`.
+pub const CONFIRMED_AT: &str = "vwo_webhook_settings_confirmed_timestamp_seconds";
+/// How old the current settings are (gauge, set by [`SettingsStore::record_age_metrics`]).
+pub const AGE: &str = "vwo_webhook_settings_age_seconds";
+/// Seconds since the last confirmed check (gauge, set by
+/// [`SettingsStore::record_age_metrics`]).
+pub const SINCE_CONFIRMED: &str = "vwo_webhook_settings_since_confirmed_seconds";
+/// 1 for the `version` and `account_id` served, 0 for those served before (gauge).
+pub const INFO: &str = "vwo_webhook_settings_info";
+
 /// Holds the current [`Snapshot`]. Readers never wait: a read is one atomic load, and a
 /// refresh replaces the whole snapshot at once. The last good snapshot stays on every failure.
 #[derive(Debug)]
@@ -117,21 +130,41 @@ impl SettingsStore {
     /// as a confirmation and clears the last error; one from the on-disk copy does neither.
     pub fn publish(&self, snapshot: Snapshot) {
         let snapshot = Arc::new(snapshot);
-        self.current.store(Some(Arc::clone(&snapshot)));
+        let previous = self.current.swap(Some(Arc::clone(&snapshot)));
         if snapshot.source() == Source::Origin {
             let mut checks = self.checks();
             checks.confirmed_at = Some(snapshot.fetched_at());
             checks.last_error = None;
+            metrics::gauge!(CONFIRMED_AT).set(unix_seconds_f64(snapshot.fetched_at()));
         }
+        metrics::gauge!(FETCHED_AT).set(unix_seconds_f64(snapshot.fetched_at()));
+        if let Some(previous) = previous {
+            metrics::gauge!(INFO, "version" => previous.version().to_owned(), "account_id" => previous.account_id().to_owned()).set(0.0);
+        }
+        metrics::gauge!(INFO, "version" => snapshot.version().to_owned(), "account_id" => snapshot.account_id().to_owned()).set(1.0);
         self.changes.send_replace(Some(snapshot));
     }
 
     /// Records a successful check that found the current settings still current (a 304):
     /// nothing is swapped or announced, the last error is cleared.
     pub fn confirm(&self) {
+        let now = SystemTime::now();
         let mut checks = self.checks();
-        checks.confirmed_at = Some(SystemTime::now());
+        checks.confirmed_at = Some(now);
         checks.last_error = None;
+        metrics::gauge!(CONFIRMED_AT).set(unix_seconds_f64(now));
+    }
+
+    /// Sets the age gauges (`vwo_webhook_settings_age_seconds`,
+    /// `vwo_webhook_settings_since_confirmed_seconds`) to now's values: call it when a scrape
+    /// comes in, just before rendering the metrics. The timestamp gauges need no such call.
+    pub fn record_age_metrics(&self) {
+        if let Some(age) = self.age() {
+            metrics::gauge!(AGE).set(age.as_secs_f64());
+        }
+        if let Some(confirmed) = self.confirmed_at() {
+            metrics::gauge!(SINCE_CONFIRMED).set(confirmed.elapsed().unwrap_or_default().as_secs_f64());
+        }
     }
 
     /// Records a failed refresh; the current snapshot stays.
@@ -167,6 +200,24 @@ impl SettingsStore {
             etag: snapshot.and_then(|s| s.etag().map(str::to_owned)),
             last_error,
         }
+    }
+}
+
+fn unix_seconds_f64(at: SystemTime) -> f64 {
+    at.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
+}
+
+impl vwo_webhook::Probe for SettingsStore {
+    /// Ready once settings are loaded, from the origin or the on-disk copy.
+    fn ready(&self) -> bool {
+        self.current.load().is_some()
+    }
+
+    /// [`SettingsStore::status`] as JSON.
+    fn status_json(&self) -> String {
+        serde_json::to_string(&self.status()).unwrap_or_else(|_| r#"{"state":"unavailable"}"#.to_owned())
     }
 }
 

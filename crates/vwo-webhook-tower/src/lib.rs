@@ -35,8 +35,8 @@
 /// two versions cannot drift apart.
 pub use vwo_webhook;
 pub use vwo_webhook::{
-    AckPolicy, Delivery, Keyring, Receiver, ReceiverBuilder, Refresh, RefreshError, Response, RetryPolicy,
-    Secret, SettingsChanged, Trigger,
+    AckPolicy, Delivery, Keyring, Probe, Probes, Receiver, ReceiverBuilder, Refresh, RefreshError, Response,
+    RetryPolicy, Secret, SettingsChanged, Trigger,
 };
 
 use std::convert::Infallible;
@@ -192,6 +192,82 @@ where
             return Box::pin(async move { Ok(handle(&receiver, request).await.map(Either::Left)) });
         }
         // Clone-and-replace: the instance that was polled ready is the one that is called.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move { Ok(inner.call(request).await?.map(Either::Right)) })
+    }
+}
+
+/// Answers the probes (ready, live, status; see [`Probes`]) in front of another service:
+/// requests for the probes' paths are answered, everything else reaches your service.
+///
+/// ```
+/// # use vwo_webhook::{Probe, Probes};
+/// # struct Loaded;
+/// # impl Probe for Loaded { fn ready(&self) -> bool { true } fn status_json(&self) -> String { "{}".into() } }
+/// use tower::ServiceBuilder;
+/// # fn app() -> impl Clone { tower::service_fn(|_: http::Request<http_body_util::Full<bytes::Bytes>>| async {
+/// #     Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Full::new(bytes::Bytes::new())))
+/// # }) }
+/// let service = ServiceBuilder::new()
+///     .layer(vwo_webhook_tower::ProbesLayer::new(Probes::new(Loaded)))
+///     .service(app());
+/// # let _ = service;
+/// ```
+#[derive(Debug, Clone)]
+pub struct ProbesLayer {
+    probes: Probes,
+}
+
+impl ProbesLayer {
+    /// Answers `probes` at their paths.
+    pub fn new(probes: Probes) -> Self {
+        Self { probes }
+    }
+}
+
+impl<S> Layer<S> for ProbesLayer {
+    type Service = ProbesService<S>;
+
+    fn layer(&self, inner: S) -> ProbesService<S> {
+        ProbesService {
+            inner,
+            probes: self.probes.clone(),
+        }
+    }
+}
+
+/// The service [`ProbesLayer`] produces.
+#[derive(Debug, Clone)]
+pub struct ProbesService<S> {
+    inner: S,
+    probes: Probes,
+}
+
+impl<S, B, ResBody> Service<Request<B>> for ProbesService<S>
+where
+    S: Service<Request<B>, Response = http::Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send,
+    S::Error: Send,
+    ResBody: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = http::Response<Either<Full<Bytes>, ResBody>>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        if let Some(answer) = self
+            .probes
+            .answer(request.method().as_str(), request.uri().path())
+        {
+            let response = into_http_response(answer).map(Either::Left);
+            return Box::pin(async move { Ok(response) });
+        }
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move { Ok(inner.call(request).await?.map(Either::Right)) })

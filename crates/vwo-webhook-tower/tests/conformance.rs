@@ -27,25 +27,52 @@ async fn app(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infall
     Ok(response)
 }
 
+/// Serves `service` on bare hyper, one connection per task.
+fn serve<S>(service: S) -> Server
+where
+    S: tower::Service<
+            Request<Incoming>,
+            Response = Response<http_body_util::Either<Full<Bytes>, Full<Bytes>>>,
+            Error = Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    Server::spawn_tokio(move |listener| async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let service = TowerToHyperService::new(service.clone());
+            tokio::spawn(async move {
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    })
+}
+
 impl Harness for Tower {
     fn serve(receiver: Receiver) -> Server {
-        Server::spawn_tokio(move |listener| async move {
-            let service = ServiceBuilder::new()
+        serve(
+            ServiceBuilder::new()
                 .layer(WebhookLayer::new(receiver))
-                .service(tower::service_fn(app));
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    continue;
-                };
-                let service = TowerToHyperService::new(service.clone());
-                tokio::spawn(async move {
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        })
+                .service(tower::service_fn(app)),
+        )
     }
+}
+
+#[test]
+fn probes_answer_beside_the_application() {
+    let (switch, probes) = vwo_webhook_conformance::probes::switched();
+    let server = serve(
+        ServiceBuilder::new()
+            .layer(vwo_webhook_tower::ProbesLayer::new(probes))
+            .service(tower::service_fn(app)),
+    );
+    vwo_webhook_conformance::probes::check_probes(server.addr(), &switch);
 }
 
 vwo_webhook_conformance::conformance_suite!(tower_layer => Tower);

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::refresh::{DynRefresh, FailureKind, Refresh, Trigger};
+use crate::telemetry;
 
 /// The default [`RetryPolicy::with_min_spacing`]: 20 ms.
 pub const DEFAULT_MIN_SPACING: Duration = Duration::from_millis(20);
@@ -179,6 +180,8 @@ struct State {
     not_before: Option<Instant>,
     /// When the latest attempt started, for the minimum spacing.
     last_attempt: Option<Instant>,
+    /// Webhook deliveries that asked for a refresh since the latest attempt started.
+    waiting: u64,
 }
 
 struct Shared {
@@ -239,6 +242,7 @@ impl Coordinator {
                     failures: 0,
                     not_before: None,
                     last_attempt: None,
+                    waiting: 0,
                 }),
                 published,
             }),
@@ -251,6 +255,9 @@ impl Coordinator {
         // Subscribe first, so no outcome published after the claim can be missed.
         let published = self.shared.published.subscribe();
         let mut state = self.shared.lock();
+        if matches!(trigger, Trigger::Webhook(_)) {
+            state.waiting += 1;
+        }
         let required = if state.running {
             state.pending = Some(trigger);
             state.started + 1
@@ -412,6 +419,7 @@ impl Driver {
     async fn one_refresh(&self, mut generation: u64, mut trigger: Trigger) {
         let retry = self.shared.retry;
         let deadline = Instant::now() + retry.deadline;
+        let mut attempts = 0u32;
         loop {
             let earliest = {
                 let state = self.shared.lock();
@@ -424,9 +432,24 @@ impl Driver {
                 (generation, trigger) = self.next_attempt(trigger);
             }
             let started = Instant::now();
-            self.shared.lock().last_attempt = Some(started);
+            let covered = {
+                let mut state = self.shared.lock();
+                state.last_attempt = Some(started);
+                std::mem::take(&mut state.waiting)
+            };
+            let retrying = attempts > 0;
+            attempts += 1;
+            let name = trigger_name(&trigger);
             let result = tokio::spawn(Arc::clone(&self.shared.backend).refresh_boxed(trigger.clone())).await;
-            let elapsed_ms = started.elapsed().as_millis() as u64;
+            let elapsed = started.elapsed();
+            let elapsed_ms = elapsed.as_millis() as u64;
+            let counted = match &result {
+                Ok(Ok(())) => "refreshed",
+                Ok(Err(error)) if error.is_transient() => "transient_failure",
+                Ok(Err(_)) => "permanent_failure",
+                Err(_) => "panicked",
+            };
+            telemetry::refresh(name, counted, elapsed, retrying, covered);
             let retry_after = match result {
                 Ok(Ok(())) => {
                     tracing::info!(generation, elapsed_ms, "settings refreshed");

@@ -11,6 +11,7 @@ use crate::payload::SettingsChanged;
 use crate::receiver::Receiver;
 use crate::refresh::Trigger;
 use crate::response::Response;
+use crate::telemetry;
 use crate::verify::Verifier;
 
 /// A delivery id and the verifier that read it, to be remembered once the delivery is
@@ -92,6 +93,13 @@ impl Delivery {
         }
         self.span.record("generation", generation);
         record(&self.span, &response, outcome, self.arrived);
+        let counted = match outcome {
+            "refreshed" | "scheduled" => "accepted",
+            "transient_failure" => "transient_failure",
+            "timed_out" => "timed_out",
+            _ => "permanent_failure",
+        };
+        telemetry::delivery(counted, response.status(), None, self.arrived.elapsed());
         tracing::info!(
             action = action.as_deref().unwrap_or(""),
             "vwo webhook delivery answered"

@@ -41,12 +41,14 @@ mod compose;
 mod coordinator;
 mod delivery;
 mod payload;
+mod probes;
 mod receiver;
 mod refresh;
 mod response;
 mod secret;
 mod signature;
 mod standard;
+pub mod telemetry;
 mod verify;
 
 pub use builder::{
@@ -58,6 +60,7 @@ pub use coordinator::{
 };
 pub use delivery::Delivery;
 pub use payload::{Action, Event, PayloadError, SettingsChanged};
+pub use probes::{LIVE_PATH, Probe, Probes, READY_PATH, STATUS_PATH};
 pub use receiver::{BodyError, Receiver};
 pub use refresh::{FailureKind, Refresh, RefreshError, Trigger};
 pub use response::Response;

@@ -18,6 +18,7 @@ use crate::delivery::{Delivery, Remembered, record};
 use crate::payload::SettingsChanged;
 use crate::refresh::Refresh;
 use crate::response::Response;
+use crate::telemetry;
 use crate::verify::{HeaderLookup, Verifier, VerifyError};
 
 /// Why an adapter could not read a body.
@@ -65,8 +66,9 @@ impl std::fmt::Debug for Receiver {
     }
 }
 
-/// A check's refusal: the answer, and the reason to log (never a secret).
-type Refusal = (Response, String);
+/// A check's refusal: the answer, which check refused (a metric label), and the reason to log
+/// (never a secret).
+type Refusal = (Response, &'static str, String);
 
 impl Receiver {
     /// Starts configuring a receiver whose refreshes run `backend`.
@@ -164,13 +166,15 @@ impl Receiver {
             .await;
         match checked {
             Ok((payload, remembered)) => Ok(Delivery::new(self.clone(), payload, remembered, arrived, span)),
-            Err((response, reason)) => {
+            Err((response, check, reason)) => {
                 let _entered = span.enter();
                 if response.is_success() {
                     record(&span, &response, "replayed", arrived);
+                    telemetry::delivery("replayed", response.status(), None, arrived.elapsed());
                     tracing::info!(reason, "vwo webhook delivery already processed");
                 } else {
                     record(&span, &response, "rejected", arrived);
+                    telemetry::delivery("refused", response.status(), Some(check), arrived.elapsed());
                     if response.status() == 401 {
                         tracing::warn!(reason, "vwo webhook delivery rejected");
                     } else {
@@ -197,7 +201,11 @@ impl Receiver {
         let inner = &*self.inner;
         // Methods are case-sensitive (RFC 9110): `post` is not POST.
         if method != "POST" {
-            return Err((Response::method_not_allowed(), format!("method {method:.16}")));
+            return Err((
+                Response::method_not_allowed(),
+                "method",
+                format!("method {method:.16}"),
+            ));
         }
         let headers = Headers(headers);
         for verifier in &inner.head_verifiers {
@@ -216,6 +224,7 @@ impl Receiver {
             Err(BodyError::Unreadable(reason)) => {
                 return Err((
                     Response::bad_request("the request body could not be read"),
+                    "body",
                     reason,
                 ));
             }
@@ -229,7 +238,7 @@ impl Receiver {
         }
         let payload = SettingsChanged::from_slice(body).map_err(|error| {
             let message = format!("invalid webhook payload: {error}");
-            (Response::bad_request(&message), message)
+            (Response::bad_request(&message), "payload", message)
         })?;
         // Ids to hand back to the verifiers that read them, once the delivery is answered 2xx.
         let remembered = inner
@@ -245,15 +254,19 @@ impl Receiver {
     }
 
     fn too_large(&self, reason: &str) -> Refusal {
-        (Response::payload_too_large(self.body_limit), reason.to_owned())
+        (
+            Response::payload_too_large(self.body_limit),
+            "body_limit",
+            reason.to_owned(),
+        )
     }
 }
 
 /// A refused check's answer: a replay is acknowledged, anything else is 401.
 fn refused(error: VerifyError) -> Refusal {
     match error {
-        VerifyError::Replayed { .. } => (Response::already_processed(), error.to_string()),
-        _ => (Response::unauthorized(), error.to_string()),
+        VerifyError::Replayed { .. } => (Response::already_processed(), "replay", error.to_string()),
+        _ => (Response::unauthorized(), "authentication", error.to_string()),
     }
 }
 

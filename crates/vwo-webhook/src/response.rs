@@ -108,6 +108,29 @@ impl Response {
         Self::new(503, &[JSON, ("retry-after", "1")], "error", message)
     }
 
+    /// A probe's answer (`{status, message}`).
+    pub(crate) fn probe(status: u16, word: &str, message: &str) -> Self {
+        Self::new(status, &[JSON], word, message)
+    }
+
+    /// A JSON document of the application's (the probes' status).
+    pub(crate) fn json(status: u16, body: String) -> Self {
+        Self {
+            status,
+            headers: &[JSON],
+            body,
+        }
+    }
+
+    pub(crate) fn probe_method_not_allowed() -> Self {
+        Self::new(
+            405,
+            &[JSON, ("allow", "GET, HEAD")],
+            "error",
+            "method not allowed: probes answer GET and HEAD",
+        )
+    }
+
     /// The answer when an adapter's extractor finds no [`Receiver`](crate::Receiver) in the
     /// application (a wiring mistake): 500, so VWO redelivers once the application is fixed.
     pub fn not_configured() -> Self {

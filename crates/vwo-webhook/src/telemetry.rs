@@ -1,0 +1,67 @@
+//! The metrics the core records, through the `metrics` facade: no exporter is forced on a
+//! library user; install one (Prometheus, StatsD...) and they appear. Names and labels are
+//! documented in docs/operations.md; no label ever holds a secret or a payload.
+
+use std::time::Duration;
+
+/// Deliveries answered, by `outcome` (`accepted`, `refused`, `replayed`, `transient_failure`,
+/// `permanent_failure`, `timed_out`), `status` and, for refusals, the `check` that refused
+/// (`method`, `authentication`, `body_limit`, `body`, `payload`).
+pub const DELIVERIES: &str = "vwo_webhook_deliveries_total";
+/// From a delivery's arrival to its answer, by `outcome`.
+pub const DELIVERY_DURATION: &str = "vwo_webhook_delivery_duration_seconds";
+/// Backend calls, by `trigger` (`webhook`, `safety_net`, `broadcast`, `manual`) and `result`
+/// (`refreshed`, `transient_failure`, `permanent_failure`, `panicked`).
+pub const REFRESH_RUNS: &str = "vwo_webhook_refresh_runs_total";
+/// How long each backend call took, by `result`.
+pub const REFRESH_DURATION: &str = "vwo_webhook_refresh_duration_seconds";
+/// Backend calls that retried a transient failure.
+pub const REFRESH_RETRIES: &str = "vwo_webhook_refresh_retries_total";
+/// How many deliveries each backend call answered (one run covers all that arrived before
+/// it started).
+pub const COALESCED_DELIVERIES: &str = "vwo_webhook_refresh_coalesced_deliveries";
+
+/// Records one answered delivery.
+pub(crate) fn delivery(outcome: &'static str, status: u16, check: Option<&'static str>, elapsed: Duration) {
+    let status = status_label(status);
+    match check {
+        Some(check) => {
+            metrics::counter!(DELIVERIES, "outcome" => outcome, "status" => status, "check" => check)
+                .increment(1);
+        }
+        None => metrics::counter!(DELIVERIES, "outcome" => outcome, "status" => status).increment(1),
+    }
+    metrics::histogram!(DELIVERY_DURATION, "outcome" => outcome).record(elapsed.as_secs_f64());
+}
+
+/// Records one backend call.
+pub(crate) fn refresh(
+    trigger: &'static str,
+    result: &'static str,
+    elapsed: Duration,
+    retry: bool,
+    covered: u64,
+) {
+    metrics::counter!(REFRESH_RUNS, "trigger" => trigger, "result" => result).increment(1);
+    metrics::histogram!(REFRESH_DURATION, "result" => result).record(elapsed.as_secs_f64());
+    if retry {
+        metrics::counter!(REFRESH_RETRIES).increment(1);
+    }
+    metrics::histogram!(COALESCED_DELIVERIES).record(covered as f64);
+}
+
+/// The status as a label from a fixed set (no allocation per delivery).
+fn status_label(status: u16) -> &'static str {
+    match status {
+        200 => "200",
+        202 => "202",
+        400 => "400",
+        401 => "401",
+        405 => "405",
+        408 => "408",
+        413 => "413",
+        500 => "500",
+        503 => "503",
+        _ => "other",
+    }
+}
