@@ -55,6 +55,8 @@ use vwo_webhook::{BodyError, HeaderLookup};
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+/// A layer's answer: its own (left) or the wrapped service's (right).
+type LayeredResponse<ResBody> = http::Response<Either<Full<Bytes>, ResBody>>;
 
 /// An http 1 `HeaderMap` seen through the core's [`HeaderLookup`].
 #[derive(Debug, Clone, Copy)]
@@ -177,7 +179,7 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    type Response = http::Response<Either<Full<Bytes>, ResBody>>;
+    type Response = LayeredResponse<ResBody>;
     type Error = S::Error;
     type Future = BoxFuture<Result<Self::Response, S::Error>>;
 
@@ -191,11 +193,26 @@ where
             let receiver = self.receiver.clone();
             return Box::pin(async move { Ok(handle(&receiver, request).await.map(Either::Left)) });
         }
-        // Clone-and-replace: the instance that was polled ready is the one that is called.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(async move { Ok(inner.call(request).await?.map(Either::Right)) })
+        pass_through(&mut self.inner, request)
     }
+}
+
+/// Hands `request` to `inner`, as a layer's service does with what is not its own.
+///
+/// Clone-and-replace: the instance that was polled ready is the one that is called, and a
+/// fresh clone is left for the next `poll_ready`.
+fn pass_through<S, B, ResBody>(
+    inner: &mut S,
+    request: Request<B>,
+) -> BoxFuture<Result<LayeredResponse<ResBody>, S::Error>>
+where
+    S: Service<Request<B>, Response = http::Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send,
+    B: Send + 'static,
+{
+    let clone = inner.clone();
+    let mut ready = std::mem::replace(inner, clone);
+    Box::pin(async move { Ok(ready.call(request).await?.map(Either::Right)) })
 }
 
 /// Answers the probes (ready, live, status; see [`Probes`]) in front of another service:
@@ -252,7 +269,7 @@ where
     ResBody: Send + 'static,
     B: Send + 'static,
 {
-    type Response = http::Response<Either<Full<Bytes>, ResBody>>;
+    type Response = LayeredResponse<ResBody>;
     type Error = S::Error;
     type Future = BoxFuture<Result<Self::Response, S::Error>>;
 
@@ -268,8 +285,6 @@ where
             let response = into_http_response(answer).map(Either::Left);
             return Box::pin(async move { Ok(response) });
         }
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(async move { Ok(inner.call(request).await?.map(Either::Right)) })
+        pass_through(&mut self.inner, request)
     }
 }
