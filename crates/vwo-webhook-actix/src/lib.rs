@@ -207,8 +207,13 @@ impl WebhookResponse {
     fn to_http(&self) -> HttpResponse {
         let status = StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = HttpResponse::build(status);
-        for header in self.0.headers() {
-            response.insert_header(*header);
+        for &(name, value) in self.0.headers() {
+            // actix owns the connection header: closing is asked for its own way.
+            if name == "connection" && value == "close" {
+                response.force_close();
+            } else {
+                response.insert_header((name, value));
+            }
         }
         response.body(self.0.body().to_owned())
     }

@@ -586,6 +586,35 @@ pub fn immediate_ack_policy_answers_202<H: Harness>() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Edge
+
+/// A body that stops arriving: 408 once the receiver's body timeout passes, the connection
+/// closed, no refresh. A delivery whose body arrives in time is still accepted.
+pub fn stalled_body_times_out<H: Harness>() {
+    let backend = TestBackend::counting();
+    let timeout = Duration::from_millis(300);
+    let server = H::serve(secured_receiver(&backend, |b| b.body_timeout(timeout)));
+    block_on(async {
+        // The head and half of a 100-byte body, then nothing.
+        let stalled = delivery(Some(SECRET), SENT_PREFIX).declared_length(100);
+        let sent = std::time::Instant::now();
+        let response = stalled
+            .send_expecting_close(server.addr())
+            .await
+            .unwrap_or_else(|e| panic!("stalled body: {e}"));
+        expect_status(&response, 408, "stalled body");
+        expect_json_shape(&response, "408");
+        assert!(
+            sent.elapsed() >= timeout,
+            "answered before the timeout: {:?}",
+            sent.elapsed()
+        );
+        expect_delivery(&server, Some(SECRET), DOCUMENTED, 200, "a timely delivery").await;
+        assert_eq!(backend.started(), 1, "only the timely delivery refreshed");
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
 // Shape
 
 /// One situation of the status table, reproducible through the core and through an adapter.

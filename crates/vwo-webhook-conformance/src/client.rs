@@ -156,12 +156,20 @@ impl Request {
     /// Write errors after the head are tolerated: a server may answer 413 and close before
     /// the client has finished sending, and the answer is what the case is about.
     pub async fn send(&self, addr: SocketAddr) -> Result<Response, String> {
-        tokio::time::timeout(EXCHANGE_TIMEOUT, self.exchange(addr))
+        tokio::time::timeout(EXCHANGE_TIMEOUT, self.exchange(addr, false))
             .await
             .map_err(|_| format!("no complete response within {EXCHANGE_TIMEOUT:?}"))?
     }
 
-    async fn exchange(&self, addr: SocketAddr) -> Result<Response, String> {
+    /// [`Request::send`], and fails unless the server closes the connection within 2 s of its
+    /// response.
+    pub async fn send_expecting_close(&self, addr: SocketAddr) -> Result<Response, String> {
+        tokio::time::timeout(EXCHANGE_TIMEOUT, self.exchange(addr, true))
+            .await
+            .map_err(|_| format!("no complete response within {EXCHANGE_TIMEOUT:?}"))?
+    }
+
+    async fn exchange(&self, addr: SocketAddr, expect_close: bool) -> Result<Response, String> {
         let stream = TcpStream::connect(addr)
             .await
             .map_err(|e| format!("connect {addr}: {e}"))?;
@@ -194,6 +202,16 @@ impl Request {
             let mut buf = [0u8; 8192];
             loop {
                 if let Some(response) = parse(&raw, false)? {
+                    if expect_close {
+                        let closed =
+                            tokio::time::timeout(Duration::from_secs(2), reader.read(&mut buf)).await;
+                        if !matches!(closed, Ok(Ok(0) | Err(_))) {
+                            return Err(format!(
+                                "the connection stayed open after the {} answer",
+                                response.status
+                            ));
+                        }
+                    }
                     return Ok(response);
                 }
                 match reader.read(&mut buf).await {

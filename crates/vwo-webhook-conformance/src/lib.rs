@@ -91,6 +91,8 @@ macro_rules! for_each_case {
                 immediate_ack_policy_answers_202,
                 // shape
                 responses_identical_across_adapters,
+                // edge
+                stalled_body_times_out,
             }
         }
     };
@@ -145,10 +147,10 @@ mod tests {
     #[test]
     fn catalog_has_every_case_once() {
         let mut names = super::CASES.to_vec();
-        assert_eq!(names.len(), 32);
+        assert_eq!(names.len(), 33);
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), 32, "duplicate case names");
+        assert_eq!(names.len(), 33, "duplicate case names");
     }
 
     #[test]

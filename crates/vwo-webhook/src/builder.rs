@@ -16,6 +16,9 @@ pub const DEFAULT_PATH: &str = "/vwo-webhook";
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 /// How long a delivery waits for its refresh before answering 503 (5 s).
 pub const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a body may take to arrive before the delivery gets 408 (10 s); VWO's notice is
+/// about 120 bytes.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// When to answer VWO.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +59,9 @@ pub enum BuildError {
     /// A body limit of zero would refuse every delivery.
     #[error("the body limit must be at least 1 byte")]
     ZeroBodyLimit,
+    /// A body timeout of zero would refuse every delivery.
+    #[error("the body timeout must be longer than zero")]
+    ZeroBodyTimeout,
 }
 
 /// Configures a [`Receiver`]; start with [`Receiver::builder`].
@@ -66,6 +72,7 @@ pub struct ReceiverBuilder {
     insecure: bool,
     path: String,
     body_limit: usize,
+    body_timeout: Duration,
     ack: AckPolicy,
 }
 
@@ -75,6 +82,7 @@ impl std::fmt::Debug for ReceiverBuilder {
             .field("verifiers", &self.verifiers.len())
             .field("path", &self.path)
             .field("body_limit", &self.body_limit)
+            .field("body_timeout", &self.body_timeout)
             .field("ack", &self.ack)
             .field("retry", &self.retry)
             .finish_non_exhaustive()
@@ -90,6 +98,7 @@ impl ReceiverBuilder {
             insecure: false,
             path: DEFAULT_PATH.to_owned(),
             body_limit: DEFAULT_BODY_LIMIT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
             ack: AckPolicy::default(),
         }
     }
@@ -126,6 +135,14 @@ impl ReceiverBuilder {
         self
     }
 
+    /// Answers 408 (and closes the connection) when a body has not fully arrived this long
+    /// after the header checks passed (default 10 s): a client that sends a head and then
+    /// trickles or stalls cannot hold a connection open.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
+        self
+    }
+
     /// When to answer VWO (default: after the refresh, within 5 s).
     pub fn ack_policy(mut self, ack: AckPolicy) -> Self {
         self.ack = ack;
@@ -148,6 +165,9 @@ impl ReceiverBuilder {
         if self.body_limit == 0 {
             return Err(BuildError::ZeroBodyLimit);
         }
+        if self.body_timeout.is_zero() {
+            return Err(BuildError::ZeroBodyTimeout);
+        }
         if self.verifiers.is_empty() {
             if !self.insecure {
                 return Err(BuildError::NoAuthentication);
@@ -163,6 +183,7 @@ impl ReceiverBuilder {
                 path: self.path,
                 head_verifiers,
                 body_verifiers,
+                body_timeout: self.body_timeout,
                 ack: self.ack,
                 coordinator: Coordinator::with_backend(self.backend, self.retry),
             },

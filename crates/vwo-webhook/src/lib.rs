@@ -52,7 +52,8 @@ pub mod telemetry;
 mod verify;
 
 pub use builder::{
-    AckPolicy, BuildError, DEFAULT_ACK_TIMEOUT, DEFAULT_BODY_LIMIT, DEFAULT_PATH, ReceiverBuilder,
+    AckPolicy, BuildError, DEFAULT_ACK_TIMEOUT, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, DEFAULT_PATH,
+    ReceiverBuilder,
 };
 pub use compose::AnyOf;
 pub use coordinator::{

@@ -48,6 +48,7 @@ pub(crate) struct Inner {
     pub(crate) path: String,
     pub(crate) head_verifiers: Vec<Arc<dyn Verifier>>,
     pub(crate) body_verifiers: Vec<Arc<dyn Verifier>>,
+    pub(crate) body_timeout: std::time::Duration,
     pub(crate) ack: AckPolicy,
     pub(crate) coordinator: Coordinator,
 }
@@ -91,6 +92,11 @@ impl Receiver {
     /// The largest body accepted, in bytes.
     pub fn body_limit(&self) -> usize {
         self.body_limit
+    }
+
+    /// How long a body may take to arrive.
+    pub fn body_timeout(&self) -> std::time::Duration {
+        self.inner.body_timeout
     }
 
     /// The same receiver (sharing its coordinator) with another body limit, for adapters
@@ -218,7 +224,15 @@ impl Receiver {
         if declared.is_some_and(|len| len > self.body_limit as u64) {
             return Err(self.too_large("declared content-length over the limit"));
         }
-        let body = match read_body(self.body_limit).await {
+        let read = tokio::time::timeout(inner.body_timeout, read_body(self.body_limit));
+        let Ok(body) = read.await else {
+            return Err((
+                Response::body_timeout(inner.body_timeout),
+                "body_timeout",
+                "the body did not arrive in time".to_owned(),
+            ));
+        };
+        let body = match body {
             Ok(body) => body,
             Err(BodyError::TooLarge) => return Err(self.too_large("body over the limit")),
             Err(BodyError::Unreadable(reason)) => {
@@ -332,6 +346,12 @@ mod tests {
             .path("x")
             .build();
         assert_eq!(bad_path.err(), Some(BuildError::InvalidPath));
+        let (_, backend) = counting();
+        let no_time = Receiver::builder(backend)
+            .allow_unauthenticated_deliveries_insecure()
+            .body_timeout(Duration::ZERO)
+            .build();
+        assert_eq!(no_time.err(), Some(BuildError::ZeroBodyTimeout));
     }
 
     #[tokio::test]

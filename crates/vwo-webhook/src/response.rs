@@ -100,6 +100,19 @@ impl Response {
         Self::error(413, &format!("payload too large: the limit is {limit} bytes"))
     }
 
+    /// 408, closing the connection: the body did not arrive within `timeout`.
+    pub(crate) fn body_timeout(timeout: std::time::Duration) -> Self {
+        Self::new(
+            408,
+            &[JSON, ("connection", "close")],
+            "error",
+            &format!(
+                "request timeout: the body did not arrive within {} ms",
+                timeout.as_millis()
+            ),
+        )
+    }
+
     pub(crate) fn bad_request(message: &str) -> Self {
         Self::error(400, message)
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 /// Deliveries answered, by `outcome` (`accepted`, `refused`, `replayed`, `transient_failure`,
 /// `permanent_failure`, `timed_out`), `status` and, for refusals, the `check` that refused
-/// (`method`, `authentication`, `body_limit`, `body`, `payload`).
+/// (`method`, `authentication`, `body_limit`, `body_timeout`, `body`, `payload`).
 pub const DELIVERIES: &str = "vwo_webhook_deliveries_total";
 /// From a delivery's arrival to its answer, by `outcome`.
 pub const DELIVERY_DURATION: &str = "vwo_webhook_delivery_duration_seconds";
