@@ -129,8 +129,17 @@ fn run(command: &mut Command) -> Result<(), String> {
     }
 }
 
-/// Case name -> adapter column -> passed.
-type Matrix = BTreeMap<String, BTreeMap<String, bool>>;
+/// Case name -> adapter column -> result.
+type Matrix = BTreeMap<String, BTreeMap<String, Cell>>;
+
+/// One case on one column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cell {
+    Pass,
+    Fail,
+    /// Fails because of the framework itself, as documented (and checked to still fail).
+    Limit,
+}
 
 /// Every package with a `tests/conformance.rs`: the adapters. Their folder name is their
 /// package name (docs/architecture.md).
@@ -157,11 +166,20 @@ fn conformance() -> Result<(), String> {
         eprintln!("xtask: running the conformance suite of {package}");
         let output = cargo()
             .args(["test", "--locked", "-p", &package, "--test", "conformance", "--"])
-            .args(["--color", "never"])
+            .args(["--color", "never", "--nocapture"])
             .output()
             .map_err(|e| format!("could not run cargo: {e}"))?;
         let stdout = String::from_utf8_lossy(&output.stdout);
         let mut ran = false;
+        // Cases under a known framework limit (still failing, as expected).
+        let limited: Vec<&str> = stdout
+            .lines()
+            .filter_map(|line| line.strip_prefix("vwo-conformance-limit "))
+            .filter_map(|rest| rest.split_once(": ").map(|(name, _)| name))
+            .collect();
+        for line in stdout.lines().filter(|l| l.starts_with("vwo-conformance-limit ")) {
+            eprintln!("xtask: known limit: {}", &line["vwo-conformance-limit ".len()..]);
+        }
         for (name, passed) in stdout.lines().filter_map(parse_result) {
             let Some((module, case)) = name.split_once("::") else {
                 continue;
@@ -174,7 +192,12 @@ fn conformance() -> Result<(), String> {
             if !cases.iter().any(|c| c == case) {
                 cases.push(case.to_owned());
             }
-            matrix.entry(case.to_owned()).or_default().insert(column, passed);
+            let cell = match (passed, limited.contains(&name)) {
+                (true, true) => Cell::Limit,
+                (true, false) => Cell::Pass,
+                (false, _) => Cell::Fail,
+            };
+            matrix.entry(case.to_owned()).or_default().insert(column, cell);
         }
         if !ran {
             eprint!("{}", String::from_utf8_lossy(&output.stderr));
@@ -231,16 +254,20 @@ fn print_table(columns: &[&str], order: &[String], matrix: &Matrix) -> Result<()
     }
     println!("{header}");
     println!("{}", "-".repeat(header.len()));
-    let (mut passed, mut failed) = (0usize, 0usize);
+    let (mut passed, mut failed, mut limits) = (0usize, 0usize, 0usize);
     for case in order {
         let mut row = format!("{case:width$}");
         for column in columns {
             let cell = match matrix.get(case).and_then(|m| m.get(*column)) {
-                Some(true) => {
+                Some(Cell::Pass) => {
                     passed += 1;
                     "pass"
                 }
-                Some(false) => {
+                Some(Cell::Limit) => {
+                    limits += 1;
+                    "limit"
+                }
+                Some(Cell::Fail) => {
                     failed += 1;
                     "FAIL"
                 }
@@ -252,6 +279,9 @@ fn print_table(columns: &[&str], order: &[String], matrix: &Matrix) -> Result<()
             row.push_str(&format!("  {cell:>15}"));
         }
         println!("{row}");
+    }
+    if limits > 0 {
+        println!("{limits} results are known framework limits (docs/adapter-requirements.md)");
     }
     println!("conformance: {passed} passed, {failed} failed");
     if failed == 0 {

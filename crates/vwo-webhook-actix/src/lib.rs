@@ -34,6 +34,7 @@ pub use vwo_webhook::{
     RetryPolicy, Secret, SettingsChanged, Trigger,
 };
 
+use std::cell::Cell;
 use std::fmt;
 
 use actix_web::dev::{AppService, HttpServiceFactory, Payload};
@@ -64,13 +65,15 @@ impl HttpServiceFactory for WebhookService {
         let handler = move |request: HttpRequest, payload: web::Payload| {
             let receiver = receiver.clone();
             async move {
+                let slot = PayloadSlot::new(payload.into_inner());
                 let response = receiver
                     .handle(
                         request.method().as_str(),
                         &ActixHeaders(request.headers()),
-                        |limit| read_body(payload.into_inner(), limit),
+                        |limit| slot.read(limit),
                     )
                     .await;
+                slot.drain_unread(&request, &receiver).await;
                 WebhookResponse(response)
             }
         };
@@ -119,6 +122,52 @@ struct ActixHeaders<'a>(&'a HeaderMap);
 impl HeaderLookup for ActixHeaders<'_> {
     fn header(&self, name: &str) -> Option<&[u8]> {
         self.0.get(name).map(|value| value.as_bytes())
+    }
+}
+
+/// The request's payload, read by the core if its checks get that far.
+///
+/// actix closes a connection whose request body was left unread. A refusal before the body
+/// (401, 405) would then cost every forged delivery a new connection; so a small body left
+/// unread is drained after the answer is decided (up to the body limit, within the body
+/// timeout), and the connection stays open, as hyper keeps it.
+struct PayloadSlot(Cell<Option<Payload>>);
+
+impl PayloadSlot {
+    fn new(payload: Payload) -> Self {
+        Self(Cell::new(Some(payload)))
+    }
+
+    async fn read(&self, limit: usize) -> Result<BytesMut, BodyError> {
+        match self.0.take() {
+            Some(payload) => read_body(payload, limit).await,
+            None => Err(BodyError::Unreadable("the body was already read".to_owned())),
+        }
+    }
+
+    async fn drain_unread(&self, request: &HttpRequest, receiver: &Receiver) {
+        let Some(mut payload) = self.0.take() else {
+            return;
+        };
+        let limit = receiver.body_limit();
+        let declared = request
+            .headers()
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<usize>().ok());
+        if declared.is_some_and(|length| length > limit) {
+            return; // too large to be worth it: let actix close
+        }
+        let drain = async {
+            let mut seen = 0usize;
+            while let Some(Ok(chunk)) = payload.next().await {
+                seen += chunk.len();
+                if seen > limit {
+                    return;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(receiver.body_timeout(), drain).await;
     }
 }
 
@@ -186,15 +235,16 @@ impl FromRequest for Webhook {
                     tracing::error!("the vwo-webhook extractor found no Receiver in the app data");
                     WebhookResponse(Response::not_configured())
                 })?;
-            receiver
+            let slot = PayloadSlot::new(payload);
+            let accepted = receiver
                 .accept(
                     request.method().as_str(),
                     &ActixHeaders(request.headers()),
-                    |limit| read_body(payload, limit),
+                    |limit| slot.read(limit),
                 )
-                .await
-                .map(Webhook)
-                .map_err(WebhookResponse)
+                .await;
+            slot.drain_unread(&request, receiver).await;
+            accepted.map(Webhook).map_err(WebhookResponse)
         })
     }
 }

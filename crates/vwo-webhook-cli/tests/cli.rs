@@ -218,7 +218,7 @@ fn check_passes_the_example_and_names_what_a_fail_open_receiver_gets_wrong() {
         .expect("check runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("conformance: 18 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("conformance: 22 passed, 0 failed"), "{stdout}");
 
     // VWO's sample receivers: no key, no check, 200 for anything.
     let fail_open = serve(Router::new().route("/hook", any(|| async { (StatusCode::OK, "ok") })));

@@ -11,7 +11,7 @@ use std::pin::Pin;
 
 use vwo_webhook::{DEFAULT_BODY_LIMIT, DEFAULT_PATH};
 
-use crate::client::{Request, Response};
+use crate::client::{Request, Response, send_on_one_connection};
 use crate::fixtures::{DOCUMENTED, SECRET, SENT_PREFIX, UNKNOWN_FIELDS_AND_VALUES};
 use crate::harness::Server;
 
@@ -363,6 +363,77 @@ pub async fn content_type_not_required(target: Target) {
     target.expect_accepted(&text, "text/plain").await;
     let form = bare.header("content-type", "application/x-www-form-urlencoded");
     target.expect_accepted(&form, "form content-type").await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Edge
+
+/// A declared length far over the limit (50,000,000) and no body byte at all: 413 within 2 s,
+/// without waiting for (or asking for) the body.
+pub async fn rejects_huge_declared_length_without_reading(target: Target) {
+    let request = target.signed("").declared_length(50_000_000);
+    let response = tokio::time::timeout(std::time::Duration::from_secs(2), request.send(target.addr))
+        .await
+        .unwrap_or_else(|_| panic!("no answer within 2 s to a declared 50,000,000-byte body with none sent"))
+        .unwrap_or_else(|e| panic!("{request:?}: {e}"));
+    expect_status(&response, 413, "declared 50,000,000 bytes, none sent");
+}
+
+/// `Expect: 100-continue` with a declared length over the limit: 413 at once, and no
+/// `100 Continue` asking for a body that would be refused.
+pub async fn expect_continue_oversized_is_413(target: Target) {
+    let request = target
+        .signed(SENT_PREFIX)
+        .declared_length(target.body_limit as u64 + 1);
+    let answer = request
+        .send_expecting_continue(target.addr)
+        .await
+        .unwrap_or_else(|e| panic!("{request:?}: {e}"));
+    assert!(!answer.continued, "100 Continue sent for a body over the limit");
+    expect_status(&answer.response, 413, "oversized delivery expecting 100-continue");
+}
+
+/// `Expect: 100-continue` with a body under the limit: `100 Continue`, then the usual answer.
+pub async fn expect_continue_accepted(target: Target) {
+    let request = target.signed(DOCUMENTED);
+    let answer = request
+        .send_expecting_continue(target.addr)
+        .await
+        .unwrap_or_else(|e| panic!("{request:?}: {e}"));
+    assert!(answer.continued, "no 100 Continue for a delivery under the limit");
+    assert!(
+        matches!(answer.response.status, 200 | 202),
+        "expected 200 or 202 after 100 Continue, got {} with body {:?}",
+        answer.response.status,
+        answer.response.text()
+    );
+}
+
+/// A refused delivery (401, 400 and 405, each with a small body) leaves its connection open:
+/// the next delivery on it is answered.
+pub async fn keep_alive_after_refusal(target: Target) {
+    let refusals = [
+        (401, target.delivery(Some("not-the-secret"), DOCUMENTED)),
+        (400, target.signed(r#"{"timestamp": "soon"}"#)),
+        (
+            405,
+            target
+                .request("GET")
+                .header("x-vwo-auth", &target.secret)
+                .body(DOCUMENTED),
+        ),
+    ];
+    for (status, refused) in refusals {
+        let answers = send_on_one_connection(target.addr, &[refused, target.signed(DOCUMENTED)])
+            .await
+            .unwrap_or_else(|e| panic!("after a {status}: {e}"));
+        expect_status(&answers[0], status, "the refusal");
+        assert!(
+            matches!(answers[1].status, 200 | 202),
+            "after a {status} on the same connection: expected 200 or 202, got {}",
+            answers[1].status
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

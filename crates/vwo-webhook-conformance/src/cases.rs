@@ -588,6 +588,31 @@ pub fn immediate_ack_policy_answers_202<H: Harness>() {
 // ---------------------------------------------------------------------------------------------
 // Edge
 
+/// A declared 50,000,000-byte body with none sent: 413 within 2 s, no refresh.
+pub fn rejects_huge_declared_length_without_reading<H: Harness>() {
+    refused_without_refresh::<H, _>(blackbox::rejects_huge_declared_length_without_reading);
+}
+
+/// `Expect: 100-continue` over the limit: 413 without `100 Continue`, no refresh.
+pub fn expect_continue_oversized_is_413<H: Harness>() {
+    refused_without_refresh::<H, _>(blackbox::expect_continue_oversized_is_413);
+}
+
+/// `Expect: 100-continue` under the limit: `100 Continue`, then 200 after one refresh.
+pub fn expect_continue_accepted<H: Harness>() {
+    let backend = TestBackend::counting();
+    from_outside::<H, _>(&backend, blackbox::expect_continue_accepted);
+    assert_eq!(backend.finished(), 1);
+}
+
+/// A refusal keeps the connection: the next delivery on it is answered (three refusals, three
+/// accepted deliveries, three refreshes).
+pub fn keep_alive_after_refusal<H: Harness>() {
+    let backend = TestBackend::counting();
+    from_outside::<H, _>(&backend, blackbox::keep_alive_after_refusal);
+    assert_eq!(backend.finished(), 3);
+}
+
 /// A body that stops arriving: 408 once the receiver's body timeout passes, the connection
 /// closed, no refresh. A delivery whose body arrives in time is still accepted.
 pub fn stalled_body_times_out<H: Harness>() {

@@ -134,8 +134,12 @@ impl Request {
     }
 
     fn head(&self) -> Vec<u8> {
+        self.head_with("close")
+    }
+
+    fn head_with(&self, connection: &str) -> Vec<u8> {
         let mut head = format!(
-            "{} {} HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n",
+            "{} {} HTTP/1.1\r\nhost: {}\r\nconnection: {connection}\r\n",
             self.method, self.path, self.host
         );
         for (name, value) in &self.headers {
@@ -230,9 +234,120 @@ impl Request {
     }
 }
 
+/// Sends `requests` one after the other on one kept-alive connection, each after the answer
+/// to the one before, and returns the answers. Fails if the server closes the connection
+/// before answering them all.
+pub async fn send_on_one_connection(addr: SocketAddr, requests: &[Request]) -> Result<Vec<Response>, String> {
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr)
+            .await
+            .map_err(|e| format!("connect {addr}: {e}"))?;
+        let mut raw = Vec::new();
+        let mut answers = Vec::new();
+        for (index, request) in requests.iter().enumerate() {
+            let last = index + 1 == requests.len();
+            let mut bytes = request.head_with(if last { "close" } else { "keep-alive" });
+            match &request.body {
+                Body::Full(body) => bytes.extend_from_slice(body),
+                _ => return Err("only whole bodies go over a kept-alive connection".to_owned()),
+            }
+            stream
+                .write_all(&bytes)
+                .await
+                .map_err(|e| format!("request {}: the connection is closed: {e}", index + 1))?;
+            let (response, used) = read_response(&mut stream, &mut raw).await.map_err(|e| {
+                format!(
+                    "request {} of {} on one connection: {e}",
+                    index + 1,
+                    requests.len()
+                )
+            })?;
+            raw.drain(..used);
+            answers.push(response);
+        }
+        Ok(answers)
+    };
+    tokio::time::timeout(EXCHANGE_TIMEOUT, exchange)
+        .await
+        .map_err(|_| format!("no complete responses within {EXCHANGE_TIMEOUT:?}"))?
+}
+
+/// Reads one response from `stream` (after what `raw` holds already): the response and how
+/// many bytes of `raw` it used.
+async fn read_response(stream: &mut TcpStream, raw: &mut Vec<u8>) -> Result<(Response, usize), String> {
+    let mut buf = [0u8; 8192];
+    loop {
+        if let Some(parsed) = parse_framed(raw, false)? {
+            return Ok(parsed);
+        }
+        match stream.read(&mut buf).await {
+            Ok(0) => {
+                return parse_framed(raw, true)?
+                    .ok_or_else(|| "the connection was closed, no response".to_owned());
+            }
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+            Err(e) => return Err(format!("read: {e}")),
+        }
+    }
+}
+
+/// What a request with `Expect: 100-continue` met: whether the server asked for the body
+/// (`100 Continue`) before its final answer.
+#[derive(Debug)]
+pub struct Continued {
+    /// Whether `100 Continue` came first.
+    pub continued: bool,
+    /// The final answer.
+    pub response: Response,
+}
+
+impl Request {
+    /// Sends the head with `Expect: 100-continue`, then the body only if the server answers
+    /// `100 Continue`; returns whether it did and the final answer.
+    pub async fn send_expecting_continue(&self, addr: SocketAddr) -> Result<Continued, String> {
+        let exchange = async {
+            let mut stream = TcpStream::connect(addr)
+                .await
+                .map_err(|e| format!("connect {addr}: {e}"))?;
+            let request = self.clone().header("expect", "100-continue");
+            stream
+                .write_all(&request.head())
+                .await
+                .map_err(|e| format!("write: {e}"))?;
+            let mut raw = Vec::new();
+            let (first, used) = read_response(&mut stream, &mut raw).await?;
+            if first.status != 100 {
+                return Ok(Continued {
+                    continued: false,
+                    response: first,
+                });
+            }
+            raw.drain(..used);
+            let body = match &self.body {
+                Body::Full(body) | Body::Truncated(_, body) => body.clone(),
+                Body::Chunked(..) => return Err("send a whole body after 100 Continue".to_owned()),
+            };
+            stream.write_all(&body).await.map_err(|e| format!("write: {e}"))?;
+            let (response, _) = read_response(&mut stream, &mut raw).await?;
+            Ok(Continued {
+                continued: true,
+                response,
+            })
+        };
+        tokio::time::timeout(EXCHANGE_TIMEOUT, exchange)
+            .await
+            .map_err(|_| format!("no complete response within {EXCHANGE_TIMEOUT:?}"))?
+    }
+}
+
 /// Parses a complete response out of `raw`, or `None` if more bytes are needed. At end of
 /// stream (`eof`), a response without framing ends where the bytes end.
 fn parse(raw: &[u8], eof: bool) -> Result<Option<Response>, String> {
+    Ok(parse_framed(raw, eof)?.map(|(response, _)| response))
+}
+
+/// [`parse`], with how many bytes the response took.
+fn parse_framed(raw: &[u8], eof: bool) -> Result<Option<(Response, usize)>, String> {
     let mut headers = [httparse::EMPTY_HEADER; 64];
     let mut parsed = httparse::Response::new(&mut headers);
     let head_len = match parsed
@@ -261,35 +376,42 @@ fn parse(raw: &[u8], eof: bool) -> Result<Option<Response>, String> {
         .collect();
     let rest = &raw[head_len..];
     let find = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
-    let body = if let Some(length) = find("content-length") {
+    let (body, used) = if (100..200).contains(&status) || status == 204 || status == 304 {
+        (Vec::new(), 0)
+    } else if let Some(length) = find("content-length") {
         let length: usize = length
             .trim()
             .parse()
             .map_err(|_| "bad content-length in response")?;
         match rest.get(..length) {
-            Some(body) => body.to_vec(),
+            Some(body) => (body.to_vec(), length),
             None if eof => return Err(format!("body cut short: {} of {length} bytes", rest.len())),
             None => return Ok(None),
         }
     } else if find("transfer-encoding").is_some_and(|te| te.contains("chunked")) {
         match dechunk(rest)? {
-            Some(body) => body,
+            Some((body, used)) => (body, used),
             None if eof => return Err("chunked body cut short".to_owned()),
             None => return Ok(None),
         }
     } else if eof {
-        rest.to_vec()
+        (rest.to_vec(), rest.len())
     } else {
         return Ok(None);
     };
-    Ok(Some(Response {
-        status,
-        headers,
-        body,
-    }))
+    Ok(Some((
+        Response {
+            status,
+            headers,
+            body,
+        },
+        head_len + used,
+    )))
 }
 
-fn dechunk(mut rest: &[u8]) -> Result<Option<Vec<u8>>, String> {
+/// The chunked body at the start of `rest`, and how many bytes it took.
+fn dechunk(mut rest: &[u8]) -> Result<Option<(Vec<u8>, usize)>, String> {
+    let total = rest.len();
     let mut body = Vec::new();
     loop {
         let Some(line_end) = rest.windows(2).position(|w| w == b"\r\n") else {
@@ -300,7 +422,11 @@ fn dechunk(mut rest: &[u8]) -> Result<Option<Vec<u8>>, String> {
         let size = usize::from_str_radix(size_text, 16).map_err(|_| "bad chunk size")?;
         rest = &rest[line_end + 2..];
         if size == 0 {
-            return Ok(Some(body));
+            // The last chunk, then (no trailers) the final CRLF.
+            let Some(end) = rest.windows(2).position(|w| w == b"\r\n") else {
+                return Ok(None);
+            };
+            return Ok(Some((body, total - rest.len() + end + 2)));
         }
         if rest.len() < size + 2 {
             return Ok(None);
