@@ -173,15 +173,14 @@ pub struct Webhook<S> {
 
 impl<S, B, ResBody> Service<Request<B>> for Webhook<S>
 where
-    S: Service<Request<B>, Response = http::Response<ResBody>> + Clone + Send + 'static,
-    S::Future: Send,
+    S: Service<Request<B>, Response = http::Response<ResBody>>,
     B: Body + Send + 'static,
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
     type Response = LayeredResponse<ResBody>;
     type Error = S::Error;
-    type Future = BoxFuture<Result<Self::Response, S::Error>>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
@@ -191,28 +190,75 @@ where
         if request.uri().path() == self.receiver.path() {
             // The inner service's readiness stays reserved for the next call.
             let receiver = self.receiver.clone();
-            return Box::pin(async move { Ok(handle(&receiver, request).await.map(Either::Left)) });
+            return ResponseFuture::webhook(Box::pin(async move { handle(&receiver, request).await }));
         }
-        pass_through(&mut self.inner, request)
+        // The instance that was polled ready is the one called: no clone, no box.
+        ResponseFuture::inner(self.inner.call(request))
     }
 }
 
-/// Hands `request` to `inner`, as a layer's service does with what is not its own.
-///
-/// Clone-and-replace: the instance that was polled ready is the one that is called, and a
-/// fresh clone is left for the next `poll_ready`.
-fn pass_through<S, B, ResBody>(
-    inner: &mut S,
-    request: Request<B>,
-) -> BoxFuture<Result<LayeredResponse<ResBody>, S::Error>>
+pin_project_lite::pin_project! {
+    /// The response future of [`Webhook`] and [`ProbesService`]: the layer's own answer, or
+    /// the wrapped service's future as it is (the application pays nothing for the layer on
+    /// its own routes).
+    pub struct ResponseFuture<F> {
+        #[pin]
+        kind: Kind<F>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = KindProj]
+    enum Kind<F> {
+        Webhook { future: BoxFuture<http::Response<Full<Bytes>>> },
+        Answered { response: Option<http::Response<Full<Bytes>>> },
+        Inner { #[pin] future: F },
+    }
+}
+
+impl<F> ResponseFuture<F> {
+    fn webhook(future: BoxFuture<http::Response<Full<Bytes>>>) -> Self {
+        Self {
+            kind: Kind::Webhook { future },
+        }
+    }
+
+    fn answered(response: http::Response<Full<Bytes>>) -> Self {
+        Self {
+            kind: Kind::Answered {
+                response: Some(response),
+            },
+        }
+    }
+
+    fn inner(future: F) -> Self {
+        Self {
+            kind: Kind::Inner { future },
+        }
+    }
+}
+
+impl<F, ResBody, E> Future for ResponseFuture<F>
 where
-    S: Service<Request<B>, Response = http::Response<ResBody>> + Clone + Send + 'static,
-    S::Future: Send,
-    B: Send + 'static,
+    F: Future<Output = Result<http::Response<ResBody>, E>>,
 {
-    let clone = inner.clone();
-    let mut ready = std::mem::replace(inner, clone);
-    Box::pin(async move { Ok(ready.call(request).await?.map(Either::Right)) })
+    type Output = Result<LayeredResponse<ResBody>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProj::Webhook { future } => future
+                .as_mut()
+                .poll(cx)
+                .map(|response| Ok(response.map(Either::Left))),
+            KindProj::Answered { response } => match response.take() {
+                Some(response) => Poll::Ready(Ok(response.map(Either::Left))),
+                None => Poll::Pending,
+            },
+            KindProj::Inner { future } => future
+                .poll(cx)
+                .map(|result| result.map(|response| response.map(Either::Right))),
+        }
+    }
 }
 
 /// Answers the probes (ready, live, status; see [`Probes`]) in front of another service:
@@ -263,28 +309,23 @@ pub struct ProbesService<S> {
 
 impl<S, B, ResBody> Service<Request<B>> for ProbesService<S>
 where
-    S: Service<Request<B>, Response = http::Response<ResBody>> + Clone + Send + 'static,
-    S::Future: Send,
-    S::Error: Send,
-    ResBody: Send + 'static,
-    B: Send + 'static,
+    S: Service<Request<B>, Response = http::Response<ResBody>>,
 {
     type Response = LayeredResponse<ResBody>;
     type Error = S::Error;
-    type Future = BoxFuture<Result<Self::Response, S::Error>>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        if let Some(answer) = self
+        match self
             .probes
             .answer(request.method().as_str(), request.uri().path())
         {
-            let response = into_http_response(answer).map(Either::Left);
-            return Box::pin(async move { Ok(response) });
+            Some(answer) => ResponseFuture::answered(into_http_response(answer)),
+            None => ResponseFuture::inner(self.inner.call(request)),
         }
-        pass_through(&mut self.inner, request)
     }
 }

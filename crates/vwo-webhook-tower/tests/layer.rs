@@ -1,4 +1,5 @@
-//! `WebhookLayer` as a tower middleware: readiness and the clone-and-replace rule.
+//! `WebhookLayer` and `ProbesLayer` as tower middleware: readiness, the instance polled ready
+//! is the one called, and only the application's own requests reach it.
 
 use std::convert::Infallible;
 use std::future::{Ready, ready};
@@ -86,4 +87,69 @@ async fn the_instance_polled_ready_is_the_one_called() {
         .await
         .expect("infallible");
     assert_eq!(webhook.status(), 200);
+}
+
+/// An inner service that records the paths it is called with.
+#[derive(Clone, Default)]
+struct Recorder(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Service<Request<Full<Bytes>>> for Recorder {
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = Ready<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Full<Bytes>>) -> Self::Future {
+        self.0
+            .lock()
+            .expect("paths")
+            .push(request.uri().path().to_owned());
+        ready(Ok(Response::new(Full::new(Bytes::from_static(b"inner")))))
+    }
+}
+
+#[tokio::test]
+async fn the_inner_service_sees_exactly_the_requests_that_are_not_the_layers() {
+    let recorder = Recorder::default();
+    let probes = vwo_webhook::Probes::new(vwo_webhook_conformance::probes::Switch::default());
+    let mut service = ServiceBuilder::new()
+        .layer(WebhookLayer::new(receiver()))
+        .layer(vwo_webhook_tower::ProbesLayer::new(probes))
+        .service(recorder.clone());
+    for path in [
+        "/vwo-webhook",
+        "/",
+        "/ready",
+        "/vwo-webhook/extra",
+        "/live",
+        "/app/route",
+        "/settings/status",
+    ] {
+        let response = service
+            .ready()
+            .await
+            .expect("ready")
+            .call(request(path))
+            .await
+            .expect("infallible");
+        let body = response.into_body().collect().await.expect("body").to_bytes();
+        assert_eq!(
+            body == "inner",
+            recorder
+                .0
+                .lock()
+                .expect("paths")
+                .last()
+                .is_some_and(|p| p == path),
+            "{path}"
+        );
+    }
+    assert_eq!(
+        *recorder.0.lock().expect("paths"),
+        ["/", "/vwo-webhook/extra", "/app/route"],
+        "the webhook's and the probes' paths never reach the application"
+    );
 }
