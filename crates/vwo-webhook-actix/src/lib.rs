@@ -265,7 +265,10 @@ impl WebhookResponse {
                 response.insert_header((name, value));
             }
         }
-        response.body(self.0.body().to_owned())
+        match self.0.static_body() {
+            Some(body) => response.body(body),
+            None => response.body(self.0.body().to_owned()),
+        }
     }
 }
 

@@ -83,7 +83,11 @@ where
 
 /// Turns the core's answer into an http 1 response.
 pub fn into_http_response(response: Response) -> http::Response<Full<Bytes>> {
-    let mut http = http::Response::new(Full::new(Bytes::from(response.body().to_owned())));
+    let body = match response.static_body() {
+        Some(body) => Bytes::from_static(body.as_bytes()),
+        None => Bytes::from(response.body().to_owned()),
+    };
+    let mut http = http::Response::new(Full::new(body));
     *http.status_mut() = StatusCode::from_u16(response.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     for (name, value) in response.headers() {
         http.headers_mut().insert(*name, HeaderValue::from_static(value));

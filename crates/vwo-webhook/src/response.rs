@@ -1,5 +1,7 @@
 //! Every answer the receiver gives, built in one place so all adapters send the same bytes.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::coordinator::{RunOutcome, Settled};
@@ -9,7 +11,7 @@ use crate::coordinator::{RunOutcome, Settled};
 pub struct Response {
     status: u16,
     headers: &'static [(&'static str, &'static str)],
-    body: String,
+    body: Cow<'static, str>,
 }
 
 #[derive(Serialize)]
@@ -19,6 +21,26 @@ struct Body<'a> {
 }
 
 const JSON: (&str, &str) = ("content-type", "application/json");
+/// The headers of a 503: VWO redelivers in a second anyway; say so.
+const RETRY: &[(&str, &str)] = &[JSON, ("retry-after", "1")];
+
+/// `{status, message}` as JSON.
+fn body(status: &str, message: &str) -> String {
+    serde_json::to_string(&Body { status, message }).unwrap_or_default()
+}
+
+/// An answer whose words never change: its body is serialized once, at its first use, and
+/// shared after (no allocation per delivery on the hot paths).
+macro_rules! fixed {
+    ($status:expr, $headers:expr, $word:expr, $message:expr) => {{
+        static BODY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        Response {
+            status: $status,
+            headers: $headers,
+            body: Cow::Borrowed(BODY.get_or_init(|| body($word, $message)).as_str()),
+        }
+    }};
+}
 
 impl Response {
     fn new(
@@ -27,15 +49,10 @@ impl Response {
         status_word: &str,
         message: &str,
     ) -> Self {
-        let body = serde_json::to_string(&Body {
-            status: status_word,
-            message,
-        })
-        .unwrap_or_default();
         Self {
             status,
             headers,
-            body,
+            body: Cow::Owned(body(status_word, message)),
         }
     }
 
@@ -44,17 +61,17 @@ impl Response {
     }
 
     fn refreshed() -> Self {
-        Self::new(200, &[JSON], "success", "settings refreshed")
+        fixed!(200, &[JSON], "success", "settings refreshed")
     }
 
     pub(crate) fn already_processed() -> Self {
-        Self::new(200, &[JSON], "success", "delivery already processed")
+        fixed!(200, &[JSON], "success", "delivery already processed")
     }
 
     /// The answer under the immediate ack policy, with the outcome to log.
     pub(crate) fn scheduled() -> (Self, &'static str) {
         (
-            Self::new(202, &[JSON], "accepted", "settings refresh scheduled"),
+            fixed!(202, &[JSON], "accepted", "settings refresh scheduled"),
             "scheduled",
         )
     }
@@ -66,34 +83,50 @@ impl Response {
             Settled::Done { outcome, .. } => match outcome {
                 RunOutcome::Refreshed => (Self::refreshed(), "refreshed"),
                 RunOutcome::Transient => (
-                    Self::retry_later("settings refresh failed transiently; redeliver"),
+                    fixed!(
+                        503,
+                        RETRY,
+                        "error",
+                        "settings refresh failed transiently; redeliver"
+                    ),
                     "transient_failure",
                 ),
-                RunOutcome::Permanent => (Self::failed("settings refresh failed"), "permanent_failure"),
-                RunOutcome::Panicked => (Self::failed("settings refresh failed unexpectedly"), "panicked"),
+                RunOutcome::Permanent => (
+                    fixed!(500, &[JSON], "error", "settings refresh failed"),
+                    "permanent_failure",
+                ),
+                RunOutcome::Panicked => (
+                    fixed!(500, &[JSON], "error", "settings refresh failed unexpectedly"),
+                    "panicked",
+                ),
             },
             Settled::TimedOut { retrying: true } => (
-                Self::retry_later("settings refresh failed transiently and is being retried; redeliver"),
+                fixed!(
+                    503,
+                    RETRY,
+                    "error",
+                    "settings refresh failed transiently and is being retried; redeliver"
+                ),
                 "transient_failure",
             ),
             Settled::TimedOut { retrying: false } => (
-                Self::retry_later("settings refresh still running; redeliver"),
+                fixed!(503, RETRY, "error", "settings refresh still running; redeliver"),
                 "timed_out",
             ),
         }
     }
 
     pub(crate) fn method_not_allowed() -> Self {
-        Self::new(
+        fixed!(
             405,
             &[JSON, ("allow", "POST")],
             "error",
-            "method not allowed: VWO webhooks are delivered with POST",
+            "method not allowed: VWO webhooks are delivered with POST"
         )
     }
 
     pub(crate) fn unauthorized() -> Self {
-        Self::error(401, "missing or invalid webhook credentials")
+        fixed!(401, &[JSON], "error", "missing or invalid webhook credentials")
     }
 
     pub(crate) fn payload_too_large(limit: usize) -> Self {
@@ -117,10 +150,6 @@ impl Response {
         Self::error(400, message)
     }
 
-    fn retry_later(message: &str) -> Self {
-        Self::new(503, &[JSON, ("retry-after", "1")], "error", message)
-    }
-
     /// A probe's answer (`{status, message}`).
     pub(crate) fn probe(status: u16, word: &str, message: &str) -> Self {
         Self::new(status, &[JSON], word, message)
@@ -131,7 +160,7 @@ impl Response {
         Self {
             status,
             headers: &[JSON],
-            body,
+            body: Cow::Owned(body),
         }
     }
 
@@ -150,10 +179,6 @@ impl Response {
         Self::error(500, "no vwo-webhook receiver is configured for this route")
     }
 
-    fn failed(message: &str) -> Self {
-        Self::error(500, message)
-    }
-
     /// The HTTP status code.
     pub fn status(&self) -> u16 {
         self.status
@@ -169,13 +194,43 @@ impl Response {
         &self.body
     }
 
+    /// The JSON body when it is one of the fixed answers shared for the life of the process:
+    /// adapters can send it without copying.
+    pub fn static_body(&self) -> Option<&'static str> {
+        match self.body {
+            Cow::Borrowed(body) => Some(body),
+            Cow::Owned(_) => None,
+        }
+    }
+
     /// The JSON body, owned.
     pub fn into_body(self) -> String {
-        self.body
+        self.body.into_owned()
     }
 
     /// Whether the status is 2xx (VWO will not redeliver).
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_answers_are_the_same_bytes_as_built_ones() {
+        let fixed = Response::unauthorized();
+        let built = Response::new(401, &[JSON], "error", "missing or invalid webhook credentials");
+        assert_eq!(fixed, built);
+        assert_eq!(
+            Response::method_not_allowed().body(),
+            r#"{"status":"error","message":"method not allowed: VWO webhooks are delivered with POST"}"#
+        );
+        // Twice: the second comes from the shared copy.
+        assert_eq!(
+            Response::refreshed().into_body(),
+            Response::refreshed().into_body()
+        );
     }
 }
