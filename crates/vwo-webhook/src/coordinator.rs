@@ -440,7 +440,9 @@ impl Driver {
             let retrying = attempts > 0;
             attempts += 1;
             let name = trigger_name(&trigger);
-            let result = tokio::spawn(Arc::clone(&self.shared.backend).refresh_boxed(trigger.clone())).await;
+            // Panics are caught in place: a panicking backend ends this attempt, not the driver.
+            let attempt = Arc::clone(&self.shared.backend).refresh_boxed(trigger.clone());
+            let result = futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(attempt)).await;
             let elapsed = started.elapsed();
             let elapsed_ms = elapsed.as_millis() as u64;
             let counted = match &result {
@@ -469,8 +471,8 @@ impl Driver {
                         return;
                     }
                 },
-                Err(join_error) => {
-                    let reason = panic_message(join_error);
+                Err(payload) => {
+                    let reason = panic_message(payload.as_ref());
                     tracing::error!(
                         generation,
                         elapsed_ms,
@@ -547,11 +549,7 @@ fn trigger_name(trigger: &Trigger) -> &'static str {
     }
 }
 
-fn panic_message(error: tokio::task::JoinError) -> String {
-    if error.is_cancelled() {
-        return "the refresh task was cancelled".to_owned();
-    }
-    let payload = error.into_panic();
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())
