@@ -299,9 +299,17 @@ fn main() {
         "| framework | request | bare req/s | webhook req/s | ratio | bare p50/p99 µs | webhook p50/p99 µs |"
     );
     println!("|---|---|---|---|---|---|---|");
+    // `BENCH_ONLY=axum` or `BENCH_ONLY=accepted` narrows the run (for a profile).
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     for framework in ["tower/hyper", "axum", "actix-web", "rocket"] {
+        if !only.is_empty() && !framework.contains(&only) && !KINDS.iter().any(|k| k.0.contains(&only)) {
+            continue;
+        }
         let (webhook, bare) = servers(framework);
         for (kind, key, body, expected) in KINDS {
+            if !only.is_empty() && !framework.contains(&only) && !kind.contains(&only) {
+                continue;
+            }
             let (mut bare_rate, mut hook_rate) = (0.0, 0.0);
             let (mut bare_lat, mut hook_lat) = (Vec::new(), Vec::new());
             for _ in 0..ROUNDS {
