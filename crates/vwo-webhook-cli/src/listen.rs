@@ -237,11 +237,10 @@ async fn elsewhere(request: Request) -> axum::http::StatusCode {
 
 /// VWO's documented notice with the current time.
 pub(crate) fn documented_notice() -> String {
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    format!(
-        r#"{{"timestamp":{now},"event":"settings_changed","action":"campaign_settings_changed","triggered_by":"vwo"}}"#
+    crate::send::notice_json(
+        crate::send::unix_now(),
+        "settings_changed",
+        "campaign_settings_changed",
     )
 }
 

@@ -128,18 +128,26 @@ pub(crate) async fn run(args: Args) -> Outcome {
 
 /// The documented notice, with the fields the arguments override.
 fn notice(args: &Args) -> String {
-    let timestamp = args.timestamp.unwrap_or_else(|| {
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-    });
+    notice_json(args.timestamp.unwrap_or_else(unix_now), &args.event, &args.action)
+}
+
+/// VWO's documented notice with these fields (what `send` delivers by default and `listen`
+/// offers to curl).
+pub(crate) fn notice_json(timestamp: i64, event: &str, action: &str) -> String {
     serde_json::json!({
         "timestamp": timestamp,
-        "event": args.event,
-        "action": args.action,
+        "event": event,
+        "action": action,
         "triggered_by": "vwo",
     })
     .to_string()
+}
+
+/// Now, in Unix seconds.
+pub(crate) fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// Adds the key, or a signature of `body`, made with the core's own signers.
@@ -156,9 +164,7 @@ fn authenticate(
     if args.standard_webhooks {
         let signer = StandardWebhooks::new([args.secret.as_str()]).map_err(|e| Failed(e.to_string()))?;
         let id = format!("msg_{}", fastrand::u64(..));
-        let now = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let now = unix_now();
         let signature = signer.sign(&id, now, body);
         return Ok(request
             .header("webhook-id", id)
