@@ -16,6 +16,9 @@ const ACCOUNT: &str = "123456";
 const GOOD: &str = include_str!("../testdata/RolloutAndTestingSettings.json");
 const OTHER: &str = include_str!("../testdata/OnlyRolloutSettings.json");
 const INVALID: &str = include_str!("../testdata/SettingsWithWrongTypeForValues.json");
+/// `features` and `campaigns` as `{}`: refused by the SDK's `updateSettings()`, normalized to
+/// `[]` by its `init()` and polling.
+const EMPTY_OBJECTS: &str = include_str!("../testdata/SettingsWithNoFeatureAndCampign.json");
 const NOTICE: &[u8] = br#"{"timestamp":1606482285,"event":"settings_changed"}"#;
 
 /// One scripted answer.
@@ -686,4 +689,21 @@ async fn a_failing_origin_is_asked_on_a_bounded_schedule() {
         (4..=14).contains(&asked),
         "{asked} requests to the origin for 2 s of deliveries every 50 ms"
     );
+}
+
+#[tokio::test]
+async fn a_webhook_validates_like_update_settings_and_a_poll_like_init() {
+    let (origin, settings, receiver, good) = primed(|b| b.refused_verdict_window(Duration::ZERO)).await;
+    origin.publish(EMPTY_OBJECTS, "\"empty\"");
+    // The webhook's refresh (v2-pull) takes the document as is: `{}` is not an array.
+    assert_eq!(deliver(&receiver).await, 500);
+    kept(&settings.store(), &good, "$.features");
+    // The safety-net poll (v2-settings) normalizes it first, as the SDK's polling does.
+    settings
+        .refresh(Trigger::SafetyNet)
+        .await
+        .expect("the poll accepts it");
+    let current = settings.store().current().expect("settings");
+    assert_eq!(current.raw().as_ref(), EMPTY_OBJECTS.as_bytes());
+    assert_eq!(current.document()["features"], serde_json::json!([]));
 }
