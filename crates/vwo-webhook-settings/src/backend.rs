@@ -203,7 +203,12 @@ impl VwoSettings {
             .map(|interval| coordinator.spawn_safety_net(interval, POLL_JITTER))
     }
 
-    async fn fetch_and_publish(&self, trigger: &Trigger) -> Result<(), RefreshError> {
+    /// Fetches and validates the settings for `trigger` without publishing them: the step a
+    /// fleet runs before sharing the result (see `vwo-webhook-redis`). `etag` names the
+    /// document the caller holds, for a conditional fetch. A document validation refuses
+    /// is remembered, so redeliveries do not fetch it again and again (see
+    /// [`SettingsBuilder::refused_verdict_window`]).
+    pub async fn check(&self, trigger: &Trigger, etag: Option<&str>) -> Result<Checked, RefreshError> {
         let inner = &*self.inner;
         // The SDK validates what `updateSettings()` fetched as is, and normalizes what `init()`
         // and its polling fetched: the same here, by endpoint.
@@ -220,10 +225,9 @@ impl VwoSettings {
             return Err(self.still_refused(refused));
         }
         // Revalidate the refused document while it stands, else the one held.
-        let current = inner.store.current();
         let etag = match &refused {
             Some(refused) => refused.etag.as_deref(),
-            None => current.as_ref().and_then(|snapshot| snapshot.etag()),
+            None => etag,
         };
         let fetched = inner.origin.fetch(endpoint, etag).await.map_err(|error| {
             metrics::counter!(FETCH_ERRORS, "kind" => error.kind()).increment(1);
@@ -237,13 +241,15 @@ impl VwoSettings {
                     return Err(self.still_refused(refused));
                 }
                 tracing::debug!("settings unchanged (304)");
-                inner.store.confirm();
-                return Ok(());
+                return Ok(Checked::Unchanged);
             }
             Fetched::Document { raw, etag } => (raw, etag),
         };
-        let snapshot = match Snapshot::parse(raw, check, Source::Origin, etag.clone(), SystemTime::now()) {
-            Ok(snapshot) => snapshot,
+        match Snapshot::parse(raw, check, Source::Origin, etag.clone(), SystemTime::now()) {
+            Ok(snapshot) => {
+                *self.refused_slot() = None;
+                Ok(Checked::New(snapshot))
+            }
             Err(error) => {
                 let kind = match error {
                     DocumentError::Json(_) => "invalid_json",
@@ -257,11 +263,15 @@ impl VwoSettings {
                     at: Instant::now(),
                     error: error.clone(),
                 });
-                return Err(RefreshError::permanent(error));
+                Err(RefreshError::permanent(error))
             }
-        };
-        *self.refused_slot() = None;
-        if let Some(path) = &inner.cache
+        }
+    }
+
+    /// Makes `snapshot` the current settings: rewrites the on-disk copy (if configured) and
+    /// publishes it to the store.
+    pub fn install(&self, snapshot: Snapshot) {
+        if let Some(path) = &self.inner.cache
             && let Err(error) = persist::write_atomic(path, snapshot.raw())
         {
             // The new settings are good; only the copy for the next start is stale.
@@ -269,11 +279,17 @@ impl VwoSettings {
         }
         tracing::info!(
             version = snapshot.version(),
+            revision = snapshot.revision(),
+            source = ?snapshot.source(),
             bytes = snapshot.raw().len(),
             "new VWO settings"
         );
-        inner.store.publish(snapshot);
-        Ok(())
+        self.inner.store.publish(snapshot);
+    }
+
+    /// The safety-net poll's interval, `None` when polling is off.
+    pub fn poll_interval(&self) -> Option<Duration> {
+        self.inner.poll_interval
     }
 
     fn refused_slot(&self) -> std::sync::MutexGuard<'_, Option<Refused>> {
@@ -291,8 +307,26 @@ impl VwoSettings {
     }
 }
 
+/// What one check against the origin found, before anything is published.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Checked {
+    /// The origin still serves the document with the `ETag` given (a 304).
+    Unchanged,
+    /// A new document, validated.
+    New(Snapshot),
+}
+
 impl Refresh for VwoSettings {
     async fn refresh(&self, trigger: Trigger) -> Result<(), RefreshError> {
-        self.fetch_and_publish(&trigger).await
+        let current = self.inner.store.current();
+        match self
+            .check(&trigger, current.as_ref().and_then(|s| s.etag()))
+            .await?
+        {
+            Checked::Unchanged => self.inner.store.confirm(),
+            Checked::New(snapshot) => self.install(snapshot),
+        }
+        Ok(())
     }
 }

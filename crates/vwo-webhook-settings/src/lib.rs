@@ -30,8 +30,8 @@ mod store;
 mod validate;
 
 pub use backend::{
-    DEFAULT_POLL_INTERVAL, DEFAULT_REFUSED_VERDICT_WINDOW, FETCH_ERRORS, POLL_JITTER, SettingsBuilder,
-    SettingsError, VwoSettings,
+    Checked, DEFAULT_POLL_INTERVAL, DEFAULT_REFUSED_VERDICT_WINDOW, FETCH_ERRORS, POLL_JITTER,
+    SettingsBuilder, SettingsError, VwoSettings,
 };
 #[cfg(feature = "demo-origin")]
 pub use fixed_origin::spawn_fixed_origin;
@@ -41,5 +41,7 @@ pub use origin::{
 };
 pub use persist::{CacheError, load as load_cache, write_atomic};
 pub use snapshot::{DocumentError, Snapshot, Source};
-pub use store::{AGE, CONFIRMED_AT, FETCHED_AT, INFO, LastError, SINCE_CONFIRMED, SettingsStore, Status};
+pub use store::{
+    AGE, CONFIRMED_AT, FETCHED_AT, INFO, LastError, Replication, SINCE_CONFIRMED, SettingsStore, Status,
+};
 pub use validate::{Check, ValidationError, validate};

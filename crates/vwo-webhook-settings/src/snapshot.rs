@@ -17,6 +17,8 @@ pub enum Source {
     Origin,
     /// Loaded from the on-disk copy at start.
     Cache,
+    /// Loaded from a shared store another replica filled (see `vwo-webhook-redis`).
+    Redis,
 }
 
 /// Why bytes could not become a snapshot.
@@ -41,6 +43,7 @@ pub struct Snapshot {
     fetched_at: SystemTime,
     etag: Option<String>,
     source: Source,
+    revision: Option<u64>,
 }
 
 impl Snapshot {
@@ -66,7 +69,14 @@ impl Snapshot {
             fetched_at,
             etag,
             source,
+            revision: None,
         })
+    }
+
+    /// Tags the snapshot with the revision a fleet store gave its document.
+    pub fn with_revision(mut self, revision: u64) -> Self {
+        self.revision = Some(revision);
+        self
     }
 
     /// The document, validated (and, for [`Check::Fetch`], normalized as the SDK does).
@@ -107,6 +117,11 @@ impl Snapshot {
     /// Where it came from.
     pub fn source(&self) -> Source {
         self.source
+    }
+
+    /// The fleet-wide revision of its document, when a fleet store (Redis) holds it.
+    pub fn revision(&self) -> Option<u64> {
+        self.revision
     }
 }
 

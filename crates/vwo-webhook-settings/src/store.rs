@@ -30,6 +30,29 @@ pub struct SettingsStore {
     current: ArcSwapOption<Snapshot>,
     changes: watch::Sender<Option<Arc<Snapshot>>>,
     checks: Mutex<Checks>,
+    replication: Mutex<Option<Replication>>,
+}
+
+/// How this replica is linked to the rest of its fleet, for `/settings/status`: set by a
+/// replication crate (`vwo-webhook-redis`), absent for a single process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Replication {
+    /// The shared store: `redis`.
+    pub backend: &'static str,
+    /// `connected`, or `disconnected` while changes cannot reach this replica (it catches up
+    /// on reconnect).
+    pub connection: &'static str,
+}
+
+impl Replication {
+    /// A link to `backend`, `connected` or not.
+    pub fn new(backend: &'static str, connected: bool) -> Self {
+        Self {
+            backend,
+            connection: if connected { "connected" } else { "disconnected" },
+        }
+    }
 }
 
 /// What the latest checks against the origin said.
@@ -75,6 +98,10 @@ pub struct Status {
     pub since_confirmed_seconds: Option<f64>,
     /// The origin's `ETag`.
     pub etag: Option<String>,
+    /// The document's fleet-wide revision, when replicas share it through a store.
+    pub revision: Option<u64>,
+    /// The link to the fleet's shared store, when there is one.
+    pub replication: Option<Replication>,
     /// The latest failed refresh, if it came after the current snapshot.
     pub last_error: Option<LastError>,
 }
@@ -92,6 +119,7 @@ impl SettingsStore {
             current: ArcSwapOption::empty(),
             changes: watch::Sender::new(None),
             checks: Mutex::new(Checks::default()),
+            replication: Mutex::new(None),
         }
     }
 
@@ -148,11 +176,27 @@ impl SettingsStore {
     /// Records a successful check that found the current settings still current (a 304):
     /// nothing is swapped or announced, the last error is cleared.
     pub fn confirm(&self) {
-        let now = SystemTime::now();
+        self.confirm_at(SystemTime::now());
+    }
+
+    /// Records that the origin confirmed the current settings at `at` (for a replica told by
+    /// its fleet when another replica checked); an older confirmation changes nothing.
+    pub fn confirm_at(&self, at: SystemTime) {
         let mut checks = self.checks();
-        checks.confirmed_at = Some(now);
+        if checks.confirmed_at.is_some_and(|confirmed| confirmed >= at) {
+            return;
+        }
+        checks.confirmed_at = Some(at);
         checks.last_error = None;
-        metrics::gauge!(CONFIRMED_AT).set(unix_seconds_f64(now));
+        metrics::gauge!(CONFIRMED_AT).set(unix_seconds_f64(at));
+    }
+
+    /// Says how this replica is linked to its fleet (shown by [`SettingsStore::status`]).
+    pub fn set_replication(&self, replication: Option<Replication>) {
+        *self
+            .replication
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = replication;
     }
 
     /// Sets the age gauges (`vwo_webhook_settings_age_seconds`,
@@ -198,6 +242,12 @@ impl SettingsStore {
             confirmed_at_unix: confirmed_at.map(unix_seconds),
             since_confirmed_seconds: confirmed_at.map(|at| millis(at.elapsed().unwrap_or_default())),
             etag: snapshot.and_then(|s| s.etag().map(str::to_owned)),
+            revision: snapshot.and_then(Snapshot::revision),
+            replication: self
+                .replication
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone(),
             last_error,
         }
     }
