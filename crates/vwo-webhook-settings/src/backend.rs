@@ -287,6 +287,11 @@ impl VwoSettings {
         self.inner.store.publish(snapshot);
     }
 
+    /// The VWO account whose settings these are.
+    pub fn account_id(&self) -> &str {
+        self.inner.origin.account_id()
+    }
+
     /// The safety-net poll's interval, `None` when polling is off.
     pub fn poll_interval(&self) -> Option<Duration> {
         self.inner.poll_interval

@@ -1,0 +1,141 @@
+//! A throwaway `redis-server` on loopback, for tests, demos and benchmarks: started from
+//! `PATH` on a free port, with no persistence, killed when dropped. Behind the
+//! `redis-server` feature: a production service connects to its own Redis.
+
+use std::io;
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// What `cargo test` prints when no `redis-server` is on `PATH`.
+pub const MISSING: &str = "redis-server is not on PATH: Redis tests skipped \
+                           (install it, e.g. `apt-get install redis-server`, to run them)";
+
+/// A `redis-server` child process on `127.0.0.1`.
+pub struct RedisServer {
+    port: u16,
+    password: Option<String>,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    /// Whether a `redis-server` is on `PATH`.
+    pub fn available() -> bool {
+        Command::new("redis-server")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    }
+
+    /// Starts one on a free port and waits until it accepts connections; `Ok(None)` when
+    /// there is no `redis-server` on `PATH`.
+    pub fn start() -> io::Result<Option<Self>> {
+        Self::start_with_password(None)
+    }
+
+    /// Like [`RedisServer::start`], requiring `password` (`requirepass`) when given.
+    pub fn start_with_password(password: Option<&str>) -> io::Result<Option<Self>> {
+        if !Self::available() {
+            return Ok(None);
+        }
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port();
+        let mut server = Self {
+            port,
+            password: password.map(str::to_owned),
+            child: None,
+        };
+        server.restart()?;
+        Ok(Some(server))
+    }
+
+    /// For a test: starts one, or returns `None` after printing [`MISSING`] — unless
+    /// `VWO_WEBHOOK_REQUIRE_REDIS=1`, when a missing server is a failure.
+    ///
+    /// # Panics
+    /// When the server cannot start, or is missing while required.
+    pub fn for_test() -> Option<Self> {
+        match Self::start() {
+            Ok(Some(server)) => Some(server),
+            Ok(None) => {
+                let required = std::env::var("VWO_WEBHOOK_REQUIRE_REDIS").is_ok_and(|v| v == "1");
+                assert!(
+                    !required,
+                    "{MISSING}, and VWO_WEBHOOK_REQUIRE_REDIS=1 requires it"
+                );
+                // Once per test binary, and past the test harness's capture of `eprintln!`,
+                // so a passing run still says what it did not test.
+                static SAID: std::sync::Once = std::sync::Once::new();
+                SAID.call_once(|| {
+                    use std::io::Write as _;
+                    let _ = writeln!(std::io::stderr(), "{MISSING}");
+                });
+                None
+            }
+            Err(error) => panic!("could not start redis-server: {error}"),
+        }
+    }
+
+    /// `redis://127.0.0.1:<port>`, with the password when there is one.
+    pub fn url(&self) -> String {
+        match &self.password {
+            Some(password) => format!("redis://:{password}@127.0.0.1:{}", self.port),
+            None => format!("redis://127.0.0.1:{}", self.port),
+        }
+    }
+
+    /// Its port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Kills it (its data is gone: no persistence). Connections drop at once.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port, empty, and waits until it accepts connections.
+    pub fn restart(&mut self) -> io::Result<()> {
+        self.stop();
+        let mut command = Command::new("redis-server");
+        command
+            .args(["--bind", "127.0.0.1", "--port"])
+            .arg(self.port.to_string())
+            .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"]);
+        if let Some(password) = &self.password {
+            command.arg("--requirepass").arg(password);
+        }
+        let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).is_err() {
+            if Instant::now() > deadline {
+                self.stop();
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "redis-server did not accept connections within 10 s",
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for RedisServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisServer")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

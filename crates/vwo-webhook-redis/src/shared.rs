@@ -1,0 +1,418 @@
+//! What the fleet keeps in Redis, and the only code that touches it.
+//!
+//! One hash holds everything a replica needs to agree with the others: the document, its
+//! revision, the ticket counter and the last result. Keeping them in one key means they
+//! share fate (a Redis that lost the document also lost the counter, and says so with a new
+//! epoch) and one Cluster slot. Every write is a script, so a reader never sees half of one.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use redis::aio::ConnectionManager;
+use redis::{AsyncCommands, Script};
+
+/// Takes a ticket: the counter's next value, and the epoch it belongs to (a new hash gets a
+/// new epoch, so a ticket from before a Redis restart is recognised as meaningless).
+const TICKET: &str = r"
+redis.call('HSETNX', KEYS[1], 'epoch', ARGV[1])
+local ticket = redis.call('HINCRBY', KEYS[1], 'ticket', 1)
+return {ticket, redis.call('HGET', KEYS[1], 'epoch')}
+";
+
+/// Records the result of a fetch that started when the counter stood at `covered`, then
+/// announces it. A result is recorded only if no fetch that started later was recorded
+/// first, so the revision only moves forward and a slow fetcher whose lock expired cannot
+/// overwrite a newer document. Returns `{recorded, revision}`.
+///
+/// KEYS[1] the hash. ARGV: epoch, covered, outcome (`new` | `unchanged` | `failed`),
+/// channel, now in ms, an epoch for a hash Redis lost meanwhile, then for `new`: raw, etag,
+/// check, fetched ms; for `unchanged`: etag; for `failed`: kind, message, retry-after ms.
+const RECORD: &str = r"
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+local covered = tonumber(ARGV[2])
+if epoch ~= ARGV[1] then
+  -- The hash was recreated during the fetch (Redis lost its data): keep a new document if
+  -- there is none, but it covers no ticket of the new epoch.
+  if ARGV[3] ~= 'new' or redis.call('HEXISTS', KEYS[1], 'revision') == 1 then
+    return {0, tonumber(redis.call('HGET', KEYS[1], 'revision') or '0')}
+  end
+  if not epoch then
+    epoch = ARGV[6]
+    redis.call('HSET', KEYS[1], 'epoch', epoch)
+  end
+  covered = 0
+end
+local stored = tonumber(redis.call('HGET', KEYS[1], 'covered') or '0')
+local failed = tonumber(redis.call('HGET', KEYS[1], 'failed_ticket') or '0')
+if covered > 0 and (covered <= stored or (ARGV[3] == 'failed' and covered <= failed)) then
+  return {0, tonumber(redis.call('HGET', KEYS[1], 'revision') or '0')}
+end
+if ARGV[3] == 'new' then
+  redis.call('HINCRBY', KEYS[1], 'revision', 1)
+  redis.call('HSET', KEYS[1], 'covered', covered, 'raw', ARGV[7], 'etag', ARGV[8],
+    'check', ARGV[9], 'fetched_ms', ARGV[10], 'checked_ms', ARGV[5])
+elseif ARGV[3] == 'unchanged' then
+  if redis.call('HGET', KEYS[1], 'etag') ~= ARGV[7] then
+    return {0, tonumber(redis.call('HGET', KEYS[1], 'revision') or '0')}
+  end
+  redis.call('HSET', KEYS[1], 'covered', covered, 'checked_ms', ARGV[5])
+else
+  redis.call('HSET', KEYS[1], 'failed_ticket', covered, 'failed_kind', ARGV[7],
+    'failed_message', ARGV[8], 'failed_retry_ms', ARGV[9])
+end
+local revision = tonumber(redis.call('HGET', KEYS[1], 'revision') or '0')
+redis.call('PUBLISH', ARGV[4], epoch .. ':' .. revision .. ':' .. ARGV[3])
+return {1, revision}
+";
+
+/// Releases the lock only if this replica still holds it (compare-and-delete).
+const UNLOCK: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
+/// The names of the fleet's keys. They share a hash tag, so they live in one Cluster slot.
+#[derive(Debug, Clone)]
+pub(crate) struct Keys {
+    pub(crate) state: String,
+    pub(crate) lock: String,
+    pub(crate) channel: String,
+}
+
+impl Keys {
+    pub(crate) fn new(prefix: &str) -> Self {
+        Self {
+            state: format!("{prefix}:state"),
+            lock: format!("{prefix}:lock"),
+            channel: format!("{prefix}:changed"),
+        }
+    }
+}
+
+/// A ticket taken on a delivery's behalf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Ticket {
+    pub(crate) number: u64,
+    pub(crate) epoch: String,
+}
+
+/// The small fields of the hash: enough to decide, without the document.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Head {
+    pub(crate) epoch: Option<String>,
+    pub(crate) revision: u64,
+    pub(crate) covered: u64,
+    pub(crate) etag: Option<String>,
+    pub(crate) checked_ms: u64,
+    pub(crate) failure: Option<StoredFailure>,
+}
+
+/// The last failed fetch recorded for the fleet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StoredFailure {
+    pub(crate) ticket: u64,
+    pub(crate) permanent: bool,
+    pub(crate) message: String,
+    pub(crate) retry_after: Option<Duration>,
+}
+
+/// The document as the fleet stores it.
+#[derive(Debug, Clone)]
+pub(crate) struct Stored {
+    pub(crate) epoch: String,
+    pub(crate) revision: u64,
+    pub(crate) raw: Bytes,
+    pub(crate) etag: Option<String>,
+    pub(crate) check: String,
+    pub(crate) fetched_at: SystemTime,
+    pub(crate) checked_at: SystemTime,
+}
+
+/// What a fetch found, to record for the fleet.
+#[derive(Debug)]
+pub(crate) enum Outcome<'a> {
+    New {
+        raw: &'a [u8],
+        etag: Option<&'a str>,
+        check: &'a str,
+        fetched_at: SystemTime,
+    },
+    Unchanged {
+        etag: &'a str,
+    },
+    Failed {
+        permanent: bool,
+        message: &'a str,
+        retry_after: Option<Duration>,
+    },
+}
+
+/// The fleet's Redis: one multiplexed, self-reconnecting connection and the scripts.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    connection: ConnectionManager,
+    keys: Keys,
+    ticket: Script,
+    record: Script,
+    unlock: Script,
+}
+
+impl Shared {
+    pub(crate) fn new(connection: ConnectionManager, keys: Keys) -> Self {
+        Self {
+            connection,
+            keys,
+            ticket: Script::new(TICKET),
+            record: Script::new(RECORD),
+            unlock: Script::new(UNLOCK),
+        }
+    }
+
+    pub(crate) fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    pub(crate) async fn take_ticket(&self) -> redis::RedisResult<Ticket> {
+        let (number, epoch): (u64, String) = self
+            .ticket
+            .key(&self.keys.state)
+            .arg(new_epoch())
+            .invoke_async(&mut self.connection.clone())
+            .await?;
+        Ok(Ticket { number, epoch })
+    }
+
+    /// The counter's current value: what a fetch starting now covers.
+    pub(crate) async fn counter(&self) -> redis::RedisResult<u64> {
+        let value: Option<u64> = self.connection.clone().hget(&self.keys.state, "ticket").await?;
+        Ok(value.unwrap_or(0))
+    }
+
+    pub(crate) async fn head(&self) -> redis::RedisResult<Head> {
+        type Fields = (
+            Option<String>,
+            Option<u64>,
+            Option<u64>,
+            Option<String>,
+            Option<u64>,
+            Option<u64>,
+            Option<String>,
+            Option<String>,
+            Option<u64>,
+        );
+        let (
+            epoch,
+            revision,
+            covered,
+            etag,
+            checked_ms,
+            failed_ticket,
+            failed_kind,
+            failed_message,
+            retry_ms,
+        ): Fields = redis::cmd("HMGET")
+            .arg(&self.keys.state)
+            .arg(&[
+                "epoch",
+                "revision",
+                "covered",
+                "etag",
+                "checked_ms",
+                "failed_ticket",
+                "failed_kind",
+                "failed_message",
+                "failed_retry_ms",
+            ])
+            .query_async(&mut self.connection.clone())
+            .await?;
+        let failure = failed_ticket.map(|ticket| StoredFailure {
+            ticket,
+            permanent: failed_kind.as_deref() == Some("permanent"),
+            message: failed_message.unwrap_or_default(),
+            retry_after: retry_ms.filter(|ms| *ms > 0).map(Duration::from_millis),
+        });
+        Ok(Head {
+            epoch,
+            revision: revision.unwrap_or(0),
+            covered: covered.unwrap_or(0),
+            etag: etag.filter(|etag| !etag.is_empty()),
+            checked_ms: checked_ms.unwrap_or(0),
+            failure,
+        })
+    }
+
+    /// The stored document, if there is one.
+    pub(crate) async fn document(&self) -> redis::RedisResult<Option<Stored>> {
+        type Fields = (
+            Option<String>,
+            Option<u64>,
+            Option<Vec<u8>>,
+            Option<String>,
+            Option<String>,
+            Option<u64>,
+            Option<u64>,
+        );
+        let (epoch, revision, raw, etag, check, fetched_ms, checked_ms): Fields = redis::cmd("HMGET")
+            .arg(&self.keys.state)
+            .arg(&[
+                "epoch",
+                "revision",
+                "raw",
+                "etag",
+                "check",
+                "fetched_ms",
+                "checked_ms",
+            ])
+            .query_async(&mut self.connection.clone())
+            .await?;
+        let (Some(epoch), Some(revision), Some(raw)) = (epoch, revision, raw) else {
+            return Ok(None);
+        };
+        Ok(Some(Stored {
+            epoch,
+            revision,
+            raw: Bytes::from(raw),
+            etag: etag.filter(|etag| !etag.is_empty()),
+            check: check.unwrap_or_default(),
+            fetched_at: from_millis(fetched_ms.unwrap_or(0)),
+            checked_at: from_millis(checked_ms.unwrap_or(0)),
+        }))
+    }
+
+    /// Records a fetch's result and announces it. `Ok(None)` when a later fetch had already
+    /// been recorded (nothing written), else the revision now stored.
+    pub(crate) async fn record(
+        &self,
+        epoch: &str,
+        covered: u64,
+        outcome: &Outcome<'_>,
+    ) -> redis::RedisResult<Option<u64>> {
+        let mut invocation = self.record.key(&self.keys.state);
+        invocation.arg(epoch).arg(covered);
+        match outcome {
+            Outcome::New { .. } => invocation.arg("new"),
+            Outcome::Unchanged { .. } => invocation.arg("unchanged"),
+            Outcome::Failed { .. } => invocation.arg("failed"),
+        };
+        invocation
+            .arg(&self.keys.channel)
+            .arg(millis(SystemTime::now()))
+            .arg(new_epoch());
+        match outcome {
+            Outcome::New {
+                raw,
+                etag,
+                check,
+                fetched_at,
+            } => invocation
+                .arg(*raw)
+                .arg(etag.unwrap_or(""))
+                .arg(*check)
+                .arg(millis(*fetched_at)),
+            Outcome::Unchanged { etag } => invocation.arg(*etag),
+            Outcome::Failed {
+                permanent,
+                message,
+                retry_after,
+            } => invocation
+                .arg(if *permanent { "permanent" } else { "transient" })
+                .arg(*message)
+                .arg(retry_after.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))),
+        };
+        let (recorded, revision): (u8, u64) = invocation.invoke_async(&mut self.connection.clone()).await?;
+        Ok((recorded == 1).then_some(revision))
+    }
+
+    /// Takes the fleet's fetch lock for `ttl` if it is free; `token` proves ownership later.
+    pub(crate) async fn try_lock(&self, token: &str, ttl: Duration) -> redis::RedisResult<bool> {
+        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let set: Option<String> = redis::cmd("SET")
+            .arg(&self.keys.lock)
+            .arg(token)
+            .arg("NX")
+            .arg("PX")
+            .arg(ttl_ms)
+            .query_async(&mut self.connection.clone())
+            .await?;
+        Ok(set.is_some())
+    }
+
+    pub(crate) async fn unlock(&self, token: &str) -> redis::RedisResult<()> {
+        let _: i64 = self
+            .unlock
+            .key(&self.keys.lock)
+            .arg(token)
+            .invoke_async(&mut self.connection.clone())
+            .await?;
+        Ok(())
+    }
+}
+
+/// A Redis error as logs and errors may show it: its kind and the server's error code,
+/// never its free text (which could echo a command's arguments).
+pub(crate) fn describe(error: &redis::RedisError) -> String {
+    let what = if error.is_timeout() {
+        "timed out".to_owned()
+    } else if error.is_connection_refusal() {
+        "connection refused".to_owned()
+    } else if error.is_connection_dropped() {
+        "connection dropped".to_owned()
+    } else {
+        format!("{:?}", error.kind())
+    };
+    match error.code() {
+        Some(code) => format!("{what} ({code})"),
+        None => what,
+    }
+}
+
+/// A random token: an epoch for a new hash, or a lock owner's proof.
+pub(crate) fn new_epoch() -> String {
+    format!("{:016x}", fastrand::u64(..))
+}
+
+fn millis(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+fn from_millis(ms: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(ms)
+}
+
+/// A notice on the channel: `epoch:revision:outcome`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Notice {
+    pub(crate) epoch: String,
+    pub(crate) revision: u64,
+}
+
+impl Notice {
+    pub(crate) fn parse(payload: &str) -> Option<Self> {
+        let mut parts = payload.splitn(3, ':');
+        let epoch = parts.next()?.to_owned();
+        let revision = parts.next()?.parse().ok()?;
+        Some(Self { epoch, revision })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_notice_names_the_epoch_and_revision() {
+        assert_eq!(
+            Notice::parse("00ff:12:new"),
+            Some(Notice {
+                epoch: "00ff".to_owned(),
+                revision: 12
+            })
+        );
+        assert_eq!(Notice::parse("00ff:x:new"), None);
+        assert_eq!(Notice::parse("garbage"), None);
+    }
+}

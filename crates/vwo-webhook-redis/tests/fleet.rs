@@ -1,0 +1,674 @@
+//! The fleet against a real `redis-server` (one per test, started from `PATH` on a free
+//! port) and a local settings origin: the model's promises, and each fault the issue names.
+//! Without `redis-server` every test says so on stderr and passes, unless
+//! `VWO_WEBHOOK_REQUIRE_REDIS=1` (as `.ci/run` sets), when it fails.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use vwo_webhook::{Keyring, Receiver, RetryPolicy};
+use vwo_webhook_redis::{FleetBuilder, FleetHandle, RedisFleet, RedisServer};
+use vwo_webhook_settings::{SdkKey, Source, VwoSettings};
+
+const SDK_KEY: &str = "sdk-key-0123456789abcdef";
+const ACCOUNT: &str = "123456";
+const SECRET: &str = "s3cret";
+const GOOD: &str = include_str!("../../vwo-webhook-settings/testdata/RolloutAndTestingSettings.json");
+const INVALID: &str = include_str!("../../vwo-webhook-settings/testdata/SettingsWithWrongTypeForValues.json");
+const NOTICE: &[u8] = br#"{"timestamp":1606482285,"event":"settings_changed"}"#;
+const PREFIX: &str = "vwo-webhook:{123456}";
+
+/// The fixture with its `version` set, so each change is visible.
+fn document(version: u64) -> String {
+    let mut value: Value = serde_json::from_str(GOOD).expect("fixture");
+    value["version"] = json!(version);
+    value.to_string()
+}
+
+#[derive(Default)]
+struct OriginState {
+    version: u64,
+    delay: Duration,
+    fail: Option<u16>,
+    fetches: usize,
+}
+
+/// A settings origin on loopback serving `document(version)` with ETag `"v<version>"`
+/// (304 for a matching `If-None-Match`), after `delay`; it counts requests.
+#[derive(Clone)]
+struct Origin {
+    addr: SocketAddr,
+    state: Arc<Mutex<OriginState>>,
+    requested: Arc<tokio::sync::Notify>,
+}
+
+impl Origin {
+    async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let origin = Self {
+            addr: listener.local_addr().expect("addr"),
+            state: Arc::new(Mutex::new(OriginState {
+                version: 1,
+                ..OriginState::default()
+            })),
+            requested: Arc::default(),
+        };
+        let serving = origin.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serving.clone().serve(stream));
+            }
+        });
+        origin
+    }
+
+    fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn publish(&self, version: u64) {
+        self.state.lock().expect("origin").version = version;
+    }
+
+    fn slow(&self, delay: Duration) {
+        self.state.lock().expect("origin").delay = delay;
+    }
+
+    fn fail(&self, status: Option<u16>) {
+        self.state.lock().expect("origin").fail = status;
+    }
+
+    fn fetches(&self) -> usize {
+        self.state.lock().expect("origin").fetches
+    }
+
+    async fn wait_fetches(&self, n: usize) {
+        let wait = async {
+            loop {
+                let requested = self.requested.notified();
+                if self.fetches() >= n {
+                    return;
+                }
+                requested.await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), wait)
+            .await
+            .unwrap_or_else(|_| panic!("waited 10 s for {n} fetches, saw {}", self.fetches()));
+    }
+
+    async fn serve(self, mut stream: TcpStream) {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            match stream.read(&mut byte).await {
+                Ok(1) => head.push(byte[0]),
+                _ => return,
+            }
+        }
+        let head = String::from_utf8_lossy(&head).to_lowercase();
+        let if_none_match = head
+            .lines()
+            .find_map(|l| l.strip_prefix("if-none-match: ").map(str::to_owned));
+        let (version, delay, fail) = {
+            let mut state = self.state.lock().expect("origin");
+            state.fetches += 1;
+            (state.version, state.delay, state.fail)
+        };
+        self.requested.notify_waiters();
+        tokio::time::sleep(delay).await;
+        let etag = format!("\"v{version}\"");
+        let response = if let Some(status) = fail {
+            format!("HTTP/1.1 {status} Failing\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+        } else if if_none_match.as_deref() == Some(etag.as_str()) {
+            format!("HTTP/1.1 304 Not Modified\r\netag: {etag}\r\nconnection: close\r\n\r\n")
+        } else {
+            let body = document(version);
+            format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\netag: {etag}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            )
+        };
+        let _ = stream.write_all(response.as_bytes()).await;
+        let _ = stream.shutdown().await;
+    }
+}
+
+/// One replica of the service: its settings, its fleet link, its receiver.
+struct Replica {
+    settings: VwoSettings,
+    fleet: RedisFleet,
+    receiver: Receiver,
+    handle: FleetHandle,
+}
+
+impl Replica {
+    fn start(redis_url: &str, origin: &Origin) -> Self {
+        Self::start_with(redis_url, origin, |builder| builder)
+    }
+
+    fn start_with(
+        redis_url: &str,
+        origin: &Origin,
+        configure: impl FnOnce(FleetBuilder) -> FleetBuilder,
+    ) -> Self {
+        let settings = VwoSettings::builder(ACCOUNT, SdkKey::new(SDK_KEY))
+            .base_url(origin.base_url())
+            .poll_interval(None)
+            .build()
+            .expect("settings");
+        let fleet = configure(RedisFleet::builder(redis_url, settings.clone()))
+            .build()
+            .expect("fleet");
+        let receiver = Receiver::builder(fleet.clone())
+            // No local pause between runs: these tests are about the fleet's gathering.
+            .retry_policy(
+                RetryPolicy::none()
+                    .with_initial_delay(Duration::ZERO)
+                    .with_min_spacing(Duration::ZERO),
+            )
+            .keyring(Keyring::from_comma_separated(SECRET).expect("key"))
+            .build()
+            .expect("receiver");
+        let handle = fleet.start(receiver.coordinator());
+        Self {
+            settings,
+            fleet,
+            receiver,
+            handle,
+        }
+    }
+
+    /// What VWO gets for a delivery to this replica.
+    async fn deliver(&self) -> u16 {
+        let headers: [(&str, &[u8]); 1] = [("x-vwo-auth", SECRET.as_bytes())];
+        self.receiver
+            .handle_buffered("POST", &headers, NOTICE)
+            .await
+            .status()
+    }
+
+    fn version(&self) -> Option<String> {
+        self.settings.store().current().map(|s| s.version().to_owned())
+    }
+
+    fn source(&self) -> Option<Source> {
+        self.settings.store().current().map(|s| s.source())
+    }
+
+    /// Waits (10 s at most) until this replica serves `version`.
+    async fn wait_version(&self, version: u64) {
+        let mut changes = self.settings.store().subscribe();
+        let want = version.to_string();
+        let wait = changes.wait_for(|current| current.as_ref().is_some_and(|s| s.version() == want));
+        tokio::time::timeout(Duration::from_secs(10), wait)
+            .await
+            .unwrap_or_else(|_| panic!("waited 10 s for version {version}, serving {:?}", self.version()))
+            .expect("store open");
+    }
+
+    /// Waits (10 s at most) until `check` holds, looking every 10 ms: for states that have no
+    /// notification of their own (the connection flag, the last error).
+    async fn wait_until(&self, what: &str, check: impl Fn(&Self) -> bool) {
+        let wait = async {
+            while !check(self) {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), wait)
+            .await
+            .unwrap_or_else(|_| panic!("waited 10 s for {what}"));
+    }
+}
+
+fn server() -> Option<RedisServer> {
+    RedisServer::for_test()
+}
+
+async fn connection(url: &str) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(url)
+        .expect("url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect")
+}
+
+/// Writes a document into the fleet's hash as a replica would, without a replica.
+async fn store_directly(url: &str, raw: &str, publish: bool) -> u64 {
+    let mut redis = connection(url).await;
+    let state = format!("{PREFIX}:state");
+    let revision: u64 = redis::cmd("HINCRBY")
+        .arg(&state)
+        .arg("revision")
+        .arg(1)
+        .query_async(&mut redis)
+        .await
+        .expect("revision");
+    let epoch: String = redis::cmd("HGET")
+        .arg(&state)
+        .arg("epoch")
+        .query_async(&mut redis)
+        .await
+        .expect("epoch");
+    let () = redis::cmd("HSET")
+        .arg(&state)
+        .arg(&[
+            "raw",
+            raw,
+            "etag",
+            "",
+            "check",
+            "update",
+            "fetched_ms",
+            "1",
+            "checked_ms",
+            "1",
+        ])
+        .query_async(&mut redis)
+        .await
+        .expect("write");
+    if publish {
+        let _: i64 = redis::cmd("PUBLISH")
+            .arg(format!("{PREFIX}:changed"))
+            .arg(format!("{epoch}:{revision}:new"))
+            .query_async(&mut redis)
+            .await
+            .expect("publish");
+    }
+    revision
+}
+
+/// Three replicas at version 1, from one fetch.
+async fn fleet_of_three(url: &str, origin: &Origin) -> [Replica; 3] {
+    let a = Replica::start(url, origin);
+    a.wait_version(1).await;
+    let b = Replica::start(url, origin);
+    let c = Replica::start(url, origin);
+    b.wait_version(1).await;
+    c.wait_version(1).await;
+    for replica in [&a, &b, &c] {
+        replica
+            .wait_until("the replica to subscribe", |r| r.handle.connected())
+            .await;
+    }
+    [a, b, c]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_replica_starts_from_redis_without_calling_vwo() {
+    let Some(server) = server() else { return };
+    let origin = Origin::start().await;
+    let [a, b, c] = fleet_of_three(&server.url(), &origin).await;
+    assert_eq!(origin.fetches(), 1, "only the first replica fetched");
+    assert_eq!(a.source(), Some(Source::Origin));
+    assert_eq!(
+        (b.source(), c.source()),
+        (Some(Source::Redis), Some(Source::Redis))
+    );
+    let status = b.settings.store().status();
+    assert_eq!(status.revision, Some(1));
+    assert!(
+        status.confirmed_at_unix.is_some(),
+        "the fleet's check counts: {status:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_webhook_refreshes_every_replica_with_one_fetch() {
+    let Some(server) = server() else { return };
+    let origin = Origin::start().await;
+    let [a, b, c] = fleet_of_three(&server.url(), &origin).await;
+    origin.publish(2);
+    assert_eq!(b.deliver().await, 200);
+    assert_eq!(
+        b.version().as_deref(),
+        Some("2"),
+        "answered only once the new version is served"
+    );
+    a.wait_version(2).await;
+    c.wait_version(2).await;
+    assert_eq!(origin.fetches(), 2, "one fetch at start, one for the webhook");
+    for replica in [&a, &c] {
+        let status = replica.settings.store().status();
+        assert_eq!((status.revision, status.source), (Some(2), Some(Source::Redis)));
+        let link = status.replication.expect("a fleet link");
+        assert_eq!((link.backend, link.connection), ("redis", "connected"));
+    }
+    let json = vwo_webhook::Probe::status_json(&*b.settings.store());
+    assert!(
+        json.contains(r#""revision":2"#) && json.contains(r#""source":"origin""#),
+        "{json}"
+    );
+    assert!(
+        json.contains(r#""replication":{"backend":"redis","connection":"connected"}"#),
+        "{json}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliveries_at_the_same_moment_on_two_replicas_make_one_fetch() {
+    let Some(server) = server() else { return };
+    let origin = Origin::start().await;
+    let [a, b, c] = fleet_of_three(&server.url(), &origin).await;
+    origin.publish(2);
+    origin.slow(Duration::from_millis(300));
+    let (first, second) = tokio::join!(a.deliver(), b.deliver());
+    assert_eq!((first, second), (200, 200));
+    assert_eq!(origin.fetches(), 2, "one fetch at start, one for both deliveries");
+    assert_eq!((a.version(), b.version()), (Some("2".into()), Some("2".into())));
+    c.wait_version(2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_down_the_receiver_fetches_alone_and_the_fleet_catches_up() {
+    let Some(mut server) = server() else { return };
+    let origin = Origin::start().await;
+    let [a, b, _c] = fleet_of_three(&server.url(), &origin).await;
+    server.stop();
+    origin.publish(2);
+    assert_eq!(a.deliver().await, 200, "answered by its own fetch");
+    assert_eq!(a.version().as_deref(), Some("2"));
+    assert_eq!(b.version().as_deref(), Some("1"), "B cannot know yet");
+    b.wait_until("B to see Redis gone", |b| !b.handle.connected())
+        .await;
+    assert_eq!(
+        b.settings.store().status().replication.map(|r| r.connection),
+        Some("disconnected")
+    );
+    server.restart().expect("restart");
+    b.wait_version(2).await;
+    assert_eq!(
+        b.source(),
+        Some(Source::Redis),
+        "through the fleet, not its own fetch"
+    );
+    b.wait_until("B to reconnect", |b| b.handle.connected()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_restarted_during_a_fetch_still_answers_and_the_fleet_follows() {
+    let Some(mut server) = server() else { return };
+    let origin = Origin::start().await;
+    let [a, b, _c] = fleet_of_three(&server.url(), &origin).await;
+    origin.publish(2);
+    origin.slow(Duration::from_millis(500));
+    let delivery = {
+        let a = Arc::new(a);
+        let receiving = Arc::clone(&a);
+        (a, tokio::spawn(async move { receiving.deliver().await }))
+    };
+    origin.wait_fetches(2).await;
+    server.restart().expect("restart");
+    let (a, answer) = delivery;
+    assert_eq!(answer.await.expect("delivery"), 200);
+    assert_eq!(a.version().as_deref(), Some("2"));
+    b.wait_version(2).await;
+    // The fleet works on from the new, empty Redis.
+    origin.slow(Duration::ZERO);
+    origin.publish(3);
+    assert_eq!(b.deliver().await, 200);
+    a.wait_version(3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_lock_holder_is_taken_over_and_nothing_is_acknowledged_stale() {
+    let Some(server) = server() else { return };
+    let origin = Origin::start().await;
+    let [a, b, _c] = fleet_of_three(&server.url(), &origin).await;
+    // A replica took the lock and died: nobody releases it; it expires.
+    let mut redis = connection(&server.url()).await;
+    let () = redis::cmd("SET")
+        .arg(format!("{PREFIX}:lock"))
+        .arg("a-replica-that-died")
+        .arg("PX")
+        .arg(700)
+        .query_async(&mut redis)
+        .await
+        .expect("lock");
+    origin.publish(2);
+    assert_eq!(b.deliver().await, 200);
+    assert_eq!(
+        b.version().as_deref(),
+        Some("2"),
+        "acknowledged only after a fresh fetch"
+    );
+    assert_eq!(origin.fetches(), 2);
+    a.wait_version(2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_cut_off_while_a_change_is_published_catches_up_on_reconnect() {
+    let Some(server) = server() else { return };
+    let origin = Origin::start().await;
+    let proxy = Proxy::start(server.port()).await;
+    let a = Replica::start(&server.url(), &origin);
+    a.wait_version(1).await;
+    let b = Replica::start(&proxy.url(), &origin);
+    b.wait_version(1).await;
+    b.wait_until("B to subscribe", |b| b.handle.connected()).await;
+
+    proxy.cut();
+    b.wait_until("B to see the cut", |b| !b.handle.connected()).await;
+    origin.publish(2);
+    assert_eq!(a.deliver().await, 200);
+    assert_eq!(
+        b.version().as_deref(),
+        Some("1"),
+        "the notice went out while B was away"
+    );
+    proxy.restore();
+    b.wait_version(2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_notice_is_caught_up_by_the_periodic_read() {
+    let Some(server) = server() else { return };
+    let origin = Origin::start().await;
+    let a = Replica::start_with(&server.url(), &origin, |f| {
+        f.catch_up_interval(Duration::from_millis(200))
+    });
+    a.wait_version(1).await;
+    let revision = store_directly(&server.url(), &document(7), false).await;
+    a.wait_version(7).await;
+    assert_eq!(a.settings.store().status().revision, Some(revision));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_document_in_redis_is_refused_by_every_follower() {
+    let Some(server) = server() else { return };
+    let origin = Origin::start().await;
+    let [a, b, c] = fleet_of_three(&server.url(), &origin).await;
+    store_directly(&server.url(), INVALID, true).await;
+    for replica in [&a, &b, &c] {
+        replica
+            .wait_until("the refusal", |r| {
+                r.settings
+                    .store()
+                    .last_error()
+                    .is_some_and(|e| e.message.contains("was refused"))
+            })
+            .await;
+        assert_eq!(
+            replica.version().as_deref(),
+            Some("1"),
+            "the last good settings stay"
+        );
+    }
+    // The next good document replaces it everywhere.
+    origin.publish(3);
+    assert_eq!(c.deliver().await, 200);
+    a.wait_version(3).await;
+    b.wait_version(3).await;
+    assert_eq!(
+        a.settings.store().last_error(),
+        None,
+        "{:?}",
+        a.settings.store().status()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_fetch_is_shared_with_the_replicas_waiting_for_it() {
+    let Some(server) = server() else { return };
+    let origin = Origin::start().await;
+    let [a, b, c] = fleet_of_three(&server.url(), &origin).await;
+    origin.fail(Some(503));
+    origin.slow(Duration::from_millis(300));
+    let (first, second) = tokio::join!(a.deliver(), b.deliver());
+    assert!(
+        first >= 500 && first == second,
+        "both told to redeliver: {first} {second}"
+    );
+    assert_eq!(origin.fetches(), 2, "one failed fetch answered both");
+    // VWO redelivers; the origin is back.
+    origin.fail(None);
+    origin.slow(Duration::ZERO);
+    origin.publish(2);
+    assert_eq!(a.deliver().await, 200);
+    c.wait_version(2).await;
+}
+
+/// A TCP proxy to Redis that can be cut (every connection dropped, new ones refused) and
+/// restored: one replica's view of a network partition.
+struct Proxy {
+    port: u16,
+    open: Arc<std::sync::atomic::AtomicBool>,
+    connections: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    async fn start(redis_port: u16) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let open = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let connections: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+        let (accepting, tasks) = (Arc::clone(&open), Arc::clone(&connections));
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !accepting.load(std::sync::atomic::Ordering::SeqCst) {
+                    continue;
+                }
+                let task = tokio::spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(("127.0.0.1", redis_port)).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                tasks.lock().expect("tasks").push(task);
+            }
+        });
+        Self {
+            port,
+            open,
+            connections,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn cut(&self) {
+        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
+        for task in self.connections.lock().expect("tasks").drain(..) {
+            task.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Log lines, captured on the test's own thread.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("logs").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("logs")).into_owned()
+    }
+}
+
+// One thread, so every task logs into the subscriber this test sets.
+#[tokio::test(flavor = "current_thread")]
+async fn no_redis_password_sdk_key_or_settings_body_in_logs_errors_or_debug() {
+    const PASSWORD: &str = "redis-pa55-0f-the-fleet";
+    let Some(server) = RedisServer::start_with_password(Some(PASSWORD)).expect("redis-server") else {
+        let _ = RedisServer::for_test();
+        return;
+    };
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let origin = Origin::start().await;
+    let a = Replica::start(&server.url(), &origin);
+    a.wait_version(1).await;
+    let wrong = server.url().replace(PASSWORD, "wr0ng-pa55-for-the-fleet");
+    let b = Replica::start(&wrong, &origin);
+    b.wait_version(1).await;
+    origin.publish(2);
+    assert_eq!(b.deliver().await, 200, "refused by Redis, B fetched alone");
+    assert_eq!(a.deliver().await, 200, "through the fleet");
+    assert_eq!(
+        origin.fetches(),
+        4,
+        "A's start and delivery, B's start and delivery"
+    );
+
+    let logs = logs.text();
+    assert!(
+        logs.contains("Redis is unavailable"),
+        "the fallback is logged: {logs}"
+    );
+    let status = vwo_webhook::Probe::status_json(&*b.settings.store());
+    let shown = [
+        logs,
+        format!("{:?} {:?}", a.fleet, b.fleet),
+        status,
+        format!("{:?}", b.settings.store().last_error()),
+    ];
+    for text in shown {
+        for secret in [
+            PASSWORD,
+            "wr0ng-pa55-for-the-fleet",
+            SDK_KEY,
+            "\"features\"",
+            "campaigns",
+        ] {
+            assert!(!text.contains(secret), "{secret:?} shown in {text}");
+        }
+    }
+}
+
+#[test]
+fn a_url_that_is_not_redis_is_refused_without_repeating_it() {
+    let settings = VwoSettings::builder(ACCOUNT, SdkKey::new(SDK_KEY))
+        .build()
+        .expect("settings");
+    let error = RedisFleet::builder("postgres://user:hunter2@db", settings)
+        .build()
+        .expect_err("not a Redis URL");
+    assert!(error.to_string().contains("not valid"), "{error}");
+    assert!(!error.to_string().contains("hunter2"), "{error}");
+}
