@@ -14,6 +14,8 @@
 // The examples' whole job is to tell a person what to run next.
 #![allow(clippy::print_stdout)]
 
+pub mod fleet;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -257,7 +259,7 @@ impl Metrics {
 }
 
 /// The demo document's `accountId`.
-fn demo_account_id() -> String {
+pub(crate) fn demo_account_id() -> String {
     serde_json::from_str::<serde_json::Value>(DEMO_SETTINGS)
         .ok()
         .and_then(|document| match &document["accountId"] {

@@ -1,9 +1,14 @@
-//! A settings origin on loopback that serves one fixed document: what keeps the whole loop
-//! (webhook, fetch, validate, swap) working offline in demos, and a steady origin for
-//! benchmarks. Behind the `demo-origin` feature: a production service has no use for it.
+//! Settings origins on loopback: one fixed document, or one that changes before every fetch.
+//! What keeps the whole loop (webhook, fetch, validate, swap) working offline in demos, and
+//! steady origins for benchmarks. Behind the `demo-origin` feature: a production service has
+//! no use for them.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
+use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Serves `document` as `application/json` (no `ETag`, so every fetch brings a new snapshot)
@@ -15,25 +20,74 @@ pub fn spawn_fixed_origin(document: &'static str) -> std::io::Result<SocketAddr>
     let addr = listener.local_addr()?;
     let listener = tokio::net::TcpListener::from_std(listener)?;
     tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                // Read the request head, then answer with the whole document.
-                let mut head = Vec::new();
-                let mut buf = [0u8; 2048];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match stream.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let response = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{document}",
-                    document.len()
-                );
-                let _ = stream.write_all(response.as_bytes()).await;
-                let _ = stream.shutdown().await;
-            });
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(answer(stream, document));
         }
     });
     Ok(addr)
+}
+
+/// Reads the request head, then answers with the whole document and closes.
+async fn answer(mut stream: tokio::net::TcpStream, document: &str) -> std::io::Result<()> {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 2048];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf).await? {
+            0 => return Ok(()),
+            n => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let response = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{document}",
+        document.len()
+    );
+    stream.write_all(response.as_bytes()).await?;
+    stream.shutdown().await
+}
+
+/// A loopback origin whose settings change before every fetch: it serves `document` with its
+/// `version` set to the number of fetches so far (1, 2, ...), after `delay`. What makes each
+/// webhook of a demo visibly bring new settings, and what a benchmark counts fetches with.
+#[derive(Debug, Clone)]
+pub struct ChangingOrigin {
+    addr: SocketAddr,
+    fetches: Arc<AtomicU64>,
+}
+
+impl ChangingOrigin {
+    /// Starts it on `127.0.0.1` at an ephemeral port, on the current tokio runtime.
+    pub fn spawn(document: &'static str, delay: Duration) -> std::io::Result<Self> {
+        let template: Value = serde_json::from_str(document)
+            .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidData, error))?;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let fetches = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&fetches);
+        let template = Arc::new(template);
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (counter, template) = (Arc::clone(&counter), Arc::clone(&template));
+                tokio::spawn(async move {
+                    let version = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                    let mut document = (*template).clone();
+                    document["version"] = Value::from(version);
+                    tokio::time::sleep(delay).await;
+                    let _ = answer(stream, &document.to_string()).await;
+                });
+            }
+        });
+        Ok(Self { addr, fetches })
+    }
+
+    /// Its address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// How many fetches it has answered or is answering.
+    pub fn fetches(&self) -> u64 {
+        self.fetches.load(Ordering::SeqCst)
+    }
 }

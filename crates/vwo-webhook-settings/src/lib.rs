@@ -34,7 +34,7 @@ pub use backend::{
     SettingsBuilder, SettingsError, VwoSettings,
 };
 #[cfg(feature = "demo-origin")]
-pub use fixed_origin::spawn_fixed_origin;
+pub use fixed_origin::{ChangingOrigin, spawn_fixed_origin};
 pub use origin::{
     DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_SIZE, DEFAULT_TIMEOUT, Endpoint, FetchError,
     Fetched, Origin, SdkKey,

@@ -1,0 +1,111 @@
+//! Replicas of one service kept fresh by one webhook through Redis: what
+//! `cargo run --example replicas` runs, and what the end-to-end test and the replica
+//! benchmark drive over HTTP.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use vwo_webhook::{Keyring, Probes, Receiver};
+use vwo_webhook_redis::{FleetHandle, RedisFleet, RedisServer};
+use vwo_webhook_settings::{SdkKey, SettingsStore, VwoSettings};
+
+/// Where the replicas' Redis is.
+#[derive(Debug)]
+pub enum RedisSource {
+    /// `REDIS_URL`.
+    Url(String),
+    /// A throwaway `redis-server` from `PATH`, stopped with this value.
+    Local(RedisServer),
+}
+
+/// No Redis to use.
+#[derive(Debug, thiserror::Error)]
+pub enum RedisSourceError {
+    /// Neither `REDIS_URL` nor a `redis-server` on `PATH`.
+    #[error(
+        "set REDIS_URL to a Redis server, or install redis-server (e.g. `apt-get install redis-server`) \
+         and the example starts one"
+    )]
+    Missing,
+    /// `redis-server` is there but did not start.
+    #[error("could not start redis-server: {0}")]
+    Start(#[from] std::io::Error),
+}
+
+impl RedisSource {
+    /// `REDIS_URL` when set, else a local `redis-server` started now.
+    pub fn from_env() -> Result<Self, RedisSourceError> {
+        if let Some(url) = std::env::var("REDIS_URL")
+            .ok()
+            .filter(|url| !url.trim().is_empty())
+        {
+            return Ok(Self::Url(url));
+        }
+        RedisServer::start()?
+            .map(Self::Local)
+            .ok_or(RedisSourceError::Missing)
+    }
+
+    /// The URL to connect to (it may hold a password: do not print it).
+    pub fn url(&self) -> String {
+        match self {
+            Self::Url(url) => url.clone(),
+            Self::Local(server) => server.url(),
+        }
+    }
+}
+
+/// One running replica: an axum server with the webhook, the probes, `/settings/status` and
+/// `/metrics`, following its fleet.
+#[derive(Debug)]
+pub struct Replica {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its settings.
+    pub store: Arc<SettingsStore>,
+    /// Its receiver (for its path).
+    pub receiver: Receiver,
+    _fleet: FleetHandle,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+/// Starts a replica on `listener` whose settings come from `settings` through the fleet on
+/// `redis_url`. Needs a tokio runtime.
+pub fn start_replica(
+    listener: tokio::net::TcpListener,
+    redis_url: &str,
+    settings: VwoSettings,
+    keyring: Keyring,
+) -> Result<Replica, Box<dyn std::error::Error>> {
+    let addr = listener.local_addr()?;
+    let store = settings.store();
+    let fleet = RedisFleet::builder(redis_url, settings).build()?;
+    let receiver = Receiver::builder(fleet.clone()).keyring(keyring).build()?;
+    let handle = fleet.start(receiver.coordinator());
+    let metrics = crate::Metrics::install(Arc::clone(&store))?;
+    let app = Router::new()
+        .route(crate::METRICS_PATH, get(move || async move { metrics.render() }))
+        .merge(vwo_webhook_axum::router(receiver.clone()))
+        .merge(vwo_webhook_axum::probes(Probes::shared(store.clone())));
+    let server = tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, app).await {
+            tracing::error!(%error, "replica server stopped");
+        }
+    });
+    Ok(Replica {
+        addr,
+        store,
+        receiver,
+        _fleet: handle,
+        _server: server,
+    })
+}
+
+/// A settings backend for the offline demo, fetching from `origin`.
+pub fn demo_settings(origin: SocketAddr) -> Result<VwoSettings, vwo_webhook_settings::SettingsError> {
+    VwoSettings::builder(crate::demo_account_id(), SdkKey::new("offline-demo"))
+        .base_url(format!("http://{origin}"))
+        .build()
+}

@@ -1,0 +1,82 @@
+//! What `cargo run --example replicas` promises, over real HTTP: three replicas on one Redis,
+//! a webhook to any one, and all three serve the new version on `/settings/status`.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use vwo_webhook::Keyring;
+use vwo_webhook_examples::fleet::{Replica, demo_settings, start_replica};
+use vwo_webhook_examples::{DEMO_SETTINGS, DOCUMENTED_PAYLOAD, STATUS_PATH};
+use vwo_webhook_redis::RedisServer;
+use vwo_webhook_settings::ChangingOrigin;
+
+async fn get_status(replica: &Replica) -> Value {
+    let response = vwo_webhook_conformance::client::Request::new("GET", STATUS_PATH)
+        .send(replica.addr)
+        .await
+        .expect("status");
+    assert_eq!(response.status, 200);
+    serde_json::from_slice(&response.body).expect("status JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_to_any_replica_shows_on_every_status_page() {
+    let Some(redis) = RedisServer::for_test() else {
+        return;
+    };
+    let origin = ChangingOrigin::spawn(DEMO_SETTINGS, Duration::ZERO).expect("origin");
+    let keyring = Keyring::from_comma_separated("s3cret").expect("key");
+    let mut replicas = Vec::new();
+    for _ in 0..3 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let settings = demo_settings(origin.addr()).expect("settings");
+        let replica = start_replica(listener, &redis.url(), settings, keyring.clone()).expect("replica");
+        // One at a time, so the first fetches and the others start from Redis.
+        let mut changes = replica.store.subscribe();
+        tokio::time::timeout(Duration::from_secs(10), changes.wait_for(Option::is_some))
+            .await
+            .expect("settings within 10 s")
+            .expect("store open");
+        replicas.push(replica);
+    }
+    assert_eq!(
+        origin.fetches(),
+        1,
+        "the second and third replicas started from Redis"
+    );
+
+    let response = vwo_webhook_conformance::client::Request::post("/vwo-webhook", DOCUMENTED_PAYLOAD)
+        .header("x-vwo-auth", "s3cret")
+        .header("content-type", "application/json")
+        .send(replicas[1].addr)
+        .await
+        .expect("delivery");
+    assert_eq!(response.status, 200);
+    for replica in &replicas {
+        let mut changes = replica.store.subscribe();
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            changes.wait_for(|s| s.as_ref().is_some_and(|s| s.version() == "2")),
+        )
+        .await
+        .expect("version 2 within 10 s")
+        .expect("store open");
+    }
+    let mut sources = Vec::new();
+    for replica in &replicas {
+        let status = get_status(replica).await;
+        assert_eq!(
+            (&status["version"], &status["revision"]),
+            (&Value::from("2"), &Value::from(2)),
+            "{status}"
+        );
+        assert_eq!(status["replication"]["connection"], "connected", "{status}");
+        sources.push(status["source"].as_str().unwrap_or_default().to_owned());
+    }
+    assert_eq!(
+        sources,
+        ["redis", "origin", "redis"],
+        "only the receiving replica fetched"
+    );
+    assert_eq!(origin.fetches(), 2);
+}
