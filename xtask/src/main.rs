@@ -7,7 +7,8 @@
 //! - `package`: `cargo package` for every publishable crate under `crates/` (those whose
 //!   manifest does not say `publish = false`), which also builds each from its package.
 //! - `bench`: runs the benchmarks (criterion's, and the burst and adapter tables of
-//!   `tests/benches`); `bench adapters` only the adapter-overhead table.
+//!   `tests/benches`); `bench adapters` only the adapter-overhead table; `bench replicas`
+//!   only the fleet on Redis (fetches per burst, time until every replica serves a change).
 //!
 //! No dependencies, so it starts in seconds on a warm build.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -15,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask conformance [--url URL --secret S [--body-limit BYTES]] | cargo xtask package | cargo xtask bench [adapters]";
+const USAGE: &str = "usage: cargo xtask conformance [--url URL --secret S [--body-limit BYTES]] | cargo xtask package | cargo xtask bench [adapters | replicas]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -23,14 +24,15 @@ fn main() -> ExitCode {
         Some("conformance") if args.len() == 1 => conformance(),
         Some("conformance") => conformance_url(&args[1..]),
         Some("package") => package(),
-        Some("bench") if args.get(1).is_some_and(|a| a == "adapters") => run(cargo().args([
-            "bench",
-            "--locked",
-            "-p",
-            "vwo-webhook-tests",
-            "--bench",
-            "adapters",
-        ])),
+        Some("bench") if args.get(1).is_some_and(|a| a == "adapters" || a == "replicas") => run(cargo()
+            .args([
+                "bench",
+                "--locked",
+                "-p",
+                "vwo-webhook-tests",
+                "--bench",
+                &args[1],
+            ])),
         Some("bench") => run(cargo().args([
             "bench",
             "-p",

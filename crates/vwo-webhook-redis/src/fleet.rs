@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::watch;
@@ -12,7 +12,9 @@ use vwo_webhook::{Coordinator, Refresh, RefreshError, SafetyNet, Trigger};
 use vwo_webhook_settings::{Check, Checked, Replication, Snapshot, Source, VwoSettings};
 
 use crate::follower::{self, Follower};
-use crate::shared::{Head, Keys, Notice, Outcome, Shared, Stored, StoredFailure, describe, new_epoch};
+use crate::shared::{
+    Head, Keys, Notice, Outcome, Shared, Stored, StoredFailure, Ticket, describe, millis, new_epoch,
+};
 use crate::telemetry;
 
 /// How long the fetch lock lasts unless released, by default: longer than a fetch may take
@@ -25,6 +27,9 @@ pub const DEFAULT_CATCH_UP_INTERVAL: Duration = Duration::from_secs(30);
 /// How long one Redis command or connection attempt may take before the receiving replica
 /// stops counting on Redis and fetches from VWO itself, by default.
 pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// How long after the fleet's previous fetch the next may start, by default.
+pub const DEFAULT_MIN_SPACING: Duration = vwo_webhook::DEFAULT_MIN_SPACING;
 
 /// Why the fleet could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +60,7 @@ pub struct FleetBuilder {
     lock_ttl: Duration,
     catch_up: Duration,
     timeout: Duration,
+    spacing: Duration,
 }
 
 impl fmt::Debug for FleetBuilder {
@@ -98,6 +104,15 @@ impl FleetBuilder {
         self
     }
 
+    /// How long after the fleet's previous fetch ended the next one may start (default
+    /// 20 ms, as the coordinator's own minimum spacing): in a burst, a replica's next run
+    /// starts as the previous fetch ends, on every replica at once; waiting this long lets
+    /// one fetch cover them all. A fetch long after the previous one never waits.
+    pub fn min_spacing(mut self, spacing: Duration) -> Self {
+        self.spacing = spacing;
+        self
+    }
+
     /// Builds the fleet. Does not connect yet (a Redis that is down at start is not an
     /// error: the replica runs alone until it is back). Needs a tokio runtime.
     pub fn build(self) -> Result<RedisFleet, FleetError> {
@@ -125,8 +140,10 @@ impl FleetBuilder {
                 lock_ttl: self.lock_ttl,
                 catch_up: self.catch_up,
                 timeout: self.timeout,
+                spacing: self.spacing,
                 local: Mutex::new(Local::default()),
                 pending: AtomicBool::new(false),
+                starting: AtomicBool::new(false),
                 connected: AtomicBool::new(false),
                 notices,
             }),
@@ -152,10 +169,13 @@ pub(crate) struct Inner {
     lock_ttl: Duration,
     pub(crate) catch_up: Duration,
     pub(crate) timeout: Duration,
+    spacing: Duration,
     /// Which stored document this replica serves, and which it refused.
     local: Mutex<Local>,
     /// This replica fetched from VWO while Redis was away: the fleet has not seen it yet.
     pub(crate) pending: AtomicBool,
+    /// Started without a document in Redis: the first refresh takes whatever is there.
+    pub(crate) starting: AtomicBool,
     pub(crate) connected: AtomicBool,
     /// Bumped on every notice, so a waiting refresh wakes as soon as the fleet has a result.
     pub(crate) notices: watch::Sender<u64>,
@@ -211,6 +231,7 @@ impl RedisFleet {
             lock_ttl: DEFAULT_LOCK_TTL,
             catch_up: DEFAULT_CATCH_UP_INTERVAL,
             timeout: DEFAULT_REDIS_TIMEOUT,
+            spacing: DEFAULT_MIN_SPACING,
         }
     }
 
@@ -242,24 +263,22 @@ impl RedisFleet {
         let ticket = shared.take_ticket().await.map_err(|e| Unavailable("ticket", e))?;
         let patience = Instant::now() + inner.lock_ttl * 2 + inner.timeout * 4;
         let mut notices = inner.notices.subscribe();
+        // A webhook needs a fetch that started after it arrived. Anything else (a start, a
+        // poll) is as well served by a fetch under way: one that ends after this began. Not a
+        // replica sharing what it fetched alone: that needs a new fetch.
+        let joinable = !matches!(trigger, Trigger::Webhook(_)) && !inner.has_pending();
+        // A replica that found no document at start takes the first one there is.
+        let starting = joinable && inner.starting.swap(false, Ordering::Relaxed);
+        let wait = Wait {
+            ticket: &ticket,
+            joinable,
+            starting,
+            poll: matches!(trigger, Trigger::SafetyNet),
+        };
         loop {
             let head = shared.head().await.map_err(|e| Unavailable("read", e))?;
-            if head.epoch.as_deref() != Some(ticket.epoch.as_str()) {
-                // Redis lost the fleet's state since the ticket was taken: the ticket means
-                // nothing now. Take a new one (later, so just as safe).
-                return Box::pin(self.through_fleet(trigger)).await;
-            }
-            if head.covered >= ticket.number {
-                telemetry::refreshed("joined");
-                return Ok(inner.adopt_head(&head).await);
-            }
-            if let Some(failure) = head.failure.as_ref().filter(|f| f.ticket >= ticket.number) {
-                telemetry::refreshed("joined");
-                return Ok(Err(failure_error(failure)));
-            }
-            if matches!(trigger, Trigger::SafetyNet) && inner.recently_checked(&head) {
-                telemetry::refreshed("recent");
-                return Ok(inner.adopt_head(&head).await);
+            if let Some(answer) = inner.answered(&wait, &head) {
+                return self.settle(trigger, answer, &head).await;
             }
             let token = new_epoch();
             if shared
@@ -267,13 +286,20 @@ impl RedisFleet {
                 .await
                 .map_err(|e| Unavailable("lock", e))?
             {
-                let result = self.lead(trigger, &ticket.epoch, &head).await;
+                // The head read before the lock may predate the fetch that just released it.
+                let result = match shared.head().await {
+                    Ok(head) => match inner.answered(&wait, &head) {
+                        Some(answer) => self.settle(trigger, answer, &head).await,
+                        None => Ok(self.lead(trigger, &ticket.epoch, &head).await),
+                    },
+                    Err(error) => Err(Unavailable("read", error)),
+                };
                 if let Err(error) = shared.unlock(&token).await {
                     // It expires on its own.
                     telemetry::redis_error("unlock");
                     tracing::debug!(error = %describe(&error), "could not release the fleet's fetch lock");
                 }
-                return Ok(result);
+                return result;
             }
             if Instant::now() >= patience {
                 return Ok(Err(RefreshError::transient(FleetFailure(
@@ -286,9 +312,38 @@ impl RedisFleet {
         }
     }
 
+    /// Acts on what the fleet's state already answers.
+    async fn settle(
+        &self,
+        trigger: &Trigger,
+        answer: Answer,
+        head: &Head,
+    ) -> Result<Result<(), RefreshError>, Unavailable> {
+        match answer {
+            Answer::Served(path) => {
+                telemetry::refreshed(path);
+                Ok(self.inner.adopt_head(head).await)
+            }
+            Answer::Failed(error) => {
+                telemetry::refreshed("joined");
+                Ok(Err(error))
+            }
+            // Redis lost the fleet's state since the ticket was taken: the ticket means
+            // nothing now. Take a new one (later, so just as safe).
+            Answer::Retake => Box::pin(self.through_fleet(trigger)).await,
+        }
+    }
+
     /// Fetches from VWO for the fleet, holding the lock, and records the result.
     async fn lead(&self, trigger: &Trigger, epoch: &str, head: &Head) -> Result<(), RefreshError> {
         let inner = &*self.inner;
+        // In a burst every replica's next run starts as the previous fetch ends: give them
+        // the spacing to take their tickets, so this fetch covers them all.
+        let since = millis(SystemTime::now()).saturating_sub(head.recorded_ms);
+        let spacing = u64::try_from(inner.spacing.as_millis()).unwrap_or(u64::MAX);
+        if head.recorded_ms > 0 && since < spacing {
+            tokio::time::sleep(Duration::from_millis(spacing - since)).await;
+        }
         // What a fetch starting now covers: every ticket taken so far, this one included.
         let covered = match inner.shared.counter().await {
             Ok(covered) => covered,
@@ -362,7 +417,50 @@ impl RedisFleet {
     }
 }
 
+/// What a refresh waits for.
+struct Wait<'a> {
+    ticket: &'a Ticket,
+    /// Any fetch that ends after the ticket will do (not a webhook).
+    joinable: bool,
+    /// Any document will do (a start that found none).
+    starting: bool,
+    /// A safety-net poll: the fleet's recent check will do.
+    poll: bool,
+}
+
+/// What the fleet's state says of a waiting refresh.
+enum Answer {
+    /// The stored document answers it (by the way named, for the metric).
+    Served(&'static str),
+    /// The fetch that covers it failed.
+    Failed(RefreshError),
+    /// Redis lost the state the ticket belongs to.
+    Retake,
+}
+
 impl Inner {
+    /// Whether the fleet's state already answers the refresh, and how.
+    fn answered(&self, wait: &Wait<'_>, head: &Head) -> Option<Answer> {
+        let ticket = wait.ticket;
+        let has_document = head.revision > 0;
+        if wait.joinable && has_document && (wait.starting || head.recorded_ticket >= ticket.number) {
+            return Some(Answer::Served("joined"));
+        }
+        if head.epoch.as_deref() != Some(ticket.epoch.as_str()) {
+            return Some(Answer::Retake);
+        }
+        if head.covered >= ticket.number {
+            return Some(Answer::Served("joined"));
+        }
+        if let Some(failure) = head.failure.as_ref().filter(|f| f.ticket >= ticket.number) {
+            return Some(Answer::Failed(failure_error(failure)));
+        }
+        if wait.poll && self.recently_checked(head) {
+            return Some(Answer::Served("recent"));
+        }
+        None
+    }
+
     /// Redis is unavailable: fetch from VWO directly and answer by that, as a single process
     /// would. The fleet learns of it when Redis is back.
     async fn alone(

@@ -85,6 +85,7 @@ async fn start(inner: &Inner, coordinator: &Coordinator) {
     if from_fleet {
         tracing::info!("started from the fleet's settings in Redis");
     } else {
+        inner.starting.store(true, Ordering::Relaxed);
         coordinator.trigger(Trigger::Manual);
     }
 }

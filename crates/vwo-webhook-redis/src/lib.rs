@@ -36,8 +36,8 @@ mod shared;
 pub mod telemetry;
 
 pub use fleet::{
-    DEFAULT_CATCH_UP_INTERVAL, DEFAULT_LOCK_TTL, DEFAULT_REDIS_TIMEOUT, FleetBuilder, FleetError,
-    FleetHandle, RedisFleet,
+    DEFAULT_CATCH_UP_INTERVAL, DEFAULT_LOCK_TTL, DEFAULT_MIN_SPACING, DEFAULT_REDIS_TIMEOUT, FleetBuilder,
+    FleetError, FleetHandle, RedisFleet,
 };
 #[cfg(feature = "redis-server")]
 pub use server::{MISSING, RedisServer};

@@ -60,6 +60,8 @@ else
   redis.call('HSET', KEYS[1], 'failed_ticket', covered, 'failed_kind', ARGV[7],
     'failed_message', ARGV[8], 'failed_retry_ms', ARGV[9])
 end
+redis.call('HSET', KEYS[1], 'recorded_ms', ARGV[5],
+  'recorded_ticket', redis.call('HGET', KEYS[1], 'ticket') or '0')
 local revision = tonumber(redis.call('HGET', KEYS[1], 'revision') or '0')
 redis.call('PUBLISH', ARGV[4], epoch .. ':' .. revision .. ':' .. ARGV[3])
 return {1, revision}
@@ -106,6 +108,11 @@ pub(crate) struct Head {
     pub(crate) covered: u64,
     pub(crate) etag: Option<String>,
     pub(crate) checked_ms: u64,
+    /// When the last result (of any kind) was recorded.
+    pub(crate) recorded_ms: u64,
+    /// The counter when it was recorded: a refresh whose ticket is at most this saw a
+    /// fetch end after it began.
+    pub(crate) recorded_ticket: u64,
     pub(crate) failure: Option<StoredFailure>,
 }
 
@@ -198,6 +205,8 @@ impl Shared {
             Option<String>,
             Option<u64>,
             Option<u64>,
+            Option<u64>,
+            Option<u64>,
             Option<String>,
             Option<String>,
             Option<u64>,
@@ -208,6 +217,8 @@ impl Shared {
             covered,
             etag,
             checked_ms,
+            recorded_ms,
+            recorded_ticket,
             failed_ticket,
             failed_kind,
             failed_message,
@@ -220,6 +231,8 @@ impl Shared {
                 "covered",
                 "etag",
                 "checked_ms",
+                "recorded_ms",
+                "recorded_ticket",
                 "failed_ticket",
                 "failed_kind",
                 "failed_message",
@@ -239,6 +252,8 @@ impl Shared {
             covered: covered.unwrap_or(0),
             etag: etag.filter(|etag| !etag.is_empty()),
             checked_ms: checked_ms.unwrap_or(0),
+            recorded_ms: recorded_ms.unwrap_or(0),
+            recorded_ticket: recorded_ticket.unwrap_or(0),
             failure,
         })
     }
@@ -373,7 +388,7 @@ pub(crate) fn new_epoch() -> String {
     format!("{:016x}", fastrand::u64(..))
 }
 
-fn millis(at: SystemTime) -> u64 {
+pub(crate) fn millis(at: SystemTime) -> u64 {
     at.duration_since(UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0)

@@ -52,6 +52,7 @@ async fn answer(mut stream: tokio::net::TcpStream, document: &str) -> std::io::R
 pub struct ChangingOrigin {
     addr: SocketAddr,
     fetches: Arc<AtomicU64>,
+    delay_ms: Arc<AtomicU64>,
 }
 
 impl ChangingOrigin {
@@ -64,11 +65,13 @@ impl ChangingOrigin {
         let addr = listener.local_addr()?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let fetches = Arc::new(AtomicU64::new(0));
-        let counter = Arc::clone(&fetches);
+        let delay_ms = Arc::new(AtomicU64::new(millis(delay)));
+        let (counter, pause) = (Arc::clone(&fetches), Arc::clone(&delay_ms));
         let template = Arc::new(template);
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let (counter, template) = (Arc::clone(&counter), Arc::clone(&template));
+                let delay = Duration::from_millis(pause.load(Ordering::SeqCst));
                 tokio::spawn(async move {
                     let version = counter.fetch_add(1, Ordering::SeqCst) + 1;
                     let mut document = (*template).clone();
@@ -78,7 +81,11 @@ impl ChangingOrigin {
                 });
             }
         });
-        Ok(Self { addr, fetches })
+        Ok(Self {
+            addr,
+            fetches,
+            delay_ms,
+        })
     }
 
     /// Its address.
@@ -86,8 +93,17 @@ impl ChangingOrigin {
         self.addr
     }
 
+    /// Answers fetches that arrive from now on after `delay` (millisecond precision).
+    pub fn set_delay(&self, delay: Duration) {
+        self.delay_ms.store(millis(delay), Ordering::SeqCst);
+    }
+
     /// How many fetches it has answered or is answering.
     pub fn fetches(&self) -> u64 {
         self.fetches.load(Ordering::SeqCst)
     }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
