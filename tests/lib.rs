@@ -14,6 +14,10 @@ pub struct ArchitectureGuide;
 pub struct SecurityGuide;
 
 #[cfg(doctest)]
+#[doc = include_str!("../docs/replicas.md")]
+pub struct ReplicasGuide;
+
+#[cfg(doctest)]
 #[doc = include_str!("../docs/adapter-requirements.md")]
 pub struct AdapterRequirements;
 
