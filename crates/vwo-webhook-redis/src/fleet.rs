@@ -38,6 +38,9 @@ pub enum FleetError {
     /// The URL is not a Redis URL. (The URL itself is not repeated: it may hold a password.)
     #[error("the Redis URL is not valid (expected redis://, rediss:// or unix://)")]
     Url,
+    /// The TLS root certificate given could not be used.
+    #[error("the Redis TLS root certificate could not be used: {0}")]
+    Tls(String),
     /// The client could not be created.
     #[error("could not set up the Redis client: {0}")]
     Client(String),
@@ -61,6 +64,7 @@ pub struct FleetBuilder {
     catch_up: Duration,
     timeout: Duration,
     spacing: Duration,
+    root_certificate: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for FleetBuilder {
@@ -113,10 +117,29 @@ impl FleetBuilder {
         self
     }
 
+    /// For `rediss://`: trust this CA (PEM) instead of the system's roots, as for a Redis
+    /// whose certificate a private CA signed.
+    pub fn tls_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificate = Some(pem.into());
+        self
+    }
+
     /// Builds the fleet. Does not connect yet (a Redis that is down at start is not an
     /// error: the replica runs alone until it is back). Needs a tokio runtime.
     pub fn build(self) -> Result<RedisFleet, FleetError> {
-        let client = redis::Client::open(self.url.as_str()).map_err(|_| FleetError::Url)?;
+        let info = redis::IntoConnectionInfo::into_connection_info(self.url.as_str())
+            .map_err(|_| FleetError::Url)?;
+        let client = match self.root_certificate {
+            Some(root) => {
+                let certificates = redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(root),
+                };
+                redis::Client::build_with_tls(info, certificates)
+                    .map_err(|error| FleetError::Tls(describe(&error)))?
+            }
+            None => redis::Client::open(info).map_err(|_| FleetError::Url)?,
+        };
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.timeout))
             .set_response_timeout(Some(self.timeout))
@@ -232,6 +255,7 @@ impl RedisFleet {
             catch_up: DEFAULT_CATCH_UP_INTERVAL,
             timeout: DEFAULT_REDIS_TIMEOUT,
             spacing: DEFAULT_MIN_SPACING,
+            root_certificate: None,
         }
     }
 

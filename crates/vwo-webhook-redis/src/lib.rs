@@ -40,4 +40,4 @@ pub use fleet::{
     FleetError, FleetHandle, RedisFleet,
 };
 #[cfg(feature = "redis-server")]
-pub use server::{MISSING, RedisServer};
+pub use server::{MISSING, RedisServer, TlsFiles};

@@ -15,7 +15,19 @@ pub const MISSING: &str = "redis-server is not on PATH: Redis tests skipped \
 pub struct RedisServer {
     port: u16,
     password: Option<String>,
+    tls: Option<TlsFiles>,
     child: Option<Child>,
+}
+
+/// PEM files for a server that speaks only TLS (`rediss://`).
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// The server's certificate, for `localhost`.
+    pub certificate: std::path::PathBuf,
+    /// Its private key.
+    pub key: std::path::PathBuf,
+    /// The CA that signed it (redis-server requires one even without client certificates).
+    pub ca: std::path::PathBuf,
 }
 
 impl RedisServer {
@@ -37,6 +49,16 @@ impl RedisServer {
 
     /// Like [`RedisServer::start`], requiring `password` (`requirepass`) when given.
     pub fn start_with_password(password: Option<&str>) -> io::Result<Option<Self>> {
+        Self::launch(password, None)
+    }
+
+    /// Like [`RedisServer::start`], serving only TLS with `files` (its URL is
+    /// `rediss://localhost:<port>`).
+    pub fn start_with_tls(files: TlsFiles) -> io::Result<Option<Self>> {
+        Self::launch(None, Some(files))
+    }
+
+    fn launch(password: Option<&str>, tls: Option<TlsFiles>) -> io::Result<Option<Self>> {
         if !Self::available() {
             return Ok(None);
         }
@@ -44,6 +66,7 @@ impl RedisServer {
         let mut server = Self {
             port,
             password: password.map(str::to_owned),
+            tls,
             child: None,
         };
         server.restart()?;
@@ -79,9 +102,10 @@ impl RedisServer {
 
     /// `redis://127.0.0.1:<port>`, with the password when there is one.
     pub fn url(&self) -> String {
-        match &self.password {
-            Some(password) => format!("redis://:{password}@127.0.0.1:{}", self.port),
-            None => format!("redis://127.0.0.1:{}", self.port),
+        match (&self.password, &self.tls) {
+            (_, Some(_)) => format!("rediss://localhost:{}", self.port),
+            (Some(password), None) => format!("redis://:{password}@127.0.0.1:{}", self.port),
+            (None, None) => format!("redis://127.0.0.1:{}", self.port),
         }
     }
 
@@ -102,10 +126,25 @@ impl RedisServer {
     pub fn restart(&mut self) -> io::Result<()> {
         self.stop();
         let mut command = Command::new("redis-server");
-        command
-            .args(["--bind", "127.0.0.1", "--port"])
-            .arg(self.port.to_string())
-            .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"]);
+        command.args(["--bind", "127.0.0.1"]);
+        match &self.tls {
+            Some(files) => {
+                command
+                    .args(["--port", "0", "--tls-port"])
+                    .arg(self.port.to_string())
+                    .arg("--tls-cert-file")
+                    .arg(&files.certificate)
+                    .arg("--tls-key-file")
+                    .arg(&files.key)
+                    .arg("--tls-ca-cert-file")
+                    .arg(&files.ca)
+                    .args(["--tls-auth-clients", "no"]);
+            }
+            None => {
+                command.arg("--port").arg(self.port.to_string());
+            }
+        }
+        command.args(["--save", "", "--appendonly", "no", "--protected-mode", "no"]);
         if let Some(password) = &self.password {
             command.arg("--requirepass").arg(password);
         }
@@ -113,6 +152,16 @@ impl RedisServer {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).is_err() {
+            let exited = self
+                .child
+                .as_mut()
+                .and_then(|child| child.try_wait().ok().flatten());
+            if let Some(status) = exited {
+                self.child = None;
+                return Err(io::Error::other(format!(
+                    "redis-server exited at start ({status})"
+                )));
+            }
             if Instant::now() > deadline {
                 self.stop();
                 return Err(io::Error::new(

@@ -672,3 +672,76 @@ fn a_url_that_is_not_redis_is_refused_without_repeating_it() {
     assert!(error.to_string().contains("not valid"), "{error}");
     assert!(!error.to_string().contains("hunter2"), "{error}");
 }
+
+/// A CA and a certificate it signed for `localhost`, written as PEM files into a fresh
+/// folder under the target directory.
+fn tls_files() -> (vwo_webhook_redis::TlsFiles, String) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "vwo-webhook test CA");
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("CA key")).expect("CA");
+    let key = KeyPair::generate().expect("server key");
+    let certificate = CertificateParams::new(vec!["localhost".to_owned()])
+        .expect("server params")
+        .signed_by(&key, &ca)
+        .expect("server certificate");
+    let dir = std::env::temp_dir().join(format!(
+        "vwo-webhook-redis-tls-{}-{}",
+        std::process::id(),
+        unique_suffix()
+    ));
+    std::fs::create_dir_all(&dir).expect("folder");
+    let files = vwo_webhook_redis::TlsFiles {
+        certificate: dir.join("server.pem"),
+        key: dir.join("server.key"),
+        ca: dir.join("ca.pem"),
+    };
+    std::fs::write(&files.certificate, certificate.pem()).expect("write");
+    std::fs::write(&files.key, key.serialize_pem()).expect("write");
+    std::fs::write(&files.ca, ca.pem()).expect("write");
+    (files, ca.pem())
+}
+
+fn unique_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fleet_works_over_rediss_with_a_private_ca() {
+    if !RedisServer::available() {
+        let _ = RedisServer::for_test();
+        return;
+    }
+    let (files, ca) = tls_files();
+    let server = RedisServer::start_with_tls(files.clone())
+        .expect("redis-server with TLS (Debian's is built with it)")
+        .expect("redis-server on PATH");
+    assert!(server.url().starts_with("rediss://"), "{}", server.url());
+    let origin = Origin::start().await;
+    let trusting = |builder: FleetBuilder| builder.tls_root_certificate(ca.clone());
+    let a = Replica::start_with(&server.url(), &origin, trusting);
+    a.wait_version(1).await;
+    let b = Replica::start_with(&server.url(), &origin, trusting);
+    b.wait_version(1).await;
+    assert_eq!(
+        b.source(),
+        Some(Source::Redis),
+        "B read the fleet's document over TLS"
+    );
+    origin.publish(2);
+    assert_eq!(a.deliver().await, 200);
+    b.wait_version(2).await;
+    assert_eq!(origin.fetches(), 2);
+
+    // Without the CA, the server's certificate is not trusted: the replica acts alone.
+    let untrusting = Replica::start(&server.url(), &origin);
+    untrusting.wait_version(2).await;
+    assert_eq!(untrusting.source(), Some(Source::Origin), "fetched alone");
+    let _ = std::fs::remove_dir_all(files.ca.parent().expect("folder"));
+}
