@@ -7,6 +7,8 @@
 //! fetched before the change VWO is telling us about. While one refresh runs, every newcomer
 //! shares a single pending one, so N concurrent deliveries cost at most two backend runs.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -212,11 +214,38 @@ impl std::fmt::Debug for Coordinator {
 }
 
 /// A delivery's claim on a refresh that starts no earlier than the claim.
-#[derive(Debug)]
 #[must_use = "a ticket does nothing unless waited on"]
 pub struct Ticket {
     required: u64,
     published: watch::Receiver<Published>,
+    /// The run this claim started, when it is driven by the waiter itself (see
+    /// [`Coordinator::schedule_inline`]); handed to a task when the wait ends or is dropped.
+    run: Mutex<Option<Run>>,
+}
+
+/// A driver's run, boxed so it can move from the waiter to a task mid-way.
+type Run = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+impl std::fmt::Debug for Ticket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ticket")
+            .field("required", &self.required)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Ticket {
+    /// A run still going continues on its own task: other deliveries may wait on it.
+    fn drop(&mut self) {
+        let run = self.run.get_mut().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(run) = run {
+            // Without a runtime the run is dropped, and the driver's own drop frees the
+            // coordinator and wakes its waiters.
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(run);
+            }
+        }
+    }
 }
 
 impl Coordinator {
@@ -252,24 +281,47 @@ impl Coordinator {
     /// Asks for a refresh that starts after this call: starts one now if none is running,
     /// otherwise makes sure one is pending. Returns at once.
     pub fn schedule(&self, trigger: Trigger) -> Ticket {
+        let mut ticket = self.schedule_inline(trigger);
+        if let Some(run) = ticket
+            .run
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            tokio::spawn(run);
+        }
+        ticket
+    }
+
+    /// [`Coordinator::schedule`] for a caller that waits on the ticket at once: a refresh
+    /// this claim starts runs on the waiter's own task (no task hand-off, no wake-up hop
+    /// before the answer) until the ticket is answered, then moves to a task of its own.
+    /// A ticket held without being waited on holds that refresh back, so only the
+    /// receiver's delivery path uses it.
+    pub(crate) fn schedule_inline(&self, trigger: Trigger) -> Ticket {
         // Subscribe first, so no outcome published after the claim can be missed.
         let published = self.shared.published.subscribe();
         let mut state = self.shared.lock();
         if matches!(trigger, Trigger::Webhook(_)) {
             state.waiting += 1;
         }
-        let required = if state.running {
+        let (required, run) = if state.running {
             state.pending = Some(trigger);
-            state.started + 1
+            (state.started + 1, None)
         } else {
             state.started += 1;
             state.running = true;
             let generation = state.started;
             let shared = Arc::clone(&self.shared);
-            tokio::spawn(async move { Driver { shared, done: false }.run(generation, trigger).await });
-            generation
+            let run: Run =
+                Box::pin(async move { Driver { shared, done: false }.run(generation, trigger).await });
+            (generation, Some(run))
         };
-        Ticket { required, published }
+        Ticket {
+            required,
+            published,
+            run: Mutex::new(run),
+        }
     }
 
     /// Asks for a refresh that starts after this call and does not wait for it: for a first
@@ -349,14 +401,33 @@ impl Ticket {
                     }
                 }
             }
-            let changed = self.published.changed();
+            let Ticket { published, run, .. } = &mut self;
+            let run = run.get_mut().unwrap_or_else(PoisonError::into_inner);
+            // Drive this claim's own run while waiting, if it has one.
+            let step = async {
+                match run.as_mut() {
+                    Some(driving) => {
+                        tokio::select! {
+                            biased;
+                            () = driving.as_mut() => Ok(true),
+                            changed = published.changed() => changed.map(|()| false),
+                        }
+                    }
+                    None => published.changed().await.map(|()| false),
+                }
+            };
             let result = match deadline {
-                Some(deadline) => match tokio::time::timeout_at(deadline, changed).await {
+                Some(deadline) => match tokio::time::timeout_at(deadline, step).await {
                     Ok(result) => result,
                     Err(_) => return Settled::TimedOut { retrying },
                 },
-                None => changed.await,
+                None => step.await,
             };
+            if matches!(result, Ok(true)) {
+                // The run ended (it published on the way): look again.
+                *run = None;
+                continue;
+            }
             if result.is_err() {
                 // The coordinator is gone; nothing will ever cover this ticket.
                 return Settled::Done {
@@ -584,6 +655,65 @@ mod tests {
             }
         };
         (runs, backend)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_inline_run_moves_to_a_task_when_its_waiter_goes_away() {
+        let finished = Arc::new(AtomicUsize::new(0));
+        let done = Arc::clone(&finished);
+        let (runs, slow) = backend(Duration::from_millis(100), vec![]);
+        let slow = Arc::new(slow);
+        let backend = move |trigger: Trigger| {
+            let (slow, done) = (Arc::clone(&slow), Arc::clone(&done));
+            async move {
+                let result = slow.refresh(trigger).await;
+                done.fetch_add(1, Ordering::SeqCst);
+                result
+            }
+        };
+        let coordinator = Coordinator::new(backend, RetryPolicy::none());
+        let first = coordinator.schedule_inline(Trigger::Manual);
+        // The waiter drives its run, then goes away mid-refresh (a client that hung up).
+        let abandoned = tokio::time::timeout(Duration::from_millis(10), first.wait(None)).await;
+        assert!(abandoned.is_err(), "still refreshing after 10 ms");
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            1,
+            "the run started on the waiter's task"
+        );
+        // Deliveries meanwhile are answered: the run went on, and so does the pending one.
+        let during = coordinator.schedule_inline(Trigger::Manual);
+        assert!(matches!(
+            during.wait(None).await,
+            Settled::Done {
+                generation: 2,
+                outcome: RunOutcome::Refreshed
+            }
+        ));
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+        assert_eq!(
+            finished.load(Ordering::SeqCst),
+            2,
+            "the abandoned run was finished, not cancelled"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_inline_waiter_is_answered_by_its_own_run_and_leaves_the_pending_one_running() {
+        let (runs, backend) = backend(Duration::from_millis(100), vec![]);
+        let coordinator = Coordinator::new(backend, RetryPolicy::none().with_min_spacing(Duration::ZERO));
+        let first = coordinator.schedule_inline(Trigger::Manual);
+        let second = coordinator.schedule(Trigger::Manual);
+        // The first waiter returns with its own generation while the second still runs.
+        assert!(matches!(
+            first.wait(None).await,
+            Settled::Done { generation: 1, .. }
+        ));
+        assert!(matches!(
+            second.wait(None).await,
+            Settled::Done { generation: 2, .. }
+        ));
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
     }
 
     fn fast_retry() -> RetryPolicy {

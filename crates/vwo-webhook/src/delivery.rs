@@ -77,7 +77,7 @@ impl Delivery {
     async fn respond_inner(self) -> Response {
         let inner = &*self.receiver.inner;
         let action = self.payload.action.as_ref().map(|a| a.as_str().to_owned());
-        let ticket = inner.coordinator.schedule(Trigger::Webhook(self.payload));
+        let ticket = inner.coordinator.schedule_inline(Trigger::Webhook(self.payload));
         let generation = ticket.required_generation();
         let (response, outcome) = match inner.ack {
             AckPolicy::Immediate => {
