@@ -23,7 +23,7 @@ use vwo_webhook_conformance::Server;
 use vwo_webhook_conformance::fixtures::{DOCUMENTED, SECRET};
 
 const CONNECTIONS: usize = 32;
-const ROUNDS: usize = 2;
+const ROUNDS: usize = 4;
 const PATH: &str = "/vwo-webhook";
 const BARE_ANSWER: &str = r#"{"status":"success","message":"ok"}"#;
 
