@@ -65,6 +65,17 @@ pub(crate) async fn run(args: Args) -> Outcome {
         text("source"),
         text("etag")
     );
+    // A replica kept fresh through Redis also says which fleet revision it serves, and how
+    // it is linked to the fleet.
+    if !status["replication"].is_null() {
+        anstream::println!(
+            "{} revision {} over {}, {}",
+            paint(DIM, "fleet          "),
+            text("revision"),
+            status["replication"]["backend"].as_str().unwrap_or("?"),
+            status["replication"]["connection"].as_str().unwrap_or("?")
+        );
+    }
     anstream::println!("{} {}", paint(DIM, "fetched        "), ago("age_seconds"));
     anstream::println!(
         "{} {}",

@@ -254,7 +254,7 @@ fn check_passes_the_example_and_names_what_a_fail_open_receiver_gets_wrong() {
 #[test]
 fn status_prints_the_settings_and_fails_when_they_are_stale() {
     let fresh = r#"{"state":"ok","version":"7","account_id":"123456","source":"origin","fetched_at_unix":1795387541,"age_seconds":620.4,"confirmed_at_unix":1795388140,"since_confirmed_seconds":21.3,"etag":"\"v7\"","last_error":null}"#;
-    let stale = r#"{"state":"ok","version":"7","account_id":"123456","source":"origin","fetched_at_unix":1795387541,"age_seconds":9000.0,"confirmed_at_unix":1795387541,"since_confirmed_seconds":9000.0,"etag":null,"last_error":{"message":"the settings origin answered 503","at_unix":1795396000}}"#;
+    let stale = r#"{"state":"ok","version":"7","account_id":"123456","source":"redis","fetched_at_unix":1795387541,"age_seconds":9000.0,"confirmed_at_unix":1795387541,"since_confirmed_seconds":9000.0,"etag":null,"revision":12,"replication":{"backend":"redis","connection":"disconnected"},"last_error":{"message":"the settings origin answered 503","at_unix":1795396000}}"#;
     let server = serve(
         Router::new()
             .route("/fresh", get(move || async move { fresh }))
@@ -281,6 +281,15 @@ fn status_prints_the_settings_and_fails_when_they_are_stale() {
         .expect("status runs");
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stdout).contains("the settings origin answered 503"));
+    assert!(
+        String::from_utf8_lossy(&output.stdout)
+            .contains("fleet           revision 12 over redis, disconnected"),
+        "a replica's link to its fleet is shown"
+    );
+    assert!(
+        !stdout.contains("fleet"),
+        "no fleet line for a single process: {stdout}"
+    );
     assert!(String::from_utf8_lossy(&output.stderr).contains("stale: last confirmed 2h 30m ago"));
 }
 
