@@ -204,6 +204,15 @@ pub(crate) struct Inner {
     pub(crate) notices: watch::Sender<u64>,
 }
 
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not the client: its connection info holds the password.
+        f.debug_struct("Inner")
+            .field("keys", self.shared.keys())
+            .finish_non_exhaustive()
+    }
+}
+
 /// The stored document this replica serves, by epoch and revision.
 #[derive(Debug, Default)]
 struct Local {

@@ -36,12 +36,6 @@ impl Drop for Follower {
     }
 }
 
-impl std::fmt::Debug for Inner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Inner").finish_non_exhaustive()
-    }
-}
-
 pub(crate) fn spawn(inner: Arc<Inner>, coordinator: Coordinator) -> Follower {
     let task = tokio::spawn(run(Arc::clone(&inner), coordinator));
     Follower { task, inner }
