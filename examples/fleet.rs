@@ -21,7 +21,7 @@ pub enum RedisSource {
 }
 
 /// No Redis to use.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum RedisSourceError {
     /// Neither `REDIS_URL` nor a `redis-server` on `PATH`.
     #[error(
@@ -32,6 +32,13 @@ pub enum RedisSourceError {
     /// `redis-server` is there but did not start.
     #[error("could not start redis-server: {0}")]
     Start(#[from] std::io::Error),
+}
+
+/// The message, not the variant: what `main` prints when it returns this error.
+impl std::fmt::Debug for RedisSourceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 impl RedisSource {
