@@ -719,9 +719,20 @@ async fn the_fleet_works_over_rediss_with_a_private_ca() {
         return;
     }
     let (files, ca) = tls_files();
-    let server = RedisServer::start_with_tls(files.clone())
-        .expect("redis-server with TLS (Debian's is built with it)")
-        .expect("redis-server on PATH");
+    let server = match RedisServer::start_with_tls(files.clone()) {
+        Ok(server) => server.expect("redis-server on PATH"),
+        // A redis-server built without TLS (Debian's has it; CI requires it).
+        Err(error) => {
+            let required = std::env::var("VWO_WEBHOOK_REQUIRE_REDIS").is_ok_and(|v| v == "1");
+            assert!(!required, "redis-server could not serve TLS: {error}");
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
+                "rediss:// test skipped: this redis-server could not serve TLS ({error})"
+            );
+            return;
+        }
+    };
     assert!(server.url().starts_with("rediss://"), "{}", server.url());
     let origin = Origin::start().await;
     let trusting = |builder: FleetBuilder| builder.tls_root_certificate(ca.clone());
