@@ -34,7 +34,7 @@ pub mod cases;
 pub mod client;
 pub mod fixtures;
 mod harness;
-mod logs;
+pub mod logs;
 pub mod probes;
 
 pub use backend::{Step, TestBackend};

@@ -1,11 +1,12 @@
-//! Everything the process logs through `tracing`, captured for the leak case: the servers run
-//! on their own threads, so only a global subscriber sees their events.
+//! Everything the process logs through `tracing`, captured for the leak case (and any other
+//! test that must show a secret never reaches the logs): the servers run on their own
+//! threads, so only a global subscriber sees their events.
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// The captured text, shared by every case of the test binary.
+/// The captured text, shared by every test of the test binary.
 #[derive(Clone, Default)]
-pub(crate) struct Capture(Arc<Mutex<Vec<u8>>>);
+pub struct Capture(Arc<Mutex<Vec<u8>>>);
 
 impl std::io::Write for Capture {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -30,7 +31,7 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
 
 impl Capture {
     /// Installs the capture as the process's global subscriber, at `TRACE`, once.
-    pub(crate) fn global() -> &'static Capture {
+    pub fn global() -> &'static Capture {
         static CAPTURE: OnceLock<Capture> = OnceLock::new();
         CAPTURE.get_or_init(|| {
             let capture = Capture::default();
@@ -47,7 +48,7 @@ impl Capture {
     }
 
     /// Everything captured so far.
-    pub(crate) fn text(&self) -> String {
+    pub fn text(&self) -> String {
         let bytes = self.0.lock().map(|b| b.clone()).unwrap_or_default();
         String::from_utf8_lossy(&bytes).into_owned()
     }

@@ -583,43 +583,15 @@ impl Proxy {
     }
 }
 
-/// Log lines, captured on the test's own thread.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("logs").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Logs {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().expect("logs")).into_owned()
-    }
-}
-
-// One thread, so every task logs into the subscriber this test sets.
-#[tokio::test(flavor = "current_thread")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_redis_password_sdk_key_or_settings_body_in_logs_errors_or_debug() {
     const PASSWORD: &str = "redis-pa55-0f-the-fleet";
     let Some(server) = RedisServer::start_with_password(Some(PASSWORD)).expect("redis-server") else {
         let _ = RedisServer::for_test();
         return;
     };
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // Everything this test binary logs, from every thread.
+    let logs = vwo_webhook_conformance::logs::Capture::global();
 
     let origin = Origin::start().await;
     let a = Replica::start(&server.url(), &origin);
