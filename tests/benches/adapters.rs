@@ -11,6 +11,8 @@
 //! `cargo bench -p vwo-webhook-tests --bench adapters` (or `cargo xtask bench adapters`).
 #![allow(clippy::print_stdout)]
 
+mod common;
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -21,6 +23,8 @@ use hyper_util::rt::TokioIo;
 use vwo_webhook::{Keyring, Receiver, RefreshError, RetryPolicy, Trigger};
 use vwo_webhook_conformance::Server;
 use vwo_webhook_conformance::fixtures::{DOCUMENTED, SECRET};
+
+use common::percentile;
 
 const CONNECTIONS: usize = 32;
 const ROUNDS: usize = 4;
@@ -281,12 +285,9 @@ async fn drive(
     (latencies.len() as f64 / window.as_secs_f64(), latencies)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let index = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[index].as_secs_f64() * 1e6
+/// A percentile in microseconds, as the table prints it.
+fn micros(sorted: &[Duration], p: f64) -> f64 {
+    percentile(sorted, p).as_secs_f64() * 1e6
 }
 
 fn main() {
@@ -328,10 +329,10 @@ fn main() {
             println!(
                 "| {framework} | {kind} | {bare_rate:.0} | {hook_rate:.0} | {:.2} | {:.0}/{:.0} | {:.0}/{:.0} |",
                 hook_rate / bare_rate,
-                percentile(&bare_lat, 0.5),
-                percentile(&bare_lat, 0.99),
-                percentile(&hook_lat, 0.5),
-                percentile(&hook_lat, 0.99),
+                micros(&bare_lat, 0.5),
+                micros(&bare_lat, 0.99),
+                micros(&hook_lat, 0.5),
+                micros(&hook_lat, 0.99),
             );
         }
     }

@@ -10,6 +10,8 @@
 //! table is recorded in docs/benchmarks.md.
 #![allow(clippy::print_stdout)]
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -18,6 +20,8 @@ use vwo_webhook::{Keyring, Receiver, RefreshError, RetryPolicy, Trigger};
 use vwo_webhook_conformance::Server;
 use vwo_webhook_conformance::client::Request;
 use vwo_webhook_conformance::fixtures::{DOCUMENTED, SECRET};
+
+use common::percentile;
 
 const ROUNDS: usize = 5;
 
@@ -75,11 +79,6 @@ fn burst(
         latencies
     });
     (fetches.load(Ordering::SeqCst), latencies)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
 }
 
 fn main() {

@@ -12,6 +12,8 @@
 //! Needs `redis-server` on `PATH`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod common;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::process::Stdio;
@@ -25,6 +27,8 @@ use vwo_webhook_examples::DEMO_SETTINGS;
 use vwo_webhook_examples::fleet::{demo_settings, start_replica};
 use vwo_webhook_redis::RedisServer;
 use vwo_webhook_settings::ChangingOrigin;
+
+use common::percentile;
 
 const REPLICAS: usize = 4;
 const BURST: usize = 200;
@@ -277,16 +281,6 @@ async fn deliver(addr: SocketAddr) -> u16 {
         .send(addr)
         .await
         .map_or(0, |response| response.status)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        clippy::cast_precision_loss
-    )]
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted.get(index).copied().unwrap_or_default()
 }
 
 fn millis(duration: Duration) -> f64 {
