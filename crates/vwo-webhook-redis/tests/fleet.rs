@@ -318,6 +318,30 @@ async fn a_new_replica_starts_from_redis_without_calling_vwo() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_starting_during_the_first_fetch_join_it() {
+    let Some(server) = server() else { return };
+    let origin = Origin::start().await;
+    origin.slow(Duration::from_millis(300));
+    let first = Replica::start(&server.url(), &origin);
+    origin.wait_fetches(1).await;
+    // These find no document yet, and ask after the first fetch began: a start needs no
+    // fetch of its own, only one that ends after it asked.
+    let others: Vec<Replica> = (0..2).map(|_| Replica::start(&server.url(), &origin)).collect();
+    for replica in others.iter().chain([&first]) {
+        replica.wait_version(1).await;
+    }
+    // A delivery runs after its replica's start run is over: both starts have ended once
+    // these are answered (and the two deliveries share one fetch).
+    let (b, c) = tokio::join!(others[0].deliver(), others[1].deliver());
+    assert_eq!((b, c), (200, 200));
+    assert_eq!(
+        origin.fetches(),
+        2,
+        "the later starts joined the first fetch; the deliveries made the second"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_webhook_refreshes_every_replica_with_one_fetch() {
     let Some(server) = server() else { return };
     let origin = Origin::start().await;

@@ -107,3 +107,40 @@ impl ChangingOrigin {
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    const DOCUMENT: &str = include_str!("../testdata/OnlyRolloutSettings.json");
+
+    /// One fetch's document.
+    async fn fetch(addr: SocketAddr) -> Value {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        stream
+            .write_all(b"GET /server-side/v2-settings HTTP/1.1\r\nhost: origin\r\n\r\n")
+            .await
+            .expect("request");
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await.expect("response");
+        let text = String::from_utf8(response).expect("UTF-8");
+        let (_, body) = text.split_once("\r\n\r\n").expect("a body");
+        serde_json::from_str(body).expect("JSON")
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_fetch_brings_the_next_version_after_the_delay_set() {
+        let origin = ChangingOrigin::spawn(DOCUMENT, Duration::ZERO).expect("origin");
+        assert_eq!(fetch(origin.addr()).await["version"], 1);
+        origin.set_delay(Duration::from_secs(3600));
+        let asked = tokio::time::Instant::now();
+        assert_eq!(fetch(origin.addr()).await["version"], 2);
+        assert!(
+            asked.elapsed() >= Duration::from_secs(3600),
+            "answered after the delay"
+        );
+        assert_eq!(origin.fetches(), 2);
+    }
+}

@@ -334,6 +334,20 @@ mod tests {
     }
 
     #[test]
+    fn a_confirmation_from_the_fleet_only_moves_forward() {
+        let store = SettingsStore::new();
+        let now = SystemTime::now();
+        store.confirm_at(now);
+        store.record_error("origin down".to_owned());
+        store.confirm_at(now - Duration::from_secs(60));
+        assert_eq!(store.confirmed_at(), Some(now), "an older check changes nothing");
+        assert!(store.last_error().is_some(), "nor clears a later error");
+        store.confirm_at(now + Duration::from_secs(1));
+        assert_eq!(store.confirmed_at(), Some(now + Duration::from_secs(1)));
+        assert_eq!(store.last_error(), None, "a newer check clears it");
+    }
+
+    #[test]
     fn a_confirmation_is_a_successful_check_without_a_swap() {
         let store = SettingsStore::new();
         let mut changes = store.subscribe();
