@@ -149,15 +149,10 @@ impl PayloadSlot {
         let Some(mut payload) = self.0.take() else {
             return;
         };
-        let limit = receiver.body_limit();
-        let declared = request
-            .headers()
-            .get(actix_web::http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<usize>().ok());
-        if declared.is_some_and(|length| length > limit) {
+        if receiver.declares_oversized_body(&ActixHeaders(request.headers())) {
             return; // too large to be worth it: let actix close
         }
+        let limit = receiver.body_limit();
         let drain = async {
             let mut seen = 0usize;
             while let Some(Ok(chunk)) = payload.next().await {

@@ -99,6 +99,17 @@ impl Receiver {
         self.inner.body_timeout
     }
 
+    /// Whether the request's `Content-Length` declares more than the body limit: such a
+    /// request is answered 413 without reading its body, and an adapter that drains unread
+    /// bodies to keep the connection should leave this one alone.
+    pub fn declares_oversized_body<H: HeaderLookup + ?Sized>(&self, headers: &H) -> bool {
+        let declared = headers
+            .header("content-length")
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        declared.is_some_and(|len| len > self.body_limit as u64)
+    }
+
     /// The same receiver (sharing its coordinator) with another body limit, for adapters
     /// whose framework configures limits itself (rocket's `limits.vwo-webhook`).
     pub fn with_body_limit(mut self, limit: usize) -> Result<Self, BuildError> {
@@ -217,11 +228,7 @@ impl Receiver {
         for verifier in &inner.head_verifiers {
             verifier.verify(&headers, &[]).map_err(refused)?;
         }
-        let declared = headers
-            .header("content-length")
-            .and_then(|v| std::str::from_utf8(v).ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        if declared.is_some_and(|len| len > self.body_limit as u64) {
+        if self.declares_oversized_body(&headers) {
             return Err(self.too_large("declared content-length over the limit"));
         }
         let read = tokio::time::timeout(inner.body_timeout, read_body(self.body_limit));
@@ -460,6 +467,18 @@ mod tests {
             })
             .await;
         assert_eq!(too_long.status(), 413);
+        assert!(r.declares_oversized_body(&declared[..]));
+        let at_limit: [(&str, &[u8]); 1] = [("content-length", b" 65536 ")];
+        let unparsable: [(&str, &[u8]); 1] = [("content-length", b"lots")];
+        assert!(
+            !r.declares_oversized_body(&at_limit[..]),
+            "the limit itself is allowed"
+        );
+        assert!(
+            !r.declares_oversized_body(&unparsable[..]),
+            "left to the read to bound"
+        );
+        assert!(!r.declares_oversized_body(&good[..]), "no declared length");
         assert_eq!(r.handle_buffered("POST", &good, b"{").await.status(), 400);
         assert_eq!(runs.load(Ordering::SeqCst), 0);
         let ok = r.handle_buffered("POST", &good, DOCUMENTED).await;
