@@ -315,6 +315,8 @@ impl VwoSettings {
 /// What one check against the origin found, before anything is published.
 #[derive(Debug)]
 #[non_exhaustive]
+// Lives for one check, moved straight into the store: boxing the snapshot would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Checked {
     /// The origin still serves the document with the `ETag` given (a 304).
     Unchanged,

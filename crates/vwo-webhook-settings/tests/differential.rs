@@ -1,10 +1,10 @@
 //! The validator against the official Node SDK (vwo-fme-node-sdk 1.35.0), run for real: every
 //! fixture and systematic mutations of it (each key at every level deleted, set to `null`, to
 //! each wrong type, to `{}` and `[]`, and extra keys), served to the SDK's webhook-triggered
-//! `updateSettings()` by `tests/oracle/oracle.js` and to [`Snapshot::parse`] with
+//! `updateSettings()` by the workspace's `tests/oracle/settings.js` and to [`Snapshot::parse`] with
 //! [`Check::Update`]. Any disagreement fails the test.
 //!
-//! Needs node and npm: the SDK is installed with `npm ci` from `tests/oracle/package-lock.json`
+//! Needs node and npm: the SDK is installed with `npm ci` from the workspace's `tests/oracle/package-lock.json`
 //! into `target/vwo-node-oracle/`. Without node the test says so and passes, unless
 //! `VWO_WEBHOOK_REQUIRE_NODE=1` (as `.ci/run` sets), when it fails.
 // The test says on stderr when it is skipped, and how many documents it compared.
@@ -12,15 +12,11 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::SystemTime;
 
 use bytes::Bytes;
 use serde_json::{Value, json};
 use vwo_webhook_settings::{Check, Snapshot, Source};
-
-const SDK: &str = "vwo-fme-node-sdk";
-const SDK_VERSION: &str = "1.35.0";
 
 /// A document and how it was made, for the failure message.
 struct Case {
@@ -82,64 +78,17 @@ fn the_validator_agrees_with_the_node_sdks_update_settings() {
     );
 }
 
+#[path = "../../../tests/oracle/node.rs"]
+mod node;
+
 /// The SDK installed where `node` can run it.
 struct Oracle {
     dir: PathBuf,
 }
 
 impl Oracle {
-    /// Installs the pinned SDK (once; kept between runs), or says why not.
     fn install() -> Option<Self> {
-        let required = std::env::var("VWO_WEBHOOK_REQUIRE_NODE").is_ok_and(|v| v == "1");
-        let found = |tool: &str| {
-            Command::new(tool)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        };
-        if !found("node") || !found("npm") {
-            let message = "differential test skipped: node and npm are not on PATH \
-                           (install Node.js, e.g. `apt-get install nodejs npm`, to run it)";
-            assert!(
-                !required,
-                "{message}, and VWO_WEBHOOK_REQUIRE_NODE=1 requires them"
-            );
-            // Past the harness's capture of `eprintln!`: a passing run still says it skipped.
-            use std::io::Write as _;
-            let _ = writeln!(std::io::stderr(), "{message}");
-            return None;
-        }
-        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let source = manifest.join("tests/oracle");
-        let dir = manifest.join("../../target/vwo-node-oracle");
-        std::fs::create_dir_all(&dir).expect("oracle folder");
-        let lock = std::fs::read(source.join("package-lock.json")).expect("package-lock.json");
-        let installed = dir.join("node_modules").join(SDK).join("package.json");
-        let current = std::fs::read(dir.join("package-lock.json")).ok() == Some(lock.clone())
-            && std::fs::read_to_string(&installed)
-                .is_ok_and(|p| p.contains(&format!("\"version\": \"{SDK_VERSION}\"")));
-        if !current {
-            for file in ["package.json", "package-lock.json"] {
-                std::fs::copy(source.join(file), dir.join(file)).expect(file);
-            }
-            let output = Command::new("npm")
-                .args([
-                    "ci",
-                    "--no-audit",
-                    "--no-fund",
-                    "--ignore-scripts",
-                    "--loglevel=error",
-                ])
-                .current_dir(&dir)
-                .output()
-                .expect("npm runs");
-            assert!(
-                output.status.success(),
-                "npm ci of {SDK}@{SDK_VERSION} failed:\n{}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-        Some(Self { dir })
+        node::install().map(|dir| Self { dir })
     }
 
     /// The SDK's verdict on each document.
@@ -147,19 +96,8 @@ impl Oracle {
         let input = self.dir.join("documents.json");
         let raws: Vec<&str> = cases.iter().map(|c| c.raw.as_str()).collect();
         std::fs::write(&input, serde_json::to_vec(&raws).expect("JSON")).expect("documents");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/oracle.js");
-        let output = Command::new("node")
-            .arg(script)
-            .arg(&self.dir)
-            .arg(&input)
-            .output()
-            .expect("node runs");
-        assert!(
-            output.status.success(),
-            "the oracle failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_slice(&output.stdout).expect("the oracle prints a JSON array")
+        let output = node::run(&self.dir, "settings.js", &[&input]);
+        serde_json::from_slice(&output).expect("the oracle prints a JSON array")
     }
 }
 

@@ -1,7 +1,7 @@
 // The official Node SDK as an oracle: for each settings document, does a webhook-triggered
 // `updateSettings()` of vwo-fme-node-sdk take it?
 //
-//   node oracle.js <folder holding node_modules> <documents.json>
+//   node settings.js <folder holding node_modules> <documents.json>
 //
 // documents.json is a JSON array of strings, each the raw bytes an origin would serve. Each is
 // served in turn from a loopback origin (the SDK's `gatewayService`), `client.updateSettings()`
@@ -15,29 +15,10 @@
 'use strict';
 
 const http = require('http');
-const https = require('https');
 const path = require('path');
 const fs = require('fs');
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
-function hostOf(args) {
-  const first = args[0];
-  if (typeof first === 'string' || first instanceof URL) return new URL(first).hostname;
-  return String((first && (first.hostname || first.host)) || '').replace(/:\d+$/, '');
-}
-for (const mod of [http, https]) {
-  for (const name of ['request', 'get']) {
-    const original = mod[name];
-    mod[name] = function guarded(...args) {
-      const host = hostOf(args);
-      if (!LOOPBACK.test(host)) throw new Error(`oracle: connection to ${host} refused`);
-      return original.apply(this, args);
-    };
-  }
-}
-globalThis.fetch = async () => {
-  throw new Error('oracle: fetch refused');
-};
+require('./guard');
 
 const [root, documentsFile] = process.argv.slice(2);
 const sdk = require(path.join(path.resolve(root), 'node_modules', 'vwo-fme-node-sdk'));

@@ -1,0 +1,215 @@
+//! Where a user falls: MurmurHash3 (x86, 32-bit, seed 1) over the key's UTF-8 bytes, scaled
+//! to 1..=max, and the ranges weights give variations (`packages/decision-maker`,
+//! `utils/CampaignUtil.ts`).
+
+/// The seed every SDK hashes with.
+const SEED: u32 = 1;
+
+/// Traffic is out of 100.
+pub(crate) const MAX_TRAFFIC_PERCENT: f64 = 100.0;
+
+/// Variations (and campaigns of a group) are out of 10,000.
+pub(crate) const MAX_TRAFFIC_VALUE: f64 = 10_000.0;
+
+/// The unsigned 32-bit hash of `key`.
+pub(crate) fn hash(key: &str) -> u32 {
+    let mut bytes = key.as_bytes();
+    // Reading from a slice cannot fail.
+    murmur3::murmur3_32(&mut bytes, SEED).unwrap_or(0)
+}
+
+/// `floor(max * hash / 2^32 + 1)`: 1..=max for any hash.
+pub(crate) fn bucket(hash: u32, max: f64) -> f64 {
+    (max * (f64::from(hash) / 4_294_967_296.0) + 1.0).floor()
+}
+
+/// The bucket of `key` out of `max`.
+pub(crate) fn bucket_of(key: &str, max: f64) -> f64 {
+    bucket(hash(key), max)
+}
+
+/// A weight as the SDK holds it: a number, or a string JavaScript converts when it multiplies.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Weight {
+    pub(crate) number: f64,
+    pub(crate) truthy: bool,
+}
+
+impl Weight {
+    /// The weight of a JSON value (`Number(x)`, and whether `!x` is false).
+    pub(crate) fn of(value: Option<&serde_json::Value>) -> Self {
+        match value {
+            None => Self {
+                number: f64::NAN,
+                truthy: false,
+            },
+            Some(value) => Self {
+                number: crate::js::to_number(value),
+                truthy: crate::js::truthy(value),
+            },
+        }
+    }
+
+    /// A numeric weight.
+    pub(crate) fn number(number: f64) -> Self {
+        Self {
+            number,
+            truthy: number != 0.0 && !number.is_nan(),
+        }
+    }
+}
+
+/// How many of the 10,000 slots a weight takes: `min(ceil(weight * 100), 10000)`; 0 for a
+/// weight JavaScript counts as false; NaN for one that is not a number (which then makes
+/// every later range NaN, as in the SDK).
+pub(crate) fn step(weight: Weight) -> f64 {
+    if !weight.truthy || weight.number == 0.0 {
+        return 0.0;
+    }
+    let step = (weight.number * 100.0).ceil();
+    if step.is_nan() {
+        step
+    } else {
+        step.min(MAX_TRAFFIC_VALUE)
+    }
+}
+
+/// A slot range: `start..=end`, or (-1, -1) for a weight of 0. NaN ranges (after a weight
+/// that JavaScript's arithmetic turned into NaN) contain nothing, as in the SDK.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Range {
+    pub(crate) start: f64,
+    pub(crate) end: f64,
+}
+
+impl Range {
+    /// Whether `value` is in the range.
+    pub(crate) fn contains(self, value: f64) -> bool {
+        value >= self.start && value <= self.end
+    }
+}
+
+/// The ranges for consecutive weights (`assignRangeValues` in a loop).
+pub(crate) fn ranges(weights: impl IntoIterator<Item = Weight>) -> Vec<Range> {
+    let mut allocated = 0.0;
+    weights
+        .into_iter()
+        .map(|weight| {
+            let step = step(weight);
+            let range = if step != 0.0 && !step.is_nan() {
+                Range {
+                    start: allocated + 1.0,
+                    end: allocated + step,
+                }
+            } else {
+                Range {
+                    start: -1.0,
+                    end: -1.0,
+                }
+            };
+            allocated += step;
+            range
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn known_hashes() {
+        // murmurhash 2.0.1's v3 with seed 1, as the SDK calls it.
+        assert_eq!(hash(""), 0x514E_28B7);
+        assert_eq!(hash("user_id"), hash("user_id"));
+        assert_ne!(hash("user_id"), hash("user_id_1"));
+    }
+
+    #[test]
+    fn a_weight_that_is_not_a_number_spoils_the_later_ranges() {
+        let r = ranges([Weight::of(Some(&serde_json::json!("abc"))), Weight::number(50.0)]);
+        assert!(!r[0].contains(1.0) && !r[1].contains(1.0) && !r[1].contains(5000.0));
+        let r = ranges([Weight::of(Some(&serde_json::json!("30"))), Weight::number(70.0)]);
+        assert_eq!(
+            r[1],
+            Range {
+                start: 3001.0,
+                end: 10000.0
+            }
+        );
+    }
+
+    #[test]
+    fn ranges_follow_weights() {
+        let r = ranges([50.0, 0.0, 25.5, 24.5].map(Weight::number));
+        assert_eq!(
+            r[0],
+            Range {
+                start: 1.0,
+                end: 5000.0
+            }
+        );
+        assert_eq!(
+            r[1],
+            Range {
+                start: -1.0,
+                end: -1.0
+            }
+        );
+        assert_eq!(
+            r[2],
+            Range {
+                start: 5001.0,
+                end: 7550.0
+            }
+        );
+        assert_eq!(
+            r[3],
+            Range {
+                start: 7551.0,
+                end: 10000.0
+            }
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn every_bucket_is_in_one_to_max(h in any::<u32>(), max in prop_oneof![Just(100.0), Just(10_000.0)]) {
+            let b = bucket(h, max);
+            prop_assert!((1.0..=max).contains(&b));
+            prop_assert_eq!(b, b.floor());
+        }
+
+        #[test]
+        fn buckets_rise_with_the_hash(a in any::<u32>(), b in any::<u32>()) {
+            let (low, high) = if a <= b { (a, b) } else { (b, a) };
+            prop_assert!(bucket(low, 10_000.0) <= bucket(high, 10_000.0));
+        }
+
+        #[test]
+        fn ranges_tile_without_overlap(weights in proptest::collection::vec(0.0f64..100.0, 1..8)) {
+            let r = ranges(weights.iter().copied().map(Weight::number));
+            let mut last_end = 0.0;
+            for (range, weight) in r.iter().zip(&weights) {
+                if step(Weight::number(*weight)) == 0.0 {
+                    prop_assert_eq!(*range, Range { start: -1.0, end: -1.0 });
+                    continue;
+                }
+                prop_assert_eq!(range.start, last_end + 1.0);
+                prop_assert!(range.end >= range.start);
+                prop_assert_eq!(range.end - range.start + 1.0, step(Weight::number(*weight)));
+                last_end = range.end;
+            }
+        }
+
+        #[test]
+        fn weights_summing_to_100_cover_every_slot(split in 1u32..9999) {
+            let first = f64::from(split) / 100.0;
+            let r = ranges([first, 100.0 - first].map(Weight::number));
+            for value in [1.0, f64::from(split), f64::from(split) + 1.0, 10_000.0] {
+                prop_assert!(r.iter().filter(|range| range.contains(value)).count() >= 1);
+            }
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! Who a decision is for: the SDK's context (`models/user/ContextModel.ts`), with the details
+//! VWO's gateway would otherwise look up (location, parsed user agent) given by the caller, so
+//! every operand can be evaluated offline.
+
+use serde_json::{Map, Value};
+
+use crate::js;
+
+/// Why a context was refused: the SDK refuses the same (`INVALID_CONTEXT_PASSED`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ContextError {
+    /// No user id, or one JavaScript counts as false (`""`, `0`, `null`, `false`).
+    #[error("the context needs a user id (`id`): a non-empty string or a number other than 0")]
+    MissingUserId,
+    /// The context is not a JSON object.
+    #[error("the context must be a JSON object with at least an `id`")]
+    NotAnObject,
+}
+
+/// The user a flag is decided for.
+///
+/// ```
+/// use vwo_webhook_flags::Context;
+///
+/// let context = Context::new("user-42")?
+///     .with_custom_variable("plan", "pro")
+///     .with_custom_variable("seats", 12)
+///     .with_user_agent("Mozilla/5.0 (Macintosh)");
+/// assert_eq!(context.id(), "user-42");
+/// # Ok::<(), vwo_webhook_flags::ContextError>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Context {
+    pub(crate) id: String,
+    pub(crate) custom_variables: Map<String, Value>,
+    pub(crate) variation_targeting_variables: Map<String, Value>,
+    pub(crate) user_agent: Option<String>,
+    pub(crate) ip_address: Option<String>,
+    pub(crate) location: Option<Value>,
+    pub(crate) user_agent_details: Option<Value>,
+}
+
+impl Context {
+    /// A context for the user `id`; an empty id is refused, as the SDK refuses it.
+    pub fn new(id: impl Into<String>) -> Result<Self, ContextError> {
+        let id = id.into();
+        if id.is_empty() {
+            return Err(ContextError::MissingUserId);
+        }
+        Ok(Self {
+            id,
+            ..Self::default()
+        })
+    }
+
+    /// Reads the SDK's context shape: `{"id": .., "customVariables": {..}, "userAgent": "..",
+    /// "ipAddress": "..", "variationTargetingVariables": {..}, "_vwo": {"location": {..},
+    /// "userAgent": {..}}}`. A numeric id becomes the string JavaScript would print.
+    pub fn from_sdk_json(value: &Value) -> Result<Self, ContextError> {
+        let Value::Object(map) = value else {
+            return Err(ContextError::NotAnObject);
+        };
+        let id = map
+            .get("id")
+            .filter(|id| js::truthy(id))
+            .ok_or(ContextError::MissingUserId)?;
+        let mut context = Self {
+            id: js::to_string(id),
+            ..Self::default()
+        };
+        if let Some(vars) = map.get("customVariables").filter(|v| js::truthy(v)) {
+            context.custom_variables = own_properties(vars);
+        }
+        if let Some(vars) = map.get("variationTargetingVariables").filter(|v| js::truthy(v)) {
+            context.variation_targeting_variables = own_properties(vars);
+        }
+        context.user_agent = match map.get("userAgent") {
+            None | Some(Value::Null) => None,
+            Some(ua) if !js::truthy(ua) => Some(String::new()),
+            Some(ua) => Some(js::to_string(ua)),
+        };
+        // `undefined` is not given; `null` and other false values are given but empty.
+        context.ip_address = match map.get("ipAddress") {
+            None => None,
+            Some(ip) if !js::truthy(ip) => Some(String::new()),
+            Some(ip) => Some(js::to_string(ip)),
+        };
+        if let Some(vwo) = map.get("_vwo").filter(|v| js::truthy(v)) {
+            context.location = vwo.get("location").filter(|v| js::truthy(v)).cloned();
+            context.user_agent_details = vwo.get("userAgent").filter(|v| js::truthy(v)).cloned();
+        }
+        Ok(context)
+    }
+
+    /// The user id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Adds a custom variable (any JSON value), for `custom_variable` segments.
+    pub fn with_custom_variable(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.custom_variables.insert(name.into(), value.into());
+        self
+    }
+
+    /// Replaces the custom variables.
+    pub fn with_custom_variables(mut self, variables: Map<String, Value>) -> Self {
+        self.custom_variables = variables;
+        self
+    }
+
+    /// Sets the variables that whitelisting (forced variations) segments read.
+    pub fn with_variation_targeting_variables(mut self, variables: Map<String, Value>) -> Self {
+        self.variation_targeting_variables = variables;
+        self
+    }
+
+    /// Sets the user agent, for `ua` segments (and, through a gateway, device and browser).
+    pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// Sets the IP address, for `ip_address` segments (and, through a gateway, location).
+    pub fn with_ip_address(mut self, ip_address: impl Into<String>) -> Self {
+        self.ip_address = Some(ip_address.into());
+        self
+    }
+
+    /// Gives the user's location (`country`, `region`, `city`), which the SDK asks VWO's
+    /// gateway for: location segments then evaluate offline.
+    pub fn with_location(mut self, location: Map<String, Value>) -> Self {
+        self.location = Some(Value::Object(location));
+        self
+    }
+
+    /// Gives the parsed user agent (`os`, `device_type`, `device`, `browser_string`,
+    /// `browser_version`, `os_version`), which the SDK asks VWO's gateway for.
+    pub fn with_user_agent_details(mut self, details: Map<String, Value>) -> Self {
+        self.user_agent_details = Some(Value::Object(details));
+        self
+    }
+
+    /// The custom variables.
+    pub fn custom_variables(&self) -> &Map<String, Value> {
+        &self.custom_variables
+    }
+
+    /// The user agent, if given.
+    pub fn user_agent(&self) -> Option<&str> {
+        self.user_agent.as_deref()
+    }
+
+    /// The IP address, if given.
+    pub fn ip_address(&self) -> Option<&str> {
+        self.ip_address.as_deref()
+    }
+}
+
+/// `Object.assign({}, value)`: an object's own properties; an array's or a string's indices.
+fn own_properties(value: &Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map.clone(),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (i.to_string(), v.clone()))
+            .collect(),
+        Value::String(s) => s
+            .encode_utf16()
+            .enumerate()
+            .map(|(i, unit)| (i.to_string(), Value::String(String::from_utf16_lossy(&[unit]))))
+            .collect(),
+        _ => Map::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_sdk_shape_is_read() {
+        let context = Context::from_sdk_json(&json!({
+            "id": 42,
+            "customVariables": {"price": 100},
+            "userAgent": "UA",
+            "ipAddress": "1.2.3.4",
+            "_vwo": {"location": {"country": "IN"}}
+        }))
+        .expect("valid");
+        assert_eq!(context.id(), "42");
+        assert_eq!(context.custom_variables()["price"], json!(100));
+        assert_eq!(context.user_agent(), Some("UA"));
+        assert_eq!(context.ip_address(), Some("1.2.3.4"));
+        assert_eq!(context.location, Some(json!({"country": "IN"})));
+    }
+
+    #[test]
+    fn a_missing_or_false_id_is_refused() {
+        for bad in [
+            json!({}),
+            json!({"id": ""}),
+            json!({"id": 0}),
+            json!({"id": null}),
+        ] {
+            assert_eq!(
+                Context::from_sdk_json(&bad),
+                Err(ContextError::MissingUserId),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            Context::from_sdk_json(&json!("u")),
+            Err(ContextError::NotAnObject)
+        );
+        assert_eq!(Context::new(""), Err(ContextError::MissingUserId));
+    }
+}

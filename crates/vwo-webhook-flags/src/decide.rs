@@ -1,0 +1,533 @@
+//! `getFlag`: the rule order, traffic, bucketing and whitelisting of `api/GetFlag.ts`,
+//! `utils/DecisionUtil.ts` and `services/CampaignDecisionService.ts`, step for step. Mutually
+//! exclusive groups are in [`crate::meg`].
+//!
+//! A run is pure apart from its storage access, so the async path can replay it (see
+//! [`crate::Flags::get_flag_async`]).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::bucket;
+use crate::context::Context;
+use crate::js;
+use crate::model::{Feature, Kind, Model, Rule, Segments, Variation};
+use crate::segment::{Crash, Env, Lookup};
+use crate::storage::StoredDecision;
+
+/// Why a run stopped early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// Where the SDK throws: its answer is "disabled".
+    Crash,
+    /// The async path has not read this storage key yet.
+    Miss(String),
+}
+
+impl From<Crash> for Stop {
+    fn from(_: Crash) -> Self {
+        Stop::Crash
+    }
+}
+
+/// Storage as one run sees it (already bound to the user).
+pub(crate) trait Access {
+    fn get(&mut self, key: &str) -> Result<Option<StoredDecision>, Stop>;
+    fn set(&mut self, key: &str, decision: StoredDecision);
+}
+
+/// VWO's gateway, for `inlist` segments.
+pub(crate) trait ListCheck {
+    fn in_list(&self, list_id: &str, attribute: &str) -> bool;
+}
+
+/// A rule that passed, as the SDK's integrations callback reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Passed {
+    pub(crate) id: Value,
+    pub(crate) key: Value,
+    pub(crate) variation_id: Value,
+}
+
+/// An impression the SDK sends (`vwo_variationShown`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Impression {
+    pub(crate) campaign_id: Value,
+    pub(crate) variation_id: Value,
+}
+
+/// What a run decided.
+#[derive(Debug, Default)]
+pub(crate) struct Outcome {
+    pub(crate) enabled: bool,
+    pub(crate) variation: Option<Arc<Variation>>,
+    pub(crate) rollout: Option<Passed>,
+    pub(crate) experiment: Option<Passed>,
+    pub(crate) impressions: Vec<Impression>,
+    pub(crate) trace: Vec<String>,
+    /// The feature does not exist.
+    pub(crate) unknown_feature: bool,
+    /// The SDK would have thrown (and answered "disabled").
+    pub(crate) crashed: bool,
+}
+
+/// A whitelisted variation.
+pub(crate) struct Whitelisted {
+    pub(crate) variation: Arc<Variation>,
+}
+
+/// `evaluatedFeatureMap`: features whose rollout passed during this run.
+pub(crate) type Evaluated = HashMap<String, Passed>;
+
+/// The group winners found during this run (`megGroupWinnerCampaigns`), by group id.
+pub(crate) type Winners = HashMap<String, Value>;
+
+/// One decision in progress.
+pub(crate) struct Run<'a> {
+    pub(crate) model: &'a Model,
+    pub(crate) context: &'a Context,
+    pub(crate) access: &'a mut dyn Access,
+    pub(crate) lists: &'a dyn ListCheck,
+    /// `_vwoUserId` as it stands in the custom variables and in the variation targeting
+    /// variables (the SDK sets it per rule, and later reads see the last one set).
+    pub(crate) custom_user_id: Option<String>,
+    pub(crate) targeting_user_id: Option<String>,
+    uuid: Option<String>,
+    pub(crate) evaluated: Evaluated,
+    pub(crate) depth: u32,
+    pub(crate) impressions: Vec<Impression>,
+    pub(crate) trace: Option<Vec<String>>,
+}
+
+impl<'a> Run<'a> {
+    pub(crate) fn new(
+        model: &'a Model,
+        context: &'a Context,
+        access: &'a mut dyn Access,
+        lists: &'a dyn ListCheck,
+        trace: bool,
+    ) -> Self {
+        Self {
+            model,
+            context,
+            access,
+            lists,
+            custom_user_id: None,
+            targeting_user_id: None,
+            uuid: None,
+            evaluated: HashMap::new(),
+            depth: 0,
+            impressions: Vec::new(),
+            trace: trace.then(Vec::new),
+        }
+    }
+
+    pub(crate) fn note(&mut self, message: impl FnOnce() -> String) {
+        if let Some(trace) = &mut self.trace {
+            trace.push(message());
+        }
+    }
+
+    /// The SDK's UUID for this user and account (`getUUID`).
+    pub(crate) fn uuid(&mut self) -> String {
+        self.uuid
+            .get_or_insert_with(|| crate::uuid::user_uuid(&self.context.id, &self.model.account_id))
+            .clone()
+    }
+
+    /// Decides `feature_key`.
+    pub(crate) fn get_flag(mut self, feature_key: &str) -> Result<Outcome, Stop> {
+        match self.decide(feature_key) {
+            Ok(mut outcome) => {
+                outcome.impressions = std::mem::take(&mut self.impressions);
+                outcome.trace = self.trace.take().unwrap_or_default();
+                Ok(outcome)
+            }
+            Err(Stop::Crash) => {
+                let mut trace = self.trace.take().unwrap_or_default();
+                trace.push("the SDK throws here, and answers: disabled".to_owned());
+                Ok(Outcome {
+                    crashed: true,
+                    impressions: std::mem::take(&mut self.impressions),
+                    trace,
+                    ..Outcome::default()
+                })
+            }
+            Err(miss) => Err(miss),
+        }
+    }
+
+    fn decide(&mut self, feature_key: &str) -> Result<Outcome, Stop> {
+        let mut outcome = Outcome::default();
+        let mut check_experiments = false;
+        let mut rollout_variation: Option<Arc<Variation>> = None;
+        let mut experiment_variation: Option<Arc<Variation>> = None;
+
+        let stored = self.access.get(feature_key)?;
+        if let Some(stored) = &stored {
+            if let Some(variation_id) = stored.experiment_variation_id.as_ref().filter(|v| js::truthy(v)) {
+                if let Some(key) = stored.experiment_key.as_ref().filter(|v| js::truthy(v))
+                    && let Some(variation) = self.model.stored_variation(key, variation_id)
+                {
+                    self.note(|| {
+                        format!(
+                            "stored decision: experiment {} variation {}",
+                            js::to_string(key),
+                            js::to_string(variation_id)
+                        )
+                    });
+                    outcome.enabled = true;
+                    outcome.variation = Some(Arc::clone(variation));
+                    outcome.experiment = Some(Passed {
+                        id: stored.experiment_id.clone().unwrap_or(Value::Null),
+                        key: key.clone(),
+                        variation_id: variation_id.clone(),
+                    });
+                    return Ok(outcome);
+                }
+            } else if let (Some(key), Some(id)) = (
+                stored.rollout_key.as_ref().filter(|v| js::truthy(v)),
+                stored.rollout_id.as_ref().filter(|v| js::truthy(v)),
+            ) {
+                let variation_id = stored.rollout_variation_id.clone().unwrap_or(Value::Null);
+                if let Some(variation) = self.model.stored_variation(key, &variation_id) {
+                    self.note(|| format!("stored decision: rollout {}", js::to_string(key)));
+                    outcome.enabled = true;
+                    check_experiments = true;
+                    rollout_variation = Some(Arc::clone(variation));
+                    let passed = Passed {
+                        id: id.clone(),
+                        key: key.clone(),
+                        variation_id,
+                    };
+                    self.evaluated.insert(feature_key.to_owned(), passed.clone());
+                    outcome.rollout = Some(passed);
+                }
+            }
+        }
+
+        let Some(feature) = self.model.feature(feature_key) else {
+            self.note(|| format!("no feature `{feature_key}` in the settings"));
+            return Ok(Outcome {
+                unknown_feature: true,
+                ..Outcome::default()
+            });
+        };
+
+        let rollouts: Vec<&Arc<Rule>> = feature.rollout_rules().collect();
+        if !rollouts.is_empty() && !outcome.enabled {
+            let mut selected = None;
+            for rule in &rollouts {
+                let (passed, _) = self.check_whitelisting_and_pre_segmentation(feature, rule, None)?;
+                self.note(|| {
+                    format!(
+                        "rollout {}: segments {}",
+                        js::to_string(&rule.rule_key),
+                        verdict(passed)
+                    )
+                });
+                if passed {
+                    let variation_id = rule.variations.first().map_or(Value::Null, |v| v.id.clone());
+                    self.evaluated.insert(
+                        feature_key.to_owned(),
+                        Passed {
+                            id: rule.id.clone(),
+                            key: rule.key.clone(),
+                            variation_id,
+                        },
+                    );
+                    selected = Some(Arc::clone(rule));
+                    break;
+                }
+            }
+            if let Some(rule) = selected
+                && let Some(variation) = self.traffic_and_variation(&rule)?
+            {
+                outcome.enabled = true;
+                check_experiments = true;
+                outcome.rollout = Some(passed_by(&rule, &variation));
+                self.impression(&rule.id, &variation.id);
+                rollout_variation = Some(variation);
+            }
+        } else if rollouts.is_empty() {
+            check_experiments = true;
+        }
+
+        if check_experiments {
+            let mut winners = Winners::new();
+            let mut selected = None;
+            for rule in feature.experiment_rules() {
+                let (passed, whitelisted) =
+                    self.check_whitelisting_and_pre_segmentation(feature, rule, Some(&mut winners))?;
+                if let Some(whitelisted) = &whitelisted {
+                    self.impression(&rule.id, &whitelisted.variation.id);
+                }
+                self.note(|| {
+                    format!(
+                        "experiment {}: segments {}",
+                        js::to_string(&rule.rule_key),
+                        verdict(passed)
+                    )
+                });
+                if passed {
+                    match whitelisted {
+                        None => selected = Some(Arc::clone(rule)),
+                        Some(whitelisted) => {
+                            self.note(|| format!("whitelisted into variation {}", whitelisted.variation.key));
+                            outcome.enabled = true;
+                            outcome.experiment = Some(passed_by(rule, &whitelisted.variation));
+                            experiment_variation = Some(whitelisted.variation);
+                        }
+                    }
+                    break;
+                }
+            }
+            if let Some(rule) = selected
+                && let Some(variation) = self.traffic_and_variation(&rule)?
+            {
+                outcome.enabled = true;
+                outcome.experiment = Some(passed_by(&rule, &variation));
+                self.impression(&rule.id, &variation.id);
+                experiment_variation = Some(variation);
+            }
+        }
+
+        if outcome.enabled {
+            let decision = StoredDecision {
+                rollout_id: outcome.rollout.as_ref().map(|p| p.id.clone()),
+                rollout_key: outcome.rollout.as_ref().map(|p| p.key.clone()),
+                rollout_variation_id: outcome.rollout.as_ref().map(|p| p.variation_id.clone()),
+                experiment_id: outcome.experiment.as_ref().map(|p| p.id.clone()),
+                experiment_key: outcome.experiment.as_ref().map(|p| p.key.clone()),
+                experiment_variation_id: outcome.experiment.as_ref().map(|p| p.variation_id.clone()),
+            };
+            if storable(&decision) {
+                self.access.set(feature_key, decision);
+            }
+        }
+
+        if let Some(impact) = &feature.impact_campaign_id {
+            let variation = Value::from(if outcome.enabled { 2 } else { 1 });
+            self.impression(&impact.clone(), &variation);
+        }
+
+        outcome.variation = experiment_variation.or(rollout_variation);
+        if outcome.variation.is_none() {
+            // `modelFromDictionary(null)` throws: the SDK's answer is its error answer, which
+            // is disabled with no variables, as here.
+            outcome.rollout = None;
+            outcome.experiment = None;
+        }
+        Ok(outcome)
+    }
+
+    fn impression(&mut self, campaign_id: &Value, variation_id: &Value) {
+        self.impressions.push(Impression {
+            campaign_id: campaign_id.clone(),
+            variation_id: variation_id.clone(),
+        });
+    }
+
+    /// `checkWhitelistingAndPreSeg`: whether the rule applies to the user, and the
+    /// whitelisted variation if forced variations put the user in one. `winners` is `None`
+    /// where the SDK passes `null` (a rollout evaluated for a group), which throws if written.
+    pub(crate) fn check_whitelisting_and_pre_segmentation(
+        &mut self,
+        feature: &Feature,
+        rule: &Arc<Rule>,
+        winners: Option<&mut Winners>,
+    ) -> Result<(bool, Option<Whitelisted>), Stop> {
+        let user_id = if rule.user_list {
+            self.uuid()
+        } else {
+            self.context.id.clone()
+        };
+        if rule.kind == Kind::Testing {
+            self.targeting_user_id = Some(user_id.clone());
+            if rule.forced_variations
+                && let Some(whitelisted) = self.whitelisting(rule)?
+            {
+                return Ok((true, Some(whitelisted)));
+            }
+        }
+        self.custom_user_id = Some(user_id);
+        crate::meg::check_group(self, feature, rule, winners)
+    }
+
+    /// `getPreSegmentationDecision`.
+    pub(crate) fn pre_segmentation(&mut self, rule: &Rule) -> Result<bool, Stop> {
+        match rule.pre_segments()? {
+            None | Some(Segments::Skip) => Ok(true),
+            Some(Segments::Dsl(node)) => {
+                let properties = &self.context.custom_variables;
+                let user_id = self.custom_user_id.clone();
+                let mut lookup = RunLookup {
+                    access: &mut *self.access,
+                    lists: self.lists,
+                    stop: None,
+                };
+                let mut env = Env {
+                    context: self.context,
+                    properties,
+                    vwo_user_id: user_id.as_deref(),
+                    lookup: &mut lookup,
+                };
+                node.eval(&mut env).map_err(|Crash| lookup.take_stop())
+            }
+        }
+    }
+
+    /// `_evaluateWhitelisting`: the variation whose segments the user's variation targeting
+    /// variables satisfy. When several do, the SDK re-scales their weights on copies that have
+    /// lost their methods and throws (`getWeight is not a function`): it answers disabled.
+    fn whitelisting(&mut self, rule: &Rule) -> Result<Option<Whitelisted>, Stop> {
+        let mut targeted: Vec<&Arc<Variation>> = Vec::new();
+        let user_id = self.targeting_user_id.clone();
+        for variation in &rule.variations {
+            let Some(node) = &variation.whitelist else {
+                continue;
+            };
+            let mut lookup = RunLookup {
+                access: &mut *self.access,
+                lists: self.lists,
+                stop: None,
+            };
+            let mut env = Env {
+                context: self.context,
+                properties: &self.context.variation_targeting_variables,
+                vwo_user_id: user_id.as_deref(),
+                lookup: &mut lookup,
+            };
+            if node.eval(&mut env).map_err(|Crash| lookup.take_stop())? {
+                targeted.push(variation);
+            }
+        }
+        match targeted.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(Whitelisted {
+                variation: Arc::clone(one),
+            })),
+            _ => Err(Stop::Crash),
+        }
+    }
+
+    /// `evaluateTrafficAndGetVariation`: the user's variation if the traffic takes them.
+    pub(crate) fn traffic_and_variation(&mut self, rule: &Rule) -> Result<Option<Arc<Variation>>, Stop> {
+        let (part, bucket) = self.is_user_part(rule)?;
+        let traffic = match rule.kind {
+            Kind::Rollout | Kind::Personalize => rule.first_variation()?.weight.number,
+            _ => rule.traffic.as_ref().map_or(f64::NAN, js::to_number),
+        };
+        self.note(|| {
+            format!(
+                "traffic: bucket {bucket} of 100, the rule takes {}",
+                js::number_to_string(traffic)
+            )
+        });
+        if !part {
+            return Ok(None);
+        }
+        match rule.kind {
+            Kind::Rollout | Kind::Personalize => Ok(Some(Arc::clone(rule.first_variation()?))),
+            _ => {
+                let multiplier = if rule.traffic.as_ref().is_some_and(js::truthy) {
+                    1.0
+                } else {
+                    f64::NAN
+                };
+                let key = match &rule.salt {
+                    Some(salt) => format!("{salt}_{}_{}", self.model.account_id, self.context.id),
+                    None => format!(
+                        "{}_{}_{}",
+                        js::to_string(&rule.id),
+                        self.model.account_id,
+                        self.context.id
+                    ),
+                };
+                let value = bucket::bucket(bucket::hash(&key), bucket::MAX_TRAFFIC_VALUE) * multiplier;
+                let value = value.floor();
+                let variation = rule.variations.iter().find(|v| v.range.contains(value)).cloned();
+                self.note(|| match &variation {
+                    Some(v) => format!("variation bucket {value} of 10000: variation {}", v.key),
+                    None => format!("variation bucket {value} of 10000: no variation's range"),
+                });
+                Ok(variation)
+            }
+        }
+    }
+
+    /// `isUserPartOfCampaign`, and the bucket it compared.
+    pub(crate) fn is_user_part(&self, rule: &Rule) -> Result<(bool, f64), Stop> {
+        let (salt, traffic) = match rule.kind {
+            Kind::Rollout | Kind::Personalize => {
+                let first = rule.first_variation()?;
+                (first.salt.clone(), first.weight.number)
+            }
+            _ => (
+                rule.salt.clone(),
+                rule.traffic.as_ref().map_or(f64::NAN, js::to_number),
+            ),
+        };
+        let key = match salt {
+            Some(salt) => format!("{salt}_{}", self.context.id),
+            None => format!("{}_{}", js::to_string(&rule.id), self.context.id),
+        };
+        let value = bucket::bucket_of(&key, bucket::MAX_TRAFFIC_PERCENT);
+        Ok((value != 0.0 && value <= traffic, value))
+    }
+}
+
+fn verdict(passed: bool) -> &'static str {
+    if passed { "passed" } else { "failed" }
+}
+
+fn passed_by(rule: &Rule, variation: &Variation) -> Passed {
+    Passed {
+        id: rule.id.clone(),
+        key: rule.key.clone(),
+        variation_id: variation.id.clone(),
+    }
+}
+
+/// `StorageDecorator.setDataInStorage` refuses a rollout without a variation and an
+/// experiment without a variation.
+pub(crate) fn storable(decision: &StoredDecision) -> bool {
+    let truthy = |v: &Option<Value>| v.as_ref().is_some_and(js::truthy);
+    !((truthy(&decision.rollout_key)
+        && !truthy(&decision.experiment_key)
+        && !truthy(&decision.rollout_variation_id))
+        || (truthy(&decision.experiment_key) && !truthy(&decision.experiment_variation_id)))
+}
+
+/// The segment evaluator's view of storage and the gateway during a run; it remembers a
+/// storage miss so the run can stop with it rather than with a crash.
+pub(crate) struct RunLookup<'r> {
+    pub(crate) access: &'r mut dyn Access,
+    pub(crate) lists: &'r dyn ListCheck,
+    pub(crate) stop: Option<Stop>,
+}
+
+impl RunLookup<'_> {
+    /// The reason the evaluation stopped: a storage miss if there was one, else a crash.
+    pub(crate) fn take_stop(&mut self) -> Stop {
+        self.stop.take().unwrap_or(Stop::Crash)
+    }
+}
+
+impl Lookup for RunLookup<'_> {
+    fn has_stored(&mut self, feature_key: &str) -> Result<bool, Crash> {
+        match self.access.get(feature_key) {
+            Ok(found) => Ok(found.is_some()),
+            Err(stop) => {
+                self.stop = Some(stop);
+                Err(Crash)
+            }
+        }
+    }
+
+    fn in_list(&mut self, list_id: &str, attribute: &str) -> bool {
+        self.lists.in_list(list_id, attribute)
+    }
+}

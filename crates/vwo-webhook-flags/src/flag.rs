@@ -1,0 +1,162 @@
+//! What `get_flag` answers: on or off, the variation's variables, and which rules decided.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::decide::{Outcome, Passed};
+use crate::js;
+use crate::model::{Variable, Variation};
+
+/// A rule that decided the flag: its campaign and the variation the user got.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleDecision {
+    /// The campaign's id (a number in VWO's settings).
+    pub campaign_id: Value,
+    /// The campaign's key (`<feature>_<rule>`).
+    pub key: String,
+    /// The variation's id.
+    pub variation_id: Value,
+}
+
+impl RuleDecision {
+    fn of(passed: &Passed) -> Self {
+        Self {
+            campaign_id: passed.id.clone(),
+            key: js::to_string(&passed.key),
+            variation_id: passed.variation_id.clone(),
+        }
+    }
+}
+
+/// Why the flag is what it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reason {
+    /// A rollout or an experiment (or a stored decision) put the user in a variation.
+    Matched,
+    /// No rule's segments and traffic took the user.
+    NoRulePassed,
+    /// The settings have no feature with that key.
+    UnknownFeature,
+    /// No settings have been loaded yet.
+    NoSettings,
+    /// The SDK would have failed on these settings (a rule without variations, a group the
+    /// settings do not define, a malformed segment): it answers disabled, and so do we.
+    InvalidSettings,
+}
+
+/// The answer for one feature and one user.
+#[derive(Debug, Clone)]
+pub struct Flag {
+    enabled: bool,
+    variation: Option<Arc<Variation>>,
+    rollout: Option<RuleDecision>,
+    experiment: Option<RuleDecision>,
+    reason: Reason,
+}
+
+impl Flag {
+    pub(crate) fn from_outcome(outcome: &Outcome) -> Self {
+        let reason = if outcome.crashed {
+            Reason::InvalidSettings
+        } else if outcome.unknown_feature {
+            Reason::UnknownFeature
+        } else if outcome.enabled {
+            Reason::Matched
+        } else {
+            Reason::NoRulePassed
+        };
+        let enabled = outcome.enabled && !outcome.crashed;
+        Self {
+            enabled,
+            variation: outcome.variation.clone().filter(|_| enabled),
+            rollout: outcome.rollout.as_ref().filter(|_| enabled).map(RuleDecision::of),
+            experiment: outcome
+                .experiment
+                .as_ref()
+                .filter(|_| enabled)
+                .map(RuleDecision::of),
+            reason,
+        }
+    }
+
+    pub(crate) fn without_settings() -> Self {
+        Self {
+            enabled: false,
+            variation: None,
+            rollout: None,
+            experiment: None,
+            reason: Reason::NoSettings,
+        }
+    }
+
+    /// Whether the flag is on for the user.
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// Why.
+    pub fn reason(&self) -> Reason {
+        self.reason
+    }
+
+    /// The rollout rule that passed, if any.
+    pub fn rollout(&self) -> Option<&RuleDecision> {
+        self.rollout.as_ref()
+    }
+
+    /// The experiment (testing or personalize rule) that bucketed the user, if any.
+    pub fn experiment(&self) -> Option<&RuleDecision> {
+        self.experiment.as_ref()
+    }
+
+    /// The variation's variables, in the settings' order (empty when the flag is off).
+    pub fn variables(&self) -> &[Variable] {
+        self.variation.as_ref().map_or(&[], |v| &v.variables)
+    }
+
+    /// A variable's value, whatever its type (the SDK's `getVariable(key)`).
+    pub fn variable(&self, key: &str) -> Option<&Value> {
+        self.variables()
+            .iter()
+            .find(|v| v.key.as_str() == Some(key))
+            .map(|v| &v.value)
+    }
+
+    /// A boolean variable, or `default` when it is absent or not a boolean.
+    pub fn bool_variable(&self, key: &str, default: bool) -> bool {
+        self.variable(key).and_then(Value::as_bool).unwrap_or(default)
+    }
+
+    /// An integer variable, or `default` when it is absent or not an integer.
+    pub fn int_variable(&self, key: &str, default: i64) -> i64 {
+        self.variable(key).and_then(Value::as_i64).unwrap_or(default)
+    }
+
+    /// A number variable, or `default` when it is absent or not a number.
+    pub fn float_variable(&self, key: &str, default: f64) -> f64 {
+        self.variable(key).and_then(Value::as_f64).unwrap_or(default)
+    }
+
+    /// A string variable, or `default` when it is absent or not a string.
+    pub fn string_variable(&self, key: &str, default: &str) -> String {
+        self.variable(key)
+            .and_then(Value::as_str)
+            .unwrap_or(default)
+            .to_owned()
+    }
+
+    /// A JSON variable (any value), or `default` when it is absent.
+    pub fn json_variable(&self, key: &str, default: Value) -> Value {
+        self.variable(key).cloned().unwrap_or(default)
+    }
+
+    /// The variables as one JSON object, `key: value` (the batch output of `vwo-webhook flag`).
+    pub fn variables_json(&self) -> serde_json::Map<String, Value> {
+        self.variables()
+            .iter()
+            .map(|v| (js::to_string(&v.key), v.value.clone()))
+            .collect()
+    }
+}

@@ -1,0 +1,24 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod bucket;
+mod context;
+mod decide;
+mod flag;
+mod flags;
+mod js;
+mod meg;
+mod model;
+mod operand;
+mod segment;
+mod storage;
+pub mod telemetry;
+mod uuid;
+
+pub use context::{Context, ContextError};
+pub use flag::{Flag, Reason, RuleDecision};
+pub use flags::{Flags, Gateway, NoGateway};
+pub use model::Variable;
+pub use segment::{SegmentError, evaluate_segment};
+pub use storage::{AsyncStorage, BoxFuture, MemoryStorage, NoStorage, Storage, StoredDecision};
+pub use uuid::user_uuid;

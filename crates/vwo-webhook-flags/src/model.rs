@@ -1,0 +1,526 @@
+//! A settings file compiled for decisions: features with their rules already linked to their
+//! campaigns, variation ranges allocated and segments compiled, as the SDK prepares them when
+//! it takes a settings file (`utils/SettingsUtil.ts`, `FunctionUtil.addLinkedCampaignsToSettings`,
+//! `CampaignUtil.setVariationAllocation`). Built once per snapshot; decisions only read it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::bucket::{self, Range, Weight};
+use crate::js;
+use crate::segment::{Crash, FeatureIds, Node, Report};
+
+/// The three kinds of rule a feature has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Rollout,
+    Testing,
+    Personalize,
+    Other,
+}
+
+impl Kind {
+    fn of(value: Option<&Value>) -> Self {
+        match value.and_then(Value::as_str) {
+            Some("FLAG_ROLLOUT") => Kind::Rollout,
+            Some("FLAG_TESTING") => Kind::Testing,
+            Some("FLAG_PERSONALIZE") => Kind::Personalize,
+            _ => Kind::Other,
+        }
+    }
+}
+
+/// A segment where the SDK reads one: `{}` is skipped (passes), anything else is evaluated.
+#[derive(Debug)]
+pub(crate) enum Segments {
+    Skip,
+    Dsl(Node),
+}
+
+impl Segments {
+    fn compile(value: Option<&Value>, features: &dyn FeatureIds, report: &mut Report) -> Self {
+        match value {
+            Some(Value::Object(map)) if map.is_empty() => Segments::Skip,
+            Some(dsl) => Segments::Dsl(Node::compile(dsl, features, report)),
+            None => Segments::Dsl(Node::Crash),
+        }
+    }
+}
+
+/// A variable of a variation: `{id, type, key, value}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variable {
+    /// Its id.
+    pub id: Value,
+    /// Its type as VWO names it (`integer`, `double`, `string`, `boolean`, `json`).
+    pub kind: Value,
+    /// Its key.
+    pub key: Value,
+    /// Its value.
+    pub value: Value,
+}
+
+/// A variation, with its range allocated.
+#[derive(Debug)]
+pub(crate) struct Variation {
+    pub(crate) id: Value,
+    pub(crate) key: String,
+    pub(crate) weight: Weight,
+    pub(crate) salt: Option<String>,
+    pub(crate) range: Range,
+    /// Pre-segmentation, for the first variation of a rollout or personalize rule.
+    pub(crate) segments: Segments,
+    /// Whitelisting: a non-empty segment object.
+    pub(crate) whitelist: Option<Node>,
+    pub(crate) variables: Arc<[Variable]>,
+}
+
+/// A feature's rule linked to its campaign (`rulesLinkedCampaign`).
+#[derive(Debug)]
+pub(crate) struct Rule {
+    pub(crate) id: Value,
+    pub(crate) key: Value,
+    pub(crate) kind: Kind,
+    pub(crate) rule_key: Value,
+    pub(crate) salt: Option<String>,
+    pub(crate) traffic: Option<Value>,
+    pub(crate) forced_variations: bool,
+    pub(crate) user_list: bool,
+    /// The campaign's own segments (for testing rules).
+    pub(crate) segments: Segments,
+    pub(crate) variations: Vec<Arc<Variation>>,
+    /// The mutually exclusive group the rule is in (`None`: none), or where reading it throws.
+    pub(crate) group: Result<Option<Value>, Crash>,
+}
+
+impl Rule {
+    /// `getVariations()[0]`, which the SDK reads without checking.
+    pub(crate) fn first_variation(&self) -> Result<&Arc<Variation>, Crash> {
+        self.variations.first().ok_or(Crash)
+    }
+
+    /// The segments pre-segmentation checks: the campaign's for a testing rule, the first
+    /// variation's for a rollout or personalize rule, none for other kinds.
+    pub(crate) fn pre_segments(&self) -> Result<Option<&Segments>, Crash> {
+        match self.kind {
+            Kind::Testing => Ok(Some(&self.segments)),
+            Kind::Rollout | Kind::Personalize => Ok(Some(&self.first_variation()?.segments)),
+            Kind::Other => Ok(None),
+        }
+    }
+}
+
+/// A raw rule of a feature (before linking), for the group lookups that read them.
+#[derive(Debug)]
+pub(crate) struct RawRule {
+    pub(crate) campaign_id: Value,
+    pub(crate) variation_id: Option<Value>,
+}
+
+/// A feature.
+#[derive(Debug)]
+pub(crate) struct Feature {
+    pub(crate) key: String,
+    pub(crate) rules: Vec<Arc<Rule>>,
+    pub(crate) raw_rules: Vec<RawRule>,
+    pub(crate) impact_campaign_id: Option<Value>,
+}
+
+impl Feature {
+    pub(crate) fn rollout_rules(&self) -> impl Iterator<Item = &Arc<Rule>> {
+        self.rules.iter().filter(|rule| rule.kind == Kind::Rollout)
+    }
+
+    pub(crate) fn experiment_rules(&self) -> impl Iterator<Item = &Arc<Rule>> {
+        self.rules
+            .iter()
+            .filter(|rule| matches!(rule.kind, Kind::Testing | Kind::Personalize))
+    }
+}
+
+/// A mutually exclusive group, as the decision reads it.
+#[derive(Debug)]
+pub(crate) struct Group {
+    /// `groups[id].campaigns`: `"campaignId"` or `"campaignId_variationId"`.
+    pub(crate) campaigns: Vec<String>,
+    /// The features those campaigns belong to, in the SDK's order.
+    pub(crate) feature_keys: Vec<String>,
+    /// `et` is absent or 1.
+    pub(crate) random: bool,
+    /// `p` (priority order) and `wt` (weights), as given.
+    pub(crate) priority: Option<Value>,
+    pub(crate) weights: Option<Value>,
+}
+
+/// The compiled settings.
+#[derive(Debug)]
+pub(crate) struct Model {
+    pub(crate) account_id: String,
+    pub(crate) features: Vec<Feature>,
+    first_feature: HashMap<String, usize>,
+    /// Campaigns by key (the first of each key): their variations, for stored decisions.
+    campaigns_by_key: HashMap<String, Vec<Arc<Variation>>>,
+    groups: HashMap<String, Result<Arc<Group>, Crash>>,
+    pub(crate) report: Report,
+}
+
+/// A campaign of the document and its compiled variations, while the features are linked.
+type Campaign<'a> = (&'a Map<String, Value>, Vec<Arc<Variation>>);
+
+/// Strict-equality key of an id (numbers by value, strings by text).
+pub(crate) fn id_key(value: &Value) -> Option<String> {
+    match value {
+        Value::Number(n) => Some(format!("n:{}", n.as_f64().unwrap_or(f64::NAN))),
+        Value::String(s) => Some(format!("s:{s}")),
+        _ => None,
+    }
+}
+
+struct IdsOf<'a>(&'a [(Value, String)]);
+
+impl FeatureIds for IdsOf<'_> {
+    fn feature_key_by_id(&self, id: f64) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(fid, _)| fid.as_f64() == Some(id))
+            .map(|(_, key)| key.clone())
+    }
+}
+
+/// One of the SDK's short alternatives (`a || b`).
+fn either<'a>(map: &'a Map<String, Value>, short: &str, long: &str) -> Option<&'a Value> {
+    js::or(map.get(short), map.get(long))
+}
+
+/// The array under `key`, `[]` for a plain object (`{}` normalized) or anything else.
+fn list<'a>(map: &'a Map<String, Value>, key: &str) -> &'a [Value] {
+    match map.get(key) {
+        Some(Value::Array(items)) => items,
+        _ => &[],
+    }
+}
+
+fn text(value: Option<&Value>) -> String {
+    value.map(js::to_string).unwrap_or_default()
+}
+
+impl Model {
+    /// Compiles a validated settings document.
+    pub(crate) fn compile(document: &Value) -> Self {
+        let empty = Map::new();
+        let settings = document.as_object().unwrap_or(&empty);
+        let account_id = text(either(settings, "a", "accountId"));
+        let feature_values: &[Value] = match either(settings, "f", "features") {
+            Some(Value::Array(items)) => items,
+            _ => &[],
+        };
+        let campaign_values: &[Value] = match either(settings, "c", "campaigns") {
+            Some(Value::Array(items)) => items,
+            _ => &[],
+        };
+        let feature_ids: Vec<(Value, String)> = feature_values
+            .iter()
+            .filter_map(Value::as_object)
+            .map(|f| (f.get("id").cloned().unwrap_or(Value::Null), text(f.get("key"))))
+            .collect();
+        let features_by_id = IdsOf(&feature_ids);
+        let mut report = Report::default();
+        let campaign_groups = either(settings, "cG", "campaignGroups").and_then(Value::as_object);
+        let groups_value = either(settings, "g", "groups");
+
+        // Campaigns, with ranges allocated; the last of an id wins the id lookup.
+        let mut campaigns: Vec<Campaign<'_>> = Vec::new();
+        let mut by_id: HashMap<String, usize> = HashMap::new();
+        let mut campaigns_by_key = HashMap::new();
+        for value in campaign_values {
+            let Some(campaign) = value.as_object() else {
+                continue;
+            };
+            let kind = Kind::of(campaign.get("type"));
+            let variations = variations(campaign, kind, &features_by_id, &mut report);
+            if let Some(key) = id_key(campaign.get("id").unwrap_or(&Value::Null)) {
+                by_id.insert(key, campaigns.len());
+            }
+            if let Some(Value::String(key)) = campaign.get("key") {
+                campaigns_by_key
+                    .entry(key.clone())
+                    .or_insert_with(|| variations.clone());
+            }
+            campaigns.push((campaign, variations));
+        }
+
+        let mut features = Vec::new();
+        let mut first_feature = HashMap::new();
+        for value in feature_values {
+            let Some(feature) = value.as_object() else {
+                continue;
+            };
+            let raw = list(feature, "rules");
+            let mut rules = Vec::new();
+            let mut raw_rules = Vec::new();
+            for rule in raw.iter().filter_map(Value::as_object) {
+                let campaign_id = rule.get("campaignId").cloned().unwrap_or(Value::Null);
+                let variation_id = rule.get("variationId").cloned();
+                raw_rules.push(RawRule {
+                    campaign_id: campaign_id.clone(),
+                    variation_id: variation_id.clone(),
+                });
+                let Some(&index) = id_key(&campaign_id).and_then(|key| by_id.get(&key)) else {
+                    continue;
+                };
+                let (campaign, all) = &campaigns[index];
+                let mut linked = all.clone();
+                if let Some(wanted) = variation_id.as_ref().filter(|v| js::truthy(v))
+                    && let Some(one) = all.iter().find(|v| js::strict_eq(&v.id, wanted))
+                {
+                    linked = vec![Arc::clone(one)];
+                }
+                rules.push(Arc::new(link(
+                    campaign,
+                    rule,
+                    linked,
+                    campaign_groups,
+                    groups_value,
+                    &features_by_id,
+                    &mut report,
+                )));
+            }
+            let key = text(feature.get("key"));
+            first_feature.entry(key.clone()).or_insert(features.len());
+            features.push(Feature {
+                key,
+                rules,
+                raw_rules,
+                impact_campaign_id: feature
+                    .get("impactCampaign")
+                    .filter(|v| js::truthy(v))
+                    .and_then(|impact| impact.get("campaignId"))
+                    .filter(|id| js::truthy(id))
+                    .cloned(),
+            });
+        }
+
+        let mut model = Self {
+            account_id,
+            features,
+            first_feature,
+            campaigns_by_key,
+            groups: HashMap::new(),
+            report,
+        };
+        if let (Some(campaign_groups), Some(groups)) = (campaign_groups, groups_value) {
+            for group_id in campaign_groups.values() {
+                let key = js::to_string(group_id);
+                if !model.groups.contains_key(&key) {
+                    let group = model.compile_group(groups, &key);
+                    model.groups.insert(key, group);
+                }
+            }
+        }
+        model
+    }
+
+    fn compile_group(&self, groups: &Value, id: &str) -> Result<Arc<Group>, Crash> {
+        let group = property(groups, id).filter(|g| js::truthy(g));
+        let campaigns: Vec<String> = match group.map(|g| property(g, "campaigns")) {
+            None => Vec::new(),
+            Some(Some(Value::Array(items))) => items
+                .iter()
+                .map(|item| item.as_str().map(str::to_owned).ok_or(Crash))
+                .collect::<Result<_, _>>()?,
+            // Not iterable, or iterated as characters: not supported (see docs/flags.md).
+            Some(_) => return Err(Crash),
+        };
+        let mut feature_keys: Vec<String> = Vec::new();
+        for campaign in &campaigns {
+            let mut parts = campaign.split('_').map(js::string_to_number);
+            let campaign_id = parts.next().unwrap_or(f64::NAN);
+            let variation_id = parts.next();
+            for feature in &self.features {
+                if feature_keys.contains(&feature.key) {
+                    continue;
+                }
+                let belongs = feature.raw_rules.iter().any(|rule| {
+                    rule.campaign_id.as_f64() == Some(campaign_id)
+                        && variation_id
+                            .is_none_or(|vid| rule.variation_id.as_ref().and_then(Value::as_f64) == Some(vid))
+                });
+                if belongs {
+                    feature_keys.push(feature.key.clone());
+                }
+            }
+        }
+        let et = group.and_then(|g| property(g, "et"));
+        Ok(Arc::new(Group {
+            campaigns,
+            feature_keys,
+            random: et.is_none_or(|et| et.as_f64() == Some(1.0)),
+            priority: group.and_then(|g| property(g, "p")).cloned(),
+            weights: group.and_then(|g| property(g, "wt")).cloned(),
+        }))
+    }
+
+    /// The first feature with `key`.
+    pub(crate) fn feature(&self, key: &str) -> Option<&Feature> {
+        self.first_feature.get(key).map(|&index| &self.features[index])
+    }
+
+    /// Every feature with `key` (the SDK's group code loops over all of them).
+    pub(crate) fn features_with_key<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a Feature> {
+        self.features.iter().filter(move |feature| feature.key == key)
+    }
+
+    /// `getVariationFromCampaignKey`: a variation of the first campaign with `key`.
+    pub(crate) fn stored_variation(&self, key: &Value, variation_id: &Value) -> Option<&Arc<Variation>> {
+        let key = key.as_str()?;
+        self.campaigns_by_key
+            .get(key)?
+            .iter()
+            .find(|v| js::strict_eq(&v.id, variation_id))
+    }
+
+    /// A group by its id.
+    pub(crate) fn group(&self, id: &Value) -> Result<Option<Arc<Group>>, Crash> {
+        match self.groups.get(&js::to_string(id)) {
+            None => Ok(None),
+            Some(Ok(group)) => Ok(Some(Arc::clone(group))),
+            Some(Err(crash)) => Err(*crash),
+        }
+    }
+
+    /// `getCampaignIdsFromFeatureKey`: the campaign ids of every rule of the features with `key`.
+    pub(crate) fn campaign_ids(&self, key: &str) -> Vec<Value> {
+        self.features_with_key(key)
+            .flat_map(|f| f.raw_rules.iter().map(|r| r.campaign_id.clone()))
+            .collect()
+    }
+
+    /// How many features the settings define.
+    pub(crate) fn feature_count(&self) -> usize {
+        self.features.len()
+    }
+}
+
+/// `x[key]` for an object or an array.
+pub(crate) fn property<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
+    match value {
+        Value::Object(map) => map.get(key),
+        Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
+        _ => None,
+    }
+}
+
+fn variations(
+    campaign: &Map<String, Value>,
+    kind: Kind,
+    features: &dyn FeatureIds,
+    report: &mut Report,
+) -> Vec<Arc<Variation>> {
+    let raw: Vec<&Map<String, Value>> = list(campaign, "variations")
+        .iter()
+        .filter_map(Value::as_object)
+        .collect();
+    let weights: Vec<Weight> = raw.iter().map(|v| Weight::of(either(v, "w", "weight"))).collect();
+    // Testing rules split 10,000 slots by weight; rollout and personalize rules take
+    // 1..=weight*100 each (and decide by traffic, not by range).
+    let ranges = match kind {
+        Kind::Rollout | Kind::Personalize => weights
+            .iter()
+            .map(|w| Range {
+                start: 1.0,
+                end: w.number * 100.0,
+            })
+            .collect(),
+        _ => bucket::ranges(weights.iter().copied()),
+    };
+    raw.iter()
+        .zip(weights)
+        .zip(ranges)
+        .map(|((variation, weight), range)| {
+            let segments = js::or(variation.get("seg"), variation.get("segments"));
+            let whitelist = match segments {
+                Some(Value::Object(map)) if !map.is_empty() => {
+                    Some(Node::compile(segments.unwrap_or(&Value::Null), features, report))
+                }
+                _ => None,
+            };
+            Arc::new(Variation {
+                id: either(variation, "i", "id").cloned().unwrap_or(Value::Null),
+                key: text(js::or(
+                    variation.get("n"),
+                    js::or(variation.get("key"), variation.get("name")),
+                )),
+                weight,
+                salt: variation.get("salt").filter(|s| js::truthy(s)).map(js::to_string),
+                range,
+                segments: Segments::compile(segments, features, report),
+                whitelist,
+                variables: variables(variation).into(),
+            })
+        })
+        .collect()
+}
+
+fn variables(variation: &Map<String, Value>) -> Vec<Variable> {
+    list(variation, "variables")
+        .iter()
+        .map(|variable| {
+            let get = |short: &str, long: &str| {
+                js::nullish(variable.get(short), variable.get(long))
+                    .cloned()
+                    .unwrap_or(Value::Null)
+            };
+            Variable {
+                id: get("i", "id"),
+                kind: variable.get("type").cloned().unwrap_or(Value::Null),
+                key: get("k", "key"),
+                value: get("val", "value"),
+            }
+        })
+        .collect()
+}
+
+fn link(
+    campaign: &Map<String, Value>,
+    rule: &Map<String, Value>,
+    variations: Vec<Arc<Variation>>,
+    campaign_groups: Option<&Map<String, Value>>,
+    groups: Option<&Value>,
+    features: &dyn FeatureIds,
+    report: &mut Report,
+) -> Rule {
+    let kind = Kind::of(campaign.get("type"));
+    let id = campaign.get("id").cloned().unwrap_or(Value::Null);
+    // getGroupDetailsIfCampaignPartOfIt: "id" (or "id_variationId" for personalize rules);
+    // reading a group that the settings do not define throws.
+    let group = (|| {
+        let lookup = if kind == Kind::Personalize {
+            let first = variations.first().ok_or(Crash)?;
+            format!("{}_{}", js::to_string(&id), js::to_string(&first.id))
+        } else {
+            js::to_string(&id)
+        };
+        let Some(group_id) = campaign_groups.and_then(|cg| cg.get(&lookup)) else {
+            return Ok(None);
+        };
+        match groups.and_then(|g| property(g, &js::to_string(group_id))) {
+            None | Some(Value::Null) => Err(Crash),
+            Some(_) => Ok(Some(group_id.clone())),
+        }
+    })();
+    Rule {
+        key: campaign.get("key").cloned().unwrap_or(Value::Null),
+        id,
+        kind,
+        rule_key: rule.get("ruleKey").cloned().unwrap_or(Value::Null),
+        salt: campaign.get("salt").filter(|s| js::truthy(s)).map(js::to_string),
+        traffic: campaign.get("percentTraffic").cloned(),
+        forced_variations: campaign.get("isForcedVariationEnabled").is_some_and(js::truthy),
+        user_list: campaign.get("isUserListEnabled").is_some_and(js::truthy),
+        segments: Segments::compile(campaign.get("segments"), features, report),
+        variations,
+        group,
+    }
+}

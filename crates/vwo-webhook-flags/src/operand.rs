@@ -1,0 +1,291 @@
+//! One comparison of the segment DSL: an operand written in VWO's dashboard (`lower(..)`,
+//! `wildcard(..)`, `regex(..)`, `gt(..)`...) against the user's value, as
+//! `SegmentOperandEvaluator.ts` does it, strings and numbers in JavaScript's terms. Everything
+//! that depends only on the operand is worked out once, when the settings are compiled.
+
+use regress::Regex;
+
+use crate::js;
+
+/// Which comparison an operand asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Lower,
+    Contains,
+    EndsWith,
+    StartsWith,
+    Regex,
+    Equal,
+    GreaterThan,
+    GreaterOrEqual,
+    LessThan,
+    LessOrEqual,
+}
+
+/// Which evaluator reads the operand: custom variables and the user agent normalize numbers,
+/// IP address and browser and OS versions compare the text as written (without quotes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reading {
+    Numeric,
+    Verbatim,
+}
+
+/// A compiled operand.
+#[derive(Debug)]
+pub(crate) struct Operand {
+    kind: Kind,
+    value: String,
+    /// `parseFloat(value)` printed back, when it is a number other than 0: the form both sides
+    /// take when the user's value is numeric too.
+    numeric: Option<String>,
+    /// For `regex(..)`: the expression of `value` and of `numeric` (`None` where it does
+    /// not compile).
+    regexes: Option<Box<Regexes>>,
+}
+
+#[derive(Debug)]
+struct Regexes {
+    text: Option<Regex>,
+    numeric: Option<Regex>,
+}
+
+impl Operand {
+    /// Compiles the operand text `raw` (`String(x)` of the DSL's value).
+    pub(crate) fn compile(raw: &str, reading: Reading) -> Self {
+        let (kind, mut value) = classify(raw);
+        if reading == Reading::Verbatim {
+            value = js::trim(&value).replace('"', "");
+        }
+        let numeric = match reading {
+            Reading::Numeric => {
+                let parsed = js::parse_float(&value);
+                (parsed != 0.0 && !parsed.is_nan()).then(|| js::number_to_string(parsed))
+            }
+            Reading::Verbatim => None,
+        };
+        let regexes = (kind == Kind::Regex).then(|| {
+            Box::new(Regexes {
+                text: compile_regex(&value),
+                numeric: numeric.as_deref().and_then(compile_regex),
+            })
+        });
+        Self {
+            kind,
+            value,
+            numeric,
+            regexes,
+        }
+    }
+
+    /// An operand that is not a string: `matchWithRegex` fails on it, so it is compared for
+    /// equality with its string form.
+    pub(crate) fn equal_to(text: String) -> Self {
+        let parsed = js::parse_float(&text);
+        let numeric = (parsed != 0.0 && !parsed.is_nan()).then(|| js::number_to_string(parsed));
+        Self {
+            kind: Kind::Equal,
+            value: text,
+            numeric,
+            regexes: None,
+        }
+    }
+
+    /// Whether the user's value `tag` (already `String(x)`) satisfies the operand.
+    pub(crate) fn matches(&self, tag: &str) -> bool {
+        // processValues: both sides become parseFloat's number when the user's value has
+        // only digits and dots and both parse to a number other than 0.
+        let mut tag_text = std::borrow::Cow::Borrowed(tag);
+        let mut operand = self.value.as_str();
+        let mut regex = self.regexes.as_ref().and_then(|r| r.text.as_ref());
+        if let Some(numeric) = &self.numeric
+            && !tag.chars().any(|c| !(c.is_ascii_digit() || c == '.'))
+        {
+            let parsed = js::parse_float(tag);
+            if parsed != 0.0 && !parsed.is_nan() {
+                tag_text = std::borrow::Cow::Owned(js::number_to_string(parsed));
+                operand = numeric;
+                regex = self.regexes.as_ref().and_then(|r| r.numeric.as_ref());
+            }
+        }
+        let tag = tag_text.as_ref();
+        match self.kind {
+            Kind::Lower => operand.to_lowercase() == tag.to_lowercase(),
+            Kind::Contains => tag.contains(operand),
+            Kind::EndsWith => tag.ends_with(operand),
+            Kind::StartsWith => tag.starts_with(operand),
+            Kind::Regex => regex.is_some_and(|regex| {
+                let units: Vec<u16> = tag.encode_utf16().collect();
+                regex.find_from_ucs2(&units, 0).next().is_some()
+            }),
+            Kind::GreaterThan => compare_versions(tag, operand).is_gt(),
+            Kind::GreaterOrEqual => compare_versions(tag, operand).is_ge(),
+            Kind::LessThan => compare_versions(tag, operand).is_lt(),
+            Kind::LessOrEqual => compare_versions(tag, operand).is_le(),
+            Kind::Equal => {
+                if is_version(tag) && is_version(operand) {
+                    compare_versions(tag, operand).is_eq()
+                } else {
+                    tag == operand
+                }
+            }
+        }
+    }
+
+    /// Whether the operand's regular expression compiled (for the settings report).
+    pub(crate) fn bad_regex(&self) -> bool {
+        self.regexes.as_ref().is_some_and(|r| r.text.is_none())
+    }
+}
+
+/// `new RegExp(pattern)` (no flags), or `None` where JavaScript would throw.
+pub(crate) fn compile_regex(pattern: &str) -> Option<Regex> {
+    Regex::with_flags(pattern, "").ok()
+}
+
+/// `preProcessOperandValue`: the first of `lower(..)`, `wildcard(..)`, `regex(..)`, `gt(..)`,
+/// `gte(..)`, `lt(..)`, `lte(..)` that matches, and the text inside; otherwise equality.
+fn classify(raw: &str) -> (Kind, String) {
+    if let Some(inner) = call(raw, "lower") {
+        return (Kind::Lower, inner.to_owned());
+    }
+    if let Some(inner) = call(raw, "wildcard") {
+        let starting = inner.starts_with('*');
+        let ending = inner.ends_with('*');
+        let kind = match (starting, ending) {
+            (true, true) => Kind::Contains,
+            (true, false) => Kind::EndsWith,
+            (false, true) => Kind::StartsWith,
+            // No star: the SDK's type is left undefined, which compares for equality.
+            (false, false) => Kind::Equal,
+        };
+        let mut value = inner.strip_prefix('*').unwrap_or(inner);
+        value = value.strip_suffix('*').unwrap_or(value);
+        return (kind, value.to_owned());
+    }
+    if let Some(inner) = call(raw, "regex") {
+        return (Kind::Regex, inner.to_owned());
+    }
+    for (name, kind) in [
+        ("gt", Kind::GreaterThan),
+        ("gte", Kind::GreaterOrEqual),
+        ("lt", Kind::LessThan),
+        ("lte", Kind::LessOrEqual),
+    ] {
+        if let Some(version) = version_call(raw, name) {
+            return (kind, version.to_owned());
+        }
+    }
+    (Kind::Equal, raw.to_owned())
+}
+
+/// `^name\((.*)\)`: greedy `.` stops at a line terminator, so the group runs to the last `)`
+/// on the first line.
+fn call<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
+    let rest = raw.strip_prefix(name)?.strip_prefix('(')?;
+    let line = rest.find(js::is_line_terminator).map_or(rest, |end| &rest[..end]);
+    line.rfind(')').map(|end| &line[..end])
+}
+
+/// `^name\((\d+(?:\.\d+)*|\.\d+)\)`.
+fn version_call<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
+    let rest = raw.strip_prefix(name)?.strip_prefix('(')?;
+    let bytes = rest.as_bytes();
+    let digits = |from: usize| bytes[from..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let mut end = digits(0);
+    if end > 0 {
+        loop {
+            if bytes.get(end) == Some(&b'.') {
+                let more = digits(end + 1);
+                if more > 0 {
+                    end += 1 + more;
+                    continue;
+                }
+            }
+            break;
+        }
+    } else if bytes.first() == Some(&b'.') {
+        let more = digits(1);
+        if more == 0 {
+            return None;
+        }
+        end = 1 + more;
+    } else {
+        return None;
+    }
+    (bytes.get(end) == Some(&b')')).then(|| &rest[..end])
+}
+
+/// `/^(\d+\.)*\d+$/`
+fn is_version(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// `compareVersions`: dot-separated parts, each a number if it is all digits and 0 otherwise,
+/// missing parts 0.
+fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+    let parts = |s: &str| -> Vec<f64> {
+        s.split('.')
+            .map(|part| {
+                if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
+                    part.parse().unwrap_or(0.0)
+                } else {
+                    0.0
+                }
+            })
+            .collect()
+    };
+    let (a, b) = (parts(a), parts(b));
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0.0);
+        let y = b.get(i).copied().unwrap_or(0.0);
+        if x < y {
+            return std::cmp::Ordering::Less;
+        }
+        if x > y {
+            return std::cmp::Ordering::Greater;
+        }
+    }
+    std::cmp::Ordering::Equal
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(operand: &str, tag: &str) -> bool {
+        Operand::compile(operand, Reading::Numeric).matches(tag)
+    }
+
+    #[test]
+    fn operands_are_classified_like_the_sdk() {
+        assert_eq!(classify("lower(AbC)"), (Kind::Lower, "AbC".to_owned()));
+        assert_eq!(classify("wildcard(*a*)"), (Kind::Contains, "a".to_owned()));
+        assert_eq!(classify("wildcard(a*)"), (Kind::StartsWith, "a".to_owned()));
+        assert_eq!(classify("wildcard(*a)"), (Kind::EndsWith, "a".to_owned()));
+        assert_eq!(classify("wildcard(a)"), (Kind::Equal, "a".to_owned()));
+        assert_eq!(classify("regex(a(b)c)x"), (Kind::Regex, "a(b)c".to_owned()));
+        assert_eq!(classify("gte(1.2.3)"), (Kind::GreaterOrEqual, "1.2.3".to_owned()));
+        assert_eq!(classify("gt(.5)"), (Kind::GreaterThan, ".5".to_owned()));
+        assert_eq!(classify("gt(1.)"), (Kind::Equal, "gt(1.)".to_owned()));
+        assert_eq!(classify("lower(a\n)b)"), (Kind::Equal, "lower(a\n)b)".to_owned()));
+    }
+
+    #[test]
+    fn numbers_compare_after_parse_float() {
+        assert!(check("12abc", "12"));
+        assert!(check("1.50", "1.5"));
+        assert!(check("lower(5.0)", "5"));
+        assert!(check("0", "0.0")); // 0 is not normalized, but both are versions, equal
+        assert!(check("1.0", "1"));
+        // "1.10" is parseFloat'd to 1.1 first, so it is not above 1.2 (the SDK's quirk).
+        assert!(!check("gt(1.2)", "1.10"));
+        assert!(check("gt(1.2)", "1.3"));
+        assert!(!check("gt(1.2)", "v1.3")); // not numeric: "v1" counts as 0
+        assert!(check("lt(2)", "1.9.9"));
+        assert!(!check("eq", "Eq"));
+        assert!(check("regex(^ab+$)", "abbb"));
+        assert!(!check("regex([)", "["));
+    }
+}

@@ -1,0 +1,687 @@
+//! The segment DSL (`packages/segmentation-evaluator`), compiled once per settings file into a
+//! tree and evaluated per decision without allocating for the common operands.
+//!
+//! The SDK reads the DSL as it walks it, so a malformed segment fails where the SDK's walk
+//! would: `Node::Crash` marks the places where JavaScript throws a `TypeError`, which makes
+//! the SDK's whole `getFlag` answer "disabled".
+
+use std::borrow::Cow;
+
+use serde_json::{Map, Value};
+
+use crate::context::Context;
+use crate::js;
+use crate::operand::{Operand, Reading};
+
+/// Where the SDK would throw: the decision is the SDK's error answer (disabled, no variables).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Crash;
+
+/// A compiled segment.
+#[derive(Debug)]
+pub(crate) enum Node {
+    Not(Box<Node>),
+    And(Vec<AndItem>),
+    Or(Vec<OrItem>),
+    CustomVariable {
+        key: String,
+        test: VariableTest,
+    },
+    User(Vec<String>),
+    UserAgent(Operand),
+    Text(TextOperand, Operand),
+    /// No operator the SDK knows (or an empty object): `false`.
+    False,
+    Crash,
+}
+
+/// What a `custom_variable` compares.
+#[derive(Debug)]
+pub(crate) enum VariableTest {
+    Operand(Operand),
+    /// `inlist(id)`: asks VWO's gateway; `None` when the id is malformed.
+    InList(Option<String>),
+    Crash,
+}
+
+/// The operands read from the context as text, not normalized as numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TextOperand {
+    IpAddress,
+    BrowserVersion,
+    OsVersion,
+}
+
+/// One element of an `and`: location keys are gathered and checked together.
+#[derive(Debug)]
+pub(crate) enum AndItem {
+    Location(Vec<(&'static str, Value)>),
+    Node(Node),
+    Crash,
+}
+
+/// One element of an `or`: its keys, looked at in order (user-agent keys are gathered, a
+/// `featureId` answers at once), then the element itself.
+#[derive(Debug)]
+pub(crate) struct OrItem {
+    keys: Vec<OrKey>,
+    node: Node,
+}
+
+#[derive(Debug)]
+enum OrKey {
+    UserAgent(&'static str, Vec<String>),
+    /// `featureId: {"<id>": "on" | "off"}`: whether the user has a stored decision for the
+    /// feature (`None`: no feature with that id, which answers `null`).
+    Feature {
+        feature_key: Option<String>,
+        off: bool,
+    },
+    /// A `featureId` whose value is neither "on" nor "off".
+    Nothing,
+    Crash,
+}
+
+const LOCATION_KEYS: [&str; 3] = ["country", "region", "city"];
+const USER_AGENT_KEYS: [&str; 4] = ["os", "browser_string", "device_type", "device"];
+
+/// What the segment evaluation needs besides the context: storage and the gateway.
+pub(crate) trait Lookup {
+    /// Whether a decision is stored for `feature_key` and this user (`Err` stops the run).
+    fn has_stored(&mut self, feature_key: &str) -> Result<bool, Crash>;
+    /// Whether `attribute` is in the list `list_id` (VWO's gateway); `false` without one.
+    fn in_list(&mut self, list_id: &str, attribute: &str) -> bool;
+}
+
+/// The settings a segment may refer to: features by id (for `featureId`).
+pub(crate) trait FeatureIds {
+    /// The key of the first feature whose id is the number `id`.
+    fn feature_key_by_id(&self, id: f64) -> Option<String>;
+}
+
+/// Problems a compiled segment carries, reported once per settings file.
+#[derive(Debug, Default)]
+pub(crate) struct Report {
+    pub(crate) bad_regexes: usize,
+    pub(crate) crashes: usize,
+}
+
+impl Node {
+    /// Compiles `dsl` (what `isSegmentationValid` receives).
+    pub(crate) fn compile(dsl: &Value, features: &dyn FeatureIds, report: &mut Report) -> Self {
+        let node = Self::compile_inner(dsl, features, report);
+        if matches!(node, Node::Crash) {
+            report.crashes += 1;
+        }
+        node
+    }
+
+    fn compile_inner(dsl: &Value, features: &dyn FeatureIds, report: &mut Report) -> Self {
+        let Value::Object(map) = dsl else {
+            return Node::Crash;
+        };
+        let Some(operator) = js::first_key(map) else {
+            return Node::False;
+        };
+        let value = &map[operator];
+        match operator {
+            "not" => Node::Not(Box::new(Self::compile(value, features, report))),
+            "and" => match elements(value) {
+                Ok(items) => Node::And(items.iter().map(|dsl| and_item(dsl, features, report)).collect()),
+                Err(Crash) => Node::Crash,
+            },
+            "or" => match elements(value) {
+                Ok(items) => Node::Or(items.iter().map(|dsl| or_item(dsl, features, report)).collect()),
+                Err(Crash) => Node::Crash,
+            },
+            "custom_variable" => custom_variable(value, report),
+            "user" => match value {
+                Value::String(users) => {
+                    Node::User(users.split(',').map(|u| js::trim(u).to_owned()).collect())
+                }
+                _ => Node::Crash,
+            },
+            "ua" => {
+                let operand = match value {
+                    Value::String(text) => Operand::compile(text, Reading::Numeric),
+                    other => Operand::equal_to(js::to_string(other)),
+                };
+                count_regex(&operand, report);
+                Node::UserAgent(operand)
+            }
+            "ip_address" | "browser_version" | "os_version" => {
+                let kind = match operator {
+                    "ip_address" => TextOperand::IpAddress,
+                    "browser_version" => TextOperand::BrowserVersion,
+                    _ => TextOperand::OsVersion,
+                };
+                let operand = Operand::compile(&js::to_string(value), Reading::Verbatim);
+                count_regex(&operand, report);
+                Node::Text(kind, operand)
+            }
+            _ => Node::False,
+        }
+    }
+
+    /// `isSegmentationValid(dsl, properties)`.
+    pub(crate) fn eval(&self, env: &mut Env<'_>) -> Result<bool, Crash> {
+        match self {
+            Node::Not(inner) => Ok(!inner.eval(env)?),
+            Node::And(items) => every(items, env),
+            Node::Or(items) => some(items, env),
+            Node::CustomVariable { key, test } => {
+                let Some(tag) = env.property(key) else {
+                    return Ok(false);
+                };
+                match test {
+                    VariableTest::Crash => Err(Crash),
+                    VariableTest::InList(None) => Ok(false),
+                    VariableTest::InList(Some(list)) => {
+                        let attribute = tag_text(&tag).unwrap_or_else(|| "null".to_owned());
+                        // The gateway's answer is awaited inside the operand evaluator.
+                        Ok(env.lookup.in_list(list, &attribute))
+                    }
+                    VariableTest::Operand(operand) => {
+                        let value = tag_text(&tag).is_some_and(|tag| operand.matches(&tag));
+                        Ok(value)
+                    }
+                }
+            }
+            Node::User(users) => {
+                let Some(id) = env.property("_vwoUserId").map(Cow::into_owned) else {
+                    return Ok(false);
+                };
+                Ok(users
+                    .iter()
+                    .any(|user| js::loose_eq(&Value::String(user.clone()), &id)))
+            }
+            Node::UserAgent(operand) => {
+                let Some(ua) = env.context.user_agent.as_deref().filter(|ua| !ua.is_empty()) else {
+                    return Ok(false);
+                };
+                let tag = decode_uri_component(ua).ok_or(Crash)?;
+                Ok(operand.matches(&tag))
+            }
+            Node::Text(kind, operand) => {
+                let tag = match kind {
+                    TextOperand::IpAddress => env.context.ip_address.clone().filter(|ip| !ip.is_empty()),
+                    TextOperand::BrowserVersion => ua_detail(env.context, "browser_version"),
+                    TextOperand::OsVersion => ua_detail(env.context, "os_version"),
+                };
+                Ok(tag.is_some_and(|tag| operand.matches(&tag)))
+            }
+            Node::False => Ok(false),
+            Node::Crash => Err(Crash),
+        }
+    }
+}
+
+/// What one evaluation reads.
+pub(crate) struct Env<'a> {
+    pub(crate) context: &'a Context,
+    /// The custom variables or the variation targeting variables.
+    pub(crate) properties: &'a Map<String, Value>,
+    /// `_vwoUserId`, which the SDK adds to `properties` before evaluating (`None` before
+    /// the first rule sets it: the caller's own variable, if any, is read).
+    pub(crate) vwo_user_id: Option<&'a str>,
+    pub(crate) lookup: &'a mut dyn Lookup,
+}
+
+impl Env<'_> {
+    fn property(&self, key: &str) -> Option<Cow<'_, Value>> {
+        if let (Some(id), "_vwoUserId") = (self.vwo_user_id, key) {
+            return Some(Cow::Owned(Value::String(id.to_owned())));
+        }
+        self.properties.get(key).map(Cow::Borrowed)
+    }
+}
+
+/// `preProcessTagValue`: `undefined` is `""`, `null` stays null (and never matches), the rest
+/// is `String(x)`.
+fn tag_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        other => Some(js::to_string(other)),
+    }
+}
+
+/// A field of the parsed user agent, as `String(x)`; `None` without details or a `null`.
+fn ua_detail(context: &Context, key: &str) -> Option<String> {
+    let Some(Value::Object(details)) = &context.user_agent_details else {
+        return None;
+    };
+    match details.get(key) {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(js::to_string(value)),
+    }
+}
+
+/// `for (const dsl of dslNodes)`: an array's elements; an empty string has none; anything
+/// else is not iterable (or iterates characters that then fail).
+fn elements(value: &Value) -> Result<&[Value], Crash> {
+    match value {
+        Value::Array(items) => Ok(items),
+        Value::String(s) if s.is_empty() => Ok(&[]),
+        _ => Err(Crash),
+    }
+}
+
+fn and_item(dsl: &Value, features: &dyn FeatureIds, report: &mut Report) -> AndItem {
+    match dsl {
+        Value::Object(map) => {
+            let location: Vec<(&'static str, Value)> = LOCATION_KEYS
+                .iter()
+                .filter_map(|key| map.get(*key).map(|value| (*key, value.clone())))
+                .collect();
+            if location.is_empty() {
+                AndItem::Node(Node::compile(dsl, features, report))
+            } else {
+                AndItem::Location(location)
+            }
+        }
+        // `"country" in []` is false; then the array is not an object to read.
+        Value::Array(_) => AndItem::Node(Node::Crash),
+        // `"country" in 5` throws.
+        _ => AndItem::Crash,
+    }
+}
+
+fn or_item(dsl: &Value, features: &dyn FeatureIds, report: &mut Report) -> OrItem {
+    let mut keys = Vec::new();
+    if let Value::Object(map) = dsl {
+        for key in js::keys(map) {
+            let value = &map[key];
+            if let Some(ua_key) = USER_AGENT_KEYS.iter().find(|k| **k == key) {
+                let values = match value {
+                    Value::Array(items) => items
+                        .iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect(),
+                    Value::String(s) => vec![s.clone()],
+                    _ => Vec::new(),
+                };
+                keys.push(OrKey::UserAgent(ua_key, values));
+            }
+            if key == "featureId" {
+                keys.push(feature_key(value, features));
+            }
+        }
+    }
+    OrItem {
+        keys,
+        node: Node::compile(dsl, features, report),
+    }
+}
+
+fn feature_key(value: &Value, features: &dyn FeatureIds) -> OrKey {
+    let (id, state) = match value {
+        Value::Null => return OrKey::Crash,
+        Value::Object(map) => match js::first_key(map) {
+            Some(key) => (Some(key), map.get(key)),
+            None => (None, None),
+        },
+        _ => (None, None),
+    };
+    match state.and_then(Value::as_str) {
+        Some(state @ ("on" | "off")) => OrKey::Feature {
+            feature_key: id.and_then(|id| features.feature_key_by_id(js::parse_int(id))),
+            off: state == "off",
+        },
+        _ => OrKey::Nothing,
+    }
+}
+
+fn custom_variable(value: &Value, report: &mut Report) -> Node {
+    let Value::Object(map) = value else {
+        return Node::Crash;
+    };
+    // An empty object reads the property "undefined" and then fails on `undefined.includes`.
+    let Some(key) = js::first_key(map) else {
+        return Node::CustomVariable {
+            key: "undefined".to_owned(),
+            test: VariableTest::Crash,
+        };
+    };
+    let test = match &map[key] {
+        Value::String(operand) if operand.contains("inlist") => {
+            VariableTest::InList(inlist_id(operand).map(str::to_owned))
+        }
+        Value::String(operand) => {
+            let operand = Operand::compile(operand, Reading::Numeric);
+            count_regex(&operand, report);
+            VariableTest::Operand(operand)
+        }
+        Value::Array(items) if items.iter().any(|item| item.as_str() == Some("inlist")) => {
+            VariableTest::Crash
+        }
+        array @ Value::Array(_) => VariableTest::Operand(Operand::equal_to(js::to_string(array))),
+        _ => VariableTest::Crash,
+    };
+    Node::CustomVariable {
+        key: key.to_owned(),
+        test,
+    }
+}
+
+/// `/inlist\(([^)]+)\)/`: the first `inlist(` followed by at least one character before `)`.
+fn inlist_id(operand: &str) -> Option<&str> {
+    let mut from = 0;
+    while let Some(at) = operand[from..].find("inlist(") {
+        let start = from + at + "inlist(".len();
+        let rest = &operand[start..];
+        if let Some(end) = rest.find(')')
+            && end > 0
+        {
+            return Some(&rest[..end]);
+        }
+        from = from + at + 1;
+    }
+    None
+}
+
+fn count_regex(operand: &Operand, report: &mut Report) {
+    if operand.bad_regex() {
+        report.bad_regexes += 1;
+    }
+}
+
+/// `every`: false at the first false element; location elements are gathered and, once one
+/// of each element is a location, checked together.
+fn every(items: &[AndItem], env: &mut Env<'_>) -> Result<bool, Crash> {
+    let mut location: Vec<(&'static str, &Value)> = Vec::new();
+    for item in items {
+        match item {
+            AndItem::Crash => return Err(Crash),
+            AndItem::Location(pairs) => {
+                for (key, value) in pairs {
+                    match location.iter_mut().find(|(k, _)| k == key) {
+                        Some(slot) => slot.1 = value,
+                        None => location.push((key, value)),
+                    }
+                }
+                if location.len() == items.len() {
+                    return check_location(&location, env.context);
+                }
+            }
+            AndItem::Node(node) => {
+                if !node.eval(env)? {
+                    return Ok(false);
+                }
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// `checkLocationPreSegmentation`: needs an IP address given (even empty) and a location.
+fn check_location(expected: &[(&'static str, &Value)], context: &Context) -> Result<bool, Crash> {
+    if context.ip_address.is_none() {
+        return Ok(false);
+    }
+    let Some(location) = &context.location else {
+        return Ok(false);
+    };
+    let actual = |key: &str| -> Result<Option<&Value>, Crash> {
+        match location {
+            Value::Object(map) => Ok(map.get(key)),
+            Value::Array(_) => Ok(None),
+            _ => Err(Crash),
+        }
+    };
+    for (key, value) in expected {
+        let Some(actual) = actual(key)? else {
+            return Ok(false);
+        };
+        if normalize(value) != normalize(actual) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// `normalizeValue`: `String(x)` without one leading and one trailing quote, trimmed.
+fn normalize(value: &Value) -> Option<String> {
+    if value.is_null() {
+        return None;
+    }
+    let text = js::to_string(value);
+    let text = text.strip_prefix('"').unwrap_or(&text);
+    let text = text.strip_suffix('"').unwrap_or(text);
+    Some(js::trim(text).to_owned())
+}
+
+/// `some`: true at the first true element; user-agent keys are gathered and checked once
+/// every element has contributed one; a `featureId` answers at once.
+fn some(items: &[OrItem], env: &mut Env<'_>) -> Result<bool, Crash> {
+    let mut user_agent: Vec<(&'static str, Vec<String>)> = Vec::new();
+    let mut key_count = 0;
+    for item in items {
+        for key in &item.keys {
+            match key {
+                OrKey::Crash => return Err(Crash),
+                OrKey::Nothing => {}
+                OrKey::UserAgent(name, values) => {
+                    match user_agent.iter_mut().find(|(k, _)| k == name) {
+                        Some(slot) => slot.1.extend(values.iter().cloned()),
+                        None => user_agent.push((name, values.clone())),
+                    }
+                    key_count += 1;
+                }
+                OrKey::Feature { feature_key, off } => {
+                    let Some(feature_key) = feature_key else {
+                        return Ok(false);
+                    };
+                    return Ok(env.lookup.has_stored(feature_key)? != *off);
+                }
+            }
+        }
+        if !user_agent.is_empty()
+            && key_count == items.len()
+            && let Some(checked) = check_user_agent(&user_agent, env.context)
+        {
+            return Ok(checked);
+        }
+        if item.node.eval(env)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// `checkUserAgentParser`; `None` where the SDK's check throws (and is caught, so the element
+/// is then evaluated as usual).
+fn check_user_agent(expected: &[(&'static str, Vec<String>)], context: &Context) -> Option<bool> {
+    if context.user_agent.as_deref().is_none_or(str::is_empty) || context.user_agent_details.is_none() {
+        return Some(false);
+    }
+    check_value_present(expected, context.user_agent_details.as_ref()?)
+}
+
+/// `checkValuePresent` over the parsed user agent's fields, in their order.
+fn check_value_present(expected: &[(&'static str, Vec<String>)], details: &Value) -> Option<bool> {
+    let Value::Object(actual) = details else {
+        return Some(false);
+    };
+    for key in js::keys(actual) {
+        let Some((_, values)) = expected.iter().find(|(k, _)| *k == key) else {
+            continue;
+        };
+        let actual_value = &actual[key];
+        let lowered: Vec<String> = values.iter().map(|v| v.to_lowercase()).collect();
+        for value in &lowered {
+            if let Some(pattern) = value.strip_prefix("wildcard(").and_then(|v| v.strip_suffix(')')) {
+                let regex = regress::Regex::with_flags(&pattern.replace('*', ".*"), "i").ok()?;
+                let text: Vec<u16> = js::to_string(actual_value).encode_utf16().collect();
+                if regex.find_from_ucs2(&text, 0).next().is_some() {
+                    return Some(true);
+                }
+            }
+        }
+        match actual_value {
+            Value::String(s) => {
+                if lowered.contains(&s.to_lowercase()) {
+                    return Some(true);
+                }
+            }
+            // `undefined?.toLowerCase()` is undefined; anything else without the method throws.
+            Value::Null => {}
+            _ => return None,
+        }
+    }
+    Some(false)
+}
+
+/// `decodeURIComponent`, or `None` where it throws a `URIError`.
+pub(crate) fn decode_uri_component(text: &str) -> Option<String> {
+    if !text.contains('%') {
+        return Some(text.to_owned());
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    struct NoFeatures;
+    impl FeatureIds for NoFeatures {
+        fn feature_key_by_id(&self, _: f64) -> Option<String> {
+            None
+        }
+    }
+    struct Nothing;
+    impl Lookup for Nothing {
+        fn has_stored(&mut self, _: &str) -> Result<bool, Crash> {
+            Ok(false)
+        }
+        fn in_list(&mut self, _: &str, _: &str) -> bool {
+            false
+        }
+    }
+
+    fn eval(dsl: Value, vars: Value) -> Result<bool, Crash> {
+        let node = Node::compile(&dsl, &NoFeatures, &mut Report::default());
+        let context = Context::new("user").expect("id");
+        let Value::Object(properties) = vars else {
+            panic!("object")
+        };
+        let mut lookup = Nothing;
+        let mut env = Env {
+            context: &context,
+            properties: &properties,
+            vwo_user_id: Some("user"),
+            lookup: &mut lookup,
+        };
+        node.eval(&mut env)
+    }
+
+    #[test]
+    fn operators_combine() {
+        let dsl = json!({"or": [{"custom_variable": {"a": "1"}}, {"not": {"custom_variable": {"b": "x"}}}]});
+        assert_eq!(eval(dsl.clone(), json!({"a": 1})), Ok(true));
+        assert_eq!(eval(dsl.clone(), json!({"a": 2, "b": "x"})), Ok(false));
+        assert_eq!(eval(dsl, json!({"a": 2, "b": "y"})), Ok(true));
+    }
+
+    #[test]
+    fn malformed_segments_fail_where_the_sdk_throws() {
+        assert_eq!(eval(json!([]), json!({})), Err(Crash));
+        assert_eq!(eval(json!({"and": {}}), json!({})), Err(Crash));
+        assert_eq!(eval(json!({"and": ""}), json!({})), Ok(true));
+        assert_eq!(eval(json!({"or": ""}), json!({})), Ok(false));
+        assert_eq!(
+            eval(json!({"custom_variable": {"a": 5}}), json!({"a": 5})),
+            Err(Crash)
+        );
+        // A missing variable answers false before the operand is looked at.
+        assert_eq!(eval(json!({"custom_variable": {"a": 5}}), json!({})), Ok(false));
+        assert_eq!(eval(json!({"unknown": 1}), json!({})), Ok(false));
+        assert_eq!(eval(json!({"user": 5}), json!({})), Err(Crash));
+    }
+
+    #[test]
+    fn users_are_listed_with_spaces() {
+        assert_eq!(eval(json!({"user": "a, user ,b"}), json!({})), Ok(true));
+        assert_eq!(eval(json!({"user": "a,b"}), json!({})), Ok(false));
+    }
+
+    #[test]
+    fn inlist_ids() {
+        assert_eq!(inlist_id("inlist(abc)"), Some("abc"));
+        assert_eq!(inlist_id("inlist()x inlist(2)"), Some("2"));
+        assert_eq!(inlist_id("inlist"), None);
+    }
+
+    #[test]
+    fn uri_components_decode_like_javascript() {
+        assert_eq!(decode_uri_component("a%20b%C3%A9").as_deref(), Some("a bé"));
+        assert_eq!(decode_uri_component("100%"), None);
+        assert_eq!(decode_uri_component("%C3"), None);
+        assert_eq!(decode_uri_component("%ZZ"), None);
+    }
+}
+
+/// A segment the SDK's evaluator fails on (it throws, and its `getFlag` answers "disabled").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the VWO SDK fails on this segment (a value of the wrong type where it reads an object, a list or a string)"
+)]
+pub struct SegmentError;
+
+struct NoLookup;
+
+impl Lookup for NoLookup {
+    fn has_stored(&mut self, _: &str) -> Result<bool, Crash> {
+        Ok(false)
+    }
+
+    fn in_list(&mut self, _: &str, _: &str) -> bool {
+        false
+    }
+}
+
+struct NoFeatureIds;
+
+impl FeatureIds for NoFeatureIds {
+    fn feature_key_by_id(&self, _: f64) -> Option<String> {
+        None
+    }
+}
+
+/// Evaluates one segment against `custom_variables`, as the SDK's
+/// `SegmentEvaluator.isSegmentationValid(dsl, customVariables)` does (what VWO's shared
+/// segmentation cases test): the variables are read as given, `_vwoUserId` included.
+///
+/// ```
+/// use serde_json::json;
+///
+/// let dsl = json!({"or": [{"custom_variable": {"plan": "wildcard(pro*)"}}]});
+/// let vars = json!({"plan": "professional"});
+/// assert_eq!(vwo_webhook_flags::evaluate_segment(&dsl, vars.as_object().unwrap()), Ok(true));
+/// ```
+pub fn evaluate_segment(dsl: &Value, custom_variables: &Map<String, Value>) -> Result<bool, SegmentError> {
+    let node = Node::compile(dsl, &NoFeatureIds, &mut Report::default());
+    let context = Context::default();
+    let mut lookup = NoLookup;
+    let mut env = Env {
+        context: &context,
+        properties: custom_variables,
+        vwo_user_id: None,
+        lookup: &mut lookup,
+    };
+    node.eval(&mut env).map_err(|Crash| SegmentError)
+}

@@ -1,0 +1,50 @@
+//! Metric names, and what each decision and each compiled settings file records.
+
+use crate::flag::{Flag, Reason};
+use crate::model::Model;
+
+/// Decisions made, by `reason` (`matched`, `no_rule_passed`, `unknown_feature`,
+/// `no_settings`, `invalid_settings`).
+pub const DECISIONS: &str = "vwo_webhook_flags_decisions_total";
+
+/// Problems found in the current settings file, by `kind`: `segment_error` (a segment the
+/// SDK fails on, which decides "disabled") and `bad_regex` (a `regex(..)` that does not compile,
+/// which never matches).
+pub const SETTINGS_PROBLEMS: &str = "vwo_webhook_flags_settings_problems";
+
+/// Features in the current settings file.
+pub const FEATURES: &str = "vwo_webhook_flags_features";
+
+pub(crate) fn reason_label(reason: Reason) -> &'static str {
+    match reason {
+        Reason::Matched => "matched",
+        Reason::NoRulePassed => "no_rule_passed",
+        Reason::UnknownFeature => "unknown_feature",
+        Reason::NoSettings => "no_settings",
+        Reason::InvalidSettings => "invalid_settings",
+    }
+}
+
+pub(crate) fn record_decision(flag: &Flag) {
+    metrics::counter!(DECISIONS, "reason" => reason_label(flag.reason())).increment(1);
+}
+
+/// Logs the settings' problems once, when they are compiled, and sets the gauges.
+pub(crate) fn record_compiled(model: &Model) {
+    let report = &model.report;
+    if report.crashes > 0 {
+        tracing::warn!(
+            segments = report.crashes,
+            "the settings hold segments the VWO SDK fails on; the flags they guard decide disabled"
+        );
+    }
+    if report.bad_regexes > 0 {
+        tracing::warn!(
+            regexes = report.bad_regexes,
+            "the settings hold regex() segments that do not compile; they never match"
+        );
+    }
+    metrics::gauge!(SETTINGS_PROBLEMS, "kind" => "segment_error").set(report.crashes as f64);
+    metrics::gauge!(SETTINGS_PROBLEMS, "kind" => "bad_regex").set(report.bad_regexes as f64);
+    metrics::gauge!(FEATURES).set(model.feature_count() as f64);
+}

@@ -1,0 +1,238 @@
+//! Every decision against the official Node SDK (vwo-fme-node-sdk 1.35.0), run for real: over
+//! 50,000 generated (settings, context) pairs, plus VWO's e2e settings files with generated
+//! contexts, each decided by the SDK's `getFlag` (`tests/oracle/flags.js` in the workspace)
+//! and by [`Flags::get_flag`]; enabled, every variable, and the rollout and experiment the
+//! SDK's integrations callback reports must all be identical. The segment evaluator is
+//! compared the same way on VWO's 334 segmentation cases and on generated segments.
+//!
+//! Needs node and npm (installed by the shared oracle helper; see `tests/oracle/node.rs`).
+//! `VWO_FLAGS_SEED=n` replays another corpus.
+// The test says on stderr what it compared.
+#![allow(clippy::print_stderr)]
+
+#[path = "differential/generate.rs"]
+mod generate;
+
+#[path = "../../../tests/oracle/node.rs"]
+mod node;
+
+use std::path::Path;
+
+use fastrand::Rng;
+use serde_json::{Map, Value, json};
+use vwo_webhook_flags::{Context, Flags, evaluate_segment};
+use vwo_webhook_settings::{Check, validate};
+
+const GENERATED_SETTINGS: usize = 500;
+const CASES_PER_SETTINGS: usize = 100;
+const CASES_PER_FIXTURE: usize = 200;
+const GENERATED_SEGMENTS: usize = 3_000;
+
+struct Group {
+    name: String,
+    settings: Value,
+    cases: Vec<(String, Value)>,
+}
+
+fn feature_keys(settings: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = settings["features"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["key"].as_str().map(str::to_owned))
+        .collect();
+    keys.push("no_such_feature".to_owned());
+    keys
+}
+
+fn cases(rng: &mut Rng, settings: &Value, count: usize) -> Vec<(String, Value)> {
+    let keys = feature_keys(settings);
+    (0..count)
+        .map(|_| (keys[rng.usize(0..keys.len())].clone(), generate::context(rng)))
+        .collect()
+}
+
+fn corpus(rng: &mut Rng) -> Vec<Group> {
+    let mut groups = Vec::new();
+    for index in 0..GENERATED_SETTINGS {
+        let settings = generate::settings(rng);
+        let mut checked = settings.clone();
+        if let Err(error) = validate(&mut checked, Check::Update) {
+            panic!("generated settings {index} are not valid ({error}): {settings}");
+        }
+        let cases = cases(rng, &settings, CASES_PER_SETTINGS);
+        groups.push(Group {
+            name: format!("generated settings {index}"),
+            settings,
+            cases,
+        });
+    }
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/vwo-e2e/settings");
+    let mut files: Vec<_> = std::fs::read_dir(&fixtures)
+        .expect("fixtures")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    for file in files {
+        let settings: Value = serde_json::from_slice(&std::fs::read(&file).expect("fixture")).expect("JSON");
+        if validate(&mut settings.clone(), Check::Update).is_err() {
+            continue; // the SDK's init refuses it; there is nothing to decide
+        }
+        let cases = cases(rng, &settings, CASES_PER_FIXTURE);
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        groups.push(Group {
+            name,
+            settings,
+            cases,
+        });
+    }
+    groups
+}
+
+fn segments(rng: &mut Rng) -> Vec<(Value, Map<String, Value>)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/vwo-e2e/segmentation-cases.json");
+    let shared: Value = serde_json::from_slice(&std::fs::read(path).expect("cases")).expect("JSON");
+    let mut segments: Vec<(Value, Map<String, Value>)> = shared
+        .as_object()
+        .into_iter()
+        .flat_map(|groups| groups.values())
+        .flat_map(|group| group.as_object().into_iter().flat_map(|cases| cases.values()))
+        .map(|case| {
+            (
+                case["dsl"].clone(),
+                case["customVariables"].as_object().cloned().unwrap_or_default(),
+            )
+        })
+        .collect();
+    for _ in 0..GENERATED_SEGMENTS {
+        segments.push((generate::dsl(rng, 4, false), generate::variables(rng)));
+    }
+    segments
+}
+
+/// What the oracle reports for one decision, and the same from our side.
+fn ours(flags: &Flags, feature: &str, context: &Value) -> Value {
+    let Ok(context) = Context::from_sdk_json(context) else {
+        return json!({"enabled": false, "variables": [], "rolloutKey": null, "rolloutVariationId": null,
+                      "experimentKey": null, "experimentVariationId": null});
+    };
+    let flag = flags.get_flag(feature, &context);
+    let variables: Vec<Value> = flag
+        .variables()
+        .iter()
+        .map(|v| json!({"id": v.id, "type": v.kind, "key": v.key, "value": v.value}))
+        .collect();
+    json!({
+        "enabled": flag.is_enabled(),
+        "variables": variables,
+        "rolloutKey": flag.rollout().map(|r| json!(r.key)),
+        "rolloutVariationId": flag.rollout().map(|r| r.variation_id.clone()),
+        "experimentKey": flag.experiment().map(|r| json!(r.key)),
+        "experimentVariationId": flag.experiment().map(|r| r.variation_id.clone()),
+    })
+}
+
+#[test]
+fn every_decision_is_the_node_sdks() {
+    let Some(dir) = node::install() else {
+        return;
+    };
+    let seed = std::env::var("VWO_FLAGS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_261_201);
+    let mut rng = Rng::with_seed(seed);
+    let groups = corpus(&mut rng);
+    let segments = segments(&mut rng);
+    let input = json!({
+        "groups": groups.iter().map(|g| json!({
+            "settings": g.settings,
+            "cases": g.cases.iter().map(|(f, c)| json!({"featureKey": f, "context": c})).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "segments": segments.iter().map(|(dsl, vars)| json!({"dsl": dsl, "customVariables": vars})).collect::<Vec<_>>(),
+    });
+    let file = dir.join(format!("flags-input-{seed}.json"));
+    std::fs::write(&file, serde_json::to_vec(&input).expect("JSON")).expect("input");
+    let output: Value =
+        serde_json::from_slice(&node::run(&dir, "flags.js", &[&file])).expect("the oracle's JSON");
+
+    let mut differences = Vec::new();
+    let (mut decisions, mut enabled, mut rollouts, mut experiments) = (0, 0, 0, 0);
+    for (group, answers) in groups.iter().zip(output["flags"].as_array().expect("flags")) {
+        let flags = Flags::from_document(&group.settings);
+        let answers = answers.as_array().expect("answers");
+        assert_eq!(
+            answers.len(),
+            group.cases.len(),
+            "{}: one answer per case",
+            group.name
+        );
+        for ((feature, context), sdk) in group.cases.iter().zip(answers) {
+            decisions += 1;
+            enabled += usize::from(sdk["enabled"] == json!(true));
+            rollouts += usize::from(!sdk["rolloutKey"].is_null());
+            experiments += usize::from(!sdk["experimentKey"].is_null());
+            let rust = ours(&flags, feature, context);
+            if &rust != sdk {
+                differences.push(format!(
+                    "{} / {feature} / context {context}:\n  sdk  {sdk}\n  rust {rust}\n  settings {}",
+                    group.name, group.settings
+                ));
+            }
+        }
+    }
+    let mut segment_differences = Vec::new();
+    for ((dsl, vars), sdk) in segments
+        .iter()
+        .zip(output["segments"].as_array().expect("segments"))
+    {
+        let rust = match evaluate_segment(dsl, vars) {
+            Ok(verdict) => json!(verdict),
+            Err(_) => json!("throws"),
+        };
+        if &rust != sdk {
+            segment_differences.push(format!(
+                "{dsl} with {}: sdk {sdk}, rust {rust}",
+                Value::Object(vars.clone())
+            ));
+        }
+    }
+    eprintln!(
+        "differential (seed {seed}): {decisions} decisions ({enabled} enabled, {rollouts} by a rollout, \
+         {experiments} by an experiment), {} differ; {} segments, {} differ",
+        differences.len(),
+        segments.len(),
+        segment_differences.len()
+    );
+    assert!(decisions >= 50_000, "the corpus holds {decisions} decisions");
+    assert!(
+        enabled > decisions / 10 && enabled < decisions * 9 / 10 && rollouts > 1000 && experiments > 1000,
+        "a corpus the SDK answers nearly always the same way proves little"
+    );
+    assert!(
+        segment_differences.is_empty(),
+        "{} segments judged differently:\n{}",
+        segment_differences.len(),
+        segment_differences
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(
+        differences.is_empty(),
+        "{} of {decisions} decisions differ:\n{}",
+        differences.len(),
+        differences
+            .iter()
+            .take(10)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}

@@ -1,0 +1,377 @@
+//! Seeded generators of settings files and contexts that exercise every path of a decision:
+//! rollouts, testing and personalize rules, traffic and weights of every size, salts,
+//! whitelisting, user lists, mutually exclusive groups (random and advanced), and segments
+//! whose operands fall on both sides of the contexts' values.
+
+use fastrand::Rng;
+use serde_json::{Map, Value, json};
+
+/// The values custom variables, operands and user ids are drawn from, so they meet.
+const WORDS: &[&str] = &[
+    "", "a", "abc", "ABC", "Abc", "10", "10.0", "010", "1.2.3", "1.10", "2", "0", "-5", "1e3", " 7 ",
+    "chrome", "Chrome", "safari", "ü", "日本", "a,b", "x_y", "1.5", ".5", "true", "null", "100", "99.99",
+    "v1.2",
+];
+const PATTERNS: &[&str] = &[
+    "^a", "b+c", "\\d+", "^1\\.", "[", "a|b", "^$", "(?:x)y?", "ü", "^\\w+$", "C", "0$",
+];
+const VERSIONS: &[&str] = &["1", "1.2", "10", ".5", "2.0.1", "100", "0.9", "1.10"];
+const KEYS: &[&str] = &["a", "b", "c", "price", "name"];
+const USERS: &[&str] = &["user_id", "u1", "u2", "42", "Ünïcode", "user with spaces", "x"];
+const COUNTRIES: &[&str] = &["IN", "US", "\"IN\"", " us "];
+const OS: &[&str] = &["Windows", "Mac OS", "Android", "iOS"];
+
+/// A value for a custom variable (or a DSL operand's atom).
+pub(crate) fn atom(rng: &mut Rng) -> Value {
+    match rng.u8(0..10) {
+        0..=5 => json!(WORDS[rng.usize(0..WORDS.len())]),
+        6 | 7 => json!([0, 1, 2, 10, 100, -5, 3, 7][rng.usize(0..8)]),
+        8 => json!([10.5, 0.1, 1e21, 1.5, 99.99, 2.0][rng.usize(0..6)]),
+        _ => [json!(true), json!(false), Value::Null][rng.usize(0..3)].clone(),
+    }
+}
+
+fn word(rng: &mut Rng) -> &'static str {
+    WORDS[rng.usize(0..WORDS.len())]
+}
+
+/// An operand as VWO's dashboard writes one; `inlist(..)` only with a context (the bare
+/// evaluator has none, and fails on it for that reason alone).
+fn operand(rng: &mut Rng, contextual: bool) -> Value {
+    let w = word(rng);
+    json!(match rng.u8(0..if contextual { 14 } else { 13 }) {
+        0..=3 => w.to_owned(),
+        4 => format!("lower({w})"),
+        5 => format!("wildcard(*{w}*)"),
+        6 => format!("wildcard({w}*)"),
+        7 => format!("wildcard(*{w})"),
+        8 => format!("regex({})", PATTERNS[rng.usize(0..PATTERNS.len())]),
+        9 => format!("gt({})", VERSIONS[rng.usize(0..VERSIONS.len())]),
+        10 => format!("gte({})", VERSIONS[rng.usize(0..VERSIONS.len())]),
+        11 => format!("lt({})", VERSIONS[rng.usize(0..VERSIONS.len())]),
+        12 => format!("lte({})", VERSIONS[rng.usize(0..VERSIONS.len())]),
+        _ => format!("inlist({w})"),
+    })
+}
+
+/// A segment DSL. `contextual` allows the operators that read the user agent, the IP address
+/// and the gateway's details (only in decisions: the bare evaluator has no context).
+pub(crate) fn dsl(rng: &mut Rng, depth: u32, contextual: bool) -> Value {
+    if depth > 0 && rng.u8(0..10) < 4 {
+        let children = |rng: &mut Rng, n| {
+            (0..n)
+                .map(|_| item(rng, depth - 1, contextual))
+                .collect::<Vec<_>>()
+        };
+        let n = rng.usize(1..4);
+        return match rng.u8(0..5) {
+            0 | 1 => json!({"and": children(rng, n)}),
+            2 | 3 => json!({"or": children(rng, n)}),
+            _ => json!({"not": dsl(rng, depth - 1, contextual)}),
+        };
+    }
+    leaf(rng, contextual)
+}
+
+fn leaf(rng: &mut Rng, contextual: bool) -> Value {
+    let roll = rng.u8(0..20);
+    if !contextual && roll >= 14 {
+        return json!({"custom_variable": {KEYS[rng.usize(0..KEYS.len())]: operand(rng, contextual)}});
+    }
+    match roll {
+        0..=10 => json!({"custom_variable": {KEYS[rng.usize(0..KEYS.len())]: operand(rng, contextual)}}),
+        11 | 12 => {
+            let users: Vec<&str> = (0..rng.usize(1..4))
+                .map(|_| USERS[rng.usize(0..USERS.len())])
+                .collect();
+            json!({"user": users.join(if rng.bool() { "," } else { ", " })})
+        }
+        13 => json!({"custom_variable": {"_vwoUserId": operand(rng, contextual)}}),
+        14 => json!({"ua": operand(rng, contextual)}),
+        15 => {
+            let ip = ["1.2.3.4", "wildcard(10.*)", "regex(^192)"][rng.usize(0..3)];
+            json!({"ip_address": ip})
+        }
+        16 => json!({"browser_version": format!("gte({})", VERSIONS[rng.usize(0..VERSIONS.len())])}),
+        17 => json!({"os_version": format!("lt({})", VERSIONS[rng.usize(0..VERSIONS.len())])}),
+        18 => json!({"unknown_operator": "x"}),
+        _ => json!({}),
+    }
+}
+
+/// An element of an `and` or `or`: a DSL, or (with a context) a location or user-agent key.
+fn item(rng: &mut Rng, depth: u32, contextual: bool) -> Value {
+    if contextual && rng.u8(0..8) == 0 {
+        return match rng.u8(0..4) {
+            0 => json!({"country": COUNTRIES[rng.usize(0..COUNTRIES.len())]}),
+            1 => json!({"city": "Delhi"}),
+            2 => {
+                json!({"os": [format!("wildcard(*{}*)", &OS[rng.usize(0..OS.len())][..3]), "ios".to_owned()]})
+            }
+            _ => json!({"device_type": OS[rng.usize(0..OS.len())].to_lowercase()}),
+        };
+    }
+    dsl(rng, depth, contextual)
+}
+
+/// Custom variables for a context (keys from the same set the segments read).
+pub(crate) fn variables(rng: &mut Rng) -> Map<String, Value> {
+    let mut map = Map::new();
+    for key in KEYS {
+        if rng.u8(0..3) > 0 {
+            map.insert((*key).to_owned(), atom(rng));
+        }
+    }
+    if rng.u8(0..10) == 0 {
+        map.insert("_vwoUserId".to_owned(), json!(USERS[rng.usize(0..USERS.len())]));
+    }
+    map
+}
+
+/// A user id of any shape: common, unicode, long, numeric.
+fn user_id(rng: &mut Rng) -> Value {
+    match rng.u8(0..10) {
+        0..=3 => json!(USERS[rng.usize(0..USERS.len())]),
+        4..=6 => {
+            let len = rng.usize(1..40);
+            json!((0..len).map(|_| rng.alphanumeric()).collect::<String>())
+        }
+        7 => json!(format!(
+            "{}{}",
+            ["ü", "日", "🙂", "-", " "][rng.usize(0..5)],
+            rng.u32(..)
+        )),
+        8 => json!(rng.u32(1..1_000_000)),
+        _ => json!(format!("user-{}", rng.u16(..))),
+    }
+}
+
+/// A context in the SDK's shape.
+pub(crate) fn context(rng: &mut Rng) -> Value {
+    let mut context = Map::new();
+    context.insert("id".to_owned(), user_id(rng));
+    if rng.u8(0..5) > 0 {
+        context.insert("customVariables".to_owned(), Value::Object(variables(rng)));
+    }
+    if rng.bool() {
+        context.insert(
+            "variationTargetingVariables".to_owned(),
+            Value::Object(variables(rng)),
+        );
+    }
+    if rng.bool() {
+        let ua = [
+            "Mozilla/5.0 (Windows NT 10.0) Chrome/120",
+            "abc",
+            "10",
+            "Safari%20iOS",
+            "bad%E0%A4%A",
+            "",
+        ];
+        context.insert("userAgent".to_owned(), json!(ua[rng.usize(0..ua.len())]));
+    }
+    if rng.bool() {
+        context.insert(
+            "ipAddress".to_owned(),
+            json!(["1.2.3.4", "10.0.0.1", "192.168.1.1", ""][rng.usize(0..4)]),
+        );
+    }
+    if rng.u8(0..3) == 0 {
+        let mut vwo = Map::new();
+        if rng.bool() {
+            let country = ["IN", "US", "us"][rng.usize(0..3)];
+            vwo.insert(
+                "location".to_owned(),
+                json!({"country": country, "city": "Delhi"}),
+            );
+        }
+        if rng.bool() {
+            let device = ["desktop", "mobile", "ios"][rng.usize(0..3)];
+            vwo.insert(
+                "userAgent".to_owned(),
+                json!({
+                    "os": OS[rng.usize(0..OS.len())],
+                    "device_type": device,
+                    "browser_version": VERSIONS[rng.usize(0..VERSIONS.len())],
+                    "os_version": VERSIONS[rng.usize(0..VERSIONS.len())],
+                }),
+            );
+        }
+        context.insert("_vwo".to_owned(), Value::Object(vwo));
+    }
+    Value::Object(context)
+}
+
+fn weight(rng: &mut Rng) -> Value {
+    match rng.u8(0..10) {
+        0 => json!(0),
+        1 => json!(100),
+        2..=4 => json!(rng.u8(1..100)),
+        5..=7 => json!(f64::from(rng.u16(1..10_000)) / 100.0),
+        8 => json!(f64::from(rng.u32(1..100_000)) / 1000.0),
+        _ => json!(50),
+    }
+}
+
+fn salt(rng: &mut Rng, shared: &str) -> Option<Value> {
+    match rng.u8(0..4) {
+        0 => Some(json!(shared)),
+        1 => Some(json!(format!("salt-{}", rng.u16(..)))),
+        _ => None,
+    }
+}
+
+fn segments(rng: &mut Rng) -> Value {
+    if rng.u8(0..3) == 0 {
+        json!({})
+    } else {
+        dsl(rng, 3, true)
+    }
+}
+
+fn variation(rng: &mut Rng, id: u64, keys: &[String], shared_salt: &str, whitelist: bool) -> Value {
+    let mut v = Map::new();
+    v.insert("id".to_owned(), json!(id));
+    v.insert("name".to_owned(), json!(format!("variation-{id}")));
+    v.insert("weight".to_owned(), weight(rng));
+    let segments = if whitelist && rng.bool() {
+        dsl(rng, 2, true)
+    } else {
+        json!({})
+    };
+    v.insert("segments".to_owned(), segments);
+    let variables: Vec<Value> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| json!({"id": i + 1, "type": "string", "key": key, "value": format!("{key}-{id}")}))
+        .collect();
+    v.insert("variables".to_owned(), Value::Array(variables));
+    if let Some(salt) = salt(rng, shared_salt) {
+        v.insert("salt".to_owned(), salt);
+    }
+    Value::Object(v)
+}
+
+/// A settings file: features with rollout, testing and personalize rules, some of them in
+/// mutually exclusive groups.
+pub(crate) fn settings(rng: &mut Rng) -> Value {
+    let mut campaigns = Vec::new();
+    let mut features = Vec::new();
+    let mut groupable: Vec<String> = Vec::new();
+    let mut next_id = u64::from(rng.u16(1..500));
+    let shared_salt = format!("shared-{}", rng.u8(..));
+    for f in 0..rng.usize(1..5) {
+        let feature_key = format!("feature{f}");
+        let keys: Vec<String> = (0..rng.usize(1..3)).map(|k| format!("var{k}")).collect();
+        let mut rules = Vec::new();
+        let kinds: Vec<&str> = (0..rng.usize(1..5))
+            .map(|_| {
+                [
+                    "FLAG_ROLLOUT",
+                    "FLAG_ROLLOUT",
+                    "FLAG_TESTING",
+                    "FLAG_TESTING",
+                    "FLAG_PERSONALIZE",
+                ][rng.usize(0..5)]
+            })
+            .collect();
+        for (r, kind) in kinds.iter().enumerate() {
+            let id = next_id;
+            next_id += 1;
+            let rule_key = format!("rule{r}");
+            let count = if *kind == "FLAG_ROLLOUT" {
+                1
+            } else {
+                rng.usize(1..4)
+            };
+            let whitelist = *kind == "FLAG_TESTING";
+            let variations: Vec<Value> = (1..=count as u64)
+                .map(|v| variation(rng, v, &keys, &shared_salt, whitelist))
+                .collect();
+            let mut campaign = Map::new();
+            campaign.insert("id".to_owned(), json!(id));
+            campaign.insert("type".to_owned(), json!(kind));
+            campaign.insert("key".to_owned(), json!(format!("{feature_key}_{rule_key}")));
+            campaign.insert("name".to_owned(), json!(format!("{feature_key} {rule_key}")));
+            campaign.insert("status".to_owned(), json!("RUNNING"));
+            campaign.insert("variations".to_owned(), Value::Array(variations));
+            campaign.insert(
+                "segments".to_owned(),
+                if *kind == "FLAG_TESTING" {
+                    segments(rng)
+                } else {
+                    json!({})
+                },
+            );
+            if *kind == "FLAG_TESTING" {
+                campaign.insert("percentTraffic".to_owned(), weight(rng));
+                campaign.insert("isForcedVariationEnabled".to_owned(), json!(rng.bool()));
+                if rng.u8(0..4) == 0 {
+                    campaign.insert("isUserListEnabled".to_owned(), json!(true));
+                }
+                if let Some(salt) = salt(rng, &shared_salt) {
+                    campaign.insert("salt".to_owned(), salt);
+                }
+            }
+            if *kind != "FLAG_TESTING" {
+                // Rollout and personalize rules read their first variation's segments.
+                if let Some(Value::Object(first)) = campaign
+                    .get_mut("variations")
+                    .and_then(|v| v.as_array_mut())
+                    .and_then(|v| v.first_mut())
+                {
+                    first.insert("segments".to_owned(), segments(rng));
+                }
+            }
+            let mut rule = json!({"type": kind, "ruleKey": rule_key, "campaignId": id});
+            if *kind == "FLAG_PERSONALIZE" {
+                let chosen = rng.usize(1..=count);
+                rule["variationId"] = json!(chosen);
+                groupable.push(format!("{id}_{chosen}"));
+            } else if *kind == "FLAG_TESTING" {
+                groupable.push(id.to_string());
+            }
+            rules.push(rule);
+            campaigns.push(Value::Object(campaign));
+        }
+        features.push(json!({
+            "id": f + 1, "key": feature_key, "name": feature_key, "status": "ON",
+            "type": "FEATURE_FLAG", "metrics": [], "rules": rules,
+        }));
+    }
+    let account = [json!(123456), json!("654321")][rng.usize(0..2)].clone();
+    let mut document = json!({
+        "version": rng.u8(1..50), "accountId": account,
+        "sdkKey": "generated", "campaigns": campaigns, "features": features,
+    });
+    if groupable.len() >= 2 && rng.bool() {
+        rng.shuffle(&mut groupable);
+        let members: Vec<String> = groupable
+            .iter()
+            .take(rng.usize(2..=groupable.len()))
+            .cloned()
+            .collect();
+        let group_id = rng.u8(1..20);
+        let mut group = json!({"name": "group", "campaigns": members});
+        if rng.bool() {
+            group["et"] = json!(2);
+            let mut priority: Vec<Value> = Vec::new();
+            for member in &members {
+                if rng.u8(0..3) == 0 {
+                    let as_number = member
+                        .parse::<u64>()
+                        .map(Value::from)
+                        .unwrap_or_else(|_| json!(member));
+                    priority.push(as_number);
+                }
+            }
+            group["p"] = Value::Array(priority);
+            let weights: Map<String, Value> = members.iter().map(|m| (m.clone(), weight(rng))).collect();
+            group["wt"] = Value::Object(weights);
+        }
+        let groups: Map<String, Value> = members.iter().map(|m| (m.clone(), json!(group_id))).collect();
+        document["campaignGroups"] = Value::Object(groups);
+        document["groups"] = json!({group_id.to_string(): group});
+    }
+    document
+}

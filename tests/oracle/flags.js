@@ -1,0 +1,90 @@
+// The official Node SDK as an oracle for flag decisions: for each settings file, `init()` it
+// offline (the settings passed in, a network client of our own that answers every request)
+// and call `getFlag` for each case, one at a time (the SDK keeps per-process singletons).
+//
+//   node flags.js <folder holding node_modules> <input.json>
+//
+// input.json: {"groups": [{"settings": {..}, "cases": [{"featureKey": "..", "context": {..}}]}],
+//              "segments": [{"dsl": {..}, "customVariables": {..}}]}
+// Prints {"flags": [[decision, ..], ..], "segments": [true | false | "throws", ..]}, where a
+// decision is {enabled, variables, rolloutKey, rolloutVariationId, experimentKey,
+// experimentVariationId}: the ids as the `integrations` callback reports them (null when it
+// was not called), the variables as `getVariables()` lists them.
+'use strict';
+
+const path = require('path');
+const fs = require('fs');
+
+require('./guard');
+
+// The SDK chains `.then(..)` on segment evaluations without a `catch`: a segment that throws
+// (a malformed user agent in `decodeURIComponent`, say) rejects `getFlag`, which answers its
+// error flag, and also leaves a rejection nobody handles, which would end this process.
+process.on('unhandledRejection', () => {});
+
+const [root, inputFile] = process.argv.slice(2);
+const base = path.join(path.resolve(root), 'node_modules', 'vwo-fme-node-sdk');
+const sdk = require(base);
+const { ResponseModel } = require(path.join(base, 'dist/server-unpacked/packages/network-layer/models/ResponseModel.js'));
+const { SegmentEvaluator } = require(
+  path.join(base, 'dist/server-unpacked/packages/segmentation-evaluator/evaluators/SegmentEvaluator.js'),
+);
+const input = JSON.parse(fs.readFileSync(inputFile, 'utf8'));
+
+// Every request the SDK makes is answered 200 `{}` here; none leaves the process.
+const sent = [];
+const answer = (request) => {
+  sent.push(request);
+  const response = new ResponseModel();
+  response.setStatusCode(200);
+  response.setData({});
+  return Promise.resolve(response);
+};
+const client = { GET: answer, POST: answer };
+const silent = { level: 'ERROR', transport: { level: 'ERROR', log: () => {} } };
+
+async function main() {
+  let decision = null;
+  const flags = [];
+  for (const group of input.groups) {
+    const settings = { ...group.settings, sdkMetaInfo: { wasInitializedEarlier: true } };
+    const vwo = await sdk.init({
+      accountId: String(settings.accountId),
+      sdkKey: 'oracle-sdk-key',
+      settings,
+      network: { client },
+      integrations: { callback: (properties) => (decision = properties) },
+      isUsageStatsDisabled: true,
+      logger: silent,
+    });
+    const results = [];
+    for (const { featureKey, context } of group.cases) {
+      decision = null;
+      const flag = await vwo.getFlag(featureKey, JSON.parse(JSON.stringify(context)));
+      results.push({
+        enabled: flag.isEnabled(),
+        variables: JSON.parse(JSON.stringify(flag.getVariables())),
+        rolloutKey: decision?.rolloutKey ?? null,
+        rolloutVariationId: decision?.rolloutVariationId ?? null,
+        experimentKey: decision?.experimentKey ?? null,
+        experimentVariationId: decision?.experimentVariationId ?? null,
+      });
+    }
+    flags.push(results);
+  }
+  const segments = [];
+  for (const { dsl, customVariables } of input.segments || []) {
+    try {
+      segments.push(await new SegmentEvaluator().isSegmentationValid(dsl, customVariables));
+    } catch (error) {
+      segments.push('throws');
+    }
+  }
+  // Exit once the pipe has taken everything (the SDK leaves timers running).
+  process.stdout.write(JSON.stringify({ flags, segments }), () => process.exit(0));
+}
+
+main().catch((error) => {
+  process.stderr.write(`oracle: ${error && error.stack ? error.stack : error}\n`);
+  process.exit(2);
+});
