@@ -1,5 +1,5 @@
-//! `vwo-webhook`: see VWO's deliveries arrive, send them the way VWO does, and check any
-//! webhook endpoint, without a third-party request bin.
+//! `vwo-webhook`: see VWO's deliveries arrive, send them the way VWO does, check any webhook
+//! endpoint without a third-party request bin, and ask why a user got a flag.
 //!
 //! Exit codes scripts can rely on: 0 ok, 1 the check failed (a refused delivery, a failed
 //! conformance check, stale settings), 2 bad usage.
@@ -10,6 +10,7 @@
 #![allow(rustdoc::bare_urls)]
 
 mod check;
+mod flag;
 mod listen;
 mod send;
 mod status;
@@ -33,6 +34,7 @@ enum Command {
     Send(send::Args),
     Check(check::Args),
     Status(status::Args),
+    Flag(flag::Args),
 }
 
 /// What a command decided: success, or a failed check (exit 1). Usage errors exit 2 (clap).
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Command::Send(args) => runtime.block_on(send::run(args)),
         Command::Check(args) => check::run(&args),
         Command::Status(args) => runtime.block_on(status::run(args)),
+        Command::Flag(args) => flag::run(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

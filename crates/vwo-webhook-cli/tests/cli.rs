@@ -331,3 +331,153 @@ fn bad_usage_exits_2_with_a_clear_message() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("only http:// URLs are supported"));
 }
+
+fn e2e_settings(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../vwo-webhook-flags/testdata/vwo-e2e/settings")
+        .join(name);
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn flag_shows_the_decision_and_the_path_to_it() {
+    // VWO's e2e case: price 100 passes the pre-segment of rolloutRule1 and testingRule1.
+    let settings = e2e_settings("RolloutAndTestingSettingsWithPreSegment.json");
+    let output = vwo_webhook()
+        .args([
+            "flag",
+            "--settings",
+            &settings,
+            "--feature",
+            "feature1",
+            "--user",
+            "user_id",
+            "--var",
+            "price=100",
+        ])
+        .output()
+        .expect("runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("answer      enabled"), "{stdout}");
+    assert!(
+        stdout.contains("variable    string = \"testing1_variation\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("path        rollout rolloutRule1: segments passed"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("path        traffic: bucket"), "{stdout}");
+    // Without the variable the pre-segments fail, and the path says so.
+    let output = vwo_webhook()
+        .args([
+            "flag",
+            "--settings",
+            &settings,
+            "--feature",
+            "feature1",
+            "--user",
+            "user_id",
+        ])
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("answer      disabled"), "{stdout}");
+    assert!(stdout.contains("segments failed"), "{stdout}");
+}
+
+#[test]
+fn flag_batch_answers_each_line_in_order_and_goes_on_past_bad_ones() {
+    let settings = e2e_settings("RolloutAndTestingSettings.json");
+    let cases = [
+        r#"{"feature_key": "feature1", "context": {"id": "user_id", "customVariables": {"price": 200}}}"#,
+        r#"{"feature_key": "no_such_feature", "context": {"id": "user_id"}}"#,
+        r#"{"feature_key": "feature1", "context": {"customVariables": {}}}"#,
+        "not json",
+        r#"{"feature_key": "feature1", "context": {"id": 42}}"#,
+    ];
+    let mut child = vwo_webhook()
+        .args(["flag", "--settings", &settings, "--cases", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().expect("stdin");
+        writeln!(stdin, "{}", cases.join("\n")).expect("write");
+    }
+    let output = child.wait_with_output().expect("finishes");
+    assert!(output.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each answer is JSON"))
+        .collect();
+    assert_eq!(lines.len(), cases.len(), "one answer per case");
+    // VWO's e2e expectation for this case: the testing rule's variation.
+    assert_eq!(lines[0]["enabled"], true);
+    assert_eq!(lines[0]["variables"]["string"], "test_variation");
+    assert_eq!(lines[0]["rollout"]["key"], "feature1_rolloutRule1");
+    assert_eq!(lines[0]["experiment"]["key"], "feature1_testingRule1");
+    assert_eq!(
+        lines[1],
+        serde_json::json!({"feature_key": "no_such_feature", "enabled": false, "variables": {},
+        "rollout": null, "experiment": null})
+    );
+    assert_eq!(lines[2]["feature_key"], "feature1");
+    assert!(
+        lines[2]["error"].as_str().is_some_and(|e| e.contains("user id")),
+        "{}",
+        lines[2]
+    );
+    assert!(
+        lines[3]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("line 4 is not JSON")),
+        "{}",
+        lines[3]
+    );
+    assert_eq!(lines[4]["feature_key"], "feature1");
+    assert!(
+        lines[4].get("enabled").is_some(),
+        "a numeric id is a user id: {}",
+        lines[4]
+    );
+}
+
+#[test]
+fn flag_refuses_a_settings_file_that_is_not_one() {
+    let dir = std::env::temp_dir().join(format!("vwo-flag-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let bad = dir.join("settings.json");
+    std::fs::write(&bad, r#"{"version": 1}"#).expect("write");
+    let output = vwo_webhook()
+        .args([
+            "flag",
+            "--settings",
+            &bad.to_string_lossy(),
+            "--feature",
+            "f",
+            "--user",
+            "u",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("accountId"), "names the problem: {stderr}");
+    let output = vwo_webhook()
+        .args(["flag", "--settings", &bad.to_string_lossy()])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "feature and user are required without --cases"
+    );
+}

@@ -91,6 +91,17 @@ pub(crate) fn check_group(
         return Ok((false, None));
     }
     let winner = evaluate_groups(run, feature, &group_id)?;
+    run.note(|| match &winner {
+        Some(w) => format!(
+            "group {}: {} wins",
+            js::to_string(&group_id),
+            js::to_string(&w.key)
+        ),
+        None => format!(
+            "group {}: none of this feature's rules wins",
+            js::to_string(&group_id)
+        ),
+    });
     match winner {
         Some(winner) if js::strict_eq(&winner.id, &rule.id) => {
             if winner.kind == Kind::Testing {
