@@ -4,14 +4,30 @@
 //! VWO_WEBHOOK_SECRET=s3cret cargo run --example actix
 //! ```
 
-use actix_web::{App, HttpResponse, HttpServer, web};
+use std::sync::Arc;
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, http::StatusCode, web};
 use vwo_webhook_examples::{Example, METRICS_PATH};
+use vwo_webhook_flags::Flags;
+
+/// `GET /flags/{feature}?user=ID&...`
+async fn flag(
+    flags: web::Data<Arc<Flags>>,
+    feature: web::Path<String>,
+    request: HttpRequest,
+) -> HttpResponse {
+    let (status, body) = vwo_webhook_examples::flags::answer(&flags, &feature, Some(request.query_string()));
+    HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .content_type("application/json")
+        .body(body)
+}
 
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Example::start()?;
     let path = started.receiver.path().to_owned();
     let (receiver, probes, metrics) = (started.receiver.clone(), started.probes(), started.metrics()?);
+    let flags = web::Data::new(Arc::clone(&started.flags));
     let server = HttpServer::new(move || {
         let metrics = metrics.clone();
         App::new()
@@ -32,6 +48,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             )
             .service(vwo_webhook_actix::service(receiver.clone()))
             .service(vwo_webhook_actix::probes(probes.clone()))
+            .app_data(flags.clone())
+            .route("/flags/{feature}", web::get().to(flag))
     })
     .bind(started.example.addr)?;
     for addr in server.addrs() {

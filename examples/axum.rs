@@ -20,7 +20,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .route(METRICS_PATH, get(move || async move { metrics.render() }))
         .merge(vwo_webhook_axum::router(started.receiver.clone()))
-        .merge(vwo_webhook_axum::probes(started.probes()));
+        .merge(vwo_webhook_axum::probes(started.probes()))
+        .merge(vwo_webhook_examples::flags::router(started.flags.clone()));
     let listener = tokio::net::TcpListener::bind(started.example.addr).await?;
     started.example.announce("axum", listener.local_addr()?, &path);
     axum::serve(listener, app)

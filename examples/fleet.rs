@@ -8,6 +8,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::get;
 use vwo_webhook::{Keyring, Probes, Receiver};
+use vwo_webhook_flags::Flags;
 use vwo_webhook_redis::{FleetHandle, RedisFleet, RedisServer};
 use vwo_webhook_settings::{SdkKey, SettingsStore, VwoSettings};
 
@@ -64,8 +65,8 @@ impl RedisSource {
     }
 }
 
-/// One running replica: an axum server with the webhook, the probes, `/settings/status` and
-/// `/metrics`, following its fleet.
+/// One running replica: an axum server with the webhook, the probes, `/settings/status`,
+/// `/metrics` and `/flags/{feature}`, following its fleet.
 #[derive(Debug)]
 pub struct Replica {
     /// Where it listens.
@@ -74,6 +75,8 @@ pub struct Replica {
     pub store: Arc<SettingsStore>,
     /// Its receiver (for its path).
     pub receiver: Receiver,
+    /// Its flag decisions, on its settings.
+    pub flags: Arc<Flags>,
     _fleet: FleetHandle,
     _server: tokio::task::JoinHandle<()>,
 }
@@ -92,10 +95,12 @@ pub fn start_replica(
     let receiver = Receiver::builder(fleet.clone()).keyring(keyring).build()?;
     let handle = fleet.start(receiver.coordinator());
     let metrics = crate::Metrics::install(Arc::clone(&store))?;
+    let flags = Flags::new().follow(Arc::clone(&store));
     let app = Router::new()
         .route(crate::METRICS_PATH, get(move || async move { metrics.render() }))
         .merge(vwo_webhook_axum::router(receiver.clone()))
-        .merge(vwo_webhook_axum::probes(Probes::shared(store.clone())));
+        .merge(vwo_webhook_axum::probes(Probes::shared(store.clone())))
+        .merge(crate::flags::router(Arc::clone(&flags)));
     let server = tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, app).await {
             tracing::error!(%error, "replica server stopped");
@@ -105,6 +110,7 @@ pub fn start_replica(
         addr,
         store,
         receiver,
+        flags,
         _fleet: handle,
         _server: server,
     })

@@ -16,12 +16,27 @@ use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tower::ServiceBuilder;
 use vwo_webhook_examples::{Example, METRICS_PATH, Metrics, shutdown_signal};
+use vwo_webhook_flags::Flags;
 use vwo_webhook_tower::{ProbesLayer, WebhookLayer};
 
 /// The application itself: everything that is not the webhook.
-async fn app(request: Request<Incoming>, metrics: Arc<Metrics>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn app(
+    request: Request<Incoming>,
+    metrics: Arc<Metrics>,
+    flags: Arc<Flags>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     if request.uri().path() == METRICS_PATH {
         return Ok(Response::new(Full::new(Bytes::from(metrics.render()))));
+    }
+    if let Some(feature) = request.uri().path().strip_prefix("/flags/") {
+        let (status, body) = vwo_webhook_examples::flags::answer(&flags, feature, request.uri().query());
+        let mut response = Response::new(Full::new(Bytes::from(body)));
+        *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        return Ok(response);
     }
     let mut response = Response::new(Full::new(Bytes::from_static(b"not found\n")));
     *response.status_mut() = StatusCode::NOT_FOUND;
@@ -32,12 +47,13 @@ async fn app(request: Request<Incoming>, metrics: Arc<Metrics>) -> Result<Respon
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Example::start()?;
     let (example, metrics) = (&started.example, Arc::new(started.metrics()?));
+    let flags = Arc::clone(&started.flags);
     let path = started.receiver.path().to_owned();
     let service = ServiceBuilder::new()
         .layer(WebhookLayer::new(started.receiver.clone()))
         .layer(ProbesLayer::new(started.probes()))
         .service(tower::service_fn(move |request| {
-            app(request, Arc::clone(&metrics))
+            app(request, Arc::clone(&metrics), Arc::clone(&flags))
         }));
     let listener = tokio::net::TcpListener::bind(example.addr).await?;
     example.announce("hyper", listener.local_addr()?, &path);

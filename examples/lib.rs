@@ -9,11 +9,13 @@
 //! - `VWO_SETTINGS_CACHE`: a file for the on-disk copy of the settings.
 //!
 //! Every example serves the probes beside the webhook (`GET /ready`, `/live`,
-//! `/settings/status`: [`Started::probes`]) and Prometheus text at `GET /metrics`
-//! ([`Metrics`]).
+//! `/settings/status`: [`Started::probes`]), Prometheus text at `GET /metrics`
+//! ([`Metrics`]), and flag decisions on the live settings at `GET /flags/{feature}?user=ID`
+//! ([`flags`]).
 // The examples' whole job is to tell a person what to run next.
 #![allow(clippy::print_stdout)]
 
+pub mod flags;
 pub mod fleet;
 
 use std::net::SocketAddr;
@@ -24,6 +26,7 @@ use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use vwo_webhook::{Keyring, Probes, Receiver, SafetyNet, SecretError};
+use vwo_webhook_flags::Flags;
 use vwo_webhook_settings::{SdkKey, SettingsStore, VwoSettings};
 
 /// The address examples listen on by default.
@@ -100,6 +103,8 @@ pub struct Started {
     pub receiver: Receiver,
     /// The settings, for the application and `GET /settings/status`.
     pub store: Arc<SettingsStore>,
+    /// Flag decisions on the settings, recompiled as each new file is installed.
+    pub flags: Arc<Flags>,
     _poll: Option<SafetyNet>,
 }
 
@@ -148,10 +153,12 @@ impl Example {
         let settings = example.settings_backend()?;
         let receiver = example.receiver(settings.clone())?;
         let poll = settings.start(receiver.coordinator());
+        let flags = Flags::new().follow(settings.store());
         Ok(Started {
             example,
             receiver,
             store: settings.store(),
+            flags,
             _poll: poll,
         })
     }
@@ -203,6 +210,7 @@ impl Example {
         println!(
             "Probes: GET http://{listening}/ready, /live and {STATUS_PATH}; metrics: GET http://{listening}{METRICS_PATH}"
         );
+        println!("A flag for a user: GET http://{listening}/flags/feature1?user=user-1&price=200");
         println!("Deliver the documented notice:");
         println!(
             "  curl -i -X POST {url} -H \"x-vwo-auth: {key}\" -H 'content-type: application/json' -d '{DOCUMENTED_PAYLOAD}'"

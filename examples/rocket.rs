@@ -10,8 +10,10 @@
 use std::sync::Arc;
 
 use rocket::fairing::AdHoc;
+use rocket::http::{ContentType, Status, uri::Origin};
 use rocket::{Config, State, get, routes};
 use vwo_webhook_examples::{Example, Metrics};
+use vwo_webhook_flags::Flags;
 
 #[get("/")]
 fn index() -> &'static str {
@@ -23,10 +25,18 @@ fn metrics(metrics: &State<Metrics>) -> String {
     metrics.render()
 }
 
+/// `GET /flags/<feature>?user=ID&...`
+#[get("/flags/<feature>")]
+fn flag(flags: &State<Arc<Flags>>, feature: &str, uri: &Origin<'_>) -> (Status, (ContentType, String)) {
+    let query = uri.query().map(|q| q.as_str());
+    let (status, body) = vwo_webhook_examples::flags::answer(flags, feature, query);
+    (Status::new(status), (ContentType::JSON, body))
+}
+
 #[rocket::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Example::start()?;
-    let (probes, metrics) = (started.probes(), started.metrics()?);
+    let (probes, metrics, flags) = (started.probes(), started.metrics()?, Arc::clone(&started.flags));
     let path = started.receiver.path().to_owned();
     let addr = started.example.addr;
     let figment = Config::figment()
@@ -36,9 +46,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let announce = Arc::new(started);
     let announcer = Arc::clone(&announce);
     let _ = rocket::custom(figment)
-        .mount("/", routes![index, metrics])
+        .mount("/", routes![index, metrics, flag])
         .mount("/", vwo_webhook_rocket::probe_routes(probes))
         .manage(metrics)
+        .manage(flags)
         .attach(vwo_webhook_rocket::fairing(announce.receiver.clone()))
         .attach(AdHoc::on_liftoff("announce", move |rocket| {
             Box::pin(async move {

@@ -11,7 +11,8 @@ use vwo_webhook_conformance::Server;
 use vwo_webhook_conformance::blackbox::{CHECKS, Target};
 use vwo_webhook_conformance::client::{Request, Response};
 use vwo_webhook_examples::{ConfigError, DOCUMENTED_PAYLOAD, Example, METRICS_PATH, Metrics, STATUS_PATH};
-use vwo_webhook_settings::SettingsStore;
+use vwo_webhook_flags::Flags;
+use vwo_webhook_settings::{ChangingOrigin, SettingsStore};
 
 fn example(vars: &[(&str, &str)]) -> Result<Example, ConfigError> {
     let vars: HashMap<String, String> = vars
@@ -37,10 +38,12 @@ fn serve_with_store(example: &Example) -> (Server, Arc<SettingsStore>) {
         let _ = store_tx.send(Arc::clone(&store));
         let receiver = example.receiver(settings).expect("receiver");
         let metrics = Metrics::install(Arc::clone(&store)).expect("metrics");
+        let flags = Flags::new().follow(Arc::clone(&store));
         let app: Router = Router::new()
             .route(METRICS_PATH, get(move || async move { metrics.render() }))
             .merge(vwo_webhook_axum::router(receiver))
-            .merge(vwo_webhook_axum::probes(Probes::shared(store)));
+            .merge(vwo_webhook_axum::probes(Probes::shared(store)))
+            .merge(vwo_webhook_examples::flags::router(flags));
         let _ = axum::serve(listener, app).await;
     });
     let store = store_rx.recv().expect("the server's settings store");
@@ -303,4 +306,66 @@ fn metrics_count_deliveries_refreshes_and_origin_errors() {
     for secret in ["s3cret", "a-guess", "very-secret-sdk-key"] {
         assert!(!after.contains(secret), "{secret} in the metrics");
     }
+}
+
+/// The demo settings with every rollout at 0% traffic: feature1 is off for everyone.
+pub fn rollouts_off(document: &str) -> String {
+    let mut settings: serde_json::Value = serde_json::from_str(document).expect("JSON");
+    for campaign in settings["campaigns"].as_array_mut().expect("campaigns") {
+        if campaign["type"] == "FLAG_ROLLOUT" {
+            for variation in campaign["variations"].as_array_mut().expect("variations") {
+                variation["weight"] = serde_json::json!(0);
+            }
+        }
+    }
+    settings.to_string()
+}
+
+fn flag(server: &Server, query: &str) -> serde_json::Value {
+    let response = send(server, Request::new("GET", &format!("/flags/feature1?{query}")));
+    assert_eq!(
+        response.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&response.body)
+    );
+    serde_json::from_slice(&response.body).expect("JSON")
+}
+
+#[test]
+fn a_flag_changed_at_the_origin_changes_the_next_decision_once_the_webhook_is_answered() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let origin = {
+        let _inside = runtime.enter();
+        ChangingOrigin::spawn(vwo_webhook_examples::DEMO_SETTINGS, std::time::Duration::ZERO).expect("origin")
+    };
+    let demo: serde_json::Value = serde_json::from_str(vwo_webhook_examples::DEMO_SETTINGS).expect("JSON");
+    let base_url = format!("http://{}", origin.addr());
+    let account = demo["accountId"].to_string();
+    let example = example(&[
+        ("VWO_WEBHOOK_SECRET", "s3cret"),
+        ("VWO_ACCOUNT_ID", account.trim_matches('"')),
+        ("VWO_SDK_KEY", "sdk-key"),
+        ("VWO_SETTINGS_BASE_URL", &base_url),
+    ])
+    .expect("config");
+    let server = serve(&example);
+    let response = send(&server, Request::new("GET", "/flags/feature1?user=user-1"));
+    assert_eq!(response.status, 503, "no decisions before the first settings");
+    // The first delivery brings the first settings.
+    assert_eq!(deliver(&server, Some("s3cret")), 200);
+    let before = flag(&server, "user=user-1&price=200");
+    assert_eq!(before["enabled"], true, "{before}");
+    assert_eq!(before["rollout"]["key"], "feature1_rolloutRule1", "{before}");
+
+    origin
+        .set_document(&rollouts_off(vwo_webhook_examples::DEMO_SETTINGS))
+        .expect("document");
+    assert_eq!(deliver(&server, Some("s3cret")), 200);
+    let after = flag(&server, "user=user-1&price=200");
+    assert_eq!(
+        after["enabled"], false,
+        "the first decision after the 200: {after}"
+    );
+    assert_eq!(after["variables"], serde_json::json!({}), "{after}");
 }

@@ -80,3 +80,69 @@ async fn a_webhook_to_any_replica_shows_on_every_status_page() {
     );
     assert_eq!(origin.fetches(), 2);
 }
+
+async fn get_flag(replica: &Replica) -> Value {
+    let response =
+        vwo_webhook_conformance::client::Request::new("GET", "/flags/feature1?user=user-1&price=200")
+            .send(replica.addr)
+            .await
+            .expect("flag");
+    assert_eq!(response.status, 200);
+    serde_json::from_slice(&response.body).expect("flag JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flag_changed_at_the_origin_changes_every_replicas_next_decision() {
+    let Some(redis) = RedisServer::for_test() else {
+        return;
+    };
+    let origin = ChangingOrigin::spawn(DEMO_SETTINGS, Duration::ZERO).expect("origin");
+    let keyring = Keyring::from_comma_separated("s3cret").expect("key");
+    let mut replicas = Vec::new();
+    for _ in 0..3 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let settings = demo_settings(origin.addr()).expect("settings");
+        let replica = start_replica(listener, &redis.url(), settings, keyring.clone()).expect("replica");
+        let mut changes = replica.store.subscribe();
+        tokio::time::timeout(Duration::from_secs(10), changes.wait_for(Option::is_some))
+            .await
+            .expect("settings within 10 s")
+            .expect("store open");
+        replicas.push(replica);
+    }
+    for replica in &replicas {
+        assert_eq!(get_flag(replica).await["enabled"], true);
+    }
+    let mut off: Value = serde_json::from_str(DEMO_SETTINGS).expect("JSON");
+    for campaign in off["campaigns"].as_array_mut().expect("campaigns") {
+        if campaign["type"] == "FLAG_ROLLOUT" {
+            for variation in campaign["variations"].as_array_mut().expect("variations") {
+                variation["weight"] = Value::from(0);
+            }
+        }
+    }
+    origin.set_document(&off.to_string()).expect("document");
+    let response = vwo_webhook_conformance::client::Request::post("/vwo-webhook", DOCUMENTED_PAYLOAD)
+        .header("x-vwo-auth", "s3cret")
+        .send(replicas[0].addr)
+        .await
+        .expect("delivery");
+    assert_eq!(response.status, 200);
+    assert_eq!(
+        get_flag(&replicas[0]).await["enabled"],
+        false,
+        "the receiving replica, at once"
+    );
+    for replica in &replicas[1..] {
+        // The others hear of it through Redis; their next decision after that is the new one.
+        let mut changes = replica.store.subscribe();
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            changes.wait_for(|s| s.as_ref().is_some_and(|s| s.version() == "2")),
+        )
+        .await
+        .expect("the change within 10 s")
+        .expect("store open");
+        assert_eq!(get_flag(replica).await["enabled"], false);
+    }
+}

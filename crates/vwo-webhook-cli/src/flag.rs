@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use clap::Parser;
-use serde_json::{Map, Value, json};
-use vwo_webhook_flags::{Context, Flag, Flags, RuleDecision};
+use serde_json::{Value, json};
+use vwo_webhook_flags::{Context, Flags, RuleDecision};
 use vwo_webhook_settings::{Check, Snapshot, Source};
 
 use crate::style::{self, DIM, paint};
@@ -162,22 +162,5 @@ fn answer(flags: &Flags, line: &str, number: usize) -> Value {
         Ok(context) => context,
         Err(e) => return json!({"feature_key": feature, "error": format!("line {number}: {e}")}),
     };
-    let flag = flags.get_flag(feature, &context);
-    decision(feature, &flag)
-}
-
-fn decision(feature: &str, flag: &Flag) -> Value {
-    let rule = |r: Option<&RuleDecision>| {
-        r.map_or(
-            Value::Null,
-            |r| json!({"key": r.key, "variation_id": r.variation_id}),
-        )
-    };
-    json!({
-        "feature_key": feature,
-        "enabled": flag.is_enabled(),
-        "variables": Value::Object(flag.variables_json().into_iter().collect::<Map<_, _>>()),
-        "rollout": rule(flag.rollout()),
-        "experiment": rule(flag.experiment()),
-    })
+    flags.get_flag(feature, &context).to_json(feature)
 }

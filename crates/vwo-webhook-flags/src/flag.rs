@@ -152,7 +152,26 @@ impl Flag {
         self.variable(key).cloned().unwrap_or(default)
     }
 
-    /// The variables as one JSON object, `key: value` (the batch output of `vwo-webhook flag`).
+    /// The answer as one JSON object, the shape `vwo-webhook flag --cases` prints and the
+    /// examples' `GET /flags/{feature}` serves: `{"feature_key", "enabled", "variables":
+    /// {key: value}, "rollout": {"key", "variation_id"} | null, "experiment": .. | null}`.
+    pub fn to_json(&self, feature_key: &str) -> Value {
+        let rule = |r: Option<&RuleDecision>| {
+            r.map_or(
+                Value::Null,
+                |r| serde_json::json!({"key": r.key, "variation_id": r.variation_id}),
+            )
+        };
+        serde_json::json!({
+            "feature_key": feature_key,
+            "enabled": self.enabled,
+            "variables": Value::Object(self.variables_json()),
+            "rollout": rule(self.rollout()),
+            "experiment": rule(self.experiment()),
+        })
+    }
+
+    /// The variables as one JSON object, `key: value`.
     pub fn variables_json(&self) -> serde_json::Map<String, Value> {
         self.variables()
             .iter()

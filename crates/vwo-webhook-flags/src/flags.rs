@@ -54,16 +54,23 @@ impl ListCheck for Lists<'_> {
 /// # Ok::<(), vwo_webhook_flags::ContextError>(())
 /// ```
 pub struct Flags {
-    model: ArcSwapOption<Model>,
+    compiled: ArcSwapOption<Compiled>,
+    store: Option<Arc<SettingsStore>>,
     storage: Arc<dyn Storage>,
     gateway: Arc<dyn Gateway>,
 }
 
+/// A compiled settings file and the snapshot it came from (none for a bare document).
+struct Compiled {
+    model: Model,
+    snapshot: Option<Arc<Snapshot>>,
+}
+
 impl std::fmt::Debug for Flags {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let model = self.model.load();
+        let compiled = self.compiled.load();
         f.debug_struct("Flags")
-            .field("features", &model.as_ref().map(|m| m.feature_count()))
+            .field("features", &compiled.as_ref().map(|c| c.model.feature_count()))
             .finish_non_exhaustive()
     }
 }
@@ -79,7 +86,8 @@ impl Flags {
     /// no storage, no gateway.
     pub fn new() -> Self {
         Self {
-            model: ArcSwapOption::empty(),
+            compiled: ArcSwapOption::empty(),
+            store: None,
             storage: Arc::new(NoStorage),
             gateway: Arc::new(NoGateway),
         }
@@ -104,40 +112,60 @@ impl Flags {
         self
     }
 
-    /// Compiles `snapshot` and makes it current.
-    pub fn install(&self, snapshot: &Snapshot) {
-        self.install_document(snapshot.document());
-    }
-
     /// Compiles `document` and makes it current.
     pub fn install_document(&self, document: &Value) {
-        let model = Model::compile(document);
-        telemetry::record_compiled(&model);
-        self.model.store(Some(Arc::new(model)));
+        self.install(Model::compile(document), None);
     }
 
-    /// Follows `store`: compiles its current snapshot now and each new one as it is installed,
-    /// on a task of the current tokio runtime, until the returned handle is dropped or aborted.
-    pub fn follow(self: &Arc<Self>, store: &SettingsStore) -> tokio::task::JoinHandle<()> {
+    fn install(&self, model: Model, snapshot: Option<Arc<Snapshot>>) -> Arc<Compiled> {
+        telemetry::record_compiled(&model);
+        let compiled = Arc::new(Compiled { model, snapshot });
+        self.compiled.store(Some(Arc::clone(&compiled)));
+        compiled
+    }
+
+    /// Decides on `store`'s settings from now on: its current snapshot is compiled now, and
+    /// each new one as the store installs it (on a task of the current tokio runtime, if there
+    /// is one). A decision never uses settings older than the store's: one made after a
+    /// webhook was acknowledged sees the settings that webhook brought, compiled by the task
+    /// or, if it has not got there yet, by the decision itself.
+    pub fn follow(mut self, store: Arc<SettingsStore>) -> Arc<Self> {
         let mut changes = store.subscribe();
-        if let Some(snapshot) = changes.borrow_and_update().as_ref() {
-            self.install(snapshot);
-        }
-        let flags = Arc::downgrade(self);
-        tokio::spawn(async move {
-            while changes.changed().await.is_ok() {
-                let Some(flags) = flags.upgrade() else { break };
-                let snapshot = changes.borrow_and_update().clone();
-                if let Some(snapshot) = snapshot {
-                    flags.install(&snapshot);
+        self.store = Some(store);
+        let flags = Arc::new(self);
+        let _ = flags.current();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let weak = Arc::downgrade(&flags);
+            runtime.spawn(async move {
+                while changes.changed().await.is_ok() {
+                    let Some(flags) = weak.upgrade() else { break };
+                    let _ = flags.current();
                 }
-            }
-        })
+            });
+        }
+        flags
+    }
+
+    /// The compiled settings to decide on: the store's current snapshot, compiled if it is not
+    /// yet.
+    fn current(&self) -> Option<Arc<Compiled>> {
+        let compiled = self.compiled.load_full();
+        let Some(store) = &self.store else {
+            return compiled;
+        };
+        let snapshot = store.current()?;
+        if let Some(compiled) =
+            compiled.filter(|c| c.snapshot.as_ref().is_some_and(|s| Arc::ptr_eq(s, &snapshot)))
+        {
+            return Some(compiled);
+        }
+        let model = Model::compile(snapshot.document());
+        Some(self.install(model, Some(snapshot)))
     }
 
     /// Whether settings have been installed.
     pub fn is_ready(&self) -> bool {
-        self.model.load().is_some()
+        self.current().is_some()
     }
 
     /// Decides `feature_key` for the user in `context`, as the SDK's `getFlag` does.
@@ -153,8 +181,7 @@ impl Flags {
     }
 
     fn decide(&self, feature_key: &str, context: &Context, trace: bool) -> (Flag, Vec<String>) {
-        let model = self.model.load();
-        let Some(model) = model.as_ref() else {
+        let Some(compiled) = self.current() else {
             return (Flag::without_settings(), vec!["no settings loaded".to_owned()]);
         };
         let mut access = Direct {
@@ -162,7 +189,7 @@ impl Flags {
             user_id: &context.id,
         };
         let lists = Lists(&*self.gateway);
-        let outcome = Run::new(model, context, &mut access, &lists, trace).get_flag(feature_key);
+        let outcome = Run::new(&compiled.model, context, &mut access, &lists, trace).get_flag(feature_key);
         // A direct storage read never misses.
         let outcome = outcome.unwrap_or_else(|_| Outcome {
             crashed: true,
@@ -183,7 +210,7 @@ impl Flags {
         context: &Context,
         storage: &dyn AsyncStorage,
     ) -> Flag {
-        let Some(model) = self.model.load_full() else {
+        let Some(compiled) = self.current() else {
             return Flag::without_settings();
         };
         let lists = Lists(&*self.gateway);
@@ -193,7 +220,8 @@ impl Flags {
                 read: &read,
                 written: Vec::new(),
             };
-            let outcome = Run::new(&model, context, &mut access, &lists, false).get_flag(feature_key);
+            let outcome =
+                Run::new(&compiled.model, context, &mut access, &lists, false).get_flag(feature_key);
             match outcome {
                 Ok(outcome) => {
                     let written = std::mem::take(&mut access.written);

@@ -53,6 +53,7 @@ pub struct ChangingOrigin {
     addr: SocketAddr,
     fetches: Arc<AtomicU64>,
     delay_ms: Arc<AtomicU64>,
+    template: Arc<std::sync::Mutex<Arc<Value>>>,
 }
 
 impl ChangingOrigin {
@@ -67,10 +68,12 @@ impl ChangingOrigin {
         let fetches = Arc::new(AtomicU64::new(0));
         let delay_ms = Arc::new(AtomicU64::new(millis(delay)));
         let (counter, pause) = (Arc::clone(&fetches), Arc::clone(&delay_ms));
-        let template = Arc::new(template);
+        let template = Arc::new(std::sync::Mutex::new(Arc::new(template)));
+        let current = Arc::clone(&template);
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let (counter, template) = (Arc::clone(&counter), Arc::clone(&template));
+                let counter = Arc::clone(&counter);
+                let template = Arc::clone(&current.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
                 let delay = Duration::from_millis(pause.load(Ordering::SeqCst));
                 tokio::spawn(async move {
                     let version = counter.fetch_add(1, Ordering::SeqCst) + 1;
@@ -85,7 +88,20 @@ impl ChangingOrigin {
             addr,
             fetches,
             delay_ms,
+            template,
         })
+    }
+
+    /// Serves `document` (still with the rising `version`) to the fetches that arrive from
+    /// now on: a change made in VWO's dashboard, for a demo or a test.
+    pub fn set_document(&self, document: &str) -> std::io::Result<()> {
+        let document: Value = serde_json::from_str(document)
+            .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidData, error))?;
+        *self
+            .template
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(document);
+        Ok(())
     }
 
     /// Its address.
@@ -142,5 +158,22 @@ mod tests {
             "answered after the delay"
         );
         assert_eq!(origin.fetches(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_new_document_is_served_from_the_next_fetch_on() {
+        let origin = ChangingOrigin::spawn(DOCUMENT, Duration::ZERO).expect("origin");
+        assert!(
+            fetch(origin.addr()).await["features"]
+                .as_array()
+                .is_some_and(|f| !f.is_empty())
+        );
+        origin
+            .set_document(r#"{"version": 1, "accountId": 1, "campaigns": [], "features": []}"#)
+            .expect("JSON");
+        let served = fetch(origin.addr()).await;
+        assert_eq!(served["features"], serde_json::json!([]));
+        assert_eq!(served["version"], 2, "the version still rises");
+        assert!(origin.set_document("not json").is_err());
     }
 }

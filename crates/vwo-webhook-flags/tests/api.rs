@@ -1,0 +1,188 @@
+//! The handle's promises: decisions follow the store, sticky decisions survive a change of
+//! traffic, and the async storage path decides and stores exactly what the sync one does.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use serde_json::{Value, json};
+use vwo_webhook_flags::{
+    AsyncStorage, BoxFuture, Context, Flags, MemoryStorage, Reason, Storage, StoredDecision,
+};
+use vwo_webhook_settings::{Check, SettingsStore, Snapshot, Source};
+
+fn fixture(name: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/vwo-e2e/settings")
+        .join(name);
+    serde_json::from_slice(&std::fs::read(path).expect("fixture")).expect("JSON")
+}
+
+fn snapshot(document: &Value) -> Snapshot {
+    Snapshot::parse(
+        document.to_string().into(),
+        Check::Update,
+        Source::Origin,
+        None,
+        SystemTime::now(),
+    )
+    .expect("valid settings")
+}
+
+/// The fixture with every testing rule's traffic set to `traffic`.
+fn with_testing_traffic(mut document: Value, traffic: u32) -> Value {
+    for campaign in document["campaigns"].as_array_mut().expect("campaigns") {
+        if campaign["type"] == "FLAG_TESTING" {
+            campaign["percentTraffic"] = json!(traffic);
+        }
+    }
+    document
+}
+
+#[test]
+fn a_decision_after_the_store_changes_sees_the_change_even_without_a_runtime() {
+    let store = Arc::new(SettingsStore::new());
+    let flags = Flags::new().follow(Arc::clone(&store));
+    let context = Context::new("user_id").expect("id");
+    assert_eq!(flags.get_flag("feature1", &context).reason(), Reason::NoSettings);
+    let settings = fixture("NoRolloutAndOnlyTestingSettings.json");
+    store.publish(snapshot(&with_testing_traffic(settings.clone(), 100)));
+    assert!(flags.get_flag("feature1", &context).is_enabled());
+    store.publish(snapshot(&with_testing_traffic(settings, 0)));
+    let flag = flags.get_flag("feature1", &context);
+    assert!(
+        !flag.is_enabled(),
+        "no task ran: the decision compiled the new settings itself"
+    );
+    assert_eq!(flag.reason(), Reason::NoRulePassed);
+}
+
+#[tokio::test]
+async fn the_follower_compiles_new_settings_before_the_next_decision_asks() {
+    let store = Arc::new(SettingsStore::new());
+    let flags = Flags::new().follow(Arc::clone(&store));
+    store.publish(snapshot(&fixture("OnlyRolloutSettings.json")));
+    for _ in 0..100 {
+        if flags.is_ready() {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert!(
+        flags
+            .get_flag("feature1", &Context::new("u").expect("id"))
+            .is_enabled()
+    );
+}
+
+#[test]
+fn a_stored_decision_outlives_a_change_of_traffic() {
+    let storage = Arc::new(MemoryStorage::new());
+    let settings = fixture("NoRolloutAndOnlyTestingSettings.json");
+    let context = Context::new("sticky-user").expect("id");
+    let first =
+        Flags::from_document(&with_testing_traffic(settings.clone(), 100)).with_storage(storage.clone());
+    let flag = first.get_flag("feature1", &context);
+    assert!(flag.is_enabled());
+    let variation = flag.experiment().expect("an experiment").variation_id.clone();
+    assert_eq!(storage.len(), 1);
+
+    let closed = with_testing_traffic(settings, 0);
+    assert!(
+        !Flags::from_document(&closed)
+            .get_flag("feature1", &context)
+            .is_enabled(),
+        "no traffic left"
+    );
+    let sticky = Flags::from_document(&closed)
+        .with_storage(storage.clone())
+        .get_flag("feature1", &context);
+    assert!(sticky.is_enabled(), "the stored variation is kept");
+    assert_eq!(
+        sticky.experiment().map(|e| e.variation_id.clone()),
+        Some(variation)
+    );
+}
+
+/// `MemoryStorage` behind an await, as a database would be.
+struct Slow(MemoryStorage);
+
+impl AsyncStorage for Slow {
+    fn get<'a>(&'a self, key: &'a str, user_id: &'a str) -> BoxFuture<'a, Option<StoredDecision>> {
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            self.0.get(key, user_id)
+        })
+    }
+
+    fn set<'a>(&'a self, key: &'a str, user_id: &'a str, decision: StoredDecision) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            self.0.set(key, user_id, decision);
+        })
+    }
+}
+
+#[tokio::test]
+async fn the_async_path_decides_and_stores_what_the_sync_path_does() {
+    for fixture_name in [
+        "MegRandomAlgoCampaignSettings.json",
+        "MegAdvanceAlgoCampaignSettings.json",
+    ] {
+        let settings = fixture(fixture_name);
+        let sync_storage = Arc::new(MemoryStorage::new());
+        let sync = Flags::from_document(&settings).with_storage(sync_storage.clone());
+        let slow = Slow(MemoryStorage::new());
+        let asynchronous = Flags::from_document(&settings);
+        let features = ["feature1", "feature2", "feature3", "feature4"];
+        for user in 0..200 {
+            let context = Context::new(format!("user-{user}"))
+                .expect("id")
+                .with_custom_variable("price", 100)
+                .with_custom_variable("name", "personalise");
+            // Twice each: the second decision reads what the first stored.
+            for _ in 0..2 {
+                for feature in features {
+                    let expected = sync.get_flag(feature, &context);
+                    let got = asynchronous.get_flag_async(feature, &context, &slow).await;
+                    assert_eq!(
+                        got.is_enabled(),
+                        expected.is_enabled(),
+                        "{fixture_name} {feature} user-{user}"
+                    );
+                    assert_eq!(
+                        got.experiment(),
+                        expected.experiment(),
+                        "{fixture_name} {feature} user-{user}"
+                    );
+                    assert_eq!(
+                        got.rollout(),
+                        expected.rollout(),
+                        "{fixture_name} {feature} user-{user}"
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            slow.0.len(),
+            sync_storage.len(),
+            "{fixture_name}: the same keys stored"
+        );
+        assert!(
+            !sync_storage.is_empty(),
+            "{fixture_name}: decisions and group winners were stored"
+        );
+    }
+}
+
+#[test]
+fn explain_names_the_rules_tried() {
+    let flags = Flags::from_document(&fixture("RolloutAndTestingSettingsWithPreSegment.json"));
+    let (flag, path) = flags.explain("feature1", &Context::new("user_id").expect("id"));
+    assert!(!flag.is_enabled());
+    assert!(
+        path.iter().any(|step| step.contains("segments failed")),
+        "{path:?}"
+    );
+    let (_, path) = flags.explain("missing", &Context::new("user_id").expect("id"));
+    assert_eq!(path, ["no feature `missing` in the settings"]);
+}
