@@ -9,6 +9,8 @@ mod flags;
 mod js;
 mod meg;
 mod model;
+#[cfg(feature = "openfeature")]
+mod openfeature;
 mod operand;
 mod segment;
 mod storage;
@@ -19,6 +21,8 @@ pub use context::{Context, ContextError};
 pub use flag::{Flag, Reason, RuleDecision};
 pub use flags::{Flags, Gateway, NoGateway};
 pub use model::Variable;
+#[cfg(feature = "openfeature")]
+pub use openfeature::{PROVIDER_NAME, VwoProvider};
 pub use segment::{SegmentError, evaluate_segment};
 pub use storage::{AsyncStorage, BoxFuture, MemoryStorage, NoStorage, Storage, StoredDecision};
 pub use uuid::user_uuid;

@@ -1,0 +1,296 @@
+//! An OpenFeature provider (feature `openfeature`), mapping as VWO's own providers do (Node,
+//! Java, Python): the flag key is the feature key; the evaluation context is the SDK's context
+//! (the targeting key, or an `id` field, is the user id; `userAgent` and `ipAddress` are those;
+//! every other field is a custom variable), and its `key` field names the variable to read.
+//! Without `key`, a boolean is whether the flag is on and a struct is every variable.
+
+use std::sync::Arc;
+
+use open_feature::provider::{FeatureProvider, ProviderMetadata, ProviderStatus, ResolutionDetails};
+use open_feature::{
+    EvaluationContext, EvaluationContextFieldValue, EvaluationError, EvaluationErrorCode, EvaluationReason,
+    EvaluationResult, StructValue, Value as OfValue,
+};
+use serde_json::{Map, Value};
+
+use crate::{Context, Flag, Flags, Reason};
+
+/// The provider's name, as OpenFeature hooks and telemetry see it.
+pub const PROVIDER_NAME: &str = "vwo-webhook-flags";
+
+/// VWO feature flags behind OpenFeature's client API.
+///
+/// ```no_run
+/// # async fn demo(flags: std::sync::Arc<vwo_webhook_flags::Flags>) {
+/// use open_feature::{EvaluationContext, OpenFeature};
+///
+/// OpenFeature::singleton_mut().await.set_provider(vwo_webhook_flags::VwoProvider::new(flags)).await;
+/// let client = OpenFeature::singleton().await.create_client();
+/// let context = EvaluationContext::default().with_targeting_key("user-42").with_custom_field("key", "color");
+/// let color = client.get_string_value("new_checkout", Some(&context), None).await;
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct VwoProvider {
+    flags: Arc<Flags>,
+    metadata: ProviderMetadata,
+}
+
+impl VwoProvider {
+    /// A provider deciding on `flags`.
+    pub fn new(flags: Arc<Flags>) -> Self {
+        Self {
+            flags,
+            metadata: ProviderMetadata::new(PROVIDER_NAME),
+        }
+    }
+
+    fn decide(
+        &self,
+        flag_key: &str,
+        context: &EvaluationContext,
+    ) -> EvaluationResult<(Flag, Option<String>)> {
+        let mut id = context.targeting_key.clone();
+        let mut variable = None;
+        let mut vwo = Context::default();
+        let mut custom = Map::new();
+        for (name, value) in &context.custom_fields {
+            let text = || field_text(value);
+            match name.as_str() {
+                "id" if id.is_none() => id = text(),
+                "key" => variable = text(),
+                "userAgent" => vwo.user_agent = text(),
+                "ipAddress" => vwo.ip_address = text(),
+                _ => {
+                    if let Some(json) = field_json(value) {
+                        custom.insert(name.clone(), json);
+                    }
+                }
+            }
+        }
+        let id = id.filter(|id| !id.is_empty()).ok_or_else(|| {
+            error(
+                EvaluationErrorCode::TargetingKeyMissing,
+                "the context needs a targeting key (the VWO user id)",
+            )
+        })?;
+        vwo.id = id;
+        vwo.custom_variables = custom;
+        let flag = self.flags.get_flag(flag_key, &vwo);
+        match flag.reason() {
+            Reason::NoSettings => Err(error(
+                EvaluationErrorCode::ProviderNotReady,
+                "no VWO settings loaded yet",
+            )),
+            Reason::UnknownFeature => Err(error(
+                EvaluationErrorCode::FlagNotFound,
+                &format!("no feature `{flag_key}` in the settings"),
+            )),
+            _ => Ok((flag, variable)),
+        }
+    }
+
+    /// The variable `variable` of one of `types`, as the decision's details.
+    fn variable(
+        &self,
+        flag_key: &str,
+        context: &EvaluationContext,
+        types: &[&str],
+    ) -> EvaluationResult<ResolutionDetails<Value>> {
+        let (flag, variable) = self.decide(flag_key, context)?;
+        let key = variable.ok_or_else(|| {
+            error(
+                EvaluationErrorCode::InvalidContext,
+                "name the variable in the context's `key` field",
+            )
+        })?;
+        let found = flag
+            .variables()
+            .iter()
+            .find(|v| {
+                v.key.as_str() == Some(key.as_str()) && types.iter().any(|t| v.kind.as_str() == Some(*t))
+            })
+            .map(|v| v.value.clone())
+            .ok_or_else(|| {
+                error(
+                    EvaluationErrorCode::FlagNotFound,
+                    &format!("no {} variable `{key}` for this user", types[0]),
+                )
+            })?;
+        Ok(details(found, &flag))
+    }
+}
+
+fn error(code: EvaluationErrorCode, message: &str) -> EvaluationError {
+    EvaluationError {
+        code,
+        message: Some(message.to_owned()),
+    }
+}
+
+fn details<T>(value: T, flag: &Flag) -> ResolutionDetails<T> {
+    let reason = match flag.reason() {
+        Reason::Matched => EvaluationReason::TargetingMatch,
+        Reason::InvalidSettings => EvaluationReason::Error,
+        _ => EvaluationReason::Default,
+    };
+    let variant = flag
+        .experiment()
+        .or(flag.rollout())
+        .map(|rule| format!("{}:{}", rule.key, rule.variation_id));
+    ResolutionDetails {
+        value,
+        variant,
+        reason: Some(reason),
+        flag_metadata: None,
+    }
+}
+
+fn field_text(value: &EvaluationContextFieldValue) -> Option<String> {
+    match field_json(value)? {
+        Value::String(s) => Some(s),
+        other => Some(other.to_string()),
+    }
+}
+
+fn field_json(value: &EvaluationContextFieldValue) -> Option<Value> {
+    match value {
+        EvaluationContextFieldValue::Bool(b) => Some(Value::Bool(*b)),
+        EvaluationContextFieldValue::Int(i) => Some(Value::from(*i)),
+        EvaluationContextFieldValue::Float(f) => serde_json::Number::from_f64(*f).map(Value::Number),
+        EvaluationContextFieldValue::String(s) => Some(Value::String(s.clone())),
+        EvaluationContextFieldValue::DateTime(t) => Some(Value::String(t.to_string())),
+        // An opaque Rust value: nothing a segment could compare.
+        EvaluationContextFieldValue::Struct(_) => None,
+    }
+}
+
+fn to_openfeature(value: &Value) -> OfValue {
+    match value {
+        Value::Null => OfValue::Struct(StructValue::default()),
+        Value::Bool(b) => OfValue::Bool(*b),
+        Value::Number(n) => n
+            .as_i64()
+            .map_or_else(|| OfValue::Float(n.as_f64().unwrap_or(f64::NAN)), OfValue::Int),
+        Value::String(s) => OfValue::String(s.clone()),
+        Value::Array(items) => OfValue::Array(items.iter().map(to_openfeature).collect()),
+        Value::Object(map) => OfValue::Struct(StructValue {
+            fields: map.iter().map(|(k, v)| (k.clone(), to_openfeature(v))).collect(),
+        }),
+    }
+}
+
+fn mismatch(what: &str) -> EvaluationError {
+    error(
+        EvaluationErrorCode::TypeMismatch,
+        &format!("the variable is not {what}"),
+    )
+}
+
+#[open_feature::async_trait]
+impl FeatureProvider for VwoProvider {
+    fn metadata(&self) -> &ProviderMetadata {
+        &self.metadata
+    }
+
+    fn status(&self) -> ProviderStatus {
+        if self.flags.is_ready() {
+            ProviderStatus::Ready
+        } else {
+            ProviderStatus::NotReady
+        }
+    }
+
+    async fn resolve_bool_value(
+        &self,
+        flag_key: &str,
+        context: &EvaluationContext,
+    ) -> EvaluationResult<ResolutionDetails<bool>> {
+        let (flag, variable) = self.decide(flag_key, context)?;
+        if variable.is_none() {
+            return Ok(details(flag.is_enabled(), &flag));
+        }
+        let found = self.variable(flag_key, context, &["boolean"])?;
+        let value = found.value.as_bool().ok_or_else(|| mismatch("a boolean"))?;
+        Ok(ResolutionDetails {
+            value,
+            variant: found.variant,
+            reason: found.reason,
+            flag_metadata: None,
+        })
+    }
+
+    async fn resolve_int_value(
+        &self,
+        flag_key: &str,
+        context: &EvaluationContext,
+    ) -> EvaluationResult<ResolutionDetails<i64>> {
+        let found = self.variable(flag_key, context, &["integer", "double"])?;
+        let value = found.value.as_i64().ok_or_else(|| mismatch("an integer"))?;
+        Ok(ResolutionDetails {
+            value,
+            variant: found.variant,
+            reason: found.reason,
+            flag_metadata: None,
+        })
+    }
+
+    async fn resolve_float_value(
+        &self,
+        flag_key: &str,
+        context: &EvaluationContext,
+    ) -> EvaluationResult<ResolutionDetails<f64>> {
+        let found = self.variable(flag_key, context, &["double", "integer"])?;
+        let value = found.value.as_f64().ok_or_else(|| mismatch("a number"))?;
+        Ok(ResolutionDetails {
+            value,
+            variant: found.variant,
+            reason: found.reason,
+            flag_metadata: None,
+        })
+    }
+
+    async fn resolve_string_value(
+        &self,
+        flag_key: &str,
+        context: &EvaluationContext,
+    ) -> EvaluationResult<ResolutionDetails<String>> {
+        let found = self.variable(flag_key, context, &["string"])?;
+        let value = found
+            .value
+            .as_str()
+            .ok_or_else(|| mismatch("a string"))?
+            .to_owned();
+        Ok(ResolutionDetails {
+            value,
+            variant: found.variant,
+            reason: found.reason,
+            flag_metadata: None,
+        })
+    }
+
+    async fn resolve_struct_value(
+        &self,
+        flag_key: &str,
+        context: &EvaluationContext,
+    ) -> EvaluationResult<ResolutionDetails<StructValue>> {
+        let (flag, variable) = self.decide(flag_key, context)?;
+        let (value, variant, reason) = if variable.is_none() {
+            let all = Value::Object(flag.variables_json());
+            let details = details(all, &flag);
+            (details.value, details.variant, details.reason)
+        } else {
+            let found = self.variable(flag_key, context, &["json"])?;
+            (found.value, found.variant, found.reason)
+        };
+        match to_openfeature(&value) {
+            OfValue::Struct(value) => Ok(ResolutionDetails {
+                value,
+                variant,
+                reason,
+                flag_metadata: None,
+            }),
+            _ => Err(mismatch("a JSON object")),
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! The flags crate's OpenFeature provider, used through OpenFeature's client API as an
+//! application would: every answer is the one `Flags::get_flag` gives for the same user.
+
+use std::sync::Arc;
+
+use open_feature::{EvaluationContext, EvaluationErrorCode, EvaluationReason, OpenFeature};
+use vwo_webhook_flags::{Context, Flags, VwoProvider};
+
+fn settings() -> serde_json::Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../crates/vwo-webhook-flags/testdata/vwo-e2e/settings/RolloutAndTestingSettings.json");
+    serde_json::from_slice(&std::fs::read(path).expect("fixture")).expect("JSON")
+}
+
+// One test: OpenFeature's API is a process-wide singleton.
+#[tokio::test]
+async fn the_provider_answers_through_the_openfeature_client() {
+    let flags = Arc::new(Flags::from_document(&settings()));
+    OpenFeature::singleton_mut()
+        .await
+        .set_provider(VwoProvider::new(Arc::clone(&flags)))
+        .await;
+    let client = OpenFeature::singleton().await.create_client();
+    let user = |key: Option<&str>| {
+        let context = EvaluationContext::default()
+            .with_targeting_key("user_id")
+            .with_custom_field("price", 200);
+        match key {
+            Some(key) => context.with_custom_field("key", key),
+            None => context,
+        }
+    };
+    let expected = flags.get_flag(
+        "feature1",
+        &Context::new("user_id")
+            .expect("id")
+            .with_custom_variable("price", 200),
+    );
+    assert!(expected.is_enabled());
+
+    // Without a variable key, a boolean is whether the flag is on.
+    let on = client
+        .get_bool_details("feature1", Some(&user(None)), None)
+        .await
+        .expect("resolved");
+    assert!(on.value);
+    assert_eq!(on.reason, Some(EvaluationReason::TargetingMatch));
+    let variant = expected
+        .experiment()
+        .map(|e| format!("{}:{}", e.key, e.variation_id));
+    assert_eq!(on.variant, variant);
+
+    // With one, each typed getter reads that variable.
+    let number = client
+        .get_int_value("feature1", Some(&user(Some("int"))), None)
+        .await
+        .expect("int");
+    assert_eq!(number, expected.int_variable("int", -1));
+    let float = client
+        .get_float_value("feature1", Some(&user(Some("float"))), None)
+        .await
+        .expect("float");
+    assert_eq!(float, expected.float_variable("float", -1.0));
+    let text = client
+        .get_string_value("feature1", Some(&user(Some("string"))), None)
+        .await
+        .expect("string");
+    assert_eq!(text, expected.string_variable("string", "-"));
+    let boolean = client
+        .get_bool_value("feature1", Some(&user(Some("boolean"))), None)
+        .await
+        .expect("bool");
+    assert_eq!(boolean, expected.bool_variable("boolean", !boolean));
+    let json = client
+        .get_struct_details::<open_feature::StructValue>("feature1", Some(&user(Some("json"))), None)
+        .await;
+    let json = json.expect("json").value;
+    assert_eq!(json.fields.get("name").and_then(|v| v.as_str()), Some("VWO"));
+
+    // The wrong type, an unknown variable or feature, and a missing user are errors, and the
+    // client answers the caller's default.
+    let wrong = client
+        .get_int_details("feature1", Some(&user(Some("string"))), None)
+        .await;
+    assert_eq!(
+        wrong.expect_err("a string is not an integer").code,
+        EvaluationErrorCode::FlagNotFound
+    );
+    let unknown = client
+        .get_bool_details("no_such_feature", Some(&user(None)), None)
+        .await;
+    assert_eq!(
+        unknown.expect_err("unknown").code,
+        EvaluationErrorCode::FlagNotFound
+    );
+    let anonymous = client
+        .get_bool_details("feature1", Some(&EvaluationContext::default()), None)
+        .await;
+    assert_eq!(
+        anonymous.expect_err("no user").code,
+        EvaluationErrorCode::TargetingKeyMissing
+    );
+    assert!(
+        !client
+            .get_bool_value("no_such_feature", Some(&user(None)), None)
+            .await
+            .unwrap_or(false)
+    );
+
+    // Before any settings, the provider is not ready.
+    OpenFeature::singleton_mut()
+        .await
+        .set_provider(VwoProvider::new(Arc::new(Flags::new())))
+        .await;
+    let client = OpenFeature::singleton().await.create_client();
+    let early = client.get_bool_details("feature1", Some(&user(None)), None).await;
+    assert_eq!(
+        early.expect_err("not ready").code,
+        EvaluationErrorCode::ProviderNotReady
+    );
+}
