@@ -6,9 +6,10 @@
 //!   against any running receiver and prints the same table with one column.
 //! - `package`: `cargo package` for every publishable crate under `crates/` (those whose
 //!   manifest does not say `publish = false`), which also builds each from its package.
-//! - `bench`: runs the benchmarks (criterion's, and the burst and adapter tables of
-//!   `tests/benches`); `bench adapters` only the adapter-overhead table; `bench replicas`
-//!   only the fleet on Redis (fetches per burst, time until every replica serves a change).
+//! - `bench`: runs the benchmarks (criterion's, the burst and adapter tables of
+//!   `tests/benches`, the flags table); `bench adapters` only the adapter-overhead table;
+//!   `bench replicas` only the fleet on Redis (fetches per burst, time until every replica
+//!   serves a change); `bench flags` only `get_flag` beside the Node SDK's `getFlag`.
 //!
 //! No dependencies, so it starts in seconds on a warm build.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -16,7 +17,7 @@
 use std::collections::BTreeMap;
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask conformance [--url URL --secret S [--body-limit BYTES]] | cargo xtask package | cargo xtask bench [adapters | replicas]";
+const USAGE: &str = "usage: cargo xtask conformance [--url URL --secret S [--body-limit BYTES]] | cargo xtask package | cargo xtask bench [adapters | replicas | flags]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -33,10 +34,15 @@ fn main() -> ExitCode {
                 "--bench",
                 &args[1],
             ])),
+        Some("bench") if args.get(1).is_some_and(|a| a == "flags") => {
+            run(cargo().args(["bench", "--locked", "-p", "vwo-webhook-flags", "--bench", "flags"]))
+        }
         Some("bench") => run(cargo().args([
             "bench",
             "-p",
             "vwo-webhook",
+            "-p",
+            "vwo-webhook-flags",
             "-p",
             "vwo-webhook-settings",
             "-p",

@@ -12,6 +12,7 @@ pub(crate) const MAX_TRAFFIC_PERCENT: f64 = 100.0;
 pub(crate) const MAX_TRAFFIC_VALUE: f64 = 10_000.0;
 
 /// The unsigned 32-bit hash of `key`.
+#[cfg(test)]
 pub(crate) fn hash(key: &str) -> u32 {
     let mut bytes = key.as_bytes();
     // Reading from a slice cannot fail.
@@ -23,9 +24,49 @@ pub(crate) fn bucket(hash: u32, max: f64) -> f64 {
     (max * (f64::from(hash) / 4_294_967_296.0) + 1.0).floor()
 }
 
-/// The bucket of `key` out of `max`.
-pub(crate) fn bucket_of(key: &str, max: f64) -> f64 {
-    bucket(hash(key), max)
+/// The hash of the parts joined by `_` (`salt_userId`, `campaignId_accountId_userId`),
+/// without building the joined string.
+pub(crate) fn hash_joined(parts: &[&str]) -> u32 {
+    let mut reader = Joined {
+        parts,
+        part: 0,
+        offset: 0,
+        separator: false,
+    };
+    murmur3::murmur3_32(&mut reader, SEED).unwrap_or(0)
+}
+
+/// Reads `parts` with `_` between them.
+struct Joined<'a> {
+    parts: &'a [&'a str],
+    part: usize,
+    offset: usize,
+    separator: bool,
+}
+
+impl std::io::Read for Joined<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut written = 0;
+        while written < buf.len() && self.part < self.parts.len() {
+            if self.separator {
+                buf[written] = b'_';
+                written += 1;
+                self.separator = false;
+                continue;
+            }
+            let bytes = self.parts[self.part].as_bytes();
+            let n = (bytes.len() - self.offset).min(buf.len() - written);
+            buf[written..written + n].copy_from_slice(&bytes[self.offset..self.offset + n]);
+            written += n;
+            self.offset += n;
+            if self.offset == bytes.len() {
+                self.part += 1;
+                self.offset = 0;
+                self.separator = self.part < self.parts.len();
+            }
+        }
+        Ok(written)
+    }
 }
 
 /// A weight as the SDK holds it: a number, or a string JavaScript converts when it multiplies.
@@ -174,6 +215,12 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn joined_hashes_are_the_hash_of_the_joined_text(parts in proptest::collection::vec(".{0,9}", 1..4)) {
+            let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+            prop_assert_eq!(hash_joined(&refs), hash(&refs.join("_")));
+        }
+
         #[test]
         fn every_bucket_is_in_one_to_max(h in any::<u32>(), max in prop_oneof![Just(100.0), Just(10_000.0)]) {
             let b = bucket(h, max);

@@ -5,7 +5,6 @@
 //! A run is pure apart from its storage access, so the async path can replay it (see
 //! [`crate::Flags::get_flag_async`]).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -78,11 +77,11 @@ pub(crate) struct Whitelisted {
     pub(crate) variation: Arc<Variation>,
 }
 
-/// `evaluatedFeatureMap`: features whose rollout passed during this run.
-pub(crate) type Evaluated = HashMap<String, Passed>;
+/// `evaluatedFeatureMap`: the keys of the features whose rollout passed during this run.
+pub(crate) type Evaluated<'a> = Vec<&'a str>;
 
-/// The group winners found during this run (`megGroupWinnerCampaigns`), by group id.
-pub(crate) type Winners = HashMap<String, Value>;
+/// The group winners found during this run (`megGroupWinnerCampaigns`), by group.
+pub(crate) type Winners = Vec<(usize, Value)>;
 
 /// One decision in progress.
 pub(crate) struct Run<'a> {
@@ -95,7 +94,7 @@ pub(crate) struct Run<'a> {
     pub(crate) custom_user_id: Option<String>,
     pub(crate) targeting_user_id: Option<String>,
     uuid: Option<String>,
-    pub(crate) evaluated: Evaluated,
+    pub(crate) evaluated: Evaluated<'a>,
     pub(crate) depth: u32,
     pub(crate) impressions: Vec<Impression>,
     pub(crate) trace: Option<Vec<String>>,
@@ -117,7 +116,7 @@ impl<'a> Run<'a> {
             custom_user_id: None,
             targeting_user_id: None,
             uuid: None,
-            evaluated: HashMap::new(),
+            evaluated: Vec::new(),
             depth: 0,
             impressions: Vec::new(),
             trace: trace.then(Vec::new),
@@ -164,6 +163,8 @@ impl<'a> Run<'a> {
         let mut check_experiments = false;
         let mut rollout_variation: Option<Arc<Variation>> = None;
         let mut experiment_variation: Option<Arc<Variation>> = None;
+        let model: &'a Model = self.model;
+        let known = model.feature(feature_key);
 
         let stored = self.access.get(feature_key)?;
         if let Some(stored) = &stored {
@@ -202,13 +203,13 @@ impl<'a> Run<'a> {
                         key: key.clone(),
                         variation_id,
                     };
-                    self.evaluated.insert(feature_key.to_owned(), passed.clone());
+                    self.evaluated.extend(known.map(|f| f.key.as_str()));
                     outcome.rollout = Some(passed);
                 }
             }
         }
 
-        let Some(feature) = self.model.feature(feature_key) else {
+        let Some(feature) = known else {
             self.note(|| format!("no feature `{feature_key}` in the settings"));
             return Ok(Outcome {
                 unknown_feature: true,
@@ -229,15 +230,7 @@ impl<'a> Run<'a> {
                     )
                 });
                 if passed {
-                    let variation_id = rule.variations.first().map_or(Value::Null, |v| v.id.clone());
-                    self.evaluated.insert(
-                        feature_key.to_owned(),
-                        Passed {
-                            id: rule.id.clone(),
-                            key: rule.key.clone(),
-                            variation_id,
-                        },
-                    );
+                    self.evaluated.push(&feature.key);
                     selected = Some(Arc::clone(rule));
                     break;
                 }
@@ -437,16 +430,9 @@ impl<'a> Run<'a> {
                 } else {
                     f64::NAN
                 };
-                let key = match &rule.salt {
-                    Some(salt) => format!("{salt}_{}_{}", self.model.account_id, self.context.id),
-                    None => format!(
-                        "{}_{}_{}",
-                        js::to_string(&rule.id),
-                        self.model.account_id,
-                        self.context.id
-                    ),
-                };
-                let value = bucket::bucket(bucket::hash(&key), bucket::MAX_TRAFFIC_VALUE) * multiplier;
+                let seed = rule.salt.as_deref().unwrap_or(&rule.id_text);
+                let hash = bucket::hash_joined(&[seed, &self.model.account_id, &self.context.id]);
+                let value = bucket::bucket(hash, bucket::MAX_TRAFFIC_VALUE) * multiplier;
                 let value = value.floor();
                 let variation = rule.variations.iter().find(|v| v.range.contains(value)).cloned();
                 self.note(|| match &variation {
@@ -463,18 +449,18 @@ impl<'a> Run<'a> {
         let (salt, traffic) = match rule.kind {
             Kind::Rollout | Kind::Personalize => {
                 let first = rule.first_variation()?;
-                (first.salt.clone(), first.weight.number)
+                (first.salt.as_deref(), first.weight.number)
             }
             _ => (
-                rule.salt.clone(),
+                rule.salt.as_deref(),
                 rule.traffic.as_ref().map_or(f64::NAN, js::to_number),
             ),
         };
-        let key = match salt {
-            Some(salt) => format!("{salt}_{}", self.context.id),
-            None => format!("{}_{}", js::to_string(&rule.id), self.context.id),
-        };
-        let value = bucket::bucket_of(&key, bucket::MAX_TRAFFIC_PERCENT);
+        let seed = salt.unwrap_or(&rule.id_text);
+        let value = bucket::bucket(
+            bucket::hash_joined(&[seed, &self.context.id]),
+            bucket::MAX_TRAFFIC_PERCENT,
+        );
         Ok((value != 0.0 && value <= traffic, value))
     }
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::bucket::{self, Weight};
 use crate::decide::{Run, Stop, Whitelisted, Winners};
 use crate::js;
-use crate::model::{Feature, Group, Kind, Rule, property};
+use crate::model::{Feature, Group, GroupRef, Kind, Rule, property};
 use crate::storage::StoredDecision;
 
 /// How deep groups may nest through rollout rules before the SDK's recursion would overflow
@@ -18,24 +18,29 @@ use crate::storage::StoredDecision;
 const MAX_DEPTH: u32 = 64;
 
 /// The storage key of a group's winner.
-fn meg_key(group_id: &Value) -> String {
-    format!("_vwo_meta_meg_{}", js::to_string(group_id))
+fn meg_key(group: &GroupRef) -> String {
+    format!("_vwo_meta_meg_{}", group.text)
 }
 
-/// `id_variationId` of a rule's first variation, as the group lists name personalize rules.
-fn with_variation(rule: &Rule) -> Result<String, Stop> {
-    Ok(format!(
-        "{}_{}",
-        js::to_string(&rule.id),
-        js::to_string(&rule.first_variation()?.id)
-    ))
-}
-
-fn remember(winners: Option<&mut Winners>, group_id: &Value, winner: Value) -> Result<(), Stop> {
-    // `megGroupWinnerCampaigns.set(..)` on the `null` a group's rollout evaluation passes.
+/// `megGroupWinnerCampaigns.set(..)`, which throws on the `null` a group's rollout
+/// evaluation passes.
+fn remember(winners: Option<&mut Winners>, group: &GroupRef, winner: Value) -> Result<(), Stop> {
     let winners = winners.ok_or(Stop::Crash)?;
-    winners.insert(js::to_string(group_id), winner);
+    match winners.iter_mut().find(|(index, _)| *index == group.index) {
+        Some(slot) => slot.1 = winner,
+        None => winners.push((group.index, winner)),
+    }
     Ok(())
+}
+
+/// What a group remembers a winner as: a testing rule by its id, a personalize rule by
+/// `id_variationId`.
+fn winner_value(winner: &Rule) -> Result<Value, Stop> {
+    Ok(if winner.kind == Kind::Testing {
+        winner.id.clone()
+    } else {
+        Value::String(winner.pair()?.to_owned())
+    })
 }
 
 /// The rest of `checkWhitelistingAndPreSeg`: the group check, pre-segmentation, and the
@@ -46,22 +51,25 @@ pub(crate) fn check_group(
     rule: &Arc<Rule>,
     mut winners: Option<&mut Winners>,
 ) -> Result<(bool, Option<Whitelisted>), Stop> {
-    let group_id = rule.group.clone()?;
-    let known = group_id
-        .as_ref()
-        .and_then(|g| winners.as_deref().and_then(|w| w.get(&js::to_string(g))).cloned());
+    let group = rule.group.clone()?;
+    let known = group.as_ref().and_then(|g| {
+        winners
+            .as_deref()
+            .and_then(|w| w.iter().find(|(index, _)| *index == g.index))
+            .map(|(_, v)| v.clone())
+    });
     if let Some(winner) = known.filter(js::truthy) {
         let this = match rule.kind {
             Kind::Testing => js::strict_eq(&winner, &rule.id),
-            Kind::Personalize => js::strict_eq(&winner, &Value::String(with_variation(rule)?)),
+            Kind::Personalize => winner.as_str() == Some(rule.pair()?),
             _ => false,
         };
         return Ok((this, None));
     }
-    let Some(group_id) = group_id.filter(js::truthy) else {
+    let Some(group) = group.filter(|g| js::truthy(&g.id)) else {
         return Ok((run.pre_segmentation(rule)?, None));
     };
-    if let Some(stored) = run.access.get(&meg_key(&group_id))?
+    if let Some(stored) = run.access.get(&meg_key(&group))?
         && let (Some(_), Some(id)) = (
             stored.experiment_key.as_ref().filter(|v| js::truthy(v)),
             stored.experiment_id.as_ref().filter(|v| js::truthy(v)),
@@ -70,13 +78,10 @@ pub(crate) fn check_group(
         let variation_id = stored.experiment_variation_id.clone().unwrap_or(Value::Null);
         let pair = Value::String(format!("{}_{}", js::to_string(id), js::to_string(&variation_id)));
         if js::strict_eq(id, &rule.id) {
-            if rule.kind != Kind::Personalize {
+            if rule.kind != Kind::Personalize || js::strict_eq(&variation_id, &rule.first_variation()?.id) {
                 return Ok((true, None));
             }
-            if js::strict_eq(&variation_id, &rule.first_variation()?.id) {
-                return Ok((true, None));
-            }
-            remember(winners, &group_id, pair)?;
+            remember(winners, &group, pair)?;
             return Ok((false, None));
         }
         let winner = if js::loose_eq(&variation_id, &Value::from(-1)) {
@@ -84,50 +89,37 @@ pub(crate) fn check_group(
         } else {
             pair
         };
-        remember(winners, &group_id, winner)?;
+        remember(winners, &group, winner)?;
         return Ok((false, None));
     }
     if !run.pre_segmentation(rule)? {
         return Ok((false, None));
     }
-    let winner = evaluate_groups(run, feature, &group_id)?;
+    let winner = evaluate_groups(run, feature, &group)?;
     run.note(|| match &winner {
-        Some(w) => format!(
-            "group {}: {} wins",
-            js::to_string(&group_id),
-            js::to_string(&w.key)
-        ),
-        None => format!(
-            "group {}: none of this feature's rules wins",
-            js::to_string(&group_id)
-        ),
+        Some(w) => format!("group {}: {} wins", group.text, js::to_string(&w.key)),
+        None => format!("group {}: none of this feature's rules wins", group.text),
     });
     match winner {
         Some(winner) if js::strict_eq(&winner.id, &rule.id) => {
-            if winner.kind == Kind::Testing {
-                return Ok((true, None));
-            }
-            if js::strict_eq(&winner.first_variation()?.id, &rule.first_variation()?.id) {
+            if winner.kind == Kind::Testing
+                || js::strict_eq(&winner.first_variation()?.id, &rule.first_variation()?.id)
+            {
                 return Ok((true, None));
             }
             remember(
                 winners.as_deref_mut(),
-                &group_id,
-                Value::String(with_variation(&winner)?),
+                &group,
+                Value::String(winner.pair()?.to_owned()),
             )?;
             Ok((false, None))
         }
         Some(winner) => {
-            let value = if winner.kind == Kind::Testing {
-                winner.id.clone()
-            } else {
-                Value::String(with_variation(&winner)?)
-            };
-            remember(winners, &group_id, value)?;
+            remember(winners, &group, winner_value(&winner)?)?;
             Ok((false, None))
         }
         None => {
-            remember(winners, &group_id, Value::from(-1))?;
+            remember(winners, &group, Value::from(-1))?;
             Ok((false, None))
         }
     }
@@ -137,13 +129,14 @@ pub(crate) fn check_group(
 fn evaluate_groups(
     run: &mut Run<'_>,
     feature: &Feature,
-    group_id: &Value,
+    group: &GroupRef,
 ) -> Result<Option<Arc<Rule>>, Stop> {
     run.depth += 1;
-    if run.depth > MAX_DEPTH {
-        return Err(Stop::Crash);
-    }
-    let result = evaluate_groups_inner(run, feature, group_id);
+    let result = if run.depth > MAX_DEPTH {
+        Err(Stop::Crash)
+    } else {
+        evaluate_groups_inner(run, feature, group)
+    };
     run.depth -= 1;
     result
 }
@@ -151,52 +144,33 @@ fn evaluate_groups(
 fn evaluate_groups_inner(
     run: &mut Run<'_>,
     feature: &Feature,
-    group_id: &Value,
+    group_ref: &GroupRef,
 ) -> Result<Option<Arc<Rule>>, Stop> {
-    let Some(group) = run.model.group(group_id)? else {
-        return find_winner(run, &feature.key, Vec::new(), Vec::new(), group_id, None);
-    };
     let model = run.model;
-    let mut skip: Vec<String> = Vec::new();
-    let mut campaigns: Vec<(String, Vec<Arc<Rule>>)> = Vec::new();
-    for feature_key in &group.feature_keys {
-        let Some(member) = model.feature(feature_key) else {
-            continue;
-        };
-        if skip.contains(feature_key) {
+    let group = model.group(group_ref)?;
+    let mut skip: Vec<usize> = Vec::new();
+    let mut campaigns: Vec<(usize, &[Arc<Rule>])> = Vec::new();
+    for member in &group.members {
+        if skip.contains(&member.feature) {
             continue;
         }
-        if !rollout_passed(run, member, &mut skip)? {
+        if !rollout_passed(run, member.feature, &mut skip)? {
             continue;
         }
-        for same in model.features_with_key(feature_key) {
-            for rule in &same.rules {
-                let listed = group.campaigns.contains(&js::to_string(&rule.id))
-                    || group.campaigns.contains(&with_variation(rule)?);
-                if !listed {
-                    continue;
-                }
-                let slot = match campaigns.iter().position(|(key, _)| key == feature_key) {
-                    Some(slot) => slot,
-                    None => {
-                        campaigns.push((feature_key.clone(), Vec::new()));
-                        campaigns.len() - 1
-                    }
-                };
-                let rules = &mut campaigns[slot].1;
-                if !rules.iter().any(|r| js::strict_eq(&r.rule_key, &rule.rule_key)) {
-                    rules.push(Arc::clone(rule));
-                }
-            }
+        let rules = member.rules.as_deref().map_err(|_| Stop::Crash)?;
+        if !rules.is_empty() {
+            campaigns.push((member.feature, rules));
         }
     }
     let (eligible, stored) = eligible(run, &campaigns)?;
-    find_winner(run, &feature.key, eligible, stored, group_id, Some(&group))
+    find_winner(run, feature, eligible, stored, group_ref, &group)
 }
 
 /// `_isRolloutRuleForFeaturePassed`.
-fn rollout_passed(run: &mut Run<'_>, feature: &Feature, skip: &mut Vec<String>) -> Result<bool, Stop> {
-    if run.evaluated.contains_key(&feature.key) {
+fn rollout_passed(run: &mut Run<'_>, index: usize, skip: &mut Vec<usize>) -> Result<bool, Stop> {
+    let model = run.model;
+    let feature = &model.features[index];
+    if run.evaluated.contains(&feature.key.as_str()) {
         return Ok(true);
     }
     let rollouts: Vec<&Arc<Rule>> = feature.rollout_rules().collect();
@@ -214,18 +188,10 @@ fn rollout_passed(run: &mut Run<'_>, feature: &Feature, skip: &mut Vec<String>) 
     if let Some(rule) = selected
         && run.traffic_and_variation(&rule)?.is_some()
     {
-        let variation_id = rule.first_variation()?.id.clone();
-        run.evaluated.insert(
-            feature.key.clone(),
-            crate::decide::Passed {
-                id: rule.id.clone(),
-                key: rule.key.clone(),
-                variation_id,
-            },
-        );
+        run.evaluated.push(&feature.key);
         return Ok(true);
     }
-    skip.push(feature.key.clone());
+    skip.push(index);
     Ok(false)
 }
 
@@ -234,13 +200,13 @@ type Eligible = (Vec<Arc<Rule>>, Vec<Arc<Rule>>);
 
 /// `_getEligbleCampaigns`: campaigns with a stored decision, and campaigns whose segments and
 /// traffic take the user.
-fn eligible(run: &mut Run<'_>, campaigns: &[(String, Vec<Arc<Rule>>)]) -> Result<Eligible, Stop> {
+fn eligible(run: &mut Run<'_>, campaigns: &[(usize, &[Arc<Rule>])]) -> Result<Eligible, Stop> {
     let mut eligible = Vec::new();
     let mut stored_eligible: Vec<Arc<Rule>> = Vec::new();
-    for (feature_key, rules) in campaigns {
-        for rule in rules {
-            let stored = run.access.get(feature_key)?;
-            if let Some(stored) = stored
+    for (feature, rules) in campaigns {
+        let feature_key = &run.model.features[*feature].key;
+        for rule in *rules {
+            if let Some(stored) = run.access.get(feature_key)?
                 && let (Some(variation_id), Some(key)) = (
                     stored.experiment_variation_id.as_ref().filter(|v| js::truthy(v)),
                     stored.experiment_key.as_ref().filter(|v| js::truthy(v)),
@@ -264,36 +230,28 @@ fn eligible(run: &mut Run<'_>, campaigns: &[(String, Vec<Arc<Rule>>)]) -> Result
 /// `_findWinnerCampaignAmongEligibleCampaigns`.
 fn find_winner(
     run: &mut Run<'_>,
-    feature_key: &str,
+    feature: &Feature,
     eligible: Vec<Arc<Rule>>,
     stored: Vec<Arc<Rule>>,
-    group_id: &Value,
-    group: Option<&Group>,
+    group_ref: &GroupRef,
+    group: &Group,
 ) -> Result<Option<Arc<Rule>>, Stop> {
-    let called = run.model.campaign_ids(feature_key);
-    let random = group.is_none_or(|g| g.random);
-    let pick = |run: &mut Run<'_>, list: &[Arc<Rule>]| -> Result<Option<Arc<Rule>>, Stop> {
-        match list.len() {
-            0 => Ok(None),
-            1 => Ok(Some(Arc::clone(&list[0]))),
-            _ if random => by_equal_weights(run, list, &called, group_id),
-            _ => by_priority(run, list, &called, group_id, group),
-        }
-    };
-    if !stored.is_empty() {
-        return pick(run, &stored);
+    let called = &feature.campaign_ids;
+    let list = if stored.is_empty() { eligible } else { stored };
+    match list.len() {
+        0 => Ok(None),
+        1 => Ok(Some(Arc::clone(&list[0]))),
+        _ if group.random => by_equal_weights(run, &list, called, group_ref),
+        _ => by_priority(run, &list, called, group_ref, group),
     }
-    pick(run, &eligible)
 }
 
-fn bucket_in_group(run: &Run<'_>, group_id: &Value) -> f64 {
-    let seed = if js::truthy(group_id) {
-        format!("{}_{}", js::to_string(group_id), run.context.id)
-    } else {
-        // getBucketingSeed without a group and without a campaign reads `undefined.getType()`.
-        String::new()
-    };
-    bucket::bucket_of(&seed, bucket::MAX_TRAFFIC_VALUE)
+/// `calculateBucketValue(getBucketingSeed(userId, undefined, groupId))`.
+fn bucket_in_group(run: &Run<'_>, group: &GroupRef) -> f64 {
+    bucket::bucket(
+        bucket::hash_joined(&[&group.text, &run.context.id]),
+        bucket::MAX_TRAFFIC_VALUE,
+    )
 }
 
 /// Stores the group's winner and returns it if it is one of the called feature's campaigns.
@@ -301,7 +259,7 @@ fn settle(
     run: &mut Run<'_>,
     winner: &Arc<Rule>,
     called: &[Value],
-    group_id: &Value,
+    group: &GroupRef,
 ) -> Result<Option<Arc<Rule>>, Stop> {
     let variation_id = if winner.kind == Kind::Personalize {
         winner.first_variation()?.id.clone()
@@ -315,7 +273,7 @@ fn settle(
         ..StoredDecision::default()
     };
     if crate::decide::storable(&decision) {
-        run.access.set(&meg_key(group_id), decision);
+        run.access.set(&meg_key(group), decision);
     }
     Ok(called
         .iter()
@@ -328,11 +286,11 @@ fn by_equal_weights(
     run: &mut Run<'_>,
     list: &[Arc<Rule>],
     called: &[Value],
-    group_id: &Value,
+    group: &GroupRef,
 ) -> Result<Option<Arc<Rule>>, Stop> {
     let weight = ((100.0 / list.len() as f64) * 10_000.0 + 0.5).floor() / 10_000.0;
     let ranges = bucket::ranges(list.iter().map(|_| Weight::number(weight)));
-    let value = bucket_in_group(run, group_id);
+    let value = bucket_in_group(run, group);
     // The SDK logs the winner's type without checking there is one.
     let (winner, _) = list
         .iter()
@@ -343,11 +301,11 @@ fn by_equal_weights(
     run.note(|| {
         format!(
             "group {}: {} wins at random",
-            js::to_string(group_id),
+            group.text,
             js::to_string(&winner.key)
         )
     });
-    settle(run, &winner, called, group_id)
+    settle(run, &winner, called, group)
 }
 
 /// `_getCampaignUsingAdvancedAlgo`: the first campaign in the priority order, else one by the
@@ -356,10 +314,10 @@ fn by_priority(
     run: &mut Run<'_>,
     list: &[Arc<Rule>],
     called: &[Value],
-    group_id: &Value,
-    group: Option<&Group>,
+    group_ref: &GroupRef,
+    group: &Group,
 ) -> Result<Option<Arc<Rule>>, Stop> {
-    let priority: Vec<Value> = match group.and_then(|g| g.priority.as_ref()) {
+    let priority: Vec<Value> = match &group.priority {
         None => Vec::new(),
         Some(Value::Array(items)) => items.clone(),
         Some(Value::String(s)) => s
@@ -372,32 +330,27 @@ fn by_priority(
     let mut winner = None;
     'order: for wanted in &priority {
         for rule in list {
-            if js::loose_eq(&rule.id, wanted) {
-                winner = Some(Arc::clone(rule));
-                break 'order;
-            }
-            if js::strict_eq(&Value::String(with_variation(rule)?), wanted) {
+            if js::loose_eq(&rule.id, wanted) || wanted.as_str() == Some(rule.pair()?) {
                 winner = Some(Arc::clone(rule));
                 break 'order;
             }
         }
     }
     if winner.is_none() {
-        let weights = group.and_then(|g| g.weights.clone());
-        if matches!(weights, Some(Value::Null)) {
+        if matches!(group.weights, Some(Value::Null)) {
             return Err(Stop::Crash);
         }
+        let lookup = |key: &str| group.weights.as_ref().and_then(|w| property(w, key)).cloned();
         let mut participating = Vec::new();
         for rule in list {
-            let lookup = |key: &str| weights.as_ref().and_then(|w| property(w, key)).cloned();
-            if let Some(weight) = lookup(&js::to_string(&rule.id)) {
+            if let Some(weight) = lookup(&rule.id_text) {
                 participating.push((Arc::clone(rule), weight));
-            } else if let Some(weight) = lookup(&with_variation(rule)?) {
+            } else if let Some(weight) = lookup(rule.pair()?) {
                 participating.push((Arc::clone(rule), weight));
             }
         }
         let ranges = bucket::ranges(participating.iter().map(|(_, w)| Weight::of(Some(w))));
-        let value = bucket_in_group(run, group_id);
+        let value = bucket_in_group(run, group_ref);
         winner = participating
             .iter()
             .zip(ranges)
@@ -409,11 +362,11 @@ fn by_priority(
             run.note(|| {
                 format!(
                     "group {}: {} wins by priority and weight",
-                    js::to_string(group_id),
+                    group_ref.text,
                     js::to_string(&winner.key)
                 )
             });
-            settle(run, &winner, called, group_id)
+            settle(run, &winner, called, group_ref)
         }
         None => Ok(None),
     }

@@ -4,6 +4,7 @@
 //! `CampaignUtil.setVariationAllocation`). Built once per snapshot; decisions only read it.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -66,6 +67,8 @@ pub struct Variable {
 #[derive(Debug)]
 pub(crate) struct Variation {
     pub(crate) id: Value,
+    /// `String(id)`, for bucketing keys and group lists.
+    pub(crate) id_text: String,
     pub(crate) key: String,
     pub(crate) weight: Weight,
     pub(crate) salt: Option<String>,
@@ -81,6 +84,11 @@ pub(crate) struct Variation {
 #[derive(Debug)]
 pub(crate) struct Rule {
     pub(crate) id: Value,
+    /// `String(id)`.
+    pub(crate) id_text: String,
+    /// `id_variationId` of the first variation, as groups list personalize rules (`None`
+    /// without variations: reading it throws).
+    pub(crate) pair: Option<String>,
     pub(crate) key: Value,
     pub(crate) kind: Kind,
     pub(crate) rule_key: Value,
@@ -92,10 +100,23 @@ pub(crate) struct Rule {
     pub(crate) segments: Segments,
     pub(crate) variations: Vec<Arc<Variation>>,
     /// The mutually exclusive group the rule is in (`None`: none), or where reading it throws.
-    pub(crate) group: Result<Option<Value>, Crash>,
+    pub(crate) group: Result<Option<GroupRef>, Crash>,
+}
+
+/// A rule's group: its id as the settings write it, as text, and where it is compiled.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupRef {
+    pub(crate) id: Value,
+    pub(crate) text: String,
+    pub(crate) index: usize,
 }
 
 impl Rule {
+    /// `${id}_${variations[0].id}`, which throws without variations.
+    pub(crate) fn pair(&self) -> Result<&str, Crash> {
+        self.pair.as_deref().ok_or(Crash)
+    }
+
     /// `getVariations()[0]`, which the SDK reads without checking.
     pub(crate) fn first_variation(&self) -> Result<&Arc<Variation>, Crash> {
         self.variations.first().ok_or(Crash)
@@ -126,6 +147,9 @@ pub(crate) struct Feature {
     pub(crate) rules: Vec<Arc<Rule>>,
     pub(crate) raw_rules: Vec<RawRule>,
     pub(crate) impact_campaign_id: Option<Value>,
+    /// `getCampaignIdsFromFeatureKey`: the campaign ids of every rule of every feature with
+    /// this key.
+    pub(crate) campaign_ids: Arc<[Value]>,
 }
 
 impl Feature {
@@ -143,10 +167,9 @@ impl Feature {
 /// A mutually exclusive group, as the decision reads it.
 #[derive(Debug)]
 pub(crate) struct Group {
-    /// `groups[id].campaigns`: `"campaignId"` or `"campaignId_variationId"`.
-    pub(crate) campaigns: Vec<String>,
-    /// The features those campaigns belong to, in the SDK's order.
-    pub(crate) feature_keys: Vec<String>,
+    /// The features the group's campaigns belong to, in the SDK's order, each with its
+    /// rules that the group lists (or where listing them throws).
+    pub(crate) members: Vec<Member>,
     /// `et` is absent or 1.
     pub(crate) random: bool,
     /// `p` (priority order) and `wt` (weights), as given.
@@ -154,16 +177,52 @@ pub(crate) struct Group {
     pub(crate) weights: Option<Value>,
 }
 
+/// A feature of a group.
+#[derive(Debug)]
+pub(crate) struct Member {
+    /// The first feature with the key.
+    pub(crate) feature: usize,
+    /// The rules of every feature with that key that the group lists, one per rule key.
+    pub(crate) rules: Result<Vec<Arc<Rule>>, Crash>,
+}
+
 /// The compiled settings.
 #[derive(Debug)]
 pub(crate) struct Model {
     pub(crate) account_id: String,
     pub(crate) features: Vec<Feature>,
-    first_feature: HashMap<String, usize>,
+    first_feature: HashMap<String, usize, BuildHasherDefault<Fnv>>,
     /// Campaigns by key (the first of each key): their variations, for stored decisions.
     campaigns_by_key: HashMap<String, Vec<Arc<Variation>>>,
-    groups: HashMap<String, Result<Arc<Group>, Crash>>,
+    groups: Vec<Result<Arc<Group>, Crash>>,
+    /// For each campaign id (as f64 bits), the features with a rule on it, in order, with
+    /// the rule's variation id.
+    features_by_campaign: HashMap<u64, Vec<(usize, Option<f64>)>>,
     pub(crate) report: Report,
+}
+
+/// FNV-1a: feature keys are short and come from the settings, and the lookup is on every
+/// decision's path, where SipHash's flood resistance buys nothing.
+#[derive(Default)]
+pub(crate) struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for byte in bytes {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
 }
 
 /// A campaign of the document and its compiled variations, while the features are linked.
@@ -229,6 +288,16 @@ impl Model {
         let mut report = Report::default();
         let campaign_groups = either(settings, "cG", "campaignGroups").and_then(Value::as_object);
         let groups_value = either(settings, "g", "groups");
+        // Every group a campaign names, in order, compiled once the features are linked.
+        let mut group_ids: Vec<String> = Vec::new();
+        let mut group_index: HashMap<String, usize> = HashMap::new();
+        for group_id in campaign_groups.into_iter().flat_map(|cg| cg.values()) {
+            let text = js::to_string(group_id);
+            if !group_index.contains_key(&text) {
+                group_index.insert(text.clone(), group_ids.len());
+                group_ids.push(text);
+            }
+        }
 
         // Campaigns, with ranges allocated; the last of an id wins the id lookup.
         let mut campaigns: Vec<Campaign<'_>> = Vec::new();
@@ -252,7 +321,7 @@ impl Model {
         }
 
         let mut features = Vec::new();
-        let mut first_feature = HashMap::new();
+        let mut first_feature: HashMap<String, usize, BuildHasherDefault<Fnv>> = HashMap::default();
         for value in feature_values {
             let Some(feature) = value.as_object() else {
                 continue;
@@ -277,12 +346,16 @@ impl Model {
                 {
                     linked = vec![Arc::clone(one)];
                 }
+                let groups = Groups {
+                    campaign_groups,
+                    groups: groups_value,
+                    index: &group_index,
+                };
                 rules.push(Arc::new(link(
                     campaign,
                     rule,
                     linked,
-                    campaign_groups,
-                    groups_value,
+                    &groups,
                     &features_by_id,
                     &mut report,
                 )));
@@ -299,7 +372,22 @@ impl Model {
                     .and_then(|impact| impact.get("campaignId"))
                     .filter(|id| js::truthy(id))
                     .cloned(),
+                campaign_ids: Arc::from(Vec::new()),
             });
+        }
+        let mut ids_by_key: HashMap<&str, Vec<Value>> = HashMap::new();
+        for feature in &features {
+            let ids = ids_by_key.entry(feature.key.as_str()).or_default();
+            ids.extend(feature.raw_rules.iter().map(|r| r.campaign_id.clone()));
+        }
+        let ids_by_key: HashMap<String, Arc<[Value]>> = ids_by_key
+            .into_iter()
+            .map(|(key, ids)| (key.to_owned(), Arc::from(ids)))
+            .collect();
+        for feature in &mut features {
+            if let Some(ids) = ids_by_key.get(&feature.key) {
+                feature.campaign_ids = Arc::clone(ids);
+            }
         }
 
         let mut model = Self {
@@ -307,23 +395,33 @@ impl Model {
             features,
             first_feature,
             campaigns_by_key,
-            groups: HashMap::new(),
+            groups: Vec::new(),
+            features_by_campaign: HashMap::new(),
             report,
         };
-        if let (Some(campaign_groups), Some(groups)) = (campaign_groups, groups_value) {
-            for group_id in campaign_groups.values() {
-                let key = js::to_string(group_id);
-                if !model.groups.contains_key(&key) {
-                    let group = model.compile_group(groups, &key);
-                    model.groups.insert(key, group);
-                }
+        for (index, feature) in model.features.iter().enumerate() {
+            for rule in &feature.raw_rules {
+                let Some(id) = rule.campaign_id.as_f64() else {
+                    continue;
+                };
+                let variation = rule.variation_id.as_ref().and_then(Value::as_f64);
+                model
+                    .features_by_campaign
+                    .entry(id.to_bits())
+                    .or_default()
+                    .push((index, variation));
             }
         }
+        let groups: Vec<_> = group_ids
+            .iter()
+            .map(|id| model.compile_group(groups_value, id))
+            .collect();
+        model.groups = groups;
         model
     }
 
-    fn compile_group(&self, groups: &Value, id: &str) -> Result<Arc<Group>, Crash> {
-        let group = property(groups, id).filter(|g| js::truthy(g));
+    fn compile_group(&self, groups: Option<&Value>, id: &str) -> Result<Arc<Group>, Crash> {
+        let group = groups.and_then(|g| property(g, id)).filter(|g| js::truthy(g));
         let campaigns: Vec<String> = match group.map(|g| property(g, "campaigns")) {
             None => Vec::new(),
             Some(Some(Value::Array(items))) => items
@@ -333,43 +431,67 @@ impl Model {
             // Not iterable, or iterated as characters: not supported (see docs/flags.md).
             Some(_) => return Err(Crash),
         };
-        let mut feature_keys: Vec<String> = Vec::new();
+        // getFeatureKeysFromCampaignIds: each listed campaign's features, in order, once.
+        let mut feature_keys: Vec<&str> = Vec::new();
+        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for campaign in &campaigns {
             let mut parts = campaign.split('_').map(js::string_to_number);
             let campaign_id = parts.next().unwrap_or(f64::NAN);
             let variation_id = parts.next();
-            for feature in &self.features {
-                if feature_keys.contains(&feature.key) {
+            let Some(candidates) = self.features_by_campaign.get(&campaign_id.to_bits()) else {
+                continue;
+            };
+            for &(index, rule_variation) in candidates {
+                let feature = &self.features[index];
+                if seen.contains(feature.key.as_str()) {
                     continue;
                 }
-                let belongs = feature.raw_rules.iter().any(|rule| {
-                    rule.campaign_id.as_f64() == Some(campaign_id)
-                        && variation_id
-                            .is_none_or(|vid| rule.variation_id.as_ref().and_then(Value::as_f64) == Some(vid))
-                });
-                if belongs {
-                    feature_keys.push(feature.key.clone());
+                if variation_id.is_none_or(|vid| rule_variation == Some(vid)) {
+                    seen.insert(&feature.key);
+                    feature_keys.push(&feature.key);
                 }
             }
         }
+        let members = feature_keys
+            .iter()
+            .filter_map(|key| {
+                let feature = *self.first_feature.get(*key)?;
+                Some(Member {
+                    feature,
+                    rules: self.listed_rules(key, &campaigns),
+                })
+            })
+            .collect();
         let et = group.and_then(|g| property(g, "et"));
         Ok(Arc::new(Group {
-            campaigns,
-            feature_keys,
+            members,
             random: et.is_none_or(|et| et.as_f64() == Some(1.0)),
             priority: group.and_then(|g| property(g, "p")).cloned(),
             weights: group.and_then(|g| property(g, "wt")).cloned(),
         }))
     }
 
+    /// The rules of the features with `key` that `campaigns` lists (by id, or by
+    /// `id_variationId`), the first of each rule key.
+    fn listed_rules(&self, key: &str, campaigns: &[String]) -> Result<Vec<Arc<Rule>>, Crash> {
+        let mut rules: Vec<Arc<Rule>> = Vec::new();
+        for feature in self.features.iter().filter(|f| f.key == key) {
+            for rule in &feature.rules {
+                let listed = campaigns.iter().any(|c| *c == rule.id_text) || {
+                    let pair = rule.pair()?;
+                    campaigns.iter().any(|c| c == pair)
+                };
+                if listed && !rules.iter().any(|r| js::strict_eq(&r.rule_key, &rule.rule_key)) {
+                    rules.push(Arc::clone(rule));
+                }
+            }
+        }
+        Ok(rules)
+    }
+
     /// The first feature with `key`.
     pub(crate) fn feature(&self, key: &str) -> Option<&Feature> {
         self.first_feature.get(key).map(|&index| &self.features[index])
-    }
-
-    /// Every feature with `key` (the SDK's group code loops over all of them).
-    pub(crate) fn features_with_key<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a Feature> {
-        self.features.iter().filter(move |feature| feature.key == key)
     }
 
     /// `getVariationFromCampaignKey`: a variation of the first campaign with `key`.
@@ -381,20 +503,9 @@ impl Model {
             .find(|v| js::strict_eq(&v.id, variation_id))
     }
 
-    /// A group by its id.
-    pub(crate) fn group(&self, id: &Value) -> Result<Option<Arc<Group>>, Crash> {
-        match self.groups.get(&js::to_string(id)) {
-            None => Ok(None),
-            Some(Ok(group)) => Ok(Some(Arc::clone(group))),
-            Some(Err(crash)) => Err(*crash),
-        }
-    }
-
-    /// `getCampaignIdsFromFeatureKey`: the campaign ids of every rule of the features with `key`.
-    pub(crate) fn campaign_ids(&self, key: &str) -> Vec<Value> {
-        self.features_with_key(key)
-            .flat_map(|f| f.raw_rules.iter().map(|r| r.campaign_id.clone()))
-            .collect()
+    /// A rule's group.
+    pub(crate) fn group(&self, group: &GroupRef) -> Result<Arc<Group>, Crash> {
+        self.groups.get(group.index).cloned().unwrap_or(Err(Crash))
     }
 
     /// How many features the settings define.
@@ -440,7 +551,7 @@ fn variations(
         .zip(ranges)
         .map(|((variation, weight), range)| {
             let segments = js::or(variation.get("seg"), variation.get("segments"));
-            let whitelist = match segments {
+            let whitelist = match segments.filter(|_| kind == Kind::Testing) {
                 Some(Value::Object(map)) if !map.is_empty() => {
                     Some(Node::compile(segments.unwrap_or(&Value::Null), features, report))
                 }
@@ -448,6 +559,7 @@ fn variations(
             };
             Arc::new(Variation {
                 id: either(variation, "i", "id").cloned().unwrap_or(Value::Null),
+                id_text: text(either(variation, "i", "id")),
                 key: text(js::or(
                     variation.get("n"),
                     js::or(variation.get("key"), variation.get("name")),
@@ -455,7 +567,12 @@ fn variations(
                 weight,
                 salt: variation.get("salt").filter(|s| js::truthy(s)).map(js::to_string),
                 range,
-                segments: Segments::compile(segments, features, report),
+                // Pre-segmentation reads a variation's segments for these kinds only.
+                segments: if matches!(kind, Kind::Rollout | Kind::Personalize) {
+                    Segments::compile(segments, features, report)
+                } else {
+                    Segments::Skip
+                },
                 whitelist,
                 variables: variables(variation).into(),
             })
@@ -482,44 +599,67 @@ fn variables(variation: &Map<String, Value>) -> Vec<Variable> {
         .collect()
 }
 
+/// Where rules find their groups while they are linked.
+struct Groups<'a> {
+    campaign_groups: Option<&'a Map<String, Value>>,
+    groups: Option<&'a Value>,
+    index: &'a HashMap<String, usize>,
+}
+
 fn link(
     campaign: &Map<String, Value>,
     rule: &Map<String, Value>,
     variations: Vec<Arc<Variation>>,
-    campaign_groups: Option<&Map<String, Value>>,
-    groups: Option<&Value>,
+    groups: &Groups<'_>,
     features: &dyn FeatureIds,
     report: &mut Report,
 ) -> Rule {
     let kind = Kind::of(campaign.get("type"));
     let id = campaign.get("id").cloned().unwrap_or(Value::Null);
+    let id_text = js::to_string(&id);
+    let pair = variations
+        .first()
+        .map(|first| format!("{id_text}_{}", first.id_text));
     // getGroupDetailsIfCampaignPartOfIt: "id" (or "id_variationId" for personalize rules);
     // reading a group that the settings do not define throws.
     let group = (|| {
         let lookup = if kind == Kind::Personalize {
-            let first = variations.first().ok_or(Crash)?;
-            format!("{}_{}", js::to_string(&id), js::to_string(&first.id))
+            pair.clone().ok_or(Crash)?
         } else {
-            js::to_string(&id)
+            id_text.clone()
         };
-        let Some(group_id) = campaign_groups.and_then(|cg| cg.get(&lookup)) else {
+        let Some(group_id) = groups.campaign_groups.and_then(|cg| cg.get(&lookup)) else {
             return Ok(None);
         };
-        match groups.and_then(|g| property(g, &js::to_string(group_id))) {
+        let text = js::to_string(group_id);
+        match groups.groups.and_then(|g| property(g, &text)) {
             None | Some(Value::Null) => Err(Crash),
-            Some(_) => Ok(Some(group_id.clone())),
+            Some(_) => {
+                let index = groups.index.get(&text).copied().ok_or(Crash)?;
+                Ok(Some(GroupRef {
+                    id: group_id.clone(),
+                    text,
+                    index,
+                }))
+            }
         }
     })();
     Rule {
         key: campaign.get("key").cloned().unwrap_or(Value::Null),
         id,
+        id_text,
+        pair,
         kind,
         rule_key: rule.get("ruleKey").cloned().unwrap_or(Value::Null),
         salt: campaign.get("salt").filter(|s| js::truthy(s)).map(js::to_string),
         traffic: campaign.get("percentTraffic").cloned(),
         forced_variations: campaign.get("isForcedVariationEnabled").is_some_and(js::truthy),
         user_list: campaign.get("isUserListEnabled").is_some_and(js::truthy),
-        segments: Segments::compile(campaign.get("segments"), features, report),
+        segments: if kind == Kind::Testing {
+            Segments::compile(campaign.get("segments"), features, report)
+        } else {
+            Segments::Skip
+        },
         variations,
         group,
     }

@@ -177,7 +177,7 @@ impl Node {
                     VariableTest::Crash => Err(Crash),
                     VariableTest::InList(None) => Ok(false),
                     VariableTest::InList(Some(list)) => {
-                        let attribute = tag_text(&tag).unwrap_or_else(|| "null".to_owned());
+                        let attribute = tag_text(&tag).map_or_else(|| "null".to_owned(), Cow::into_owned);
                         // The gateway's answer is awaited inside the operand evaluator.
                         Ok(env.lookup.in_list(list, &attribute))
                     }
@@ -238,10 +238,11 @@ impl Env<'_> {
 
 /// `preProcessTagValue`: `undefined` is `""`, `null` stays null (and never matches), the rest
 /// is `String(x)`.
-fn tag_text(value: &Value) -> Option<String> {
+fn tag_text(value: &Value) -> Option<Cow<'_, str>> {
     match value {
         Value::Null => None,
-        other => Some(js::to_string(other)),
+        Value::String(text) => Some(Cow::Borrowed(text)),
+        other => Some(Cow::Owned(js::to_string(other))),
     }
 }
 

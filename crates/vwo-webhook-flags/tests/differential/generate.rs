@@ -255,12 +255,18 @@ fn variation(rng: &mut Rng, id: u64, keys: &[String], shared_salt: &str, whiteli
 /// A settings file: features with rollout, testing and personalize rules, some of them in
 /// mutually exclusive groups.
 pub(crate) fn settings(rng: &mut Rng) -> Value {
+    let features = rng.usize(1..5);
+    settings_with(rng, features)
+}
+
+/// [`settings`] with `feature_count` features.
+pub(crate) fn settings_with(rng: &mut Rng, feature_count: usize) -> Value {
     let mut campaigns = Vec::new();
     let mut features = Vec::new();
     let mut groupable: Vec<String> = Vec::new();
     let mut next_id = u64::from(rng.u16(1..500));
     let shared_salt = format!("shared-{}", rng.u8(..));
-    for f in 0..rng.usize(1..5) {
+    for f in 0..feature_count {
         let feature_key = format!("feature{f}");
         let keys: Vec<String> = (0..rng.usize(1..3)).map(|k| format!("var{k}")).collect();
         let mut rules = Vec::new();
