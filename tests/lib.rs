@@ -48,3 +48,7 @@ pub struct RocketGuide;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/settings.md")]
 pub struct SettingsGuide;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/flags.md")]
+pub struct FlagsGuide;
