@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
-use vwo_webhook::{Coordinator, Refresh, RefreshError, SafetyNet, Trigger};
+use vwo_webhook::{Coordinator, Refresh, RefreshError, SafetyNet, SettingsChanged, Trigger};
 
 use crate::origin::{
     DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_SIZE, DEFAULT_TIMEOUT, Endpoint, FetchError,
@@ -67,6 +67,8 @@ struct Refused {
     check: Check,
     at: Instant,
     error: DocumentError,
+    /// The notice whose fetch found it: only its redeliveries are answered from the verdict.
+    notice: Option<SettingsChanged>,
 }
 
 /// Configures [`VwoSettings`].
@@ -120,11 +122,12 @@ impl SettingsBuilder {
         self
     }
 
-    /// While the origin serves a document validation refused, a webhook's refresh fails with
-    /// the same verdict (500 to VWO) without fetching it again: revalidated with
-    /// `If-None-Match` when it came with an `ETag` (a 304 means it is still the one), otherwise
-    /// for this long after the refusal (default 30 s; zero fetches every time). A fixed
-    /// document is picked up by the first refresh that sees it.
+    /// While the origin serves a document validation refused, redeliveries of the notice whose
+    /// fetch found it fail with the same verdict (500 to VWO) without fetching it again:
+    /// revalidated with `If-None-Match` when it came with an `ETag` (a 304 means it is still
+    /// the one), otherwise for this long after the refusal (default 30 s; zero fetches every
+    /// time). A newer notice, or a different one, announces a change and always asks the
+    /// origin; a fixed document is picked up by the first refresh that sees it.
     pub fn refused_verdict_window(mut self, window: Duration) -> Self {
         self.refused_window = window;
         self
@@ -217,8 +220,18 @@ impl VwoSettings {
             _ => (Endpoint::Settings, Check::Fetch),
         };
         let refused = self.refused().filter(|refused| refused.check == check);
+        // A redelivery of the notice whose fetch was refused moments ago gets the same verdict
+        // without a fetch; a newer notice (or a different one) announces a change the origin
+        // may have fixed, so it asks. Polls are not announcements: the window holds for them.
+        let redelivered = match trigger {
+            Trigger::Webhook(notice) => refused
+                .as_ref()
+                .is_some_and(|r| r.notice.as_ref() == Some(notice)),
+            _ => true,
+        };
         if let Some(refused) = &refused
             && refused.etag.is_none()
+            && redelivered
             && refused.at.elapsed() < inner.refused_window
         {
             tracing::debug!("the origin's document was refused moments ago; not fetching it again");
@@ -257,11 +270,16 @@ impl VwoSettings {
                 };
                 metrics::counter!(FETCH_ERRORS, "kind" => kind).increment(1);
                 inner.store.record_error(error.to_string());
+                let notice = match trigger {
+                    Trigger::Webhook(notice) => Some(notice.clone()),
+                    _ => None,
+                };
                 *self.refused_slot() = Some(Refused {
                     etag,
                     check,
                     at: Instant::now(),
                     error: error.clone(),
+                    notice,
                 });
                 Err(RefreshError::permanent(error))
             }

@@ -654,6 +654,63 @@ async fn a_refused_document_without_an_etag_is_not_refetched_within_the_window()
 }
 
 #[tokio::test]
+async fn a_newer_notice_asks_the_origin_even_within_the_refused_window() {
+    // The window is long, the origin sends no ETag: only the notice can tell a fix apart.
+    let (origin, settings, receiver, good) =
+        primed(|b| b.refused_verdict_window(Duration::from_secs(600))).await;
+    let before = origin.seen().len();
+    origin.then(Reply::Json(INVALID, None));
+    for _ in 0..5 {
+        assert_eq!(
+            deliver(&receiver).await,
+            500,
+            "redeliveries of the refused notice"
+        );
+    }
+    assert_eq!(origin.seen().len() - before, 1, "redeliveries reuse the verdict");
+    kept(&settings.store(), &good, "$.sdkKey");
+
+    // The user fixes the campaign in VWO's dashboard: VWO announces the change.
+    origin.then(Reply::Json(OTHER, None));
+    let newer = br#"{"timestamp":1606482999,"event":"settings_changed"}"#;
+    let headers: [(&str, &[u8]); 1] = [("x-vwo-auth", b"s3cret")];
+    assert_eq!(
+        receiver.handle_buffered("POST", &headers, newer).await.status(),
+        200
+    );
+    assert_eq!(origin.seen().len() - before, 2, "the newer notice fetched");
+    let current = settings.store().current().expect("settings");
+    assert_eq!(
+        current.raw().as_ref(),
+        OTHER.as_bytes(),
+        "served at once, not after the window"
+    );
+    assert_eq!(settings.store().last_error(), None);
+}
+
+#[tokio::test]
+async fn a_different_notice_for_a_still_invalid_document_fetches_once_and_keeps_the_good_settings() {
+    let (origin, settings, receiver, good) =
+        primed(|b| b.refused_verdict_window(Duration::from_secs(600))).await;
+    let before = origin.seen().len();
+    let headers: [(&str, &[u8]); 1] = [("x-vwo-auth", b"s3cret")];
+    let other = br#"{"timestamp":1606482285,"event":"settings_changed","action":"feature_flag_updated"}"#;
+    for _ in 0..2 {
+        origin.then(Reply::Json(INVALID, None));
+    }
+    assert_eq!(deliver(&receiver).await, 500);
+    // 40 redeliveries of each of two notices: one fetch per notice, not per delivery.
+    for _ in 0..40 {
+        assert_eq!(
+            receiver.handle_buffered("POST", &headers, other).await.status(),
+            500
+        );
+    }
+    assert_eq!(origin.seen().len() - before, 2, "one fetch for each notice");
+    kept(&settings.store(), &good, "$.sdkKey");
+}
+
+#[tokio::test]
 async fn a_failing_origin_is_asked_on_a_bounded_schedule() {
     let origin = LocalOrigin::start().await;
     for _ in 0..1000 {
