@@ -19,19 +19,15 @@ async fn get_status(replica: &Replica) -> Value {
     serde_json::from_slice(&response.body).expect("status JSON")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_webhook_to_any_replica_shows_on_every_status_page() {
-    let Some(redis) = RedisServer::for_test() else {
-        return;
-    };
-    let origin = ChangingOrigin::spawn(DEMO_SETTINGS, Duration::ZERO).expect("origin");
+/// Three replicas on `redis`, fetching from `origin`, started one at a time (so the first
+/// fetches and the others start from Redis), each holding settings.
+async fn three_replicas(origin: &ChangingOrigin, redis: &RedisServer) -> Vec<Replica> {
     let keyring = Keyring::from_comma_separated("s3cret").expect("key");
     let mut replicas = Vec::new();
     for _ in 0..3 {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let settings = demo_settings(origin.addr()).expect("settings");
         let replica = start_replica(listener, &redis.url(), settings, keyring.clone()).expect("replica");
-        // One at a time, so the first fetches and the others start from Redis.
         let mut changes = replica.store.subscribe();
         tokio::time::timeout(Duration::from_secs(10), changes.wait_for(Option::is_some))
             .await
@@ -39,6 +35,16 @@ async fn a_webhook_to_any_replica_shows_on_every_status_page() {
             .expect("store open");
         replicas.push(replica);
     }
+    replicas
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_to_any_replica_shows_on_every_status_page() {
+    let Some(redis) = RedisServer::for_test() else {
+        return;
+    };
+    let origin = ChangingOrigin::spawn(DEMO_SETTINGS, Duration::ZERO).expect("origin");
+    let replicas = three_replicas(&origin, &redis).await;
     assert_eq!(
         origin.fetches(),
         1,
@@ -97,19 +103,7 @@ async fn a_flag_changed_at_the_origin_changes_every_replicas_next_decision() {
         return;
     };
     let origin = ChangingOrigin::spawn(DEMO_SETTINGS, Duration::ZERO).expect("origin");
-    let keyring = Keyring::from_comma_separated("s3cret").expect("key");
-    let mut replicas = Vec::new();
-    for _ in 0..3 {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let settings = demo_settings(origin.addr()).expect("settings");
-        let replica = start_replica(listener, &redis.url(), settings, keyring.clone()).expect("replica");
-        let mut changes = replica.store.subscribe();
-        tokio::time::timeout(Duration::from_secs(10), changes.wait_for(Option::is_some))
-            .await
-            .expect("settings within 10 s")
-            .expect("store open");
-        replicas.push(replica);
-    }
+    let replicas = three_replicas(&origin, &redis).await;
     for replica in &replicas {
         assert_eq!(get_flag(replica).await["enabled"], true);
     }

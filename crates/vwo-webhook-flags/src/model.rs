@@ -523,17 +523,50 @@ pub(crate) fn property<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
     }
 }
 
+/// The values of `names` in `map`, read in one pass over its entries (cheaper than a hash
+/// lookup per name on the many small objects of a settings file).
+fn fields<'a, const N: usize>(map: &'a Map<String, Value>, names: [&str; N]) -> [Option<&'a Value>; N] {
+    let mut found = [None; N];
+    for (key, value) in map {
+        if let Some(slot) = names.iter().position(|name| *name == key) {
+            found[slot] = Some(value);
+        }
+    }
+    found
+}
+
 fn variations(
     campaign: &Map<String, Value>,
     kind: Kind,
     features: &dyn FeatureIds,
     report: &mut Report,
 ) -> Vec<Arc<Variation>> {
-    let raw: Vec<&Map<String, Value>> = list(campaign, "variations")
+    let raw: Vec<[Option<&Value>; 11]> = list(campaign, "variations")
         .iter()
         .filter_map(Value::as_object)
+        .map(|v| {
+            fields(
+                v,
+                [
+                    "i",
+                    "id",
+                    "n",
+                    "key",
+                    "name",
+                    "w",
+                    "weight",
+                    "seg",
+                    "segments",
+                    "salt",
+                    "variables",
+                ],
+            )
+        })
         .collect();
-    let weights: Vec<Weight> = raw.iter().map(|v| Weight::of(either(v, "w", "weight"))).collect();
+    let weights: Vec<Weight> = raw
+        .iter()
+        .map(|[.., w, weight, _, _, _, _]| Weight::of(js::or(*w, *weight)))
+        .collect();
     // Testing rules split 10,000 slots by weight; rollout and personalize rules take
     // 1..=weight*100 each (and decide by traffic, not by range).
     let ranges = match kind {
@@ -549,51 +582,54 @@ fn variations(
     raw.iter()
         .zip(weights)
         .zip(ranges)
-        .map(|((variation, weight), range)| {
-            let segments = js::or(variation.get("seg"), variation.get("segments"));
-            let whitelist = match segments.filter(|_| kind == Kind::Testing) {
-                Some(Value::Object(map)) if !map.is_empty() => {
-                    Some(Node::compile(segments.unwrap_or(&Value::Null), features, report))
-                }
-                _ => None,
-            };
-            Arc::new(Variation {
-                id: either(variation, "i", "id").cloned().unwrap_or(Value::Null),
-                id_text: text(either(variation, "i", "id")),
-                key: text(js::or(
-                    variation.get("n"),
-                    js::or(variation.get("key"), variation.get("name")),
-                )),
-                weight,
-                salt: variation.get("salt").filter(|s| js::truthy(s)).map(js::to_string),
-                range,
-                // Pre-segmentation reads a variation's segments for these kinds only.
-                segments: if matches!(kind, Kind::Rollout | Kind::Personalize) {
-                    Segments::compile(segments, features, report)
-                } else {
-                    Segments::Skip
-                },
-                whitelist,
-                variables: variables(variation).into(),
-            })
-        })
+        .map(
+            |(([i, id, n, key, name, _, _, seg, segs, salt, vars], weight), range)| {
+                let segments = js::or(*seg, *segs);
+                let whitelist = match segments.filter(|_| kind == Kind::Testing) {
+                    Some(dsl @ Value::Object(map)) if !map.is_empty() => {
+                        Some(Node::compile(dsl, features, report))
+                    }
+                    _ => None,
+                };
+                let id = js::or(*i, *id);
+                Arc::new(Variation {
+                    id: id.cloned().unwrap_or(Value::Null),
+                    id_text: text(id),
+                    key: text(js::or(*n, js::or(*key, *name))),
+                    weight,
+                    salt: salt.filter(|s| js::truthy(s)).map(js::to_string),
+                    range,
+                    // Pre-segmentation reads a variation's segments for these kinds only.
+                    segments: if matches!(kind, Kind::Rollout | Kind::Personalize) {
+                        Segments::compile(segments, features, report)
+                    } else {
+                        Segments::Skip
+                    },
+                    whitelist,
+                    variables: variables(*vars).into(),
+                })
+            },
+        )
         .collect()
 }
 
-fn variables(variation: &Map<String, Value>) -> Vec<Variable> {
-    list(variation, "variables")
+fn variables(list: Option<&Value>) -> Vec<Variable> {
+    let Some(Value::Array(items)) = list else {
+        return Vec::new();
+    };
+    items
         .iter()
         .map(|variable| {
-            let get = |short: &str, long: &str| {
-                js::nullish(variable.get(short), variable.get(long))
-                    .cloned()
-                    .unwrap_or(Value::Null)
+            let [i, id, kind, k, key, val, value] = match variable {
+                Value::Object(map) => fields(map, ["i", "id", "type", "k", "key", "val", "value"]),
+                _ => [None; 7],
             };
+            let pick = |a: Option<&Value>, b| js::nullish(a, b).cloned().unwrap_or(Value::Null);
             Variable {
-                id: get("i", "id"),
-                kind: variable.get("type").cloned().unwrap_or(Value::Null),
-                key: get("k", "key"),
-                value: get("val", "value"),
+                id: pick(i, id),
+                kind: kind.cloned().unwrap_or(Value::Null),
+                key: pick(k, key),
+                value: pick(val, value),
             }
         })
         .collect()
