@@ -13,6 +13,10 @@ use crate::context::Context;
 use crate::js;
 use crate::operand::{Operand, Reading};
 
+mod gathered;
+
+use gathered::{every, some};
+
 /// Where the SDK would throw: the decision is the SDK's error answer (disabled, no variables).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Crash;
@@ -199,7 +203,7 @@ impl Node {
                 let Some(ua) = env.context.user_agent.as_deref().filter(|ua| !ua.is_empty()) else {
                     return Ok(false);
                 };
-                let tag = decode_uri_component(ua).ok_or(Crash)?;
+                let tag = js::decode_uri_component(ua).ok_or(Crash)?;
                 Ok(operand.matches(&tag))
             }
             Node::Text(kind, operand) => {
@@ -386,173 +390,6 @@ fn count_regex(operand: &Operand, report: &mut Report) {
     }
 }
 
-/// `every`: false at the first false element; location elements are gathered and, once one
-/// of each element is a location, checked together.
-fn every(items: &[AndItem], env: &mut Env<'_>) -> Result<bool, Crash> {
-    let mut location: Vec<(&'static str, &Value)> = Vec::new();
-    for item in items {
-        match item {
-            AndItem::Crash => return Err(Crash),
-            AndItem::Location(pairs) => {
-                for (key, value) in pairs {
-                    match location.iter_mut().find(|(k, _)| k == key) {
-                        Some(slot) => slot.1 = value,
-                        None => location.push((key, value)),
-                    }
-                }
-                if location.len() == items.len() {
-                    return check_location(&location, env.context);
-                }
-            }
-            AndItem::Node(node) => {
-                if !node.eval(env)? {
-                    return Ok(false);
-                }
-            }
-        }
-    }
-    Ok(true)
-}
-
-/// `checkLocationPreSegmentation`: needs an IP address given (even empty) and a location.
-fn check_location(expected: &[(&'static str, &Value)], context: &Context) -> Result<bool, Crash> {
-    if context.ip_address.is_none() {
-        return Ok(false);
-    }
-    let Some(location) = &context.location else {
-        return Ok(false);
-    };
-    let actual = |key: &str| -> Result<Option<&Value>, Crash> {
-        match location {
-            Value::Object(map) => Ok(map.get(key)),
-            Value::Array(_) => Ok(None),
-            _ => Err(Crash),
-        }
-    };
-    for (key, value) in expected {
-        let Some(actual) = actual(key)? else {
-            return Ok(false);
-        };
-        if normalize(value) != normalize(actual) {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
-/// `normalizeValue`: `String(x)` without one leading and one trailing quote, trimmed.
-fn normalize(value: &Value) -> Option<String> {
-    if value.is_null() {
-        return None;
-    }
-    let text = js::to_string(value);
-    let text = text.strip_prefix('"').unwrap_or(&text);
-    let text = text.strip_suffix('"').unwrap_or(text);
-    Some(js::trim(text).to_owned())
-}
-
-/// `some`: true at the first true element; user-agent keys are gathered and checked once
-/// every element has contributed one; a `featureId` answers at once.
-fn some(items: &[OrItem], env: &mut Env<'_>) -> Result<bool, Crash> {
-    let mut user_agent: Vec<(&'static str, Vec<String>)> = Vec::new();
-    let mut key_count = 0;
-    for item in items {
-        for key in &item.keys {
-            match key {
-                OrKey::Crash => return Err(Crash),
-                OrKey::Nothing => {}
-                OrKey::UserAgent(name, values) => {
-                    match user_agent.iter_mut().find(|(k, _)| k == name) {
-                        Some(slot) => slot.1.extend(values.iter().cloned()),
-                        None => user_agent.push((name, values.clone())),
-                    }
-                    key_count += 1;
-                }
-                OrKey::Feature { feature_key, off } => {
-                    let Some(feature_key) = feature_key else {
-                        return Ok(false);
-                    };
-                    return Ok(env.lookup.has_stored(feature_key)? != *off);
-                }
-            }
-        }
-        if !user_agent.is_empty()
-            && key_count == items.len()
-            && let Some(checked) = check_user_agent(&user_agent, env.context)
-        {
-            return Ok(checked);
-        }
-        if item.node.eval(env)? {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
-/// `checkUserAgentParser`; `None` where the SDK's check throws (and is caught, so the element
-/// is then evaluated as usual).
-fn check_user_agent(expected: &[(&'static str, Vec<String>)], context: &Context) -> Option<bool> {
-    if context.user_agent.as_deref().is_none_or(str::is_empty) || context.user_agent_details.is_none() {
-        return Some(false);
-    }
-    check_value_present(expected, context.user_agent_details.as_ref()?)
-}
-
-/// `checkValuePresent` over the parsed user agent's fields, in their order.
-fn check_value_present(expected: &[(&'static str, Vec<String>)], details: &Value) -> Option<bool> {
-    let Value::Object(actual) = details else {
-        return Some(false);
-    };
-    for key in js::keys(actual) {
-        let Some((_, values)) = expected.iter().find(|(k, _)| *k == key) else {
-            continue;
-        };
-        let actual_value = &actual[key];
-        let lowered: Vec<String> = values.iter().map(|v| v.to_lowercase()).collect();
-        for value in &lowered {
-            if let Some(pattern) = value.strip_prefix("wildcard(").and_then(|v| v.strip_suffix(')')) {
-                let regex = regress::Regex::with_flags(&pattern.replace('*', ".*"), "i").ok()?;
-                let text: Vec<u16> = js::to_string(actual_value).encode_utf16().collect();
-                if regex.find_from_ucs2(&text, 0).next().is_some() {
-                    return Some(true);
-                }
-            }
-        }
-        match actual_value {
-            Value::String(s) => {
-                if lowered.contains(&s.to_lowercase()) {
-                    return Some(true);
-                }
-            }
-            // `undefined?.toLowerCase()` is undefined; anything else without the method throws.
-            Value::Null => {}
-            _ => return None,
-        }
-    }
-    Some(false)
-}
-
-/// `decodeURIComponent`, or `None` where it throws a `URIError`.
-pub(crate) fn decode_uri_component(text: &str) -> Option<String> {
-    if !text.contains('%') {
-        return Some(text.to_owned());
-    }
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = text.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -629,10 +466,10 @@ mod tests {
 
     #[test]
     fn uri_components_decode_like_javascript() {
-        assert_eq!(decode_uri_component("a%20b%C3%A9").as_deref(), Some("a bé"));
-        assert_eq!(decode_uri_component("100%"), None);
-        assert_eq!(decode_uri_component("%C3"), None);
-        assert_eq!(decode_uri_component("%ZZ"), None);
+        assert_eq!(js::decode_uri_component("a%20b%C3%A9").as_deref(), Some("a bé"));
+        assert_eq!(js::decode_uri_component("100%"), None);
+        assert_eq!(js::decode_uri_component("%C3"), None);
+        assert_eq!(js::decode_uri_component("%ZZ"), None);
     }
 }
 

@@ -1,0 +1,69 @@
+//! Traffic and bucketing (`services/CampaignDecisionService.ts`): whether the rule's traffic
+//! takes the user (out of 100), and which variation's range the user falls in (out of 10,000).
+
+use std::sync::Arc;
+
+use super::{Run, Stop};
+use crate::bucket;
+use crate::js;
+use crate::model::{Kind, Rule, Variation};
+
+impl Run<'_> {
+    /// `evaluateTrafficAndGetVariation`: the user's variation if the traffic takes them.
+    pub(crate) fn traffic_and_variation(&mut self, rule: &Rule) -> Result<Option<Arc<Variation>>, Stop> {
+        let (part, bucket) = self.is_user_part(rule)?;
+        let traffic = match rule.kind {
+            Kind::Rollout | Kind::Personalize => rule.first_variation()?.weight.number,
+            _ => rule.traffic.as_ref().map_or(f64::NAN, js::to_number),
+        };
+        self.note(|| {
+            format!(
+                "traffic: bucket {bucket} of 100, the rule takes {}",
+                js::number_to_string(traffic)
+            )
+        });
+        if !part {
+            return Ok(None);
+        }
+        match rule.kind {
+            Kind::Rollout | Kind::Personalize => Ok(Some(Arc::clone(rule.first_variation()?))),
+            _ => {
+                let multiplier = if rule.traffic.as_ref().is_some_and(js::truthy) {
+                    1.0
+                } else {
+                    f64::NAN
+                };
+                let seed = rule.salt.as_deref().unwrap_or(&rule.id_text);
+                let hash = bucket::hash_joined(&[seed, &self.model.account_id, &self.context.id]);
+                let value = bucket::bucket(hash, bucket::MAX_TRAFFIC_VALUE) * multiplier;
+                let value = value.floor();
+                let variation = rule.variations.iter().find(|v| v.range.contains(value)).cloned();
+                self.note(|| match &variation {
+                    Some(v) => format!("variation bucket {value} of 10000: variation {}", v.key),
+                    None => format!("variation bucket {value} of 10000: no variation's range"),
+                });
+                Ok(variation)
+            }
+        }
+    }
+
+    /// `isUserPartOfCampaign`, and the bucket it compared.
+    pub(crate) fn is_user_part(&self, rule: &Rule) -> Result<(bool, f64), Stop> {
+        let (salt, traffic) = match rule.kind {
+            Kind::Rollout | Kind::Personalize => {
+                let first = rule.first_variation()?;
+                (first.salt.as_deref(), first.weight.number)
+            }
+            _ => (
+                rule.salt.as_deref(),
+                rule.traffic.as_ref().map_or(f64::NAN, js::to_number),
+            ),
+        };
+        let seed = salt.unwrap_or(&rule.id_text);
+        let value = bucket::bucket(
+            bucket::hash_joined(&[seed, &self.context.id]),
+            bucket::MAX_TRAFFIC_PERCENT,
+        );
+        Ok((value != 0.0 && value <= traffic, value))
+    }
+}

@@ -1,0 +1,460 @@
+//! Compiling a settings document: campaigns with their variation ranges, features with their
+//! rules linked to their campaigns, and the groups with their members, read field by field as
+//! the SDK's models read them (`a || b` for its short and long names).
+
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::{
+    Feature, Fnv, Group, GroupRef, Kind, Member, Model, RawRule, Rule, Segments, Variable, Variation,
+    property,
+};
+use crate::bucket::{self, Range, Weight};
+use crate::js;
+use crate::segment::{Crash, FeatureIds, Node, Report};
+
+/// A campaign of the document and its compiled variations, while the features are linked.
+type Campaign<'a> = (&'a Map<String, Value>, Vec<Arc<Variation>>);
+
+/// Strict-equality key of an id (numbers by value, strings by text).
+pub(crate) fn id_key(value: &Value) -> Option<String> {
+    match value {
+        Value::Number(n) => Some(format!("n:{}", n.as_f64().unwrap_or(f64::NAN))),
+        Value::String(s) => Some(format!("s:{s}")),
+        _ => None,
+    }
+}
+
+struct IdsOf<'a>(&'a [(Value, String)]);
+
+impl FeatureIds for IdsOf<'_> {
+    fn feature_key_by_id(&self, id: f64) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(fid, _)| fid.as_f64() == Some(id))
+            .map(|(_, key)| key.clone())
+    }
+}
+
+/// One of the SDK's short alternatives (`a || b`).
+fn either<'a>(map: &'a Map<String, Value>, short: &str, long: &str) -> Option<&'a Value> {
+    js::or(map.get(short), map.get(long))
+}
+
+/// The array under `key`, `[]` for a plain object (`{}` normalized) or anything else.
+fn list<'a>(map: &'a Map<String, Value>, key: &str) -> &'a [Value] {
+    match map.get(key) {
+        Some(Value::Array(items)) => items,
+        _ => &[],
+    }
+}
+
+fn text(value: Option<&Value>) -> String {
+    value.map(js::to_string).unwrap_or_default()
+}
+
+impl Model {
+    /// Compiles a validated settings document.
+    pub(crate) fn compile(document: &Value) -> Self {
+        let empty = Map::new();
+        let settings = document.as_object().unwrap_or(&empty);
+        let account_id = text(either(settings, "a", "accountId"));
+        let feature_values: &[Value] = match either(settings, "f", "features") {
+            Some(Value::Array(items)) => items,
+            _ => &[],
+        };
+        let campaign_values: &[Value] = match either(settings, "c", "campaigns") {
+            Some(Value::Array(items)) => items,
+            _ => &[],
+        };
+        let feature_ids: Vec<(Value, String)> = feature_values
+            .iter()
+            .filter_map(Value::as_object)
+            .map(|f| (f.get("id").cloned().unwrap_or(Value::Null), text(f.get("key"))))
+            .collect();
+        let features_by_id = IdsOf(&feature_ids);
+        let mut report = Report::default();
+        let campaign_groups = either(settings, "cG", "campaignGroups").and_then(Value::as_object);
+        let groups_value = either(settings, "g", "groups");
+        // Every group a campaign names, in order, compiled once the features are linked.
+        let mut group_ids: Vec<String> = Vec::new();
+        let mut group_index: HashMap<String, usize> = HashMap::new();
+        for group_id in campaign_groups.into_iter().flat_map(|cg| cg.values()) {
+            let text = js::to_string(group_id);
+            if !group_index.contains_key(&text) {
+                group_index.insert(text.clone(), group_ids.len());
+                group_ids.push(text);
+            }
+        }
+
+        // Campaigns, with ranges allocated; the last of an id wins the id lookup.
+        let mut campaigns: Vec<Campaign<'_>> = Vec::new();
+        let mut by_id: HashMap<String, usize> = HashMap::new();
+        let mut campaigns_by_key = HashMap::new();
+        for value in campaign_values {
+            let Some(campaign) = value.as_object() else {
+                continue;
+            };
+            let kind = Kind::of(campaign.get("type"));
+            let variations = variations(campaign, kind, &features_by_id, &mut report);
+            if let Some(key) = id_key(campaign.get("id").unwrap_or(&Value::Null)) {
+                by_id.insert(key, campaigns.len());
+            }
+            if let Some(Value::String(key)) = campaign.get("key") {
+                campaigns_by_key
+                    .entry(key.clone())
+                    .or_insert_with(|| variations.clone());
+            }
+            campaigns.push((campaign, variations));
+        }
+
+        let mut features = Vec::new();
+        let mut first_feature: HashMap<String, usize, BuildHasherDefault<Fnv>> = HashMap::default();
+        for value in feature_values {
+            let Some(feature) = value.as_object() else {
+                continue;
+            };
+            let raw = list(feature, "rules");
+            let mut rules = Vec::new();
+            let mut raw_rules = Vec::new();
+            for rule in raw.iter().filter_map(Value::as_object) {
+                let campaign_id = rule.get("campaignId").cloned().unwrap_or(Value::Null);
+                let variation_id = rule.get("variationId").cloned();
+                raw_rules.push(RawRule {
+                    campaign_id: campaign_id.clone(),
+                    variation_id: variation_id.clone(),
+                });
+                let Some(&index) = id_key(&campaign_id).and_then(|key| by_id.get(&key)) else {
+                    continue;
+                };
+                let (campaign, all) = &campaigns[index];
+                let mut linked = all.clone();
+                if let Some(wanted) = variation_id.as_ref().filter(|v| js::truthy(v))
+                    && let Some(one) = all.iter().find(|v| js::strict_eq(&v.id, wanted))
+                {
+                    linked = vec![Arc::clone(one)];
+                }
+                let groups = Groups {
+                    campaign_groups,
+                    groups: groups_value,
+                    index: &group_index,
+                };
+                rules.push(Arc::new(link(
+                    campaign,
+                    rule,
+                    linked,
+                    &groups,
+                    &features_by_id,
+                    &mut report,
+                )));
+            }
+            let key = text(feature.get("key"));
+            first_feature.entry(key.clone()).or_insert(features.len());
+            features.push(Feature {
+                key,
+                rules,
+                raw_rules,
+                impact_campaign_id: feature
+                    .get("impactCampaign")
+                    .filter(|v| js::truthy(v))
+                    .and_then(|impact| impact.get("campaignId"))
+                    .filter(|id| js::truthy(id))
+                    .cloned(),
+                campaign_ids: Arc::from(Vec::new()),
+            });
+        }
+        let mut ids_by_key: HashMap<&str, Vec<Value>> = HashMap::new();
+        for feature in &features {
+            let ids = ids_by_key.entry(feature.key.as_str()).or_default();
+            ids.extend(feature.raw_rules.iter().map(|r| r.campaign_id.clone()));
+        }
+        let ids_by_key: HashMap<String, Arc<[Value]>> = ids_by_key
+            .into_iter()
+            .map(|(key, ids)| (key.to_owned(), Arc::from(ids)))
+            .collect();
+        for feature in &mut features {
+            if let Some(ids) = ids_by_key.get(&feature.key) {
+                feature.campaign_ids = Arc::clone(ids);
+            }
+        }
+
+        let mut model = Self {
+            account_id,
+            features,
+            first_feature,
+            campaigns_by_key,
+            groups: Vec::new(),
+            features_by_campaign: HashMap::new(),
+            report,
+        };
+        for (index, feature) in model.features.iter().enumerate() {
+            for rule in &feature.raw_rules {
+                let Some(id) = rule.campaign_id.as_f64() else {
+                    continue;
+                };
+                let variation = rule.variation_id.as_ref().and_then(Value::as_f64);
+                model
+                    .features_by_campaign
+                    .entry(id.to_bits())
+                    .or_default()
+                    .push((index, variation));
+            }
+        }
+        let groups: Vec<_> = group_ids
+            .iter()
+            .map(|id| model.compile_group(groups_value, id))
+            .collect();
+        model.groups = groups;
+        model
+    }
+
+    fn compile_group(&self, groups: Option<&Value>, id: &str) -> Result<Arc<Group>, Crash> {
+        let group = groups.and_then(|g| property(g, id)).filter(|g| js::truthy(g));
+        let campaigns: Vec<String> = match group.map(|g| property(g, "campaigns")) {
+            None => Vec::new(),
+            Some(Some(Value::Array(items))) => items
+                .iter()
+                .map(|item| item.as_str().map(str::to_owned).ok_or(Crash))
+                .collect::<Result<_, _>>()?,
+            // Not iterable, or iterated as characters: not supported (see docs/flags.md).
+            Some(_) => return Err(Crash),
+        };
+        // getFeatureKeysFromCampaignIds: each listed campaign's features, in order, once.
+        let mut feature_keys: Vec<&str> = Vec::new();
+        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        for campaign in &campaigns {
+            let mut parts = campaign.split('_').map(js::string_to_number);
+            let campaign_id = parts.next().unwrap_or(f64::NAN);
+            let variation_id = parts.next();
+            let Some(candidates) = self.features_by_campaign.get(&campaign_id.to_bits()) else {
+                continue;
+            };
+            for &(index, rule_variation) in candidates {
+                let feature = &self.features[index];
+                if seen.contains(feature.key.as_str()) {
+                    continue;
+                }
+                if variation_id.is_none_or(|vid| rule_variation == Some(vid)) {
+                    seen.insert(&feature.key);
+                    feature_keys.push(&feature.key);
+                }
+            }
+        }
+        let members = feature_keys
+            .iter()
+            .filter_map(|key| {
+                let feature = *self.first_feature.get(*key)?;
+                Some(Member {
+                    feature,
+                    rules: self.listed_rules(key, &campaigns),
+                })
+            })
+            .collect();
+        let et = group.and_then(|g| property(g, "et"));
+        Ok(Arc::new(Group {
+            members,
+            random: et.is_none_or(|et| et.as_f64() == Some(1.0)),
+            priority: group.and_then(|g| property(g, "p")).cloned(),
+            weights: group.and_then(|g| property(g, "wt")).cloned(),
+        }))
+    }
+
+    /// The rules of the features with `key` that `campaigns` lists (by id, or by
+    /// `id_variationId`), the first of each rule key.
+    fn listed_rules(&self, key: &str, campaigns: &[String]) -> Result<Vec<Arc<Rule>>, Crash> {
+        let mut rules: Vec<Arc<Rule>> = Vec::new();
+        for feature in self.features.iter().filter(|f| f.key == key) {
+            for rule in &feature.rules {
+                let listed = campaigns.iter().any(|c| *c == rule.id_text) || {
+                    let pair = rule.pair()?;
+                    campaigns.iter().any(|c| c == pair)
+                };
+                if listed && !rules.iter().any(|r| js::strict_eq(&r.rule_key, &rule.rule_key)) {
+                    rules.push(Arc::clone(rule));
+                }
+            }
+        }
+        Ok(rules)
+    }
+}
+
+/// The values of `names` in `map`, read in one pass over its entries (cheaper than a hash
+/// lookup per name on the many small objects of a settings file).
+fn fields<'a, const N: usize>(map: &'a Map<String, Value>, names: [&str; N]) -> [Option<&'a Value>; N] {
+    let mut found = [None; N];
+    for (key, value) in map {
+        if let Some(slot) = names.iter().position(|name| *name == key) {
+            found[slot] = Some(value);
+        }
+    }
+    found
+}
+
+fn variations(
+    campaign: &Map<String, Value>,
+    kind: Kind,
+    features: &dyn FeatureIds,
+    report: &mut Report,
+) -> Vec<Arc<Variation>> {
+    let raw: Vec<[Option<&Value>; 11]> = list(campaign, "variations")
+        .iter()
+        .filter_map(Value::as_object)
+        .map(|v| {
+            fields(
+                v,
+                [
+                    "i",
+                    "id",
+                    "n",
+                    "key",
+                    "name",
+                    "w",
+                    "weight",
+                    "seg",
+                    "segments",
+                    "salt",
+                    "variables",
+                ],
+            )
+        })
+        .collect();
+    let weights: Vec<Weight> = raw
+        .iter()
+        .map(|[.., w, weight, _, _, _, _]| Weight::of(js::or(*w, *weight)))
+        .collect();
+    // Testing rules split 10,000 slots by weight; rollout and personalize rules take
+    // 1..=weight*100 each (and decide by traffic, not by range).
+    let ranges = match kind {
+        Kind::Rollout | Kind::Personalize => weights
+            .iter()
+            .map(|w| Range {
+                start: 1.0,
+                end: w.number * 100.0,
+            })
+            .collect(),
+        _ => bucket::ranges(weights.iter().copied()),
+    };
+    raw.iter()
+        .zip(weights)
+        .zip(ranges)
+        .map(
+            |(([i, id, n, key, name, _, _, seg, segs, salt, vars], weight), range)| {
+                let segments = js::or(*seg, *segs);
+                let whitelist = match segments.filter(|_| kind == Kind::Testing) {
+                    Some(dsl @ Value::Object(map)) if !map.is_empty() => {
+                        Some(Node::compile(dsl, features, report))
+                    }
+                    _ => None,
+                };
+                let id = js::or(*i, *id);
+                Arc::new(Variation {
+                    id: id.cloned().unwrap_or(Value::Null),
+                    id_text: text(id),
+                    key: text(js::or(*n, js::or(*key, *name))),
+                    weight,
+                    salt: salt.filter(|s| js::truthy(s)).map(js::to_string),
+                    range,
+                    // Pre-segmentation reads a variation's segments for these kinds only.
+                    segments: if matches!(kind, Kind::Rollout | Kind::Personalize) {
+                        Segments::compile(segments, features, report)
+                    } else {
+                        Segments::Skip
+                    },
+                    whitelist,
+                    variables: variables(*vars).into(),
+                })
+            },
+        )
+        .collect()
+}
+
+fn variables(list: Option<&Value>) -> Vec<Variable> {
+    let Some(Value::Array(items)) = list else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .map(|variable| {
+            let [i, id, kind, k, key, val, value] = match variable {
+                Value::Object(map) => fields(map, ["i", "id", "type", "k", "key", "val", "value"]),
+                _ => [None; 7],
+            };
+            let pick = |a: Option<&Value>, b| js::nullish(a, b).cloned().unwrap_or(Value::Null);
+            Variable {
+                id: pick(i, id),
+                kind: kind.cloned().unwrap_or(Value::Null),
+                key: pick(k, key),
+                value: pick(val, value),
+            }
+        })
+        .collect()
+}
+
+/// Where rules find their groups while they are linked.
+struct Groups<'a> {
+    campaign_groups: Option<&'a Map<String, Value>>,
+    groups: Option<&'a Value>,
+    index: &'a HashMap<String, usize>,
+}
+
+fn link(
+    campaign: &Map<String, Value>,
+    rule: &Map<String, Value>,
+    variations: Vec<Arc<Variation>>,
+    groups: &Groups<'_>,
+    features: &dyn FeatureIds,
+    report: &mut Report,
+) -> Rule {
+    let kind = Kind::of(campaign.get("type"));
+    let id = campaign.get("id").cloned().unwrap_or(Value::Null);
+    let id_text = js::to_string(&id);
+    let pair = variations
+        .first()
+        .map(|first| format!("{id_text}_{}", first.id_text));
+    // getGroupDetailsIfCampaignPartOfIt: "id" (or "id_variationId" for personalize rules);
+    // reading a group that the settings do not define throws.
+    let group = (|| {
+        let lookup = if kind == Kind::Personalize {
+            pair.clone().ok_or(Crash)?
+        } else {
+            id_text.clone()
+        };
+        let Some(group_id) = groups.campaign_groups.and_then(|cg| cg.get(&lookup)) else {
+            return Ok(None);
+        };
+        let text = js::to_string(group_id);
+        match groups.groups.and_then(|g| property(g, &text)) {
+            None | Some(Value::Null) => Err(Crash),
+            Some(_) => {
+                let index = groups.index.get(&text).copied().ok_or(Crash)?;
+                Ok(Some(GroupRef {
+                    id: group_id.clone(),
+                    text,
+                    index,
+                }))
+            }
+        }
+    })();
+    Rule {
+        key: campaign.get("key").cloned().unwrap_or(Value::Null),
+        id,
+        id_text,
+        pair,
+        kind,
+        rule_key: rule.get("ruleKey").cloned().unwrap_or(Value::Null),
+        salt: campaign.get("salt").filter(|s| js::truthy(s)).map(js::to_string),
+        traffic: campaign.get("percentTraffic").cloned(),
+        forced_variations: campaign.get("isForcedVariationEnabled").is_some_and(js::truthy),
+        user_list: campaign.get("isUserListEnabled").is_some_and(js::truthy),
+        segments: if kind == Kind::Testing {
+            Segments::compile(campaign.get("segments"), features, report)
+        } else {
+            Segments::Skip
+        },
+        variations,
+        group,
+    }
+}
