@@ -4,12 +4,13 @@
 //
 //   node flags.js <folder holding node_modules> <input.json>
 //
-// input.json: {"groups": [{"settings": {..}, "cases": [{"featureKey": "..", "context": {..}}]}],
+// input.json: {"groups": [{"settings": {..}, "storage": bool, "cases": [{"featureKey": "..", "context": {..}}]}],
 //              "segments": [{"dsl": {..}, "customVariables": {..}}]}
 // Prints {"flags": [[decision, ..], ..], "segments": [true | false | "throws", ..]}, where a
 // decision is {enabled, variables, rolloutKey, rolloutVariationId, experimentKey,
 // experimentVariationId}: the ids as the `integrations` callback reports them (null when it
-// was not called), the variables as `getVariables()` lists them.
+// was not called), the variables as `getVariables()` lists them. With `storage`, the group's
+// client gets a storage connector of its own that keeps every field it is given, in memory.
 'use strict';
 
 const path = require('path');
@@ -48,7 +49,20 @@ async function main() {
   const flags = [];
   for (const group of input.groups) {
     const settings = { ...group.settings, sdkMetaInfo: { wasInitializedEarlier: true } };
+    // Every group gets a connector of its own: the SDK keeps the last one it was given in a
+    // singleton, which a later `init` without one would go on using. One that keeps nothing
+    // answers as no storage does.
+    const stored = new Map();
+    const storage = {
+      get: async (featureKey, userId) => stored.get(`${featureKey}\u0000${userId}`),
+      set: async (data) => {
+        if (!group.storage) return;
+        const { featureKey, userId, ...decision } = data;
+        stored.set(`${featureKey}\u0000${userId}`, decision);
+      },
+    };
     const vwo = await sdk.init({
+      storage,
       accountId: String(settings.accountId),
       sdkKey: 'oracle-sdk-key',
       settings,

@@ -49,6 +49,19 @@ pub(crate) struct Passed {
     pub(crate) id: Value,
     pub(crate) key: Value,
     pub(crate) variation_id: Value,
+    pub(crate) how: Source,
+}
+
+/// How a rule put the user in its variation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Source {
+    /// Traffic and bucketing, in this decision.
+    Bucketed,
+    /// Whitelisting: the user's variation targeting variables matched a variation's segments.
+    Whitelisted,
+    /// A decision kept in storage from an earlier one.
+    Stored,
 }
 
 /// An impression the SDK sends (`vwo_variationShown`).
@@ -71,6 +84,8 @@ pub(crate) struct Outcome {
     pub(crate) unknown_feature: bool,
     /// The SDK would have thrown (and answered "disabled").
     pub(crate) crashed: bool,
+    /// A stored experiment answered before any rule was evaluated.
+    pub(crate) stored: bool,
 }
 
 /// A whitelisted variation.
@@ -186,7 +201,9 @@ impl<'a> Run<'a> {
                         id: stored.experiment_id.clone().unwrap_or(Value::Null),
                         key: key.clone(),
                         variation_id: variation_id.clone(),
+                        how: Source::Stored,
                     });
+                    outcome.stored = true;
                     return Ok(outcome);
                 }
             } else if let (Some(key), Some(id)) = (
@@ -203,6 +220,7 @@ impl<'a> Run<'a> {
                         id: id.clone(),
                         key: key.clone(),
                         variation_id,
+                        how: Source::Stored,
                     };
                     self.evaluated.extend(known.map(|f| f.key.as_str()));
                     outcome.rollout = Some(passed);
@@ -241,7 +259,7 @@ impl<'a> Run<'a> {
             {
                 outcome.enabled = true;
                 check_experiments = true;
-                outcome.rollout = Some(passed_by(&rule, &variation));
+                outcome.rollout = Some(passed_by(&rule, &variation, Source::Bucketed));
                 self.impression(&rule.id, &variation.id);
                 rollout_variation = Some(variation);
             }
@@ -271,7 +289,8 @@ impl<'a> Run<'a> {
                         Some(whitelisted) => {
                             self.note(|| format!("whitelisted into variation {}", whitelisted.variation.key));
                             outcome.enabled = true;
-                            outcome.experiment = Some(passed_by(rule, &whitelisted.variation));
+                            outcome.experiment =
+                                Some(passed_by(rule, &whitelisted.variation, Source::Whitelisted));
                             experiment_variation = Some(whitelisted.variation);
                         }
                     }
@@ -282,7 +301,7 @@ impl<'a> Run<'a> {
                 && let Some(variation) = self.traffic_and_variation(&rule)?
             {
                 outcome.enabled = true;
-                outcome.experiment = Some(passed_by(&rule, &variation));
+                outcome.experiment = Some(passed_by(&rule, &variation, Source::Bucketed));
                 self.impression(&rule.id, &variation.id);
                 experiment_variation = Some(variation);
             }
@@ -412,11 +431,12 @@ fn verdict(passed: bool) -> &'static str {
     if passed { "passed" } else { "failed" }
 }
 
-fn passed_by(rule: &Rule, variation: &Variation) -> Passed {
+fn passed_by(rule: &Rule, variation: &Variation, how: Source) -> Passed {
     Passed {
         id: rule.id.clone(),
         key: rule.key.clone(),
         variation_id: variation.id.clone(),
+        how,
     }
 }
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::decide::{Outcome, Passed};
+use crate::decide::{Outcome, Passed, Source};
 use crate::js;
 use crate::model::{Variable, Variation};
 
@@ -17,6 +17,8 @@ pub struct RuleDecision {
     pub key: String,
     /// The variation's id.
     pub variation_id: Value,
+    /// How the rule put the user in it: bucketed now, whitelisted, or kept from storage.
+    pub source: Source,
 }
 
 impl RuleDecision {
@@ -25,6 +27,7 @@ impl RuleDecision {
             campaign_id: passed.id.clone(),
             key: js::to_string(&passed.key),
             variation_id: passed.variation_id.clone(),
+            source: passed.how,
         }
     }
 }
@@ -33,8 +36,10 @@ impl RuleDecision {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Reason {
-    /// A rollout or an experiment (or a stored decision) put the user in a variation.
+    /// A rollout or an experiment put the user in a variation.
     Matched,
+    /// A stored experiment decision answered, before any rule was evaluated.
+    Stored,
     /// No rule's segments and traffic took the user.
     NoRulePassed,
     /// The settings have no feature with that key.
@@ -60,6 +65,8 @@ impl Flag {
     pub(crate) fn from_outcome(outcome: &Outcome) -> Self {
         let reason = if outcome.crashed {
             Reason::InvalidSettings
+        } else if outcome.stored {
+            Reason::Stored
         } else if outcome.unknown_feature {
             Reason::UnknownFeature
         } else if outcome.enabled {

@@ -18,6 +18,7 @@ pub mod telemetry;
 mod uuid;
 
 pub use context::{Context, ContextError};
+pub use decide::Source;
 pub use flag::{Flag, Reason, RuleDecision};
 pub use flags::{Flags, Gateway, NoGateway};
 pub use model::Variable;

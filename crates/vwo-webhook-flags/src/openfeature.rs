@@ -131,6 +131,7 @@ fn error(code: EvaluationErrorCode, message: &str) -> EvaluationError {
 fn details<T>(value: T, flag: &Flag) -> ResolutionDetails<T> {
     let reason = match flag.reason() {
         Reason::Matched => EvaluationReason::TargetingMatch,
+        Reason::Stored => EvaluationReason::Cached,
         Reason::InvalidSettings => EvaluationReason::Error,
         _ => EvaluationReason::Default,
     };

@@ -3,7 +3,7 @@
 use crate::flag::{Flag, Reason};
 use crate::model::Model;
 
-/// Decisions made, by `reason` (`matched`, `no_rule_passed`, `unknown_feature`,
+/// Decisions made, by `reason` (`matched`, `stored`, `no_rule_passed`, `unknown_feature`,
 /// `no_settings`, `invalid_settings`).
 pub const DECISIONS: &str = "vwo_webhook_flags_decisions_total";
 
@@ -18,6 +18,7 @@ pub const FEATURES: &str = "vwo_webhook_flags_features";
 pub(crate) fn reason_label(reason: Reason) -> &'static str {
     match reason {
         Reason::Matched => "matched",
+        Reason::Stored => "stored",
         Reason::NoRulePassed => "no_rule_passed",
         Reason::UnknownFeature => "unknown_feature",
         Reason::NoSettings => "no_settings",

@@ -2,8 +2,10 @@
 //! 50,000 generated (settings, context) pairs, plus VWO's e2e settings files with generated
 //! contexts, each decided by the SDK's `getFlag` (`tests/oracle/flags.js` in the workspace)
 //! and by [`Flags::get_flag`]; enabled, every variable, and the rollout and experiment the
-//! SDK's integrations callback reports must all be identical. The segment evaluator is
-//! compared the same way on VWO's 334 segmentation cases and on generated segments.
+//! SDK's integrations callback reports must all be identical. 100 more settings files are
+//! decided with storage on both sides (the SDK's connector, `MemoryStorage`), each case twice.
+//! The segment evaluator is compared the same way on VWO's 334 segmentation cases and on
+//! generated segments.
 //!
 //! Needs node and npm (installed by the shared oracle helper; see `tests/oracle/node.rs`).
 //! `VWO_FLAGS_SEED=n` replays another corpus.
@@ -20,18 +22,23 @@ use std::path::Path;
 
 use fastrand::Rng;
 use serde_json::{Map, Value, json};
-use vwo_webhook_flags::{Context, Flags, evaluate_segment};
+use vwo_webhook_flags::{Context, Flags, MemoryStorage, Reason, Source, evaluate_segment};
 use vwo_webhook_settings::{Check, validate};
 
 const GENERATED_SETTINGS: usize = 500;
 const CASES_PER_SETTINGS: usize = 100;
 const CASES_PER_FIXTURE: usize = 200;
 const GENERATED_SEGMENTS: usize = 3_000;
+/// Settings decided with storage on both sides, each case twice (the second reads what the
+/// first stored).
+const STORED_SETTINGS: usize = 100;
+const STORED_CASES: usize = 50;
 
 struct Group {
     name: String,
     settings: Value,
     cases: Vec<(String, Value)>,
+    storage: bool,
 }
 
 fn feature_keys(settings: &Value) -> Vec<String> {
@@ -65,6 +72,20 @@ fn corpus(rng: &mut Rng) -> Vec<Group> {
             name: format!("generated settings {index}"),
             settings,
             cases,
+            storage: false,
+        });
+    }
+    for index in 0..STORED_SETTINGS {
+        let settings = generate::settings(rng);
+        let cases = cases(rng, &settings, STORED_CASES)
+            .into_iter()
+            .flat_map(|case| [case.clone(), case])
+            .collect();
+        groups.push(Group {
+            name: format!("stored settings {index}"),
+            settings,
+            cases,
+            storage: true,
         });
     }
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/vwo-e2e/settings");
@@ -88,6 +109,7 @@ fn corpus(rng: &mut Rng) -> Vec<Group> {
             name,
             settings,
             cases,
+            storage: false,
         });
     }
     groups
@@ -121,6 +143,14 @@ fn ours(flags: &Flags, feature: &str, context: &Value) -> Value {
                       "experimentKey": null, "experimentVariationId": null});
     };
     let flag = flags.get_flag(feature, &context);
+    // What the SDK's integrations callback reports: nothing for a stored experiment (it
+    // returns before the callback), and a stored rollout only when an experiment is bucketed
+    // in the same call (it joins the rules that passed there).
+    let stored = flag.reason() == Reason::Stored;
+    let experiment = flag.experiment().filter(|_| !stored);
+    let rollout = flag.rollout().filter(|r| {
+        !stored && (r.source != Source::Stored || experiment.is_some_and(|e| e.source == Source::Bucketed))
+    });
     let variables: Vec<Value> = flag
         .variables()
         .iter()
@@ -129,10 +159,10 @@ fn ours(flags: &Flags, feature: &str, context: &Value) -> Value {
     json!({
         "enabled": flag.is_enabled(),
         "variables": variables,
-        "rolloutKey": flag.rollout().map(|r| json!(r.key)),
-        "rolloutVariationId": flag.rollout().map(|r| r.variation_id.clone()),
-        "experimentKey": flag.experiment().map(|r| json!(r.key)),
-        "experimentVariationId": flag.experiment().map(|r| r.variation_id.clone()),
+        "rolloutKey": rollout.map(|r| json!(r.key)),
+        "rolloutVariationId": rollout.map(|r| r.variation_id.clone()),
+        "experimentKey": experiment.map(|r| json!(r.key)),
+        "experimentVariationId": experiment.map(|r| r.variation_id.clone()),
     })
 }
 
@@ -151,6 +181,7 @@ fn every_decision_is_the_node_sdks() {
     let input = json!({
         "groups": groups.iter().map(|g| json!({
             "settings": g.settings,
+            "storage": g.storage,
             "cases": g.cases.iter().map(|(f, c)| json!({"featureKey": f, "context": c})).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "segments": segments.iter().map(|(dsl, vars)| json!({"dsl": dsl, "customVariables": vars})).collect::<Vec<_>>(),
@@ -163,7 +194,10 @@ fn every_decision_is_the_node_sdks() {
     let mut differences = Vec::new();
     let (mut decisions, mut enabled, mut rollouts, mut experiments) = (0, 0, 0, 0);
     for (group, answers) in groups.iter().zip(output["flags"].as_array().expect("flags")) {
-        let flags = Flags::from_document(&group.settings);
+        let mut flags = Flags::from_document(&group.settings);
+        if group.storage {
+            flags = flags.with_storage(std::sync::Arc::new(MemoryStorage::new()));
+        }
         let answers = answers.as_array().expect("answers");
         assert_eq!(
             answers.len(),
