@@ -193,12 +193,16 @@ pub(crate) fn keys(map: &serde_json::Map<String, Value>) -> Vec<&str> {
     indices.into_iter().map(|(_, key)| key).chain(others).collect()
 }
 
-/// The first key, as `Object.keys(x)[0]`.
-pub(crate) fn first_key(map: &serde_json::Map<String, Value>) -> Option<&str> {
-    if map.keys().any(|key| array_index(key).is_some()) {
-        keys(map).first().copied()
-    } else {
-        map.keys().next().map(String::as_str)
+/// The first key, as `Object.keys(x)[0]`, and its value.
+pub(crate) fn first_entry(map: &serde_json::Map<String, Value>) -> Option<(&str, &Value)> {
+    // An array index comes first whatever its place; otherwise the first inserted key.
+    let first_index = map
+        .iter()
+        .filter_map(|(key, value)| array_index(key).map(|index| (index, key.as_str(), value)))
+        .min_by_key(|(index, _, _)| *index);
+    match first_index {
+        Some((_, key, value)) => Some((key, value)),
+        None => map.iter().next().map(|(key, value)| (key.as_str(), value)),
     }
 }
 

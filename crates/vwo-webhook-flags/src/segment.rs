@@ -124,10 +124,9 @@ impl Node {
         let Value::Object(map) = dsl else {
             return Node::Crash;
         };
-        let Some(operator) = js::first_key(map) else {
+        let Some((operator, value)) = js::first_entry(map) else {
             return Node::False;
         };
-        let value = &map[operator];
         match operator {
             "not" => Node::Not(Box::new(Self::compile(value, features, report))),
             "and" => match elements(value) {
@@ -274,9 +273,14 @@ fn elements(value: &Value) -> Result<&[Value], Crash> {
 fn and_item(dsl: &Value, features: &dyn FeatureIds, report: &mut Report) -> AndItem {
     match dsl {
         Value::Object(map) => {
-            let location: Vec<(&'static str, Value)> = LOCATION_KEYS
+            let location: Vec<(&'static str, Value)> = map
                 .iter()
-                .filter_map(|key| map.get(*key).map(|value| (*key, value.clone())))
+                .filter_map(|(key, value)| {
+                    LOCATION_KEYS
+                        .iter()
+                        .find(|k| **k == key)
+                        .map(|k| (*k, value.clone()))
+                })
                 .collect();
             if location.is_empty() {
                 AndItem::Node(Node::compile(dsl, features, report))
@@ -321,8 +325,8 @@ fn or_item(dsl: &Value, features: &dyn FeatureIds, report: &mut Report) -> OrIte
 fn feature_key(value: &Value, features: &dyn FeatureIds) -> OrKey {
     let (id, state) = match value {
         Value::Null => return OrKey::Crash,
-        Value::Object(map) => match js::first_key(map) {
-            Some(key) => (Some(key), map.get(key)),
+        Value::Object(map) => match js::first_entry(map) {
+            Some((key, value)) => (Some(key), Some(value)),
             None => (None, None),
         },
         _ => (None, None),
@@ -341,13 +345,13 @@ fn custom_variable(value: &Value, report: &mut Report) -> Node {
         return Node::Crash;
     };
     // An empty object reads the property "undefined" and then fails on `undefined.includes`.
-    let Some(key) = js::first_key(map) else {
+    let Some((key, operand)) = js::first_entry(map) else {
         return Node::CustomVariable {
             key: "undefined".to_owned(),
             test: VariableTest::Crash,
         };
     };
-    let test = match &map[key] {
+    let test = match operand {
         Value::String(operand) if operand.contains("inlist") => {
             VariableTest::InList(inlist_id(operand).map(str::to_owned))
         }

@@ -19,11 +19,20 @@ use crate::segment::{Crash, FeatureIds, Node, Report};
 /// A campaign of the document and its compiled variations, while the features are linked.
 type Campaign<'a> = (&'a Map<String, Value>, Vec<Arc<Variation>>);
 
-/// Strict-equality key of an id (numbers by value, strings by text).
-pub(crate) fn id_key(value: &Value) -> Option<String> {
+/// The key a `Map` of ids finds an id by (SameValueZero: numbers by value, strings by text).
+#[derive(PartialEq, Eq, Hash)]
+enum IdKey<'a> {
+    Number(u64),
+    Text(&'a str),
+}
+
+fn id_key(value: &Value) -> Option<IdKey<'_>> {
     match value {
-        Value::Number(n) => Some(format!("n:{}", n.as_f64().unwrap_or(f64::NAN))),
-        Value::String(s) => Some(format!("s:{s}")),
+        // +0 and -0 are the same key.
+        Value::Number(n) => n
+            .as_f64()
+            .map(|f| IdKey::Number(if f == 0.0 { 0 } else { f.to_bits() })),
+        Value::String(s) => Some(IdKey::Text(s)),
         _ => None,
     }
 }
@@ -92,7 +101,7 @@ impl Model {
 
         // Campaigns, with ranges allocated; the last of an id wins the id lookup.
         let mut campaigns: Vec<Campaign<'_>> = Vec::new();
-        let mut by_id: HashMap<String, usize> = HashMap::new();
+        let mut by_id: HashMap<IdKey<'_>, usize> = HashMap::new();
         let mut campaigns_by_key = HashMap::new();
         for value in campaign_values {
             let Some(campaign) = value.as_object() else {
@@ -364,16 +373,16 @@ fn variations(
                         Segments::Skip
                     },
                     whitelist,
-                    variables: variables(*vars).into(),
+                    variables: variables(*vars),
                 })
             },
         )
         .collect()
 }
 
-fn variables(list: Option<&Value>) -> Vec<Variable> {
+fn variables(list: Option<&Value>) -> Arc<[Variable]> {
     let Some(Value::Array(items)) = list else {
-        return Vec::new();
+        return Arc::from([]);
     };
     items
         .iter()
