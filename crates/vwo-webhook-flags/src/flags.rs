@@ -284,3 +284,42 @@ impl Access for Replay<'_> {
         self.written.push((key.to_owned(), decision));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether the model compiled so far is the one of `snapshot`, without compiling anything.
+    fn compiled_from(flags: &Flags, snapshot: &Arc<Snapshot>) -> bool {
+        flags
+            .compiled
+            .load()
+            .as_ref()
+            .and_then(|c| c.snapshot.as_ref())
+            .is_some_and(|s| Arc::ptr_eq(s, snapshot))
+    }
+
+    #[tokio::test]
+    async fn the_follower_compiles_each_new_snapshot_before_a_decision_asks() {
+        let store = Arc::new(SettingsStore::new());
+        let flags = Flags::new().follow(Arc::clone(&store));
+        let document = r#"{"version": 2, "accountId": 1, "campaigns": [], "features": []}"#;
+        let parsed = Snapshot::parse(
+            document.into(),
+            vwo_webhook_settings::Check::Update,
+            vwo_webhook_settings::Source::Origin,
+            None,
+            std::time::SystemTime::now(),
+        )
+        .expect("valid");
+        store.publish(parsed);
+        let published = store.current().expect("published");
+        for _ in 0..100 {
+            if compiled_from(&flags, &published) {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("the follower did not compile the new snapshot");
+    }
+}

@@ -56,24 +56,6 @@ fn a_decision_after_the_store_changes_sees_the_change_even_without_a_runtime() {
     assert_eq!(flag.reason(), Reason::NoRulePassed);
 }
 
-#[tokio::test]
-async fn the_follower_compiles_new_settings_before_the_next_decision_asks() {
-    let store = Arc::new(SettingsStore::new());
-    let flags = Flags::new().follow(Arc::clone(&store));
-    store.publish(snapshot(&fixture("OnlyRolloutSettings.json")));
-    for _ in 0..100 {
-        if flags.is_ready() {
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
-    assert!(
-        flags
-            .get_flag("feature1", &Context::new("u").expect("id"))
-            .is_enabled()
-    );
-}
-
 #[test]
 fn a_stored_decision_outlives_a_change_of_traffic() {
     let storage = Arc::new(MemoryStorage::new());
