@@ -254,13 +254,10 @@ impl<'a> Run<'a> {
                     break;
                 }
             }
-            if let Some(rule) = selected
-                && let Some(variation) = self.traffic_and_variation(&rule)?
-            {
+            if let Some((passed, variation)) = self.bucket(selected)? {
                 outcome.enabled = true;
                 check_experiments = true;
-                outcome.rollout = Some(passed_by(&rule, &variation, Source::Bucketed));
-                self.impression(&rule.id, &variation.id);
+                outcome.rollout = Some(passed);
                 rollout_variation = Some(variation);
             }
         } else if rollouts.is_empty() {
@@ -297,12 +294,9 @@ impl<'a> Run<'a> {
                     break;
                 }
             }
-            if let Some(rule) = selected
-                && let Some(variation) = self.traffic_and_variation(&rule)?
-            {
+            if let Some((passed, variation)) = self.bucket(selected)? {
                 outcome.enabled = true;
-                outcome.experiment = Some(passed_by(&rule, &variation, Source::Bucketed));
-                self.impression(&rule.id, &variation.id);
+                outcome.experiment = Some(passed);
                 experiment_variation = Some(variation);
             }
         }
@@ -334,6 +328,17 @@ impl<'a> Run<'a> {
             outcome.experiment = None;
         }
         Ok(outcome)
+    }
+
+    /// The selected rule's traffic and variation, with its impression sent, as the SDK does
+    /// for a rollout and for an experiment alike.
+    fn bucket(&mut self, selected: Option<Arc<Rule>>) -> Result<Option<(Passed, Arc<Variation>)>, Stop> {
+        let Some(rule) = selected else { return Ok(None) };
+        let Some(variation) = self.traffic_and_variation(&rule)? else {
+            return Ok(None);
+        };
+        self.impression(&rule.id, &variation.id);
+        Ok(Some((passed_by(&rule, &variation, Source::Bucketed), variation)))
     }
 
     fn impression(&mut self, campaign_id: &Value, variation_id: &Value) {
