@@ -577,12 +577,13 @@ impl Inner {
         let fetched_at = stored.fetched_at;
         match Snapshot::parse(stored.raw, check, Source::Redis, stored.etag, fetched_at) {
             Ok(snapshot) => {
-                local.serving = Some(key);
-                drop(local);
                 telemetry::revision(stored.revision);
                 // Confirmed first, so whoever sees the new version sees its check too.
                 self.settings.store().confirm_at(stored.checked_at);
+                // Installed before `serving` says so, under the lock: a delivery that finds
+                // this revision served is never answered while the old one still is.
                 self.settings.install(snapshot.with_revision(stored.revision));
+                local.serving = Some(key);
                 Ok(true)
             }
             Err(error) => {
@@ -602,9 +603,10 @@ impl Inner {
 
     /// Serves a document this replica fetched and stored as `revision`.
     fn serve(&self, snapshot: Snapshot, epoch: &str, revision: u64) {
-        self.local().serving = Some((epoch.to_owned(), revision));
+        let mut local = self.local();
         telemetry::revision(revision);
         self.settings.install(snapshot);
+        local.serving = Some((epoch.to_owned(), revision));
     }
 
     fn local(&self) -> std::sync::MutexGuard<'_, Local> {
