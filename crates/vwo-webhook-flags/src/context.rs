@@ -39,6 +39,8 @@ pub struct Context {
     pub(crate) ip_address: Option<String>,
     pub(crate) location: Option<Value>,
     pub(crate) user_agent_details: Option<Value>,
+    /// Custom variables whose values impressions carry as visitor properties.
+    pub(crate) post_segmentation_variables: Vec<String>,
 }
 
 impl Context {
@@ -55,8 +57,8 @@ impl Context {
     }
 
     /// Reads the SDK's context shape: `{"id": .., "customVariables": {..}, "userAgent": "..",
-    /// "ipAddress": "..", "variationTargetingVariables": {..}, "_vwo": {"location": {..},
-    /// "userAgent": {..}}}`. A numeric id becomes the string JavaScript would print.
+    /// "ipAddress": "..", "variationTargetingVariables": {..}, "postSegmentationVariables":
+    /// [..], "_vwo": {"location": {..}, "userAgent": {..}}}`. A numeric id becomes the string JavaScript would print.
     pub fn from_sdk_json(value: &Value) -> Result<Self, ContextError> {
         let Value::Object(map) = value else {
             return Err(ContextError::NotAnObject);
@@ -86,6 +88,9 @@ impl Context {
             Some(ip) if !js::truthy(ip) => Some(String::new()),
             Some(ip) => Some(js::to_string(ip)),
         };
+        if let Some(Value::Array(names)) = map.get("postSegmentationVariables") {
+            context.post_segmentation_variables = names.iter().map(js::to_string).collect();
+        }
         if let Some(vwo) = map.get("_vwo").filter(|v| js::truthy(v)) {
             context.location = vwo.get("location").filter(|v| js::truthy(v)).cloned();
             context.user_agent_details = vwo.get("userAgent").filter(|v| js::truthy(v)).cloned();
@@ -139,6 +144,13 @@ impl Context {
     /// `browser_version`, `os_version`), which the SDK asks VWO's gateway for.
     pub fn with_user_agent_details(mut self, details: Map<String, Value>) -> Self {
         self.user_agent_details = Some(Value::Object(details));
+        self
+    }
+
+    /// Names custom variables whose values each impression reports as visitor properties
+    /// (the SDK's `postSegmentationVariables`; a value JavaScript counts as false is left out).
+    pub fn with_post_segmentation_variables(mut self, names: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.post_segmentation_variables = names.into_iter().map(Into::into).collect();
         self
     }
 

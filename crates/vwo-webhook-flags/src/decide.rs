@@ -69,6 +69,9 @@ pub enum Source {
 pub(crate) struct Impression {
     pub(crate) campaign_id: Value,
     pub(crate) variation_id: Value,
+    /// `customVariables._vwoUserId` as the decision had set it when the impression was made
+    /// (kept only for a context that reports custom variables with its impressions).
+    pub(crate) vwo_user_id: Option<String>,
 }
 
 /// What a run decided.
@@ -342,9 +345,15 @@ impl<'a> Run<'a> {
     }
 
     fn impression(&mut self, campaign_id: &Value, variation_id: &Value) {
+        let vwo_user_id = if self.context.post_segmentation_variables.is_empty() {
+            None
+        } else {
+            self.custom_user_id.clone()
+        };
         self.impressions.push(Impression {
             campaign_id: campaign_id.clone(),
             variation_id: variation_id.clone(),
+            vwo_user_id,
         });
     }
 

@@ -10,6 +10,7 @@ use vwo_webhook_settings::{SettingsStore, Snapshot};
 
 use crate::context::Context;
 use crate::decide::{Access, ListCheck, Outcome, Run, Stop};
+use crate::events::Reporter;
 use crate::flag::Flag;
 use crate::model::Model;
 use crate::storage::{AsyncStorage, NoStorage, Storage, StoredDecision};
@@ -58,11 +59,12 @@ pub struct Flags {
     store: Option<Arc<SettingsStore>>,
     storage: Arc<dyn Storage>,
     gateway: Arc<dyn Gateway>,
+    pub(crate) reporter: Reporter,
 }
 
 /// A compiled settings file and the snapshot it came from (none for a bare document).
-struct Compiled {
-    model: Model,
+pub(crate) struct Compiled {
+    pub(crate) model: Model,
     snapshot: Option<Arc<Snapshot>>,
 }
 
@@ -90,6 +92,7 @@ impl Flags {
             store: None,
             storage: Arc::new(NoStorage),
             gateway: Arc::new(NoGateway),
+            reporter: Reporter::disabled(),
         }
     }
 
@@ -109,6 +112,14 @@ impl Flags {
     /// Asks `gateway` for `inlist(..)` segments.
     pub fn with_gateway(mut self, gateway: Arc<dyn Gateway>) -> Self {
         self.gateway = gateway;
+        self
+    }
+
+    /// Reports impressions through `reporter` (for every decision where the SDK sends one),
+    /// and lets [`Flags::track_event`] and [`Flags::set_attributes`] send. Without one
+    /// nothing is reported.
+    pub fn with_reporter(mut self, reporter: Reporter) -> Self {
+        self.reporter = reporter;
         self
     }
 
@@ -148,7 +159,7 @@ impl Flags {
 
     /// The compiled settings to decide on: the store's current snapshot, compiled if it is not
     /// yet.
-    fn current(&self) -> Option<Arc<Compiled>> {
+    pub(crate) fn current(&self) -> Option<Arc<Compiled>> {
         let compiled = self.compiled.load_full();
         let Some(store) = &self.store else {
             return compiled;
@@ -197,6 +208,10 @@ impl Flags {
         });
         let flag = Flag::from_outcome(&outcome);
         telemetry::record_decision(&flag);
+        // `explain` is a diagnosis, not a user seeing a variation: it reports nothing.
+        if !trace {
+            crate::report::impressions(&self.reporter, &compiled.model, context, &outcome.impressions);
+        }
         (flag, outcome.trace)
     }
 
@@ -230,6 +245,7 @@ impl Flags {
                     }
                     let flag = Flag::from_outcome(&outcome);
                     telemetry::record_decision(&flag);
+                    crate::report::impressions(&self.reporter, &compiled.model, context, &outcome.impressions);
                     return flag;
                 }
                 Err(Stop::Miss(key)) => {

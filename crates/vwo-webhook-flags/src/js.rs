@@ -33,6 +33,25 @@ pub(crate) fn to_string(value: &Value) -> String {
     }
 }
 
+/// A JSON value as `JSON.stringify` writes it: a whole number stored as a float (`147.0`,
+/// `-0.0`) is written as an integer, as JavaScript, which has one number type, writes it.
+pub(crate) fn json_form(value: &mut Value) {
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
+                // Exact: a whole number below 2^53.
+                #[allow(clippy::cast_possible_truncation)]
+                let whole = f as i64;
+                *value = Value::from(whole);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(json_form),
+        Value::Object(map) => map.values_mut().for_each(json_form),
+        _ => {}
+    }
+}
+
 /// `Number(x)` for a JSON value.
 pub(crate) fn to_number(value: &Value) -> f64 {
     match value {

@@ -4,6 +4,7 @@
 mod bucket;
 mod context;
 mod decide;
+mod events;
 mod flag;
 mod flags;
 mod js;
@@ -12,6 +13,7 @@ mod model;
 #[cfg(feature = "openfeature")]
 mod openfeature;
 mod operand;
+mod report;
 mod segment;
 mod storage;
 pub mod telemetry;
@@ -19,9 +21,11 @@ mod uuid;
 
 pub use context::{Context, ContextError};
 pub use decide::Source;
+pub use events::{Batching, ConfigError, DEFAULT_EVENTS_URL, Reporter, ReportingConfig, SDK_NAME, SDK_VERSION};
 pub use flag::{Flag, Reason, RuleDecision};
 pub use flags::{Flags, Gateway, NoGateway};
 pub use model::Variable;
+pub use report::EventError;
 #[cfg(feature = "openfeature")]
 pub use openfeature::{PROVIDER_NAME, VwoProvider};
 pub use segment::{SegmentError, evaluate_segment};

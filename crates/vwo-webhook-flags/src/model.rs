@@ -188,10 +188,22 @@ pub(crate) struct Member {
     pub(crate) rules: Result<Vec<Arc<Rule>>, Crash>,
 }
 
+/// What events need from the settings.
+#[derive(Debug, Default)]
+pub(crate) struct Reporting {
+    /// The names `trackEvent` accepts: every feature's metric identifiers.
+    pub(crate) metrics: std::collections::HashSet<String>,
+    /// The settings' own `sK || sdkKey`, which `setAttribute` reports.
+    pub(crate) sdk_key: Option<Value>,
+    /// `collectionPrefix`: a path prefix for events sent to VWO's own host.
+    pub(crate) collection_prefix: Option<Arc<str>>,
+}
+
 /// The compiled settings.
 #[derive(Debug)]
 pub(crate) struct Model {
     pub(crate) account_id: String,
+    pub(crate) reporting: Reporting,
     pub(crate) features: Vec<Feature>,
     first_feature: HashMap<String, usize, BuildHasherDefault<Fnv>>,
     /// Campaigns by key (the first of each key): their variations, for stored decisions.

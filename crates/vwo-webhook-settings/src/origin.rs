@@ -29,7 +29,9 @@ impl SdkKey {
         Self(Zeroizing::new(key.into()))
     }
 
-    fn expose(&self) -> &str {
+    /// The key itself, for what sends it to VWO (the settings fetch, and the events the SDK
+    /// reports with it). Nothing else should call this.
+    pub fn expose_secret(&self) -> &str {
         &self.0
     }
 }
@@ -192,7 +194,7 @@ impl Origin {
             .client
             .get(format!("{}{}", self.base_url, endpoint.path()))
             .query(&[
-                ("i", self.sdk_key.expose()),
+                ("i", self.sdk_key.expose_secret()),
                 ("r", random.as_str()),
                 ("a", self.account_id.as_str()),
                 ("platform", "server"),

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::{
-    Feature, Fnv, Group, GroupRef, Kind, Member, Model, RawRule, Rule, Segments, Variable, Variation,
-    property,
+    Feature, Fnv, Group, GroupRef, Kind, Member, Model, RawRule, Reporting, Rule, Segments, Variable,
+    Variation, property,
 };
 use crate::bucket::{self, Range, Weight};
 use crate::js;
@@ -51,6 +51,25 @@ impl FeatureIds for IdsOf<'_> {
 /// One of the SDK's short alternatives (`a || b`).
 fn either<'a>(map: &'a Map<String, Value>, short: &str, long: &str) -> Option<&'a Value> {
     js::or(map.get(short), map.get(long))
+}
+
+/// `doesEventBelongToAnyFeature`'s list: every feature's metrics (`m || metrics`, an array),
+/// each named by `identifier || key`.
+fn metric_identifiers(features: &[Value]) -> std::collections::HashSet<String> {
+    features
+        .iter()
+        .filter_map(Value::as_object)
+        .filter_map(|feature| match js::or(feature.get("m"), feature.get("metrics")) {
+            Some(Value::Array(metrics)) => Some(metrics),
+            _ => None,
+        })
+        .flatten()
+        .filter_map(Value::as_object)
+        .filter_map(|metric| match js::or(metric.get("identifier"), metric.get("key")) {
+            Some(Value::String(name)) => Some(name.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The array under `key`, `[]` for a plain object (`{}` normalized) or anything else.
@@ -190,8 +209,17 @@ impl Model {
             }
         }
 
+        let reporting = Reporting {
+            metrics: metric_identifiers(feature_values),
+            sdk_key: either(settings, "sK", "sdkKey").cloned(),
+            collection_prefix: match settings.get("collectionPrefix") {
+                Some(Value::String(prefix)) if !prefix.is_empty() => Some(Arc::from(prefix.as_str())),
+                _ => None,
+            },
+        };
         let mut model = Self {
             account_id,
+            reporting,
             features,
             first_feature,
             campaigns_by_key,

@@ -1,0 +1,319 @@
+//! The background task: takes what is due from the queue (a full batch, a flush, the
+//! interval's tick), sends it, and retries what failed for a reason that may pass, until it
+//! is sent, refused, or the shutdown's time is up. Only this task does I/O.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use crate::events::config::ReportingConfig;
+use crate::events::payload::{self, Identity, Pending};
+use crate::events::queue::{Pushed, Queue};
+use crate::events::retry;
+use crate::telemetry;
+
+/// What the decisions and the task share.
+pub(crate) struct Shared {
+    queue: Mutex<Queue>,
+    /// Wakes the task: a batch is full, a flush or a shutdown was asked for.
+    pub(crate) wake: Notify,
+    /// Wakes flush waiters: something was settled.
+    pub(crate) settled: Notify,
+    /// Wake the task once this many wait (1 when unbatched).
+    wake_at: usize,
+    /// When a shutdown stops retrying.
+    deadline: Mutex<Option<Instant>>,
+    shutdown_timeout: Duration,
+    counts: Mutex<Counts>,
+}
+
+/// Counters kept beside the queue and published by the task, so a push does not go through
+/// the metrics registry.
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    queued: u64,
+    overflow: u64,
+    /// Refused after a shutdown, or still unsent when its time ran out.
+    shutdown: u64,
+}
+
+impl Shared {
+    pub(crate) fn new(config: &ReportingConfig) -> Self {
+        Self {
+            queue: Mutex::new(Queue::new(config.capacity)),
+            wake: Notify::new(),
+            settled: Notify::new(),
+            wake_at: config.batching.map_or(1, |b| b.events_per_request),
+            deadline: Mutex::new(None),
+            shutdown_timeout: config.shutdown_timeout,
+            counts: Mutex::new(Counts::default()),
+        }
+    }
+
+    pub(crate) fn queue(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn counts(&self) -> MutexGuard<'_, Counts> {
+        self.counts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues `event` (O(1), never waits for I/O).
+    pub(crate) fn push(&self, event: Pending) {
+        let pushed = self.queue().push(event);
+        let mut counts = self.counts();
+        match pushed {
+            Pushed::Queued(waiting) => {
+                counts.queued += 1;
+                drop(counts);
+                if waiting == self.wake_at {
+                    self.wake.notify_one();
+                }
+            }
+            Pushed::DroppedOldest => {
+                counts.queued += 1;
+                counts.overflow += 1;
+            }
+            Pushed::Closed => counts.shutdown += 1,
+        }
+    }
+
+    /// Refuses new events; the task sends the rest for the shutdown's time at most.
+    pub(crate) fn close(&self) {
+        self.queue().close();
+        self.deadline
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert_with(|| Instant::now() + self.shutdown_timeout);
+        self.wake.notify_one();
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        *self.deadline.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn publish(&self) {
+        let counts = *self.counts();
+        metrics::counter!(telemetry::EVENTS_QUEUED).absolute(counts.queued);
+        metrics::counter!(telemetry::EVENTS_DROPPED, "reason" => "overflow").absolute(counts.overflow);
+        metrics::counter!(telemetry::EVENTS_DROPPED, "reason" => "shutdown").absolute(counts.shutdown);
+        metrics::gauge!(telemetry::EVENTS_WAITING).set(self.queue().len() as f64);
+    }
+}
+
+/// How one request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    Accepted,
+    Refused(u16),
+    Failed(&'static str),
+}
+
+/// Sends requests to the events host.
+pub(crate) struct Sender {
+    client: reqwest::Client,
+    config: ReportingConfig,
+    identity: Identity,
+}
+
+impl Sender {
+    pub(crate) fn new(config: ReportingConfig, identity: Identity) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
+            .user_agent(concat!("vwo-webhook/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            client,
+            config,
+            identity,
+        })
+    }
+
+    fn url(&self, event: &Pending, path: &str, query: &str) -> String {
+        let prefix = match &event.prefix {
+            Some(prefix) if self.config.is_vwo_host() => format!("/{prefix}"),
+            _ => String::new(),
+        };
+        format!("{}{prefix}{path}?{query}", self.config.base_url)
+    }
+
+    async fn post(&self, request: reqwest::RequestBuilder, body: &serde_json::Value) -> Sent {
+        let started = std::time::Instant::now();
+        let body = serde_json::to_vec(body).unwrap_or_default();
+        let sent = match request
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await
+        {
+            Ok(response) if response.status().is_success() => Sent::Accepted,
+            Ok(response) if retry::retryable_status(response.status().as_u16()) => Sent::Failed("status"),
+            Ok(response) => Sent::Refused(response.status().as_u16()),
+            Err(error) if error.is_timeout() => Sent::Failed("timeout"),
+            Err(_) => Sent::Failed("connect"),
+        };
+        let outcome = match sent {
+            Sent::Accepted => "sent",
+            Sent::Refused(_) => "rejected",
+            Sent::Failed(_) => "failed",
+        };
+        metrics::histogram!(telemetry::EVENTS_REQUEST_SECONDS, "outcome" => outcome)
+            .record(started.elapsed().as_secs_f64());
+        sent
+    }
+
+    /// One request to `/server-side/batch-events-v2` with every event.
+    async fn batch(&self, events: &[Pending]) -> Sent {
+        let Some(first) = events.first() else {
+            return Sent::Accepted;
+        };
+        let url = self.url(
+            first,
+            "/server-side/batch-events-v2",
+            &payload::batch_query(&self.identity),
+        );
+        let request = self
+            .client
+            .post(url)
+            .header(reqwest::header::AUTHORIZATION, self.identity.sdk_key.expose_secret());
+        self.post(request, &payload::batch_body(events, &self.identity))
+            .await
+    }
+
+    /// One request to `/events/t`.
+    async fn single(&self, event: &Pending) -> Sent {
+        let url = self.url(event, "/events/t", &event.query(&self.identity, fastrand::f64()));
+        let mut request = self.client.post(url);
+        for (name, value) in event.headers() {
+            request = request.header(name, value);
+        }
+        self.post(request, &event.body(&self.identity)).await
+    }
+
+    /// Sends `events`: what is left is to be retried.
+    async fn send(&self, events: Vec<Pending>) -> Vec<Pending> {
+        if self.config.batching.is_some() {
+            let sent = self.batch(&events).await;
+            settle(sent, events.len());
+            return if matches!(sent, Sent::Failed(_)) { events } else { Vec::new() };
+        }
+        let results = join_all(events.iter().map(|e| self.single(e))).await;
+        let mut left = Vec::new();
+        for (event, sent) in events.into_iter().zip(results) {
+            settle(sent, 1);
+            if matches!(sent, Sent::Failed(_)) {
+                left.push(event);
+            }
+        }
+        left
+    }
+}
+
+fn settle(sent: Sent, count: usize) {
+    let count = count as u64;
+    match sent {
+        Sent::Accepted => metrics::counter!(telemetry::EVENTS_SENT).increment(count),
+        Sent::Refused(status) => {
+            tracing::warn!(status, events = count, "the events host refused events; they are dropped");
+            metrics::counter!(telemetry::EVENTS_DROPPED, "reason" => "rejected").increment(count);
+        }
+        Sent::Failed(reason) => {
+            tracing::debug!(reason, events = count, "sending events failed; retrying");
+            metrics::counter!(telemetry::EVENTS_RETRIED).increment(count);
+        }
+    }
+}
+
+/// The task: runs until the queue is closed and drained (or the shutdown's time is up).
+pub(crate) async fn run(shared: Arc<Shared>, sender: Sender) {
+    let interval = sender.config.batching.map(|b| b.interval);
+    let take = sender
+        .config
+        .batching
+        .map_or(sender.config.concurrency, |b| b.events_per_request);
+    let mut tick = interval.map(|i| Instant::now() + i);
+    loop {
+        let batch = loop {
+            let woken = shared.wake.notified();
+            {
+                let mut queue = shared.queue();
+                if let (Some(at), Some(interval)) = (tick, interval)
+                    && Instant::now() >= at
+                {
+                    queue.flush();
+                    tick = Some(Instant::now() + interval);
+                }
+                if queue.flush_due() || queue.len() >= shared.wake_at {
+                    break queue.take(take);
+                }
+                if queue.is_closed() {
+                    drop(queue);
+                    shared.publish();
+                    shared.settled.notify_waiters();
+                    return;
+                }
+            }
+            shared.publish();
+            // The counters are published at least every second.
+            let wait = tick.map_or(Duration::from_secs(1), |at| {
+                at.saturating_duration_since(Instant::now()).min(Duration::from_secs(1))
+            });
+            let _ = tokio::time::timeout(wait, woken).await;
+        };
+        deliver(&shared, &sender, batch).await;
+        shared.queue().settle();
+        shared.settled.notify_waiters();
+    }
+}
+
+/// Sends `events` until none is left to retry, or a shutdown's time runs out.
+async fn deliver(shared: &Shared, sender: &Sender, mut events: Vec<Pending>) {
+    let mut attempt = 0;
+    while !events.is_empty() {
+        events = sender.send(events).await;
+        if events.is_empty() {
+            return;
+        }
+        let delay = retry::delay(
+            attempt,
+            sender.config.first_retry,
+            sender.config.max_retry,
+            fastrand::f64(),
+        );
+        attempt = attempt.saturating_add(1);
+        let mut until = Instant::now() + delay;
+        if let Some(deadline) = shared.deadline() {
+            if Instant::now() + delay >= deadline {
+                give_up(shared, events.len());
+                return;
+            }
+            until = until.min(deadline);
+        }
+        // A shutdown during the wait shortens it to its deadline.
+        loop {
+            let woken = shared.wake.notified();
+            if let Some(deadline) = shared.deadline()
+                && deadline < until
+            {
+                give_up(shared, events.len());
+                return;
+            }
+            if tokio::time::timeout_at(until, woken).await.is_err() {
+                break;
+            }
+        }
+    }
+}
+
+/// A shutdown's time ran out with `in_hand` events unsent: they and the rest are dropped.
+fn give_up(shared: &Shared, in_hand: usize) {
+    let waiting = shared.queue().clear();
+    let dropped = (in_hand + waiting) as u64;
+    tracing::warn!(events = dropped, "reporting shut down with events unsent; they are dropped");
+    shared.counts().shutdown += dropped;
+    shared.publish();
+}

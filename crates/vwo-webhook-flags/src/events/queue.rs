@@ -1,0 +1,201 @@
+//! The bounded queue between decisions and the dispatcher: a push is O(1) and never waits
+//! for I/O; past the bound the oldest event is dropped. Pure: the dispatcher's task and the
+//! flush waiters read it under one lock.
+
+use std::collections::VecDeque;
+
+use crate::events::payload::Pending;
+
+/// What a push did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pushed {
+    /// Queued; this many now wait.
+    Queued(usize),
+    /// Queued, and the oldest waiting event was dropped to make room.
+    DroppedOldest,
+    /// Refused: reporting has shut down.
+    Closed,
+}
+
+/// The events waiting, numbered in the order they came.
+#[derive(Debug)]
+pub(crate) struct Queue {
+    events: VecDeque<(u64, Pending)>,
+    capacity: usize,
+    next: u64,
+    /// The number of the oldest event the dispatcher has taken and not settled yet.
+    in_hand: Option<u64>,
+    /// Everything numbered below this is to be sent now (a flush, a tick, a shutdown).
+    flush_to: u64,
+    closed: bool,
+}
+
+impl Queue {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            events: VecDeque::with_capacity(capacity.min(1024)),
+            capacity: capacity.max(1),
+            next: 0,
+            in_hand: None,
+            flush_to: 0,
+            closed: false,
+        }
+    }
+
+    pub(crate) fn push(&mut self, event: Pending) -> Pushed {
+        if self.closed {
+            return Pushed::Closed;
+        }
+        let dropped = self.events.len() >= self.capacity && self.events.pop_front().is_some();
+        self.events.push_back((self.next, event));
+        self.next += 1;
+        if dropped {
+            Pushed::DroppedOldest
+        } else {
+            Pushed::Queued(self.events.len())
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    /// Asks for everything queued so far to be sent now; the number to wait for.
+    pub(crate) fn flush(&mut self) -> u64 {
+        self.flush_to = self.flush_to.max(self.next);
+        self.next
+    }
+
+    /// Whether something waiting is due now, by a flush.
+    pub(crate) fn flush_due(&self) -> bool {
+        self.events.front().is_some_and(|(n, _)| *n < self.flush_to)
+    }
+
+    /// Takes up to `max` events from the front, all with the same collection prefix, and
+    /// holds them until [`Queue::settle`].
+    pub(crate) fn take(&mut self, max: usize) -> Vec<Pending> {
+        let Some((first, head)) = self.events.front() else {
+            return Vec::new();
+        };
+        let prefix = head.prefix.clone();
+        self.in_hand = Some(*first);
+        let mut taken = Vec::with_capacity(max.min(self.events.len()));
+        while taken.len() < max
+            && let Some((_, event)) = self.events.front()
+            && event.prefix == prefix
+        {
+            if let Some((_, event)) = self.events.pop_front() {
+                taken.push(event);
+            }
+        }
+        taken
+    }
+
+    /// The events taken last are sent, refused or given up.
+    pub(crate) fn settle(&mut self) {
+        self.in_hand = None;
+    }
+
+    /// Every event numbered below this is settled (sent, refused, dropped).
+    pub(crate) fn settled_below(&self) -> u64 {
+        self.in_hand
+            .or_else(|| self.events.front().map(|(n, _)| *n))
+            .unwrap_or(self.next)
+    }
+
+    /// Refuses new events and asks for the rest to be sent.
+    pub(crate) fn close(&mut self) {
+        self.closed = true;
+        self.flush();
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Gives up on everything still waiting; how many that was.
+    pub(crate) fn clear(&mut self) -> usize {
+        let count = self.events.len();
+        self.events.clear();
+        count
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::payload::What;
+    use serde_json::json;
+
+    fn event(n: u64) -> Pending {
+        Pending {
+            what: What::Shown {
+                campaign_id: json!(n),
+                variation_id: json!(1),
+                visitor: Vec::new(),
+            },
+            user_id: format!("u{n}"),
+            user_agent: None,
+            ip_address: None,
+            at_ms: n,
+            prefix: None,
+        }
+    }
+
+    #[test]
+    fn past_the_bound_the_oldest_is_dropped() {
+        let mut queue = Queue::new(3);
+        for n in 0..3 {
+            assert_eq!(queue.push(event(n)), Pushed::Queued(n as usize + 1));
+        }
+        assert_eq!(queue.push(event(3)), Pushed::DroppedOldest);
+        assert_eq!(queue.len(), 3);
+        let taken = queue.take(10);
+        assert_eq!(taken.iter().map(|e| e.at_ms).collect::<Vec<_>>(), [1, 2, 3]);
+    }
+
+    #[test]
+    fn a_flush_waits_for_what_is_in_hand() {
+        let mut queue = Queue::new(10);
+        for n in 0..4 {
+            queue.push(event(n));
+        }
+        let target = queue.flush();
+        assert_eq!(target, 4);
+        assert!(queue.flush_due());
+        let first = queue.take(2);
+        assert_eq!(first.len(), 2);
+        assert_eq!(queue.settled_below(), 0, "the taken events are not settled");
+        queue.settle();
+        assert_eq!(queue.settled_below(), 2);
+        queue.push(event(4));
+        let _ = queue.take(10);
+        queue.settle();
+        assert!(queue.settled_below() >= target);
+        assert!(!queue.flush_due());
+    }
+
+    #[test]
+    fn a_batch_holds_one_collection_prefix() {
+        let mut queue = Queue::new(10);
+        queue.push(event(0));
+        let mut other = event(1);
+        other.prefix = Some("eu01".into());
+        queue.push(other);
+        queue.push(event(2));
+        assert_eq!(queue.take(10).len(), 1);
+        queue.settle();
+        assert_eq!(queue.take(10)[0].prefix.as_deref(), Some("eu01"));
+    }
+
+    #[test]
+    fn a_closed_queue_refuses_new_events() {
+        let mut queue = Queue::new(10);
+        queue.push(event(0));
+        queue.close();
+        assert!(queue.is_closed());
+        assert!(queue.flush_due());
+        assert_eq!(queue.push(event(1)), Pushed::Closed);
+        assert_eq!(queue.clear(), 1);
+    }
+}

@@ -1,0 +1,177 @@
+//! What a service reports besides its decisions: `trackEvent` and `setAttribute`, checked
+//! as the SDK checks them, and the impressions a decision queues.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value};
+
+use crate::context::Context;
+use crate::decide::Impression;
+use crate::events::Reporter;
+use crate::events::payload::{Pending, What};
+use crate::flags::Flags;
+use crate::js;
+use crate::model::Model;
+
+/// Why an event was not reported. Names the event or attribute, never a key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EventError {
+    /// No settings are loaded, so no metric is known.
+    #[error("no settings are loaded, so no event can be checked against them")]
+    NoSettings,
+    /// No feature in the settings has a metric with this identifier (the SDK's
+    /// `EVENT_NOT_FOUND`).
+    #[error("no feature in the settings has a metric named {0:?}")]
+    UnknownEvent(String),
+    /// `set_attributes` was given nothing.
+    #[error("set_attributes needs at least one attribute")]
+    NoAttributes,
+    /// An attribute's value is not a boolean, a string or a number.
+    #[error("attribute {0:?} must be a boolean, a string or a number")]
+    BadAttribute(String),
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn pending(what: What, context: &Context, model: Option<&Model>) -> Pending {
+    Pending {
+        what,
+        user_id: context.id.clone(),
+        user_agent: context.user_agent.clone(),
+        ip_address: context.ip_address.clone(),
+        at_ms: now_ms(),
+        prefix: model.and_then(|m| m.reporting.collection_prefix.clone()),
+    }
+}
+
+/// Queues the impressions a decision made.
+pub(crate) fn impressions(reporter: &Reporter, model: &Model, context: &Context, impressions: &[Impression]) {
+    if !reporter.is_enabled() {
+        return;
+    }
+    for impression in impressions {
+        let visitor = context
+            .post_segmentation_variables
+            .iter()
+            .filter_map(|name| {
+                // The decision sets `_vwoUserId` among the custom variables as it goes.
+                if name == "_vwoUserId"
+                    && let Some(id) = &impression.vwo_user_id
+                {
+                    return (!id.is_empty()).then(|| (name.clone(), Value::from(id.as_str())));
+                }
+                let value = context.custom_variables.get(name).filter(|v| js::truthy(v))?;
+                Some((name.clone(), value.clone()))
+            })
+            .collect();
+        let what = What::Shown {
+            campaign_id: impression.campaign_id.clone(),
+            variation_id: impression.variation_id.clone(),
+            visitor,
+        };
+        reporter.push(pending(what, context, Some(model)));
+    }
+}
+
+impl Flags {
+    /// Reports the event `name` (a custom or revenue metric) for the user, with
+    /// `properties` (a revenue metric's value among them), as the SDK's `trackEvent` does.
+    /// Refused when no feature in the settings has a metric by that name. Queued without
+    /// waiting; nothing is sent when reporting is off.
+    pub fn track_event(
+        &self,
+        name: &str,
+        context: &Context,
+        properties: Map<String, Value>,
+    ) -> Result<(), EventError> {
+        let compiled = self.current().ok_or(EventError::NoSettings)?;
+        if !compiled.model.reporting.metrics.contains(name) {
+            tracing::debug!(event = name, "trackEvent refused: no such metric in the settings");
+            return Err(EventError::UnknownEvent(name.to_owned()));
+        }
+        let what = What::Track {
+            name: name.to_owned(),
+            properties,
+        };
+        self.reporter.push(pending(what, context, Some(&compiled.model)));
+        Ok(())
+    }
+
+    /// Reports the user's attributes (`vwo_syncVisitorProp`), as the SDK's
+    /// `setAttribute(attributes, context)` does: each value a boolean, a string or a number.
+    pub fn set_attributes(&self, attributes: Map<String, Value>, context: &Context) -> Result<(), EventError> {
+        if attributes.is_empty() {
+            return Err(EventError::NoAttributes);
+        }
+        if let Some((key, _)) = attributes
+            .iter()
+            .find(|(_, v)| !matches!(v, Value::Bool(_) | Value::String(_) | Value::Number(_)))
+        {
+            return Err(EventError::BadAttribute(key.clone()));
+        }
+        let compiled = self.current();
+        let model = compiled.as_ref().map(|c| &c.model);
+        let what = What::Attributes {
+            attributes,
+            environment: model.and_then(|m| m.reporting.sdk_key.clone()),
+        };
+        self.reporter.push(pending(what, context, model));
+        Ok(())
+    }
+
+    /// [`Flags::set_attributes`] with one attribute (the SDK's `setAttribute(key, value,
+    /// context)`).
+    pub fn set_attribute(
+        &self,
+        key: impl Into<String>,
+        value: impl Into<Value>,
+        context: &Context,
+    ) -> Result<(), EventError> {
+        let mut attributes = Map::new();
+        attributes.insert(key.into(), value.into());
+        self.set_attributes(attributes, context)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn flags() -> Flags {
+        Flags::from_document(&json!({
+            "version": 1, "accountId": 1, "campaigns": [],
+            "features": [{"id": 1, "key": "f", "rules": [], "metrics": [{"identifier": "purchase", "id": 1, "type": "REVENUE_TRACKING"}]}]
+        }))
+    }
+
+    #[test]
+    fn only_a_metric_of_the_settings_is_tracked() {
+        let context = Context::new("u").expect("context");
+        assert_eq!(flags().track_event("purchase", &context, Map::new()), Ok(()));
+        assert_eq!(
+            flags().track_event("signup", &context, Map::new()),
+            Err(EventError::UnknownEvent("signup".into()))
+        );
+        assert_eq!(
+            Flags::new().track_event("purchase", &context, Map::new()),
+            Err(EventError::NoSettings)
+        );
+    }
+
+    #[test]
+    fn attributes_are_scalars_and_at_least_one() {
+        let context = Context::new("u").expect("context");
+        assert_eq!(flags().set_attributes(Map::new(), &context), Err(EventError::NoAttributes));
+        assert_eq!(
+            flags().set_attribute("tags", json!(["a"]), &context),
+            Err(EventError::BadAttribute("tags".into()))
+        );
+        assert_eq!(flags().set_attribute("tier", "gold", &context), Ok(()));
+    }
+}
