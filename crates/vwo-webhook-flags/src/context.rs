@@ -149,7 +149,10 @@ impl Context {
 
     /// Names custom variables whose values each impression reports as visitor properties
     /// (the SDK's `postSegmentationVariables`; a value JavaScript counts as false is left out).
-    pub fn with_post_segmentation_variables(mut self, names: impl IntoIterator<Item = impl Into<String>>) -> Self {
+    pub fn with_post_segmentation_variables(
+        mut self,
+        names: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
         self.post_segmentation_variables = names.into_iter().map(Into::into).collect();
         self
     }

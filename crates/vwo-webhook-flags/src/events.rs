@@ -11,4 +11,4 @@ mod retry;
 
 pub use config::{Batching, ConfigError, DEFAULT_EVENTS_URL, ReportingConfig};
 pub use payload::{SDK_NAME, SDK_VERSION};
-pub use reporter::Reporter;
+pub use reporter::{Reporter, ReportingStats};

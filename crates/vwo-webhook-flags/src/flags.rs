@@ -245,7 +245,12 @@ impl Flags {
                     }
                     let flag = Flag::from_outcome(&outcome);
                     telemetry::record_decision(&flag);
-                    crate::report::impressions(&self.reporter, &compiled.model, context, &outcome.impressions);
+                    crate::report::impressions(
+                        &self.reporter,
+                        &compiled.model,
+                        context,
+                        &outcome.impressions,
+                    );
                     return flag;
                 }
                 Err(Stop::Miss(key)) => {

@@ -21,13 +21,16 @@ mod uuid;
 
 pub use context::{Context, ContextError};
 pub use decide::Source;
-pub use events::{Batching, ConfigError, DEFAULT_EVENTS_URL, Reporter, ReportingConfig, SDK_NAME, SDK_VERSION};
+pub use events::{
+    Batching, ConfigError, DEFAULT_EVENTS_URL, Reporter, ReportingConfig, ReportingStats, SDK_NAME,
+    SDK_VERSION,
+};
 pub use flag::{Flag, Reason, RuleDecision};
 pub use flags::{Flags, Gateway, NoGateway};
 pub use model::Variable;
-pub use report::EventError;
 #[cfg(feature = "openfeature")]
 pub use openfeature::{PROVIDER_NAME, VwoProvider};
+pub use report::EventError;
 pub use segment::{SegmentError, evaluate_segment};
 pub use storage::{AsyncStorage, BoxFuture, MemoryStorage, NoStorage, Storage, StoredDecision};
 pub use uuid::user_uuid;

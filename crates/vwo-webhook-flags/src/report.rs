@@ -104,7 +104,11 @@ impl Flags {
 
     /// Reports the user's attributes (`vwo_syncVisitorProp`), as the SDK's
     /// `setAttribute(attributes, context)` does: each value a boolean, a string or a number.
-    pub fn set_attributes(&self, attributes: Map<String, Value>, context: &Context) -> Result<(), EventError> {
+    pub fn set_attributes(
+        &self,
+        attributes: Map<String, Value>,
+        context: &Context,
+    ) -> Result<(), EventError> {
         if attributes.is_empty() {
             return Err(EventError::NoAttributes);
         }
@@ -167,7 +171,10 @@ mod tests {
     #[test]
     fn attributes_are_scalars_and_at_least_one() {
         let context = Context::new("u").expect("context");
-        assert_eq!(flags().set_attributes(Map::new(), &context), Err(EventError::NoAttributes));
+        assert_eq!(
+            flags().set_attributes(Map::new(), &context),
+            Err(EventError::NoAttributes)
+        );
         assert_eq!(
             flags().set_attribute("tags", json!(["a"]), &context),
             Err(EventError::BadAttribute("tags".into()))

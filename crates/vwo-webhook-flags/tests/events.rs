@@ -46,7 +46,8 @@ fn with_metrics(rng: &mut Rng, mut settings: Value) -> Value {
         for (index, feature) in features.iter_mut().enumerate() {
             if rng.u8(0..3) > 0 {
                 let kind = ["CUSTOM_GOAL", "REVENUE_TRACKING"][rng.usize(0..2)];
-                feature["metrics"] = json!([{"identifier": format!("event_{index}"), "id": index + 1, "type": kind}]);
+                feature["metrics"] =
+                    json!([{"identifier": format!("event_{index}"), "id": index + 1, "type": kind}]);
             }
         }
     }
@@ -172,16 +173,24 @@ fn normalized(path: &str, headers: &Map<String, Value>, body: &Value) -> Value {
                 "eTime" | "random" => "*".to_owned(),
                 "sn" if value == "vwo-fme-node-sdk" || value == SDK_NAME => "<name>".to_owned(),
                 "sv" if value == "1.35.0" || value == SDK_VERSION => "<version>".to_owned(),
-                "url" => value.split_once("/events/t").map_or(value, |_| "https<host>/events/t").to_owned(),
+                "url" => value
+                    .split_once("/events/t")
+                    .map_or(value, |_| "https<host>/events/t")
+                    .to_owned(),
                 _ => value.to_owned(),
             };
             json!([key, value])
         })
         .collect();
-    let kept: Map<String, Value> = ["x-device-user-agent", "vwo-x-forwarded-for", "authorization", "content-type"]
-        .iter()
-        .filter_map(|name| headers.get(*name).map(|v| ((*name).to_owned(), v.clone())))
-        .collect();
+    let kept: Map<String, Value> = [
+        "x-device-user-agent",
+        "vwo-x-forwarded-for",
+        "authorization",
+        "content-type",
+    ]
+    .iter()
+    .filter_map(|name| headers.get(*name).map(|v| ((*name).to_owned(), v.clone())))
+    .collect();
     let mut body = body.clone();
     match body.get_mut("ev").and_then(Value::as_array_mut) {
         Some(events) => events.iter_mut().for_each(blank_event),
@@ -210,8 +219,8 @@ fn blank_event(event: &mut Value) {
 /// Runs a group's calls in Rust; the requests the collector received, grouped as the oracle
 /// groups them (per call without batching, the flushed batches with it).
 async fn ours(group: &Group, collector: &Collector) -> Vec<Vec<Value>> {
-    let mut config = ReportingConfig::new(account_id(&group.settings), SdkKey::new(SDK_KEY))
-        .base_url(collector.url());
+    let mut config =
+        ReportingConfig::new(account_id(&group.settings), SdkKey::new(SDK_KEY)).base_url(collector.url());
     config = if group.batch {
         config.batching(Batching {
             events_per_request: 5_000,
@@ -248,7 +257,10 @@ async fn ours(group: &Group, collector: &Collector) -> Vec<Vec<Value>> {
                     &context,
                     call["properties"].as_object().cloned().unwrap_or_default(),
                 ),
-                _ => flags.set_attributes(call["attributes"].as_object().cloned().unwrap_or_default(), &context),
+                _ => flags.set_attributes(
+                    call["attributes"].as_object().cloned().unwrap_or_default(),
+                    &context,
+                ),
             };
         }
         if !group.batch {
@@ -296,13 +308,22 @@ async fn every_event_is_sent_as_the_node_sdk_sends_it() {
                 call.as_array()
                     .expect("requests")
                     .iter()
-                    .map(|r| normalized(r["path"].as_str().unwrap_or(""), r["headers"].as_object().expect("headers"), &r["body"]))
+                    .map(|r| {
+                        normalized(
+                            r["path"].as_str().unwrap_or(""),
+                            r["headers"].as_object().expect("headers"),
+                            &r["body"],
+                        )
+                    })
                     .collect()
             })
             .collect();
         for (step, (a, b)) in theirs.iter().zip(&ours).enumerate() {
             requests += a.len();
-            events += a.iter().map(|r| r["body"]["ev"].as_array().map_or(1, Vec::len)).sum::<usize>();
+            events += a
+                .iter()
+                .map(|r| r["body"]["ev"].as_array().map_or(1, Vec::len))
+                .sum::<usize>();
             if a != b && differences.len() < 5 {
                 let call = group.calls.get(step).cloned().unwrap_or(Value::Null);
                 differences.push(format!(
@@ -316,7 +337,10 @@ async fn every_event_is_sent_as_the_node_sdk_sends_it() {
         assert_eq!(theirs.len(), ours.len(), "group {index}: as many steps");
     }
     assert!(differences.is_empty(), "{}", differences.join("\n"));
-    assert!(requests > 500 && events > 1_000, "{requests} requests, {events} events compared");
+    assert!(
+        requests > 500 && events > 1_000,
+        "{requests} requests, {events} events compared"
+    );
     eprintln!(
         "compared {requests} requests ({events} events) from {} settings files with the Node SDK's",
         groups.len()

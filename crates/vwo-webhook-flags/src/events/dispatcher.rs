@@ -28,16 +28,21 @@ pub(crate) struct Shared {
     deadline: Mutex<Option<Instant>>,
     shutdown_timeout: Duration,
     counts: Mutex<Counts>,
+    /// What [`Shared::publish`] last reported.
+    published: Mutex<Counts>,
 }
 
-/// Counters kept beside the queue and published by the task, so a push does not go through
-/// the metrics registry.
-#[derive(Debug, Default, Clone, Copy)]
-struct Counts {
-    queued: u64,
-    overflow: u64,
+/// Counters kept beside the queue and published by the task as increments, so a push does
+/// not go through the metrics registry.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Counts {
+    pub(crate) queued: u64,
+    pub(crate) sent: u64,
+    pub(crate) retried: u64,
+    pub(crate) overflow: u64,
+    pub(crate) rejected: u64,
     /// Refused after a shutdown, or still unsent when its time ran out.
-    shutdown: u64,
+    pub(crate) shutdown: u64,
 }
 
 impl Shared {
@@ -50,6 +55,7 @@ impl Shared {
             deadline: Mutex::new(None),
             shutdown_timeout: config.shutdown_timeout,
             counts: Mutex::new(Counts::default()),
+            published: Mutex::new(Counts::default()),
         }
     }
 
@@ -57,7 +63,7 @@ impl Shared {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn counts(&self) -> MutexGuard<'_, Counts> {
+    pub(crate) fn counts(&self) -> MutexGuard<'_, Counts> {
         self.counts.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -95,12 +101,46 @@ impl Shared {
         *self.deadline.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Adds what happened since the last call to the metrics.
     fn publish(&self) {
-        let counts = *self.counts();
-        metrics::counter!(telemetry::EVENTS_QUEUED).absolute(counts.queued);
-        metrics::counter!(telemetry::EVENTS_DROPPED, "reason" => "overflow").absolute(counts.overflow);
-        metrics::counter!(telemetry::EVENTS_DROPPED, "reason" => "shutdown").absolute(counts.shutdown);
+        let now = *self.counts();
+        let mut published = self.published.lock().unwrap_or_else(PoisonError::into_inner);
+        let delta = |f: fn(&Counts) -> u64| f(&now).saturating_sub(f(&published));
+        metrics::counter!(telemetry::EVENTS_QUEUED).increment(delta(|c| c.queued));
+        metrics::counter!(telemetry::EVENTS_SENT).increment(delta(|c| c.sent));
+        metrics::counter!(telemetry::EVENTS_RETRIED).increment(delta(|c| c.retried));
+        for (reason, count) in [
+            ("overflow", delta(|c| c.overflow)),
+            ("rejected", delta(|c| c.rejected)),
+            ("shutdown", delta(|c| c.shutdown)),
+        ] {
+            metrics::counter!(telemetry::EVENTS_DROPPED, "reason" => reason).increment(count);
+        }
+        *published = now;
+        drop(published);
         metrics::gauge!(telemetry::EVENTS_WAITING).set(self.queue().len() as f64);
+    }
+
+    fn record(&self, sent: Sent, count: usize) {
+        let count = count as u64;
+        let mut counts = self.counts();
+        match sent {
+            Sent::Accepted => counts.sent += count,
+            Sent::Refused(status) => {
+                counts.rejected += count;
+                drop(counts);
+                tracing::warn!(
+                    status,
+                    events = count,
+                    "the events host refused events; they are dropped"
+                );
+            }
+            Sent::Failed(reason) => {
+                counts.retried += count;
+                drop(counts);
+                tracing::debug!(reason, events = count, "sending events failed; retrying");
+            }
+        }
     }
 }
 
@@ -176,10 +216,10 @@ impl Sender {
             "/server-side/batch-events-v2",
             &payload::batch_query(&self.identity),
         );
-        let request = self
-            .client
-            .post(url)
-            .header(reqwest::header::AUTHORIZATION, self.identity.sdk_key.expose_secret());
+        let request = self.client.post(url).header(
+            reqwest::header::AUTHORIZATION,
+            self.identity.sdk_key.expose_secret(),
+        );
         self.post(request, &payload::batch_body(events, &self.identity))
             .await
     }
@@ -195,36 +235,25 @@ impl Sender {
     }
 
     /// Sends `events`: what is left is to be retried.
-    async fn send(&self, events: Vec<Pending>) -> Vec<Pending> {
+    async fn send(&self, shared: &Shared, events: Vec<Pending>) -> Vec<Pending> {
         if self.config.batching.is_some() {
             let sent = self.batch(&events).await;
-            settle(sent, events.len());
-            return if matches!(sent, Sent::Failed(_)) { events } else { Vec::new() };
+            shared.record(sent, events.len());
+            return if matches!(sent, Sent::Failed(_)) {
+                events
+            } else {
+                Vec::new()
+            };
         }
         let results = join_all(events.iter().map(|e| self.single(e))).await;
         let mut left = Vec::new();
         for (event, sent) in events.into_iter().zip(results) {
-            settle(sent, 1);
+            shared.record(sent, 1);
             if matches!(sent, Sent::Failed(_)) {
                 left.push(event);
             }
         }
         left
-    }
-}
-
-fn settle(sent: Sent, count: usize) {
-    let count = count as u64;
-    match sent {
-        Sent::Accepted => metrics::counter!(telemetry::EVENTS_SENT).increment(count),
-        Sent::Refused(status) => {
-            tracing::warn!(status, events = count, "the events host refused events; they are dropped");
-            metrics::counter!(telemetry::EVENTS_DROPPED, "reason" => "rejected").increment(count);
-        }
-        Sent::Failed(reason) => {
-            tracing::debug!(reason, events = count, "sending events failed; retrying");
-            metrics::counter!(telemetry::EVENTS_RETRIED).increment(count);
-        }
     }
 }
 
@@ -260,7 +289,8 @@ pub(crate) async fn run(shared: Arc<Shared>, sender: Sender) {
             shared.publish();
             // The counters are published at least every second.
             let wait = tick.map_or(Duration::from_secs(1), |at| {
-                at.saturating_duration_since(Instant::now()).min(Duration::from_secs(1))
+                at.saturating_duration_since(Instant::now())
+                    .min(Duration::from_secs(1))
             });
             let _ = tokio::time::timeout(wait, woken).await;
         };
@@ -274,7 +304,7 @@ pub(crate) async fn run(shared: Arc<Shared>, sender: Sender) {
 async fn deliver(shared: &Shared, sender: &Sender, mut events: Vec<Pending>) {
     let mut attempt = 0;
     while !events.is_empty() {
-        events = sender.send(events).await;
+        events = sender.send(shared, events).await;
         if events.is_empty() {
             return;
         }
@@ -313,7 +343,10 @@ async fn deliver(shared: &Shared, sender: &Sender, mut events: Vec<Pending>) {
 fn give_up(shared: &Shared, in_hand: usize) {
     let waiting = shared.queue().clear();
     let dropped = (in_hand + waiting) as u64;
-    tracing::warn!(events = dropped, "reporting shut down with events unsent; they are dropped");
+    tracing::warn!(
+        events = dropped,
+        "reporting shut down with events unsent; they are dropped"
+    );
     shared.counts().shutdown += dropped;
     shared.publish();
 }

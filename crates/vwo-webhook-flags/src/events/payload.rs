@@ -289,11 +289,19 @@ mod tests {
         let body = event.body(&identity());
         let props = &body["d"]["event"]["props"];
         assert_eq!(
-            (&props["isCustomEvent"], &props["variation"], &props["id"], &props["revenue"]),
+            (
+                &props["isCustomEvent"],
+                &props["variation"],
+                &props["id"],
+                &props["revenue"]
+            ),
             (&json!(true), &json!(1), &json!(9), &json!(12.5))
         );
         assert_eq!(body["d"]["event"]["name"], "purchase");
-        assert_eq!(body["d"]["visitor"]["props"], json!({"vwo_fs_environment": "key-1"}));
+        assert_eq!(
+            body["d"]["visitor"]["props"],
+            json!({"vwo_fs_environment": "key-1"})
+        );
     }
 
     #[test]

@@ -8,6 +8,26 @@ use crate::events::config::{ConfigError, ReportingConfig};
 use crate::events::dispatcher::{self, Sender, Shared};
 use crate::events::payload::{Identity, Pending};
 
+/// What a reporter has done so far (the same counts as its metrics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReportingStats {
+    /// Events accepted into the queue.
+    pub queued: u64,
+    /// Events the host accepted.
+    pub sent: u64,
+    /// Sends of an event that failed and were tried again.
+    pub retried: u64,
+    /// Events dropped because the queue was full (the oldest go).
+    pub dropped_overflow: u64,
+    /// Events the host refused with a 4xx.
+    pub dropped_rejected: u64,
+    /// Events refused after a shutdown, or unsent when its time ran out.
+    pub dropped_shutdown: u64,
+    /// Events waiting now.
+    pub waiting: usize,
+}
+
 /// Sends impressions and events to VWO, in the background, as the SDK does.
 ///
 /// Cheap to clone; every clone feeds the same queue. [`Reporter::disabled`] reports
@@ -86,6 +106,23 @@ impl Reporter {
     /// Events waiting to be sent.
     pub fn waiting(&self) -> usize {
         self.inner.as_ref().map_or(0, |inner| inner.shared.queue().len())
+    }
+
+    /// What this reporter has done so far.
+    pub fn stats(&self) -> ReportingStats {
+        let Some(inner) = &self.inner else {
+            return ReportingStats::default();
+        };
+        let counts = *inner.shared.counts();
+        ReportingStats {
+            queued: counts.queued,
+            sent: counts.sent,
+            retried: counts.retried,
+            dropped_overflow: counts.overflow,
+            dropped_rejected: counts.rejected,
+            dropped_shutdown: counts.shutdown,
+            waiting: inner.shared.queue().len(),
+        }
     }
 
     pub(crate) fn push(&self, event: Pending) {

@@ -38,7 +38,15 @@ mod tests {
 
     #[test]
     fn only_server_errors_and_come_back_later_are_retried() {
-        for (status, retry) in [(500, true), (503, true), (429, true), (408, true), (400, false), (401, false), (404, false)] {
+        for (status, retry) in [
+            (500, true),
+            (503, true),
+            (429, true),
+            (408, true),
+            (400, false),
+            (401, false),
+            (404, false),
+        ] {
             assert_eq!(retryable_status(status), retry, "{status}");
         }
     }

@@ -65,10 +65,12 @@ fn metric_identifiers(features: &[Value]) -> std::collections::HashSet<String> {
         })
         .flatten()
         .filter_map(Value::as_object)
-        .filter_map(|metric| match js::or(metric.get("identifier"), metric.get("key")) {
-            Some(Value::String(name)) => Some(name.clone()),
-            _ => None,
-        })
+        .filter_map(
+            |metric| match js::or(metric.get("identifier"), metric.get("key")) {
+                Some(Value::String(name)) => Some(name.clone()),
+                _ => None,
+            },
+        )
         .collect()
 }
 

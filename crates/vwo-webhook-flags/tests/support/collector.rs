@@ -59,7 +59,19 @@ impl Collector {
 
     /// Starts on `addr` (to come back on the port of one stopped).
     pub(crate) async fn start_on(addr: SocketAddr) -> Self {
-        let listener = TcpListener::bind(addr).await.expect("bind");
+        // A stopped collector's port frees once its task is dropped.
+        let mut tries = 0;
+        let listener = loop {
+            match TcpListener::bind(addr).await {
+                Ok(listener) => break listener,
+                Err(error) if tries < 200 => {
+                    tries += 1;
+                    let _ = error;
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                Err(error) => panic!("bind {addr}: {error}"),
+            }
+        };
         let addr = listener.local_addr().expect("address");
         let state = Arc::new(State::default());
         let shared = Arc::clone(&state);
@@ -134,7 +146,12 @@ async fn answer(state: &State, request: Request<Incoming>) -> Response<Full<Byte
     let headers = request
         .headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let body = request
         .into_body()

@@ -1,0 +1,329 @@
+//! The reporter against a real local collector that is up, down, failing, slow or flapping:
+//! nothing is lost while the queue has room, past it the oldest go and are counted, a 4xx is
+//! not retried, a shutdown sends what waits (for its timeout at most), and the SDK key never
+//! shows in a log.
+
+#[path = "support/collector.rs"]
+mod collector;
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+use vwo_webhook_flags::{Batching, Context, Flags, Reporter, ReportingConfig};
+use vwo_webhook_settings::SdkKey;
+
+use collector::{Collector, Reply};
+
+const SDK_KEY: &str = "reporting-test-sdk-key";
+
+fn settings() -> Value {
+    json!({
+        "version": 1, "accountId": 123456, "campaigns": [],
+        "features": [{"id": 1, "key": "checkout", "rules": [],
+                      "metrics": [{"identifier": "purchase", "id": 1, "type": "REVENUE_TRACKING"}]}]
+    })
+}
+
+/// Fast retries, so a test sees several.
+fn config(collector_url: &str) -> ReportingConfig {
+    ReportingConfig::new("123456", SdkKey::new(SDK_KEY))
+        .base_url(collector_url)
+        .retry_delays(Duration::from_millis(20), Duration::from_millis(100))
+        .timeout(Duration::from_millis(500))
+}
+
+fn batched(events_per_request: usize) -> Batching {
+    Batching {
+        events_per_request,
+        interval: Duration::from_secs(3_600),
+    }
+}
+
+/// Tracks `purchase` for `count` users, numbered from `from` (the number is in the event).
+fn track(flags: &Flags, from: usize, count: usize) {
+    for n in from..from + count {
+        let context = Context::new(format!("user-{n}")).expect("context");
+        let mut properties = Map::new();
+        properties.insert("n".to_owned(), json!(n));
+        flags
+            .track_event("purchase", &context, properties)
+            .expect("a metric of the settings");
+    }
+}
+
+/// The numbers of the events the collector accepted.
+fn accepted(collector: &Collector) -> Vec<u64> {
+    collector
+        .accepted()
+        .iter()
+        .filter_map(|e| e["d"]["event"]["props"]["n"].as_u64())
+        .collect()
+}
+
+async fn eventually(what: &str, check: impl Fn() -> bool) {
+    let wait = async {
+        while !check() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), wait)
+        .await
+        .unwrap_or_else(|_| panic!("waited 20 s for {what}"));
+}
+
+async fn flushed(reporter: &Reporter) {
+    tokio::time::timeout(Duration::from_secs(20), reporter.flush())
+        .await
+        .expect("the flush ends");
+}
+
+#[tokio::test]
+async fn a_full_batch_goes_out_by_itself_and_a_flush_sends_the_rest() {
+    let collector = Collector::start().await;
+    let reporter = Reporter::start(config(&collector.url()).batching(batched(10))).expect("reporter");
+    let flags = Flags::from_document(&settings()).with_reporter(reporter.clone());
+    track(&flags, 0, 25);
+    eventually("two full batches", || collector.requests().len() == 2).await;
+    assert_eq!(accepted(&collector), (0..20).collect::<Vec<_>>());
+    flushed(&reporter).await;
+    let requests = collector.requests();
+    assert_eq!(requests.len(), 3);
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.path.starts_with("/server-side/batch-events-v2?a=123456&env="))
+    );
+    assert_eq!(accepted(&collector), (0..25).collect::<Vec<_>>());
+    let stats = reporter.stats();
+    assert_eq!((stats.queued, stats.sent, stats.waiting), (25, 25, 0));
+}
+
+#[tokio::test]
+async fn the_interval_sends_what_waits_without_a_flush() {
+    let collector = Collector::start().await;
+    let batching = Batching {
+        events_per_request: 1_000,
+        interval: Duration::from_millis(100),
+    };
+    let reporter = Reporter::start(config(&collector.url()).batching(batching)).expect("reporter");
+    let flags = Flags::from_document(&settings()).with_reporter(reporter.clone());
+    track(&flags, 0, 3);
+    eventually("the tick's batch", || accepted(&collector).len() == 3).await;
+}
+
+#[tokio::test]
+async fn unbatched_every_event_is_its_own_request() {
+    let collector = Collector::start().await;
+    let reporter = Reporter::start(config(&collector.url()).unbatched().concurrency(4)).expect("reporter");
+    let flags = Flags::from_document(&settings()).with_reporter(reporter.clone());
+    track(&flags, 0, 12);
+    flushed(&reporter).await;
+    let requests = collector.requests();
+    assert_eq!(requests.len(), 12);
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.path.starts_with("/events/t?en=purchase&a=123456&"))
+    );
+    let got: BTreeSet<u64> = accepted(&collector).into_iter().collect();
+    assert_eq!(got, (0..12).collect());
+}
+
+#[tokio::test]
+async fn a_host_that_is_down_loses_nothing_while_the_queue_has_room() {
+    let collector = Collector::start().await;
+    let addr = collector.stop();
+    let url = format!("http://{addr}");
+    let reporter = Reporter::start(config(&url).batching(batched(20))).expect("reporter");
+    let flags = Flags::from_document(&settings()).with_reporter(reporter.clone());
+    track(&flags, 0, 50);
+    eventually("retries against the dead host", || reporter.stats().retried >= 40).await;
+    let collector = Collector::start_on(addr).await;
+    flushed(&reporter).await;
+    assert_eq!(
+        accepted(&collector),
+        (0..50).collect::<Vec<_>>(),
+        "each once, in order"
+    );
+    let stats = reporter.stats();
+    assert_eq!((stats.sent, stats.dropped_overflow, stats.waiting), (50, 0, 0));
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_until_they_pass() {
+    let collector = Collector::start().await;
+    // Flapping: every other request fails.
+    collector.reply(|n| {
+        if n % 2 == 0 {
+            Reply::Status(503)
+        } else {
+            Reply::Status(200)
+        }
+    });
+    let reporter = Reporter::start(config(&collector.url()).batching(batched(5))).expect("reporter");
+    let flags = Flags::from_document(&settings()).with_reporter(reporter.clone());
+    track(&flags, 0, 20);
+    flushed(&reporter).await;
+    assert_eq!(accepted(&collector), (0..20).collect::<Vec<_>>());
+    assert!(collector.requests().iter().any(|r| r.status == 503));
+    assert_eq!(reporter.stats().retried, 20, "each batch failed once");
+}
+
+#[tokio::test]
+async fn a_refusal_is_not_retried_and_is_counted() {
+    let collector = Collector::start().await;
+    collector.reply(|_| Reply::Status(400));
+    let reporter = Reporter::start(config(&collector.url()).batching(batched(5))).expect("reporter");
+    let flags = Flags::from_document(&settings()).with_reporter(reporter.clone());
+    track(&flags, 0, 10);
+    flushed(&reporter).await;
+    assert_eq!(collector.requests().len(), 2, "one request per batch, none again");
+    let stats = reporter.stats();
+    assert_eq!((stats.dropped_rejected, stats.retried, stats.sent), (10, 0, 0));
+}
+
+#[tokio::test]
+async fn a_slow_host_times_out_and_is_retried() {
+    let collector = Collector::start().await;
+    collector.reply(|n| {
+        if n == 0 {
+            Reply::Slow(Duration::from_secs(2))
+        } else {
+            Reply::Status(200)
+        }
+    });
+    let reporter = Reporter::start(config(&collector.url()).batching(batched(5))).expect("reporter");
+    let flags = Flags::from_document(&settings()).with_reporter(reporter.clone());
+    track(&flags, 0, 5);
+    flushed(&reporter).await;
+    assert_eq!(reporter.stats().retried, 5, "the timed-out batch was sent again");
+    assert_eq!(reporter.stats().sent, 5);
+    // The slow answer may still land: the collector then holds the batch twice, as VWO would
+    // after any at-least-once delivery. What was sent again is the same batch.
+    let got: BTreeSet<u64> = accepted(&collector).into_iter().collect();
+    assert_eq!(got, (0..5).collect());
+}
+
+#[tokio::test]
+async fn past_the_bound_the_oldest_are_dropped_and_counted() {
+    let collector = Collector::start().await;
+    let addr = collector.stop();
+    let reporter = Reporter::start(
+        config(&format!("http://{addr}"))
+            .batching(batched(10))
+            .capacity(100),
+    )
+    .expect("reporter");
+    let flags = Flags::from_document(&settings()).with_reporter(reporter.clone());
+    track(&flags, 0, 10);
+    // The first batch is in hand, retrying; the queue holds at most 100 more.
+    eventually("the first batch in hand", || reporter.stats().retried > 0).await;
+    track(&flags, 10, 990);
+    let stats = reporter.stats();
+    assert_eq!(stats.waiting, 100, "bounded");
+    assert_eq!(stats.dropped_overflow, 890, "every drop counted");
+    let collector = Collector::start_on(addr).await;
+    flushed(&reporter).await;
+    let mut expected: Vec<u64> = (0..10).collect();
+    expected.extend(900..1_000);
+    assert_eq!(
+        accepted(&collector),
+        expected,
+        "the batch in hand, then the newest 100"
+    );
+}
+
+#[tokio::test]
+async fn a_shutdown_sends_what_waits_and_refuses_what_comes_after() {
+    let collector = Collector::start().await;
+    let reporter = Reporter::start(config(&collector.url()).batching(batched(1_000))).expect("reporter");
+    let flags = Flags::from_document(&settings()).with_reporter(reporter.clone());
+    track(&flags, 0, 7);
+    reporter.shutdown().await;
+    assert_eq!(accepted(&collector), (0..7).collect::<Vec<_>>());
+    track(&flags, 7, 3);
+    assert_eq!(reporter.stats().dropped_shutdown, 3);
+    assert_eq!(collector.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_shutdown_with_the_host_down_gives_up_at_its_timeout() {
+    let collector = Collector::start().await;
+    let addr = collector.stop();
+    let reporter = Reporter::start(
+        config(&format!("http://{addr}"))
+            .batching(batched(5))
+            .shutdown_timeout(Duration::from_millis(300)),
+    )
+    .expect("reporter");
+    let flags = Flags::from_document(&settings()).with_reporter(reporter.clone());
+    track(&flags, 0, 12);
+    tokio::time::timeout(Duration::from_secs(20), reporter.shutdown())
+        .await
+        .expect("the shutdown ends");
+    let stats = reporter.stats();
+    assert_eq!((stats.dropped_shutdown, stats.sent, stats.waiting), (12, 0, 0));
+}
+
+#[tokio::test]
+async fn reporting_off_sends_nothing_and_still_checks_events() {
+    let flags = Flags::from_document(&settings()).with_reporter(Reporter::disabled());
+    let context = Context::new("u").expect("context");
+    assert!(flags.track_event("purchase", &context, Map::new()).is_ok());
+    assert!(flags.track_event("nope", &context, Map::new()).is_err());
+    assert_eq!(Reporter::disabled().stats().queued, 0);
+}
+
+/// A `tracing` writer into a buffer.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("logs").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn the_sdk_key_is_in_no_log_error_or_debug_output() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let collector = Collector::start().await;
+            collector.reply(|n| Reply::Status([500, 400, 200][n % 3]));
+            let reporter = Reporter::start(config(&collector.url()).batching(batched(3))).expect("reporter");
+            let flags = Flags::from_document(&settings()).with_reporter(reporter.clone());
+            track(&flags, 0, 9);
+            flushed(&reporter).await;
+            let addr = collector.stop();
+            let down = Reporter::start(
+                config(&format!("http://{addr}")).shutdown_timeout(Duration::from_millis(100)),
+            )
+            .expect("reporter");
+            let flags = flags.with_reporter(down.clone());
+            track(&flags, 0, 3);
+            down.shutdown().await;
+            let debug = format!("{reporter:?} {:?}", config("http://x"));
+            assert!(!debug.contains(SDK_KEY), "{debug}");
+        });
+    });
+    let logs = String::from_utf8_lossy(&logs.0.lock().expect("logs")).into_owned();
+    assert!(logs.contains("refused events"), "the refusal was logged: {logs}");
+    assert!(!logs.contains(SDK_KEY), "{logs}");
+}
