@@ -3,13 +3,17 @@
 //!
 //! 1. VWO's MEG advanced settings (the e2e fixture), users with the variables its segments read;
 //! 2. a generated settings file with 200 features, every rule kind, segments and groups;
-//! 3. compiling a settings file of about 1 MB, and the memory the compiled model holds.
+//! 3. compiling a settings file of about 1 MB, and the memory the compiled model holds;
+//! 4. the first two again with reporting on (impressions queued, sent in batches to a local
+//!    collector by the reporter's task), beside the same with reporting off.
 //!
 //! `cargo bench -p vwo-webhook-flags --bench flags` (or `cargo xtask bench flags`). Needs node
 //! and npm for the SDK's column (installed as the differential test installs it);
 //! `VWO_BENCH_RUST_ONLY=1` leaves it out.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+#[path = "../tests/support/collector.rs"]
+mod collector;
 #[path = "../tests/differential/generate.rs"]
 #[allow(dead_code)]
 mod generate;
@@ -21,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use fastrand::Rng;
 use serde_json::{Value, json};
-use vwo_webhook_flags::{Context, Flags};
+use vwo_webhook_flags::{Context, Flags, Reporter, ReportingConfig};
 
 const CASES: usize = 5_000;
 
@@ -60,7 +64,17 @@ fn cases(rng: &mut Rng, settings: &Value, contexts: impl Fn(&mut Rng, usize) -> 
 
 /// Times every call of `rounds` passes over the cases.
 fn rust(settings: &Value, cases: &[Case], rounds: usize) -> Timing {
-    let flags = Flags::from_document(settings);
+    timed(&Flags::from_document(settings), cases, rounds)
+}
+
+fn timed(flags: &Flags, cases: &[Case], rounds: usize) -> Timing {
+    let started = Instant::now();
+    let times = samples(flags, cases, rounds);
+    summary(times, started.elapsed())
+}
+
+/// Every call's time over `rounds` passes (after one untimed pass).
+fn samples(flags: &Flags, cases: &[Case], rounds: usize) -> Vec<Duration> {
     let contexts: Vec<Context> = cases
         .iter()
         .map(|c| Context::from_sdk_json(&c.context).expect("context"))
@@ -69,7 +83,6 @@ fn rust(settings: &Value, cases: &[Case], rounds: usize) -> Timing {
         black_box(flags.get_flag(&case.feature, context));
     }
     let mut times = Vec::with_capacity(cases.len() * rounds);
-    let started = Instant::now();
     for _ in 0..rounds {
         for (case, context) in cases.iter().zip(&contexts) {
             let t0 = Instant::now();
@@ -77,12 +90,15 @@ fn rust(settings: &Value, cases: &[Case], rounds: usize) -> Timing {
             times.push(t0.elapsed());
         }
     }
-    let elapsed = started.elapsed().as_secs_f64();
+    times
+}
+
+fn summary(mut times: Vec<Duration>, elapsed: Duration) -> Timing {
     times.sort_unstable();
     Timing {
         p50: times[times.len() / 2],
         p99: times[times.len() * 99 / 100],
-        per_second: times.len() as f64 / elapsed,
+        per_second: times.len() as f64 / elapsed.as_secs_f64(),
     }
 }
 
@@ -208,4 +224,56 @@ fn main() {
     if runs("compile") {
         compile(&mut rng);
     }
+    if runs("reporting") {
+        reporting(&meg, &meg_cases, rounds);
+        reporting(&generated, &generated_cases, rounds);
+    }
+}
+
+/// `get_flag` with reporting off, then on (the SDK's default batching, sent to a local
+/// collector), alternated so drift hits both the same.
+fn reporting(settings: &Value, cases: &[Case], rounds: usize) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let collector = runtime.block_on(collector::Collector::sink());
+    let reporter = runtime
+        .block_on(async {
+            Reporter::start(
+                ReportingConfig::new("123456", vwo_webhook_settings::SdkKey::new("bench-key"))
+                    .base_url(collector.url()),
+            )
+        })
+        .expect("reporter");
+    let off = Flags::from_document(settings);
+    let on = Flags::from_document(settings).with_reporter(reporter.clone());
+    let (mut off_times, mut on_times) = (Vec::new(), Vec::new());
+    let (mut off_elapsed, mut on_elapsed) = (Duration::ZERO, Duration::ZERO);
+    for _ in 0..rounds.max(2) {
+        let started = Instant::now();
+        off_times.extend(samples(&off, cases, 1));
+        off_elapsed += started.elapsed();
+        let started = Instant::now();
+        on_times.extend(samples(&on, cases, 1));
+        on_elapsed += started.elapsed();
+    }
+    let (off, on) = (summary(off_times, off_elapsed), summary(on_times, on_elapsed));
+    runtime.block_on(reporter.flush());
+    let stats = reporter.stats();
+    println!(
+        "reporting off / on          p50 {:>8.2?} / {:>8.2?} ({:+.1}%), p99 {:>8.2?} / {:>8.2?}, {:>8.0}/s / {:>8.0}/s; {} impressions sent in {} requests, {} dropped",
+        off.p50,
+        on.p50,
+        (on.p50.as_secs_f64() / off.p50.as_secs_f64() - 1.0) * 100.0,
+        off.p99,
+        on.p99,
+        off.per_second,
+        on.per_second,
+        stats.sent,
+        collector.requests().len(),
+        stats.dropped_overflow,
+    );
+    runtime.block_on(reporter.shutdown());
 }

@@ -2,6 +2,8 @@
 //! VWO's gateway would otherwise look up (location, parsed user agent) given by the caller, so
 //! every operand can be evaluated offline.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use crate::js;
@@ -30,8 +32,14 @@ pub enum ContextError {
 /// assert_eq!(context.id(), "user-42");
 /// # Ok::<(), vwo_webhook_flags::ContextError>(())
 /// ```
+///
+/// Cheap to clone: the events a decision queues share it rather than copy it.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Context {
+pub struct Context(pub(crate) Arc<Data>);
+
+/// What a context holds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Data {
     pub(crate) id: String,
     pub(crate) custom_variables: Map<String, Value>,
     pub(crate) variation_targeting_variables: Map<String, Value>,
@@ -44,16 +52,20 @@ pub struct Context {
 }
 
 impl Context {
+    fn data(&mut self) -> &mut Data {
+        Arc::make_mut(&mut self.0)
+    }
+
     /// A context for the user `id`; an empty id is refused, as the SDK refuses it.
     pub fn new(id: impl Into<String>) -> Result<Self, ContextError> {
         let id = id.into();
         if id.is_empty() {
             return Err(ContextError::MissingUserId);
         }
-        Ok(Self {
+        Ok(Self(Arc::new(Data {
             id,
-            ..Self::default()
-        })
+            ..Data::default()
+        })))
     }
 
     /// Reads the SDK's context shape: `{"id": .., "customVariables": {..}, "userAgent": "..",
@@ -67,9 +79,9 @@ impl Context {
             .get("id")
             .filter(|id| js::truthy(id))
             .ok_or(ContextError::MissingUserId)?;
-        let mut context = Self {
+        let mut context = Data {
             id: js::to_string(id),
-            ..Self::default()
+            ..Data::default()
         };
         if let Some(vars) = map.get("customVariables").filter(|v| js::truthy(v)) {
             context.custom_variables = own_properties(vars);
@@ -95,55 +107,55 @@ impl Context {
             context.location = vwo.get("location").filter(|v| js::truthy(v)).cloned();
             context.user_agent_details = vwo.get("userAgent").filter(|v| js::truthy(v)).cloned();
         }
-        Ok(context)
+        Ok(Self(Arc::new(context)))
     }
 
     /// The user id.
     pub fn id(&self) -> &str {
-        &self.id
+        &self.0.id
     }
 
     /// Adds a custom variable (any JSON value), for `custom_variable` segments.
     pub fn with_custom_variable(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.custom_variables.insert(name.into(), value.into());
+        self.data().custom_variables.insert(name.into(), value.into());
         self
     }
 
     /// Replaces the custom variables.
     pub fn with_custom_variables(mut self, variables: Map<String, Value>) -> Self {
-        self.custom_variables = variables;
+        self.data().custom_variables = variables;
         self
     }
 
     /// Sets the variables that whitelisting (forced variations) segments read.
     pub fn with_variation_targeting_variables(mut self, variables: Map<String, Value>) -> Self {
-        self.variation_targeting_variables = variables;
+        self.data().variation_targeting_variables = variables;
         self
     }
 
     /// Sets the user agent, for `ua` segments (and, through a gateway, device and browser).
     pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.user_agent = Some(user_agent.into());
+        self.data().user_agent = Some(user_agent.into());
         self
     }
 
     /// Sets the IP address, for `ip_address` segments (and, through a gateway, location).
     pub fn with_ip_address(mut self, ip_address: impl Into<String>) -> Self {
-        self.ip_address = Some(ip_address.into());
+        self.data().ip_address = Some(ip_address.into());
         self
     }
 
     /// Gives the user's location (`country`, `region`, `city`), which the SDK asks VWO's
     /// gateway for: location segments then evaluate offline.
     pub fn with_location(mut self, location: Map<String, Value>) -> Self {
-        self.location = Some(Value::Object(location));
+        self.data().location = Some(Value::Object(location));
         self
     }
 
     /// Gives the parsed user agent (`os`, `device_type`, `device`, `browser_string`,
     /// `browser_version`, `os_version`), which the SDK asks VWO's gateway for.
     pub fn with_user_agent_details(mut self, details: Map<String, Value>) -> Self {
-        self.user_agent_details = Some(Value::Object(details));
+        self.data().user_agent_details = Some(Value::Object(details));
         self
     }
 
@@ -153,23 +165,23 @@ impl Context {
         mut self,
         names: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
-        self.post_segmentation_variables = names.into_iter().map(Into::into).collect();
+        self.data().post_segmentation_variables = names.into_iter().map(Into::into).collect();
         self
     }
 
     /// The custom variables.
     pub fn custom_variables(&self) -> &Map<String, Value> {
-        &self.custom_variables
+        &self.0.custom_variables
     }
 
     /// The user agent, if given.
     pub fn user_agent(&self) -> Option<&str> {
-        self.user_agent.as_deref()
+        self.0.user_agent.as_deref()
     }
 
     /// The IP address, if given.
     pub fn ip_address(&self) -> Option<&str> {
-        self.ip_address.as_deref()
+        self.0.ip_address.as_deref()
     }
 }
 
@@ -210,7 +222,7 @@ mod tests {
         assert_eq!(context.custom_variables()["price"], json!(100));
         assert_eq!(context.user_agent(), Some("UA"));
         assert_eq!(context.ip_address(), Some("1.2.3.4"));
-        assert_eq!(context.location, Some(json!({"country": "IN"})));
+        assert_eq!(context.0.location, Some(json!({"country": "IN"})));
     }
 
     #[test]

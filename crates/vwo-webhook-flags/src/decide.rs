@@ -151,7 +151,7 @@ impl<'a> Run<'a> {
     /// The SDK's UUID for this user and account (`getUUID`).
     pub(crate) fn uuid(&mut self) -> String {
         self.uuid
-            .get_or_insert_with(|| crate::uuid::user_uuid(&self.context.id, &self.model.account_id))
+            .get_or_insert_with(|| crate::uuid::user_uuid(&self.context.0.id, &self.model.account_id))
             .clone()
     }
 
@@ -345,7 +345,7 @@ impl<'a> Run<'a> {
     }
 
     fn impression(&mut self, campaign_id: &Value, variation_id: &Value) {
-        let vwo_user_id = if self.context.post_segmentation_variables.is_empty() {
+        let vwo_user_id = if self.context.0.post_segmentation_variables.is_empty() {
             None
         } else {
             self.custom_user_id.clone()
@@ -369,7 +369,7 @@ impl<'a> Run<'a> {
         let user_id = if rule.user_list {
             self.uuid()
         } else {
-            self.context.id.clone()
+            self.context.0.id.to_string()
         };
         if rule.kind == Kind::Testing {
             self.targeting_user_id = Some(user_id.clone());
@@ -388,7 +388,7 @@ impl<'a> Run<'a> {
         match rule.pre_segments()? {
             None | Some(Segments::Skip) => Ok(true),
             Some(Segments::Dsl(node)) => {
-                let properties = &self.context.custom_variables;
+                let properties = &self.context.0.custom_variables;
                 let user_id = self.custom_user_id.clone();
                 let mut lookup = RunLookup {
                     access: &mut *self.access,
@@ -423,7 +423,7 @@ impl<'a> Run<'a> {
             };
             let mut env = Env {
                 context: self.context,
-                properties: &self.context.variation_targeting_variables,
+                properties: &self.context.0.variation_targeting_variables,
                 vwo_user_id: user_id.as_deref(),
                 lookup: &mut lookup,
             };

@@ -197,7 +197,7 @@ impl Flags {
         };
         let mut access = Direct {
             storage: &*self.storage,
-            user_id: &context.id,
+            user_id: &context.0.id,
         };
         let lists = Lists(&*self.gateway);
         let outcome = Run::new(&compiled.model, context, &mut access, &lists, trace).get_flag(feature_key);
@@ -241,7 +241,7 @@ impl Flags {
                 Ok(outcome) => {
                     let written = std::mem::take(&mut access.written);
                     for (key, decision) in written {
-                        storage.set(&key, &context.id, decision).await;
+                        storage.set(&key, &context.0.id, decision).await;
                     }
                     let flag = Flag::from_outcome(&outcome);
                     telemetry::record_decision(&flag);
@@ -254,7 +254,7 @@ impl Flags {
                     return flag;
                 }
                 Err(Stop::Miss(key)) => {
-                    let value = storage.get(&key, &context.id).await;
+                    let value = storage.get(&key, &context.0.id).await;
                     read.insert(key, value);
                 }
                 Err(Stop::Crash) => {

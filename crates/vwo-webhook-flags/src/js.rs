@@ -33,22 +33,40 @@ pub(crate) fn to_string(value: &Value) -> String {
     }
 }
 
-/// A JSON value as `JSON.stringify` writes it: a whole number stored as a float (`147.0`,
-/// `-0.0`) is written as an integer, as JavaScript, which has one number type, writes it.
-pub(crate) fn json_form(value: &mut Value) {
-    match value {
-        Value::Number(n) if n.is_f64() => {
-            let f = n.as_f64().unwrap_or(f64::NAN);
-            if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
-                // Exact: a whole number below 2^53.
-                #[allow(clippy::cast_possible_truncation)]
-                let whole = f as i64;
-                *value = Value::from(whole);
+/// A JSON value written as `JSON.stringify` writes it: a whole number stored as a float
+/// (`147.0`, `-0.0`) is written as an integer, as JavaScript, which has one number type,
+/// writes it.
+pub(crate) struct JsJson<'a>(pub(crate) &'a Value);
+
+impl serde::Serialize for JsJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self.0 {
+            Value::Number(n) if n.is_f64() => {
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 {
+                    // Exact: a whole number below 2^53.
+                    #[allow(clippy::cast_possible_truncation)]
+                    return serializer.serialize_i64(f as i64);
+                }
+                serializer.serialize_f64(f)
             }
+            Value::Array(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(&JsJson(item))?;
+                }
+                seq.end()
+            }
+            Value::Object(object) => {
+                let mut map = serializer.serialize_map(Some(object.len()))?;
+                for (key, value) in object {
+                    map.serialize_entry(key, &JsJson(value))?;
+                }
+                map.end()
+            }
+            other => other.serialize(serializer),
         }
-        Value::Array(items) => items.iter_mut().for_each(json_form),
-        Value::Object(map) => map.values_mut().for_each(json_form),
-        _ => {}
     }
 }
 

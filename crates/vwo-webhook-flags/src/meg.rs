@@ -249,7 +249,7 @@ fn find_winner(
 /// `calculateBucketValue(getBucketingSeed(userId, undefined, groupId))`.
 fn bucket_in_group(run: &Run<'_>, group: &GroupRef) -> f64 {
     bucket::bucket(
-        bucket::hash_joined(&[&group.text, &run.context.id]),
+        bucket::hash_joined(&[&group.text, &run.context.0.id]),
         bucket::MAX_TRAFFIC_VALUE,
     )
 }

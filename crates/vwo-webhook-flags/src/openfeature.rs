@@ -52,15 +52,15 @@ impl VwoProvider {
     ) -> EvaluationResult<(Flag, Option<String>)> {
         let mut id = context.targeting_key.clone();
         let mut variable = None;
-        let mut vwo = Context::default();
+        let (mut user_agent, mut ip_address) = (None, None);
         let mut custom = Map::new();
         for (name, value) in &context.custom_fields {
             let text = || field_text(value);
             match name.as_str() {
                 "id" if id.is_none() => id = text(),
                 "key" => variable = text(),
-                "userAgent" => vwo.user_agent = text(),
-                "ipAddress" => vwo.ip_address = text(),
+                "userAgent" => user_agent = text(),
+                "ipAddress" => ip_address = text(),
                 _ => {
                     if let Some(json) = field_json(value) {
                         custom.insert(name.clone(), json);
@@ -74,8 +74,13 @@ impl VwoProvider {
                 "the context needs a targeting key (the VWO user id)",
             )
         })?;
-        vwo.id = id;
-        vwo.custom_variables = custom;
+        let vwo = Context(std::sync::Arc::new(crate::context::Data {
+            id,
+            custom_variables: custom,
+            user_agent,
+            ip_address,
+            ..crate::context::Data::default()
+        }));
         let flag = self.flags.get_flag(flag_key, &vwo);
         match flag.reason() {
             Reason::NoSettings => Err(error(

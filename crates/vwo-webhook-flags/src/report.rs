@@ -8,9 +8,8 @@ use serde_json::{Map, Value};
 use crate::context::Context;
 use crate::decide::Impression;
 use crate::events::Reporter;
-use crate::events::payload::{Pending, What};
+use crate::events::payload::{Id, Pending, What};
 use crate::flags::Flags;
-use crate::js;
 use crate::model::Model;
 
 /// Why an event was not reported. Names the event or attribute, never a key.
@@ -41,9 +40,7 @@ fn now_ms() -> u64 {
 fn pending(what: What, context: &Context, model: Option<&Model>) -> Pending {
     Pending {
         what,
-        user_id: context.id.clone(),
-        user_agent: context.user_agent.clone(),
-        ip_address: context.ip_address.clone(),
+        context: context.clone(),
         at_ms: now_ms(),
         prefix: model.and_then(|m| m.reporting.collection_prefix.clone()),
     }
@@ -51,31 +48,21 @@ fn pending(what: What, context: &Context, model: Option<&Model>) -> Pending {
 
 /// Queues the impressions a decision made.
 pub(crate) fn impressions(reporter: &Reporter, model: &Model, context: &Context, impressions: &[Impression]) {
-    if !reporter.is_enabled() {
+    if !reporter.is_enabled() || impressions.is_empty() {
         return;
     }
-    for impression in impressions {
-        let visitor = context
-            .post_segmentation_variables
-            .iter()
-            .filter_map(|name| {
-                // The decision sets `_vwoUserId` among the custom variables as it goes.
-                if name == "_vwoUserId"
-                    && let Some(id) = &impression.vwo_user_id
-                {
-                    return (!id.is_empty()).then(|| (name.clone(), Value::from(id.as_str())));
-                }
-                let value = context.custom_variables.get(name).filter(|v| js::truthy(v))?;
-                Some((name.clone(), value.clone()))
-            })
-            .collect();
-        let what = What::Shown {
-            campaign_id: impression.campaign_id.clone(),
-            variation_id: impression.variation_id.clone(),
-            visitor,
-        };
-        reporter.push(pending(what, context, Some(model)));
-    }
+    let at_ms = now_ms();
+    let prefix = &model.reporting.collection_prefix;
+    reporter.push(impressions.iter().map(|impression| Pending {
+        what: What::Shown {
+            campaign_id: Id::of(&impression.campaign_id),
+            variation_id: Id::of(&impression.variation_id),
+            vwo_user_id: impression.vwo_user_id.clone(),
+        },
+        context: context.clone(),
+        at_ms,
+        prefix: prefix.clone(),
+    }));
 }
 
 impl Flags {
@@ -95,10 +82,11 @@ impl Flags {
             return Err(EventError::UnknownEvent(name.to_owned()));
         }
         let what = What::Track {
-            name: name.to_owned(),
-            properties,
+            name: name.into(),
+            properties: Box::new(properties),
         };
-        self.reporter.push(pending(what, context, Some(&compiled.model)));
+        self.reporter
+            .push([pending(what, context, Some(&compiled.model))]);
         Ok(())
     }
 
@@ -121,10 +109,10 @@ impl Flags {
         let compiled = self.current();
         let model = compiled.as_ref().map(|c| &c.model);
         let what = What::Attributes {
-            attributes,
-            environment: model.and_then(|m| m.reporting.sdk_key.clone()),
+            attributes: Box::new(attributes),
+            environment: model.and_then(|m| m.reporting.sdk_key.clone()).map(Box::new),
         };
-        self.reporter.push(pending(what, context, model));
+        self.reporter.push([pending(what, context, model)]);
         Ok(())
     }
 

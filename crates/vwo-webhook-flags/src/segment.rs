@@ -199,7 +199,7 @@ impl Node {
                     .any(|user| js::loose_eq(&Value::String(user.clone()), &id)))
             }
             Node::UserAgent(operand) => {
-                let Some(ua) = env.context.user_agent.as_deref().filter(|ua| !ua.is_empty()) else {
+                let Some(ua) = env.context.0.user_agent.as_deref().filter(|ua| !ua.is_empty()) else {
                     return Ok(false);
                 };
                 let tag = js::decode_uri_component(ua).ok_or(Crash)?;
@@ -207,7 +207,13 @@ impl Node {
             }
             Node::Text(kind, operand) => {
                 let tag = match kind {
-                    TextOperand::IpAddress => env.context.ip_address.clone().filter(|ip| !ip.is_empty()),
+                    TextOperand::IpAddress => env
+                        .context
+                        .0
+                        .ip_address
+                        .as_deref()
+                        .filter(|ip| !ip.is_empty())
+                        .map(str::to_owned),
                     TextOperand::BrowserVersion => ua_detail(env.context, "browser_version"),
                     TextOperand::OsVersion => ua_detail(env.context, "os_version"),
                 };
@@ -251,7 +257,7 @@ fn tag_text(value: &Value) -> Option<Cow<'_, str>> {
 
 /// A field of the parsed user agent, as `String(x)`; `None` without details or a `null`.
 fn ua_detail(context: &Context, key: &str) -> Option<String> {
-    let Some(Value::Object(details)) = &context.user_agent_details else {
+    let Some(Value::Object(details)) = &context.0.user_agent_details else {
         return None;
     };
     match details.get(key) {

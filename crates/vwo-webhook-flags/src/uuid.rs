@@ -6,10 +6,20 @@ use uuid::Uuid;
 
 /// `getUUID(userId, accountId)`.
 pub fn user_uuid(user_id: &str, account_id: &str) -> String {
+    user_uuid_in(&account_namespace(account_id), user_id)
+}
+
+/// The namespace of an account's user UUIDs (what a reporter computes once).
+pub(crate) fn account_namespace(account_id: &str) -> Uuid {
     let vwo = Uuid::new_v5(&Uuid::NAMESPACE_URL, b"https://vwo.com");
-    let account = Uuid::new_v5(&vwo, account_id.as_bytes());
-    let user = Uuid::new_v5(&account, user_id.as_bytes());
-    user.simple().to_string().to_uppercase()
+    Uuid::new_v5(&vwo, account_id.as_bytes())
+}
+
+/// A user's UUID in an account's namespace.
+pub(crate) fn user_uuid_in(account: &Uuid, user_id: &str) -> String {
+    let user = Uuid::new_v5(account, user_id.as_bytes());
+    let mut buffer = Uuid::encode_buffer();
+    user.simple().encode_upper(&mut buffer).to_owned()
 }
 
 #[cfg(test)]

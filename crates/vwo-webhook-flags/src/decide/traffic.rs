@@ -34,7 +34,7 @@ impl Run<'_> {
                     f64::NAN
                 };
                 let seed = rule.salt.as_deref().unwrap_or(&rule.id_text);
-                let hash = bucket::hash_joined(&[seed, &self.model.account_id, &self.context.id]);
+                let hash = bucket::hash_joined(&[seed, &self.model.account_id, &self.context.0.id]);
                 let value = bucket::bucket(hash, bucket::MAX_TRAFFIC_VALUE) * multiplier;
                 let value = value.floor();
                 let variation = rule.variations.iter().find(|v| v.range.contains(value)).cloned();
@@ -61,7 +61,7 @@ impl Run<'_> {
         };
         let seed = salt.unwrap_or(&rule.id_text);
         let value = bucket::bucket(
-            bucket::hash_joined(&[seed, &self.context.id]),
+            bucket::hash_joined(&[seed, &self.context.0.id]),
             bucket::MAX_TRAFFIC_PERCENT,
         );
         Ok((value != 0.0 && value <= traffic, value))

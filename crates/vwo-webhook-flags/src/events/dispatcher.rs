@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use crate::events::config::ReportingConfig;
 use crate::events::payload::{self, Identity, Pending};
-use crate::events::queue::{Pushed, Queue};
+use crate::events::queue::{Counts, Pushed, Queue};
 use crate::events::retry;
 use crate::telemetry;
 
@@ -27,22 +27,8 @@ pub(crate) struct Shared {
     /// When a shutdown stops retrying.
     deadline: Mutex<Option<Instant>>,
     shutdown_timeout: Duration,
-    counts: Mutex<Counts>,
     /// What [`Shared::publish`] last reported.
     published: Mutex<Counts>,
-}
-
-/// Counters kept beside the queue and published by the task as increments, so a push does
-/// not go through the metrics registry.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Counts {
-    pub(crate) queued: u64,
-    pub(crate) sent: u64,
-    pub(crate) retried: u64,
-    pub(crate) overflow: u64,
-    pub(crate) rejected: u64,
-    /// Refused after a shutdown, or still unsent when its time ran out.
-    pub(crate) shutdown: u64,
 }
 
 impl Shared {
@@ -54,7 +40,6 @@ impl Shared {
             wake_at: config.batching.map_or(1, |b| b.events_per_request),
             deadline: Mutex::new(None),
             shutdown_timeout: config.shutdown_timeout,
-            counts: Mutex::new(Counts::default()),
             published: Mutex::new(Counts::default()),
         }
     }
@@ -63,27 +48,16 @@ impl Shared {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) fn counts(&self) -> MutexGuard<'_, Counts> {
-        self.counts.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Queues `event` (O(1), never waits for I/O).
-    pub(crate) fn push(&self, event: Pending) {
-        let pushed = self.queue().push(event);
-        let mut counts = self.counts();
-        match pushed {
-            Pushed::Queued(waiting) => {
-                counts.queued += 1;
-                drop(counts);
-                if waiting == self.wake_at {
-                    self.wake.notify_one();
-                }
-            }
-            Pushed::DroppedOldest => {
-                counts.queued += 1;
-                counts.overflow += 1;
-            }
-            Pushed::Closed => counts.shutdown += 1,
+    /// Queues `events` (O(1) each, under one lock; never waits for I/O).
+    pub(crate) fn push(&self, events: impl IntoIterator<Item = Pending>) {
+        let mut queue = self.queue();
+        let mut wake = false;
+        for event in events {
+            wake |= queue.push(event) == Pushed::Queued(self.wake_at);
+        }
+        drop(queue);
+        if wake {
+            self.wake.notify_one();
         }
     }
 
@@ -103,7 +77,10 @@ impl Shared {
 
     /// Adds what happened since the last call to the metrics.
     fn publish(&self) {
-        let now = *self.counts();
+        let (now, waiting) = {
+            let queue = self.queue();
+            (queue.counts, queue.len())
+        };
         let mut published = self.published.lock().unwrap_or_else(PoisonError::into_inner);
         let delta = |f: fn(&Counts) -> u64| f(&now).saturating_sub(f(&published));
         metrics::counter!(telemetry::EVENTS_QUEUED).increment(delta(|c| c.queued));
@@ -118,17 +95,18 @@ impl Shared {
         }
         *published = now;
         drop(published);
-        metrics::gauge!(telemetry::EVENTS_WAITING).set(self.queue().len() as f64);
+        metrics::gauge!(telemetry::EVENTS_WAITING).set(waiting as f64);
     }
 
     fn record(&self, sent: Sent, count: usize) {
         let count = count as u64;
-        let mut counts = self.counts();
+        let mut queue = self.queue();
+        let counts = &mut queue.counts;
         match sent {
             Sent::Accepted => counts.sent += count,
             Sent::Refused(status) => {
                 counts.rejected += count;
-                drop(counts);
+                drop(queue);
                 tracing::warn!(
                     status,
                     events = count,
@@ -137,7 +115,7 @@ impl Shared {
             }
             Sent::Failed(reason) => {
                 counts.retried += count;
-                drop(counts);
+                drop(queue);
                 tracing::debug!(reason, events = count, "sending events failed; retrying");
             }
         }
@@ -181,9 +159,8 @@ impl Sender {
         format!("{}{prefix}{path}?{query}", self.config.base_url)
     }
 
-    async fn post(&self, request: reqwest::RequestBuilder, body: &serde_json::Value) -> Sent {
+    async fn post(&self, request: reqwest::RequestBuilder, body: Vec<u8>) -> Sent {
         let started = std::time::Instant::now();
-        let body = serde_json::to_vec(body).unwrap_or_default();
         let sent = match request
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body)
@@ -194,6 +171,8 @@ impl Sender {
             Ok(response) if retry::retryable_status(response.status().as_u16()) => Sent::Failed("status"),
             Ok(response) => Sent::Refused(response.status().as_u16()),
             Err(error) if error.is_timeout() => Sent::Failed("timeout"),
+            // A request that cannot be built (a URL that does not parse) never will be.
+            Err(error) if error.is_builder() => Sent::Refused(0),
             Err(_) => Sent::Failed("connect"),
         };
         let outcome = match sent {
@@ -220,7 +199,7 @@ impl Sender {
             reqwest::header::AUTHORIZATION,
             self.identity.sdk_key.expose_secret(),
         );
-        self.post(request, &payload::batch_body(events, &self.identity))
+        self.post(request, payload::batch_body(events, &self.identity))
             .await
     }
 
@@ -229,9 +208,15 @@ impl Sender {
         let url = self.url(event, "/events/t", &event.query(&self.identity, fastrand::f64()));
         let mut request = self.client.post(url);
         for (name, value) in event.headers() {
-            request = request.header(name, value);
+            // A value a header cannot hold (a line break) is left out rather than failing
+            // the event; the body carries it too.
+            if let Ok(value) = reqwest::header::HeaderValue::from_bytes(value.as_bytes()) {
+                request = request.header(name, value);
+            }
         }
-        self.post(request, &event.body(&self.identity)).await
+        let mut body = Vec::with_capacity(512);
+        event.write_body(&self.identity, &mut payload::Uuids::default(), &mut body);
+        self.post(request, body).await
     }
 
     /// Sends `events`: what is left is to be retried.
@@ -347,6 +332,6 @@ fn give_up(shared: &Shared, in_hand: usize) {
         events = dropped,
         "reporting shut down with events unsent; they are dropped"
     );
-    shared.counts().shutdown += dropped;
+    shared.queue().counts.shutdown += dropped;
     shared.publish();
 }

@@ -12,10 +12,12 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
-use crate::js;
-use crate::uuid::user_uuid;
+use crate::context::Context;
+use crate::js::{self, JsJson};
+use crate::uuid::user_uuid_in;
 
 /// The name this project reports where the SDK reports its own (`sn`, `vwo_sdkName`).
 pub const SDK_NAME: &str = "vwo-webhook-rust";
@@ -39,14 +41,12 @@ const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'(')
     .remove(b')');
 
-/// One event as queued: what happened, to whom, when. The payload is built from it on the
-/// dispatcher's task, not on the decision's.
+/// One event as queued: what happened, to whom (the caller's context, shared, not copied)
+/// and when. The payload is built from it on the dispatcher's task, not on the decision's.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Pending {
     pub(crate) what: What,
-    pub(crate) user_id: String,
-    pub(crate) user_agent: Option<String>,
-    pub(crate) ip_address: Option<String>,
+    pub(crate) context: Context,
     /// When it happened, in Unix milliseconds.
     pub(crate) at_ms: u64,
     /// The settings' `collectionPrefix`: a path prefix on VWO's own host.
@@ -56,23 +56,55 @@ pub(crate) struct Pending {
 /// The three kinds of event.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum What {
-    /// `vwo_variationShown` for a campaign's variation, with the post-segmentation
-    /// variables the context names (their values, where JavaScript counts them true).
+    /// `vwo_variationShown` for a campaign's variation; `customVariables._vwoUserId` as the
+    /// decision had set it then, for a context that reports its custom variables.
     Shown {
-        campaign_id: Value,
-        variation_id: Value,
-        visitor: Vec<(String, Value)>,
+        campaign_id: Id,
+        variation_id: Id,
+        vwo_user_id: Option<String>,
     },
     /// A custom or revenue metric (`trackEvent`).
     Track {
-        name: String,
-        properties: Map<String, Value>,
+        name: Box<str>,
+        properties: Box<Map<String, Value>>,
     },
     /// `vwo_syncVisitorProp` (`setAttribute`), with the settings' own `sdkKey` field.
     Attributes {
-        attributes: Map<String, Value>,
-        environment: Option<Value>,
+        attributes: Box<Map<String, Value>>,
+        environment: Option<Box<Value>>,
     },
+}
+
+/// A campaign's or a variation's id, kept small in the queue: a number, as the settings
+/// nearly always write it, or whatever else they hold.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Id {
+    Number(f64),
+    Other(Box<Value>),
+}
+
+impl Id {
+    pub(crate) fn of(value: &Value) -> Self {
+        match value.as_f64() {
+            // Only a number f64 holds exactly (a u64 past 2^53 does not).
+            Some(f) if value.as_u64().is_none_or(|u| f as u64 == u) => Id::Number(f),
+            _ => Id::Other(Box::new(value.clone())),
+        }
+    }
+}
+
+impl Serialize for Id {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Id::Number(f) if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => {
+                // Exact: a whole number below 2^53, written as JavaScript writes it.
+                #[allow(clippy::cast_possible_truncation)]
+                serializer.serialize_i64(*f as i64)
+            }
+            Id::Number(f) => serializer.serialize_f64(*f),
+            Id::Other(value) => JsJson(value).serialize(serializer),
+        }
+    }
 }
 
 /// Who reports: the account and SDK key the events are for, and the host they go to.
@@ -82,6 +114,8 @@ pub(crate) struct Identity {
     pub(crate) sdk_key: vwo_webhook_settings::SdkKey,
     /// The host name (no port) the SDK writes into the `url` parameter.
     pub(crate) hostname: String,
+    /// The account's namespace for user UUIDs (`d.visId`).
+    pub(crate) namespace: uuid::Uuid,
 }
 
 impl Pending {
@@ -94,72 +128,87 @@ impl Pending {
         }
     }
 
-    /// The JSON body (`{"d": ..}`), one element of a batch's `ev`.
-    pub(crate) fn body(&self, identity: &Identity) -> Value {
+    /// The JSON body (`{"d": ..}`), one element of a batch's `ev`, written to `out`.
+    pub(crate) fn write_body(&self, identity: &Identity, uuids: &mut Uuids, out: &mut Vec<u8>) {
         let sdk_key = identity.sdk_key.expose_secret();
-        let uuid = user_uuid(&self.user_id, &identity.account_id);
-        let mut props = Map::new();
-        props.insert("vwo_sdkName".into(), SDK_NAME.into());
-        props.insert("vwo_sdkVersion".into(), SDK_VERSION.into());
-        props.insert("vwo_envKey".into(), sdk_key.into());
-        let mut visitor = Map::new();
-        visitor.insert("vwo_fs_environment".into(), sdk_key.into());
+        let data = &*self.context.0;
+        let uuid = uuids.of(identity, &self.context);
+        let mut props = Props::default();
+        props.set("vwo_sdkName", Prop::Text(SDK_NAME));
+        props.set("vwo_sdkVersion", Prop::Text(SDK_VERSION));
+        props.set("vwo_envKey", Prop::Text(sdk_key));
+        let mut visitor = Props::default();
+        visitor.set("vwo_fs_environment", Prop::Text(sdk_key));
         match &self.what {
             What::Shown {
                 campaign_id,
                 variation_id,
-                visitor: variables,
+                vwo_user_id,
             } => {
-                props.insert("id".into(), campaign_id.clone());
-                props.insert("variation".into(), variation_id.clone());
-                props.insert("isFirst".into(), 1.into());
-                for (key, value) in variables {
-                    visitor.insert(key.clone(), value.clone());
+                props.set("id", Prop::Id(campaign_id));
+                props.set("variation", Prop::Id(variation_id));
+                props.set("isFirst", Prop::Int(1));
+                for name in &data.post_segmentation_variables {
+                    // The decision sets `_vwoUserId` among the custom variables as it goes.
+                    if name == "_vwoUserId"
+                        && let Some(id) = vwo_user_id
+                    {
+                        if !id.is_empty() {
+                            visitor.set(name, Prop::Text(id));
+                        }
+                    } else if let Some(value) = data.custom_variables.get(name).filter(|v| js::truthy(v)) {
+                        visitor.set(name, Prop::Json(value));
+                    }
                 }
-                if let Some(ip) = self.ip_address.as_deref().filter(|ip| !ip.is_empty()) {
-                    visitor.insert("ip".into(), ip.into());
+                if let Some(ip) = data.ip_address.as_deref().filter(|ip| !ip.is_empty()) {
+                    visitor.set("ip", Prop::Text(ip));
                 }
             }
             What::Track { properties, .. } => {
-                props.insert("isCustomEvent".into(), true.into());
-                props.insert("variation".into(), 1.into());
-                props.insert("id".into(), 1.into());
+                props.set("isCustomEvent", Prop::Bool(true));
+                props.set("variation", Prop::Int(1));
+                props.set("id", Prop::Int(1));
                 for key in js::keys(properties) {
-                    props.insert(key.to_owned(), properties[key].clone());
+                    props.set(key, Prop::Json(&properties[key]));
                 }
             }
             What::Attributes {
                 attributes,
                 environment,
             } => {
-                props.insert("isCustomEvent".into(), true.into());
+                props.set("isCustomEvent", Prop::Bool(true));
                 if let Some(environment) = environment {
-                    props.insert("vwo_fs_environment".into(), environment.clone());
+                    props.set("vwo_fs_environment", Prop::Json(environment));
                 }
                 for key in js::keys(attributes) {
-                    visitor.insert(key.to_owned(), attributes[key].clone());
+                    visitor.set(key, Prop::Json(&attributes[key]));
                 }
             }
         }
-        let mut body = json!({
-            "d": {
-                "msgId": format!("{uuid}-{}", self.at_ms),
-                "visId": uuid,
-                "sessionId": self.at_ms.div_ceil(1000),
-                "visitor_ua": self.user_agent.as_deref().unwrap_or(""),
-                "visitor_ip": self.ip_address.as_deref().unwrap_or(""),
-                "event": {"props": props, "name": self.name(), "time": self.at_ms},
-                "visitor": {"props": visitor},
-            }
-        });
-        js::json_form(&mut body);
-        body
+        let body = Body {
+            d: D {
+                msg_id: format!("{uuid}-{}", self.at_ms),
+                vis_id: &uuid,
+                session_id: self.at_ms.div_ceil(1000),
+                visitor_ua: data.user_agent.as_deref().unwrap_or(""),
+                visitor_ip: data.ip_address.as_deref().unwrap_or(""),
+                event: EventBody {
+                    props,
+                    name: self.name(),
+                    time: self.at_ms,
+                },
+                visitor: VisitorBody { props: visitor },
+            },
+        };
+        // Writing to a Vec cannot fail, and every key is a string.
+        let _ = serde_json::to_writer(out, &body);
     }
 
     /// The query string of `/events/t` (without `?`), in the SDK's order: `en`, `a`,
     /// `eTime`, `random`, `p`, `visitor_ua`, `visitor_ip`, `sn`, `sv`, `env`, `url`.
     pub(crate) fn query(&self, identity: &Identity, random: f64) -> String {
-        let user_agent = match &self.user_agent {
+        let data = &*self.context.0;
+        let user_agent = match &data.user_agent {
             Some(ua) => utf8_percent_encode(ua, URI_COMPONENT).to_string(),
             None => "undefined".to_owned(),
         };
@@ -171,7 +220,7 @@ impl Pending {
             identity.account_id,
             self.at_ms,
             js::number_to_string(random),
-            self.ip_address.as_deref().unwrap_or(""),
+            data.ip_address.as_deref().unwrap_or(""),
             identity.sdk_key.expose_secret(),
             identity.hostname,
         );
@@ -180,14 +229,35 @@ impl Pending {
 
     /// The headers of `/events/t`: the visitor's user agent and IP, when given.
     pub(crate) fn headers(&self) -> Vec<(&'static str, String)> {
+        let data = &*self.context.0;
         let mut headers = Vec::new();
-        if let Some(ua) = self.user_agent.as_deref().filter(|ua| !ua.is_empty()) {
+        if let Some(ua) = data.user_agent.as_deref().filter(|ua| !ua.is_empty()) {
             headers.push(("X-Device-User-Agent", ua.to_owned()));
         }
-        if let Some(ip) = self.ip_address.as_deref().filter(|ip| !ip.is_empty()) {
+        if let Some(ip) = data.ip_address.as_deref().filter(|ip| !ip.is_empty()) {
             headers.push(("VWO-X-Forwarded-For", ip.to_owned()));
         }
         headers
+    }
+}
+
+/// The users' UUIDs (`d.visId`), kept for the run of events of one context, as a decision's
+/// impressions come.
+#[derive(Default)]
+pub(crate) struct Uuids {
+    last: Option<(Context, String)>,
+}
+
+impl Uuids {
+    fn of(&mut self, identity: &Identity, context: &Context) -> String {
+        match &self.last {
+            Some((last, uuid)) if Arc::ptr_eq(&last.0, &context.0) => uuid.clone(),
+            _ => {
+                let uuid = user_uuid_in(&identity.namespace, &context.0.id);
+                self.last = Some((context.clone(), uuid.clone()));
+                uuid
+            }
+        }
     }
 }
 
@@ -201,13 +271,97 @@ pub(crate) fn batch_query(identity: &Identity) -> String {
 }
 
 /// A batch's body: `{"ev": [payload, ..]}`.
-pub(crate) fn batch_body<'a>(events: impl IntoIterator<Item = &'a Pending>, identity: &Identity) -> Value {
-    json!({"ev": events.into_iter().map(|e| e.body(identity)).collect::<Vec<_>>()})
+pub(crate) fn batch_body<'a>(events: impl IntoIterator<Item = &'a Pending>, identity: &Identity) -> Vec<u8> {
+    let events = events.into_iter();
+    let mut out = Vec::with_capacity(events.size_hint().0.saturating_mul(640).max(640));
+    let mut uuids = Uuids::default();
+    out.extend_from_slice(b"{\"ev\":[");
+    for (index, event) in events.enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        event.write_body(identity, &mut uuids, &mut out);
+    }
+    out.extend_from_slice(b"]}");
+    out
+}
+
+/// The body's shape, in the SDK's key order.
+#[derive(Serialize)]
+struct Body<'a> {
+    d: D<'a>,
+}
+
+#[derive(Serialize)]
+struct D<'a> {
+    #[serde(rename = "msgId")]
+    msg_id: String,
+    #[serde(rename = "visId")]
+    vis_id: &'a str,
+    #[serde(rename = "sessionId")]
+    session_id: u64,
+    visitor_ua: &'a str,
+    visitor_ip: &'a str,
+    event: EventBody<'a>,
+    visitor: VisitorBody<'a>,
+}
+
+#[derive(Serialize)]
+struct EventBody<'a> {
+    props: Props<'a>,
+    name: &'a str,
+    time: u64,
+}
+
+#[derive(Serialize)]
+struct VisitorBody<'a> {
+    props: Props<'a>,
+}
+
+/// An object kept in the order its keys were first set, a later set replacing the value in
+/// place, as assigning to a JavaScript object does.
+#[derive(Default)]
+struct Props<'a>(Vec<(&'a str, Prop<'a>)>);
+
+enum Prop<'a> {
+    Id(&'a Id),
+    Text(&'a str),
+    Int(i64),
+    Bool(bool),
+    Json(&'a Value),
+}
+
+impl<'a> Props<'a> {
+    fn set(&mut self, key: &'a str, value: Prop<'a>) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, slot)) => *slot = value,
+            None => self.0.push((key, value)),
+        }
+    }
+}
+
+impl Serialize for Props<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in &self.0 {
+            match value {
+                Prop::Id(id) => map.serialize_entry(key, id)?,
+                Prop::Text(text) => map.serialize_entry(key, text)?,
+                Prop::Int(n) => map.serialize_entry(key, n)?,
+                Prop::Bool(b) => map.serialize_entry(key, b)?,
+                Prop::Json(value) => map.serialize_entry(key, &JsJson(value))?,
+            }
+        }
+        map.end()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::uuid::{account_namespace, user_uuid};
+    use serde_json::json;
     use vwo_webhook_settings::SdkKey;
 
     fn identity() -> Identity {
@@ -215,19 +369,33 @@ mod tests {
             account_id: "123456".into(),
             sdk_key: SdkKey::new("key-1"),
             hostname: "dev.visualwebsiteoptimizer.com".into(),
+            namespace: account_namespace("123456"),
+        }
+    }
+
+    impl Pending {
+        fn body(&self, identity: &Identity) -> Value {
+            let mut out = Vec::new();
+            self.write_body(identity, &mut Uuids::default(), &mut out);
+            serde_json::from_slice(&out).expect("JSON")
         }
     }
 
     fn shown() -> Pending {
+        let context = Context::new("user-1")
+            .expect("context")
+            .with_user_agent("Mozilla/5.0 (X11)")
+            .with_ip_address("1.2.3.4")
+            .with_custom_variable("plan", "pro")
+            .with_custom_variable("empty", "")
+            .with_post_segmentation_variables(["plan", "empty", "missing"]);
         Pending {
             what: What::Shown {
-                campaign_id: json!(7),
-                variation_id: json!(2),
-                visitor: vec![("plan".into(), json!("pro"))],
+                campaign_id: Id::of(&json!(7)),
+                variation_id: Id::of(&json!(2.0)),
+                vwo_user_id: None,
             },
-            user_id: "user-1".into(),
-            user_agent: Some("Mozilla/5.0 (X11)".into()),
-            ip_address: Some("1.2.3.4".into()),
+            context,
             at_ms: 1_700_000_000_123,
             prefix: None,
         }
@@ -262,8 +430,7 @@ mod tests {
             )
         );
         let mut anonymous = shown();
-        anonymous.user_agent = None;
-        anonymous.ip_address = None;
+        anonymous.context = Context::new("user-1").expect("context");
         assert!(
             anonymous
                 .query(&identity(), 0.5)
@@ -284,7 +451,9 @@ mod tests {
         let mut event = shown();
         event.what = What::Track {
             name: "purchase".into(),
-            properties: serde_json::from_value(json!({"revenue": 12.5, "id": 9})).expect("map"),
+            properties: Box::new(
+                serde_json::from_value(json!({"revenue": 12.5, "id": 9, "items": 147.0})).expect("map"),
+            ),
         };
         let body = event.body(&identity());
         let props = &body["d"]["event"]["props"];
@@ -298,6 +467,8 @@ mod tests {
             (&json!(true), &json!(1), &json!(9), &json!(12.5))
         );
         assert_eq!(body["d"]["event"]["name"], "purchase");
+        // JavaScript writes 147.0 as 147.
+        assert!(props["items"].is_u64(), "{}", props["items"]);
         assert_eq!(
             body["d"]["visitor"]["props"],
             json!({"vwo_fs_environment": "key-1"})
@@ -308,11 +479,13 @@ mod tests {
     fn attributes_go_to_the_visitor_props() {
         let mut event = shown();
         event.what = What::Attributes {
-            attributes: serde_json::from_value(json!({"tier": "gold", "age": 30})).expect("map"),
-            environment: Some(json!("settings-key")),
+            attributes: Box::new(serde_json::from_value(json!({"tier": "gold", "age": 30})).expect("map")),
+            environment: Some(Box::new(json!("settings-key"))),
         };
         let body = event.body(&identity());
         assert_eq!(body["d"]["event"]["props"]["vwo_fs_environment"], "settings-key");
+        let batch: Value = serde_json::from_slice(&batch_body([&event, &event], &identity())).expect("JSON");
+        assert_eq!(batch, json!({"ev": [body.clone(), body.clone()]}));
         assert_eq!(
             body["d"]["visitor"]["props"],
             json!({"vwo_fs_environment": "key-1", "tier": "gold", "age": 30})

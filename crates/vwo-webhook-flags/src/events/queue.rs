@@ -17,6 +17,19 @@ pub(crate) enum Pushed {
     Closed,
 }
 
+/// What happened to the events, kept under the queue's lock (published to the metrics by the
+/// task, so a push does not go through the metrics registry).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Counts {
+    pub(crate) queued: u64,
+    pub(crate) sent: u64,
+    pub(crate) retried: u64,
+    pub(crate) overflow: u64,
+    pub(crate) rejected: u64,
+    /// Refused after a shutdown, or still unsent when its time ran out.
+    pub(crate) shutdown: u64,
+}
+
 /// The events waiting, numbered in the order they came.
 #[derive(Debug)]
 pub(crate) struct Queue {
@@ -28,6 +41,7 @@ pub(crate) struct Queue {
     /// Everything numbered below this is to be sent now (a flush, a tick, a shutdown).
     flush_to: u64,
     closed: bool,
+    pub(crate) counts: Counts,
 }
 
 impl Queue {
@@ -39,17 +53,21 @@ impl Queue {
             in_hand: None,
             flush_to: 0,
             closed: false,
+            counts: Counts::default(),
         }
     }
 
     pub(crate) fn push(&mut self, event: Pending) -> Pushed {
         if self.closed {
+            self.counts.shutdown += 1;
             return Pushed::Closed;
         }
         let dropped = self.events.len() >= self.capacity && self.events.pop_front().is_some();
         self.events.push_back((self.next, event));
         self.next += 1;
+        self.counts.queued += 1;
         if dropped {
+            self.counts.overflow += 1;
             Pushed::DroppedOldest
         } else {
             Pushed::Queued(self.events.len())
@@ -88,6 +106,11 @@ impl Queue {
                 taken.push(event);
             }
         }
+        if self.events.is_empty() {
+            // Back to the start of the ring, whose lines are still in cache, rather than on
+            // through all of it.
+            self.events.clear();
+        }
         taken
     }
 
@@ -124,19 +147,18 @@ impl Queue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::payload::What;
+    use crate::context::Context;
+    use crate::events::payload::{Id, What};
     use serde_json::json;
 
     fn event(n: u64) -> Pending {
         Pending {
             what: What::Shown {
-                campaign_id: json!(n),
-                variation_id: json!(1),
-                visitor: Vec::new(),
+                campaign_id: Id::of(&json!(n)),
+                variation_id: Id::of(&json!(1)),
+                vwo_user_id: None,
             },
-            user_id: format!("u{n}"),
-            user_agent: None,
-            ip_address: None,
+            context: Context::new(format!("u{n}")).expect("context"),
             at_ms: n,
             prefix: None,
         }
@@ -150,6 +172,7 @@ mod tests {
         }
         assert_eq!(queue.push(event(3)), Pushed::DroppedOldest);
         assert_eq!(queue.len(), 3);
+        assert_eq!((queue.counts.queued, queue.counts.overflow), (4, 1));
         let taken = queue.take(10);
         assert_eq!(taken.iter().map(|e| e.at_ms).collect::<Vec<_>>(), [1, 2, 3]);
     }
@@ -196,6 +219,7 @@ mod tests {
         assert!(queue.is_closed());
         assert!(queue.flush_due());
         assert_eq!(queue.push(event(1)), Pushed::Closed);
+        assert_eq!(queue.counts.shutdown, 1);
         assert_eq!(queue.clear(), 1);
     }
 }

@@ -81,6 +81,7 @@ impl Reporter {
             account_id: config.account_id.clone(),
             sdk_key: config.sdk_key.clone(),
             hostname: config.hostname()?,
+            namespace: crate::uuid::account_namespace(&config.account_id),
         };
         let shared = Arc::new(Shared::new(&config));
         let sender = Sender::new(config, identity).map_err(|_| ConfigError::Client)?;
@@ -113,7 +114,10 @@ impl Reporter {
         let Some(inner) = &self.inner else {
             return ReportingStats::default();
         };
-        let counts = *inner.shared.counts();
+        let (counts, waiting) = {
+            let queue = inner.shared.queue();
+            (queue.counts, queue.len())
+        };
         ReportingStats {
             queued: counts.queued,
             sent: counts.sent,
@@ -121,13 +125,13 @@ impl Reporter {
             dropped_overflow: counts.overflow,
             dropped_rejected: counts.rejected,
             dropped_shutdown: counts.shutdown,
-            waiting: inner.shared.queue().len(),
+            waiting,
         }
     }
 
-    pub(crate) fn push(&self, event: Pending) {
+    pub(crate) fn push(&self, events: impl IntoIterator<Item = Pending>) {
         if let Some(inner) = &self.inner {
-            inner.shared.push(event);
+            inner.shared.push(events);
         }
     }
 

@@ -38,10 +38,10 @@ pub(super) fn every(items: &[AndItem], env: &mut Env<'_>) -> Result<bool, Crash>
 
 /// `checkLocationPreSegmentation`: needs an IP address given (even empty) and a location.
 fn check_location(expected: &[(&'static str, &Value)], context: &Context) -> Result<bool, Crash> {
-    if context.ip_address.is_none() {
+    if context.0.ip_address.is_none() {
         return Ok(false);
     }
-    let Some(location) = &context.location else {
+    let Some(location) = &context.0.location else {
         return Ok(false);
     };
     let actual = |key: &str| -> Result<Option<&Value>, Crash> {
@@ -114,10 +114,10 @@ pub(super) fn some(items: &[OrItem], env: &mut Env<'_>) -> Result<bool, Crash> {
 /// `checkUserAgentParser`; `None` where the SDK's check throws (and is caught, so the element
 /// is then evaluated as usual).
 fn check_user_agent(expected: &[(&'static str, Vec<String>)], context: &Context) -> Option<bool> {
-    if context.user_agent.as_deref().is_none_or(str::is_empty) || context.user_agent_details.is_none() {
+    if context.0.user_agent.as_deref().is_none_or(str::is_empty) || context.0.user_agent_details.is_none() {
         return Some(false);
     }
-    check_value_present(expected, context.user_agent_details.as_ref()?)
+    check_value_present(expected, context.0.user_agent_details.as_ref()?)
 }
 
 /// `checkValuePresent` over the parsed user agent's fields, in their order.

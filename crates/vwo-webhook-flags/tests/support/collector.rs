@@ -40,6 +40,8 @@ pub(crate) struct Captured {
 
 #[derive(Default)]
 struct State {
+    /// Bodies are read but not kept (a benchmark's stand-in for VWO).
+    sink: bool,
     requests: Mutex<Vec<Captured>>,
     seen: AtomicUsize,
     script: Mutex<Option<Arc<Script>>>,
@@ -58,7 +60,16 @@ impl Collector {
     }
 
     /// Starts on `addr` (to come back on the port of one stopped).
+    /// Starts on a free port, answering 200 and keeping no body.
+    pub(crate) async fn sink() -> Self {
+        Self::serve("127.0.0.1:0".parse().expect("address"), true).await
+    }
+
     pub(crate) async fn start_on(addr: SocketAddr) -> Self {
+        Self::serve(addr, false).await
+    }
+
+    async fn serve(addr: SocketAddr, sink: bool) -> Self {
         // A stopped collector's port frees once its task is dropped.
         let mut tries = 0;
         let listener = loop {
@@ -73,7 +84,10 @@ impl Collector {
             }
         };
         let addr = listener.local_addr().expect("address");
-        let state = Arc::new(State::default());
+        let state = Arc::new(State {
+            sink,
+            ..State::default()
+        });
         let shared = Arc::clone(&state);
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
@@ -169,7 +183,11 @@ async fn answer(state: &State, request: Request<Incoming>) -> Response<Full<Byte
     state.requests.lock().expect("requests").push(Captured {
         path,
         headers,
-        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        body: if state.sink {
+            Value::Null
+        } else {
+            serde_json::from_slice(&body).unwrap_or(Value::Null)
+        },
         status,
     });
     let mut response = Response::new(Full::new(Bytes::from_static(b"{}")));
