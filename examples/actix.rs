@@ -57,5 +57,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     // actix-web stops gracefully on Ctrl-C by itself.
     server.run().await?;
+    started.finish().await;
     Ok(())
 }

@@ -62,7 +62,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     loop {
         let (stream, _) = tokio::select! {
             accepted = listener.accept() => accepted?,
-            () = &mut shutdown => return Ok(()),
+            () = &mut shutdown => {
+                started.finish().await;
+                return Ok(());
+            }
         };
         let service = TowerToHyperService::new(service.clone());
         tokio::spawn(async move {

@@ -26,7 +26,7 @@ use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use vwo_webhook::{Keyring, Probes, Receiver, SafetyNet, SecretError};
-use vwo_webhook_flags::Flags;
+use vwo_webhook_flags::{Batching, Flags, Reporter, ReportingConfig};
 use vwo_webhook_settings::{SdkKey, SettingsStore, VwoSettings};
 
 /// The address examples listen on by default.
@@ -56,6 +56,9 @@ pub struct Example {
     pub settings: SettingsSource,
     /// The on-disk copy of the settings, if any.
     pub cache: Option<PathBuf>,
+    /// Whether decisions' impressions and events are reported (`VWO_REPORT_EVENTS`, on
+    /// unless `off`).
+    pub report_events: bool,
     /// The secret, when it was generated rather than configured (so it can be shown).
     generated: Option<String>,
 }
@@ -74,6 +77,17 @@ pub enum SettingsSource {
     },
     /// No credentials: the offline demo origin serving [`DEMO_SETTINGS`].
     OfflineDemo,
+}
+
+/// The account, SDK key and host an example's settings and events use.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// The VWO account.
+    pub account_id: String,
+    /// Its SDK key.
+    pub sdk_key: SdkKey,
+    /// The host, when not VWO's.
+    pub base_url: Option<String>,
 }
 
 /// Why the environment is unusable.
@@ -103,8 +117,13 @@ pub struct Started {
     pub receiver: Receiver,
     /// The settings, for the application and `GET /settings/status`.
     pub store: Arc<SettingsStore>,
-    /// Flag decisions on the settings, recompiled as each new file is installed.
+    /// Flag decisions on the settings, recompiled as each new file is installed; their
+    /// impressions reported through [`Started::reporter`].
     pub flags: Arc<Flags>,
+    /// Sends impressions and events to the settings host (VWO's, `VWO_SETTINGS_BASE_URL`, or
+    /// the offline demo origin, which logs what it receives), at least every second; off with
+    /// `VWO_REPORT_EVENTS=off`.
+    pub reporter: Reporter,
     _poll: Option<SafetyNet>,
 }
 
@@ -135,11 +154,18 @@ impl Example {
             (None, None) => SettingsSource::OfflineDemo,
             _ => return Err(ConfigError::Credentials),
         };
+        let report_events = !non_empty("VWO_REPORT_EVENTS").is_some_and(|v| {
+            matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "off" | "false" | "0" | "no"
+            )
+        });
         Ok(Self {
             addr,
             keyring,
             settings,
             cache: non_empty("VWO_SETTINGS_CACHE").map(PathBuf::from),
+            report_events,
             generated,
         })
     }
@@ -150,15 +176,18 @@ impl Example {
     pub fn start() -> Result<Started, Box<dyn std::error::Error>> {
         init_tracing();
         let example = Self::from_env()?;
-        let settings = example.settings_backend()?;
+        let (settings, reporter) = example.backends()?;
         let receiver = example.receiver(settings.clone())?;
         let poll = settings.start(receiver.coordinator());
-        let flags = Flags::new().follow(settings.store());
+        let flags = Flags::new()
+            .with_reporter(reporter.clone())
+            .follow(settings.store());
         Ok(Started {
             example,
             receiver,
             store: settings.store(),
             flags,
+            reporter,
             _poll: poll,
         })
     }
@@ -166,25 +195,69 @@ impl Example {
     /// The settings backend for this configuration; for the offline demo, starts the demo
     /// origin on a loopback port first (which needs a tokio runtime).
     pub fn settings_backend(&self) -> Result<VwoSettings, Box<dyn std::error::Error>> {
-        let mut builder = match &self.settings {
+        let origin = self.origin()?;
+        self.settings_at(&origin)
+    }
+
+    /// The settings backend and the reporter, both pointed at the settings host: events go
+    /// where the settings come from, as the SDK's do with a gateway. Needs a tokio runtime.
+    pub fn backends(&self) -> Result<(VwoSettings, Reporter), Box<dyn std::error::Error>> {
+        let origin = self.origin()?;
+        let settings = self.settings_at(&origin)?;
+        let reporter = match self.reporting(&origin) {
+            Some(config) => Reporter::start(config)?,
+            None => Reporter::disabled(),
+        };
+        Ok((settings, reporter))
+    }
+
+    /// Where the impressions and events of this configuration go, with the examples'
+    /// batching (100 events, or every second); `None` with `VWO_REPORT_EVENTS=off`.
+    pub fn reporting(&self, origin: &Origin) -> Option<ReportingConfig> {
+        if !self.report_events {
+            return None;
+        }
+        let mut config =
+            ReportingConfig::new(origin.account_id.clone(), origin.sdk_key.clone()).batching(Batching {
+                events_per_request: 100,
+                interval: std::time::Duration::from_secs(1),
+            });
+        if let Some(url) = &origin.base_url {
+            config = config.base_url(url.clone());
+        }
+        Some(config)
+    }
+
+    /// The account, key and host the settings (and events) use; for the offline demo, the
+    /// demo origin, started on a loopback port.
+    pub fn origin(&self) -> Result<Origin, Box<dyn std::error::Error>> {
+        Ok(match &self.settings {
             SettingsSource::Vwo {
                 account_id,
                 sdk_key,
                 base_url,
-            } => {
-                let builder = VwoSettings::builder(account_id.clone(), sdk_key.clone());
-                match base_url {
-                    Some(url) => builder.base_url(url.clone()),
-                    None => builder,
-                }
-            }
+            } => Origin {
+                account_id: account_id.clone(),
+                sdk_key: sdk_key.clone(),
+                base_url: base_url.clone(),
+            },
             SettingsSource::OfflineDemo => {
                 let origin = vwo_webhook_settings::spawn_fixed_origin(DEMO_SETTINGS)?;
                 tracing::info!(%origin, "no VWO credentials: serving the bundled demo settings from a local origin");
-                VwoSettings::builder(demo_account_id(), SdkKey::new("offline-demo"))
-                    .base_url(format!("http://{origin}"))
+                Origin {
+                    account_id: demo_account_id(),
+                    sdk_key: SdkKey::new("offline-demo"),
+                    base_url: Some(format!("http://{origin}")),
+                }
             }
-        };
+        })
+    }
+
+    fn settings_at(&self, origin: &Origin) -> Result<VwoSettings, Box<dyn std::error::Error>> {
+        let mut builder = VwoSettings::builder(origin.account_id.clone(), origin.sdk_key.clone());
+        if let Some(url) = &origin.base_url {
+            builder = builder.base_url(url.clone());
+        }
         if let Some(cache) = &self.cache {
             builder = builder.cache_file(cache.clone());
         }
@@ -211,6 +284,11 @@ impl Example {
             "Probes: GET http://{listening}/ready, /live and {STATUS_PATH}; metrics: GET http://{listening}{METRICS_PATH}"
         );
         println!("A flag for a user: GET http://{listening}/flags/feature1?user=user-1&price=200");
+        if self.report_events {
+            println!(
+                "Its impressions are reported to the settings host every second (VWO_REPORT_EVENTS=off to stop)"
+            );
+        }
         println!("Deliver the documented notice:");
         println!(
             "  curl -i -X POST {url} -H \"x-vwo-auth: {key}\" -H 'content-type: application/json' -d '{DOCUMENTED_PAYLOAD}'"
@@ -219,6 +297,12 @@ impl Example {
 }
 
 impl Started {
+    /// Sends the impressions and events still queued (for 5 s at most) and stops reporting:
+    /// what an example does once its server has stopped.
+    pub async fn finish(&self) {
+        self.reporter.shutdown().await;
+    }
+
     /// Ready, live and the settings status over this example's store, for the adapter's
     /// probes mount.
     pub fn probes(&self) -> Probes {

@@ -61,5 +61,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }))
         .launch()
         .await?;
+    announce.finish().await;
     Ok(())
 }

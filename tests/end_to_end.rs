@@ -33,12 +33,12 @@ fn serve_with_store(example: &Example) -> (Server, Arc<SettingsStore>) {
     let example = example.clone();
     let (store_tx, store_rx) = std::sync::mpsc::channel();
     let server = Server::spawn_tokio(move |listener| async move {
-        let settings = example.settings_backend().expect("settings backend");
+        let (settings, reporter) = example.backends().expect("settings backend and reporter");
         let store = settings.store();
         let _ = store_tx.send(Arc::clone(&store));
         let receiver = example.receiver(settings).expect("receiver");
         let metrics = Metrics::install(Arc::clone(&store)).expect("metrics");
-        let flags = Flags::new().follow(Arc::clone(&store));
+        let flags = Flags::new().with_reporter(reporter).follow(Arc::clone(&store));
         let app: Router = Router::new()
             .route(METRICS_PATH, get(move || async move { metrics.render() }))
             .merge(vwo_webhook_axum::router(receiver))
@@ -368,4 +368,73 @@ fn a_flag_changed_at_the_origin_changes_the_next_decision_once_the_webhook_is_an
         "the first decision after the 200: {after}"
     );
     assert_eq!(after["variables"], serde_json::json!({}), "{after}");
+}
+
+#[test]
+fn a_decision_s_impression_reaches_the_settings_host_within_seconds() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let origin = {
+        let _inside = runtime.enter();
+        ChangingOrigin::spawn(vwo_webhook_examples::DEMO_SETTINGS, std::time::Duration::ZERO).expect("origin")
+    };
+    let demo: serde_json::Value = serde_json::from_str(vwo_webhook_examples::DEMO_SETTINGS).expect("JSON");
+    let account = demo["accountId"].to_string();
+    let account = account.trim_matches('"');
+    let base_url = format!("http://{}", origin.addr());
+    let example = example(&[
+        ("VWO_WEBHOOK_SECRET", "s3cret"),
+        ("VWO_ACCOUNT_ID", account),
+        ("VWO_SDK_KEY", "sdk-key"),
+        ("VWO_SETTINGS_BASE_URL", &base_url),
+    ])
+    .expect("config");
+    let server = serve(&example);
+    assert_eq!(deliver(&server, Some("s3cret")), 200);
+    let decision = flag(&server, "user=user-1&price=200");
+    assert_eq!(decision["enabled"], true, "{decision}");
+    // An impression for each rule that put the user in a variation.
+    let expected: Vec<serde_json::Value> = [&decision["rollout"], &decision["experiment"]]
+        .into_iter()
+        .filter(|rule| !rule.is_null())
+        .map(|rule| rule["campaign_id"].clone())
+        .collect();
+    assert!(!expected.is_empty(), "{decision}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let shown = loop {
+        let shown: Vec<serde_json::Value> = origin
+            .events()
+            .into_iter()
+            .filter(|e| e["d"]["event"]["name"] == "vwo_variationShown")
+            .collect();
+        if shown.len() >= expected.len() || std::time::Instant::now() > deadline {
+            break shown;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let ids: Vec<serde_json::Value> = shown
+        .iter()
+        .map(|e| e["d"]["event"]["props"]["id"].clone())
+        .collect();
+    assert_eq!(ids, expected, "sent within the examples' second: {shown:?}");
+    for event in &shown {
+        assert_eq!(
+            event["d"]["visId"],
+            vwo_webhook_flags::user_uuid("user-1", account)
+        );
+        assert_eq!(event["d"]["event"]["props"]["vwo_envKey"], "sdk-key");
+    }
+    assert_eq!(origin.fetches(), 1, "events are not fetches");
+}
+
+#[test]
+fn reporting_is_on_unless_turned_off() {
+    let off = example(&[("VWO_WEBHOOK_SECRET", "s3cret"), ("VWO_REPORT_EVENTS", "off")]).expect("config");
+    let origin = vwo_webhook_examples::Origin {
+        account_id: "1".into(),
+        sdk_key: vwo_webhook_settings::SdkKey::new("k"),
+        base_url: None,
+    };
+    assert!(off.reporting(&origin).is_none());
+    let on = example(&[("VWO_WEBHOOK_SECRET", "s3cret")]).expect("config");
+    assert!(on.reporting(&origin).is_some(), "on by default");
 }

@@ -161,12 +161,13 @@ impl Flag {
 
     /// The answer as one JSON object, the shape `vwo-webhook flag --cases` prints and the
     /// examples' `GET /flags/{feature}` serves: `{"feature_key", "enabled", "variables":
-    /// {key: value}, "rollout": {"key", "variation_id"} | null, "experiment": .. | null}`.
+    /// {key: value}, "rollout": {"campaign_id", "key", "variation_id"} | null, "experiment": ..
+    /// | null}`.
     pub fn to_json(&self, feature_key: &str) -> Value {
         let rule = |r: Option<&RuleDecision>| {
             r.map_or(
                 Value::Null,
-                |r| serde_json::json!({"key": r.key, "variation_id": r.variation_id}),
+                |r| serde_json::json!({"campaign_id": r.campaign_id, "key": r.key, "variation_id": r.variation_id}),
             )
         };
         serde_json::json!({

@@ -2,6 +2,10 @@
 //! What keeps the whole loop (webhook, fetch, validate, swap) working offline in demos, and
 //! steady origins for benchmarks. Behind the `demo-origin` feature: a production service has
 //! no use for them.
+//!
+//! Like VWO's host (and a gateway), they also take the events the SDK posts (`/events/t`,
+//! `/server-side/batch-events-v2`): each is answered 200, logged, and kept, not counted as a
+//! fetch.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,24 +23,123 @@ pub fn spawn_fixed_origin(document: &'static str) -> std::io::Result<SocketAddr>
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let listener = tokio::net::TcpListener::from_std(listener)?;
+    let events = Events::default();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(answer(stream, document));
+            let events = events.clone();
+            tokio::spawn(async move {
+                let Ok(Some(request)) = read_request(stream).await else {
+                    return;
+                };
+                match request.method.as_str() {
+                    "POST" => events.record(request).await,
+                    _ => {
+                        let _ = answer(request.stream, document).await;
+                    }
+                }
+            });
         }
     });
     Ok(addr)
 }
 
-/// Reads the request head, then answers with the whole document and closes.
-async fn answer(mut stream: tokio::net::TcpStream, document: &str) -> std::io::Result<()> {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 2048];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+/// A request as these origins read it.
+struct Request {
+    method: String,
+    path: String,
+    body: Vec<u8>,
+    stream: tokio::net::TcpStream,
+}
+
+/// Reads the request head and the body its `content-length` declares (at most 16 MiB).
+async fn read_request(mut stream: tokio::net::TcpStream) -> std::io::Result<Option<Request>> {
+    let mut data = Vec::new();
+    let mut buf = [0u8; 8192];
+    let head_end = loop {
+        if let Some(at) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
         match stream.read(&mut buf).await? {
-            0 => return Ok(()),
-            n => head.extend_from_slice(&buf[..n]),
+            0 => return Ok(None),
+            n => data.extend_from_slice(&buf[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&data[..head_end]).into_owned();
+    let mut words = head.split_whitespace();
+    let method = words.next().unwrap_or_default().to_owned();
+    let path = words.next().unwrap_or_default().to_owned();
+    let length = head
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, value)| value.trim().parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(16 << 20);
+    let mut body = data.split_off(head_end);
+    while body.len() < length {
+        match stream.read(&mut buf).await? {
+            0 => break,
+            n => body.extend_from_slice(&buf[..n]),
         }
     }
+    Ok(Some(Request {
+        method,
+        path,
+        body,
+        stream,
+    }))
+}
+
+/// How many posted events an origin keeps.
+const KEPT_EVENTS: usize = 10_000;
+
+/// The events posted to an origin.
+#[derive(Debug, Clone, Default)]
+struct Events(Arc<std::sync::Mutex<Vec<Value>>>);
+
+impl Events {
+    /// Keeps (and logs) the events of a POST, and answers it 200 `{}`.
+    async fn record(&self, request: Request) {
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        let events = match body.get("ev") {
+            Some(Value::Array(events)) => events.clone(),
+            _ => vec![body],
+        };
+        let names: Vec<&str> = events
+            .iter()
+            .filter_map(|e| e.pointer("/d/event/name").and_then(Value::as_str))
+            .collect();
+        let route = request.path.split('?').next().unwrap_or_default();
+        tracing::info!(
+            events = events.len(),
+            ?names,
+            route,
+            "the demo origin received events"
+        );
+        {
+            let mut kept = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            kept.extend(events);
+            // A demo may run for days: keep the latest.
+            let excess = kept.len().saturating_sub(KEPT_EVENTS);
+            kept.drain(..excess);
+        }
+        let mut stream = request.stream;
+        let _ = stream
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}")
+            .await;
+        let _ = stream.shutdown().await;
+    }
+
+    fn all(&self) -> Vec<Value> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// Answers with the whole document and closes.
+async fn answer(mut stream: tokio::net::TcpStream, document: &str) -> std::io::Result<()> {
     let response = format!(
         "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{document}",
         document.len()
@@ -54,6 +157,7 @@ pub struct ChangingOrigin {
     fetches: Arc<AtomicU64>,
     delay_ms: Arc<AtomicU64>,
     template: Arc<std::sync::Mutex<Arc<Value>>>,
+    events: Events,
 }
 
 impl ChangingOrigin {
@@ -70,17 +174,26 @@ impl ChangingOrigin {
         let (counter, pause) = (Arc::clone(&fetches), Arc::clone(&delay_ms));
         let template = Arc::new(std::sync::Mutex::new(Arc::new(template)));
         let current = Arc::clone(&template);
+        let events = Events::default();
+        let posted = events.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let counter = Arc::clone(&counter);
                 let template = Arc::clone(&current.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
                 let delay = Duration::from_millis(pause.load(Ordering::SeqCst));
+                let posted = posted.clone();
                 tokio::spawn(async move {
+                    let Ok(Some(request)) = read_request(stream).await else {
+                        return;
+                    };
+                    if request.method == "POST" {
+                        return posted.record(request).await;
+                    }
                     let version = counter.fetch_add(1, Ordering::SeqCst) + 1;
                     let mut document = (*template).clone();
                     document["version"] = Value::from(version);
                     tokio::time::sleep(delay).await;
-                    let _ = answer(stream, &document.to_string()).await;
+                    let _ = answer(request.stream, &document.to_string()).await;
                 });
             }
         });
@@ -89,6 +202,7 @@ impl ChangingOrigin {
             fetches,
             delay_ms,
             template,
+            events,
         })
     }
 
@@ -117,6 +231,11 @@ impl ChangingOrigin {
     /// How many fetches it has answered or is answering.
     pub fn fetches(&self) -> u64 {
         self.fetches.load(Ordering::SeqCst)
+    }
+
+    /// The events posted to it so far (a batch's events one by one), as JSON.
+    pub fn events(&self) -> Vec<Value> {
+        self.events.all()
     }
 }
 
@@ -158,6 +277,36 @@ mod tests {
             "answered after the delay"
         );
         assert_eq!(origin.fetches(), 2);
+    }
+
+    #[tokio::test]
+    async fn posted_events_are_kept_and_are_not_fetches() {
+        let origin = ChangingOrigin::spawn(DOCUMENT, Duration::ZERO).expect("origin");
+        let body = r#"{"ev": [{"d": {"event": {"name": "vwo_variationShown"}}}, {"d": {"event": {"name": "purchase"}}}]}"#;
+        let mut stream = tokio::net::TcpStream::connect(origin.addr())
+            .await
+            .expect("connect");
+        let request = format!(
+            "POST /server-side/batch-events-v2?a=1 HTTP/1.1\r\nhost: origin\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).await.expect("request");
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await.expect("response");
+        assert!(response.starts_with(b"HTTP/1.1 200 OK"));
+        let names: Vec<Value> = origin
+            .events()
+            .iter()
+            .map(|e| e["d"]["event"]["name"].clone())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                serde_json::json!("vwo_variationShown"),
+                serde_json::json!("purchase")
+            ]
+        );
+        assert_eq!(origin.fetches(), 0);
     }
 
     #[tokio::test]
