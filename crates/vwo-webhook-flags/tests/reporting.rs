@@ -269,12 +269,66 @@ async fn a_shutdown_with_the_host_down_gives_up_at_its_timeout() {
 }
 
 #[tokio::test]
+async fn decisions_sync_and_async_queue_their_impressions() {
+    let collector = Collector::start().await;
+    let reporter = Reporter::start(config(&collector.url()).batching(batched(100))).expect("reporter");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/vwo-e2e/settings/OnlyRolloutSettings.json");
+    let settings: Value = serde_json::from_slice(&std::fs::read(path).expect("fixture")).expect("JSON");
+    let feature = settings["features"][0]["key"]
+        .as_str()
+        .expect("a feature")
+        .to_owned();
+    let flags = Flags::from_document(&settings).with_reporter(reporter.clone());
+    let context = Context::new("user-1").expect("context");
+    let sync = flags.get_flag(&feature, &context);
+    let asynchronous = flags.get_flag_async(&feature, &context, &NoStore).await;
+    assert!(sync.is_enabled() && asynchronous.is_enabled());
+    let _ = flags.explain(&feature, &context);
+    flushed(&reporter).await;
+    let shown = collector.accepted();
+    assert_eq!(
+        shown.len(),
+        2,
+        "one impression per decision, none for explain: {shown:?}"
+    );
+    for event in &shown {
+        assert_eq!(event["d"]["event"]["name"], "vwo_variationShown");
+        assert_eq!(
+            event["d"]["event"]["props"]["id"],
+            json!(sync.rollout().expect("a rollout").campaign_id)
+        );
+    }
+}
+
+#[tokio::test]
 async fn reporting_off_sends_nothing_and_still_checks_events() {
     let flags = Flags::from_document(&settings()).with_reporter(Reporter::disabled());
     let context = Context::new("u").expect("context");
     assert!(flags.track_event("purchase", &context, Map::new()).is_ok());
     assert!(flags.track_event("nope", &context, Map::new()).is_err());
     assert_eq!(Reporter::disabled().stats().queued, 0);
+}
+
+/// An async storage that keeps nothing.
+struct NoStore;
+
+impl vwo_webhook_flags::AsyncStorage for NoStore {
+    fn get<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+    ) -> vwo_webhook_flags::BoxFuture<'a, Option<vwo_webhook_flags::StoredDecision>> {
+        Box::pin(async { None })
+    }
+    fn set<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+        _: vwo_webhook_flags::StoredDecision,
+    ) -> vwo_webhook_flags::BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
 }
 
 /// A `tracing` writer into a buffer.
