@@ -1,4 +1,5 @@
-//! A VWO webhook receiver on actix-web, next to the application's own routes.
+//! A VWO webhook receiver on actix-web, next to the application's own routes; the probes,
+//! metrics and flags on a second server, on the internal admin address.
 //!
 //! ```text
 //! VWO_WEBHOOK_SECRET=s3cret cargo run --example actix
@@ -28,13 +29,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = started.receiver.path().to_owned();
     let (receiver, probes, metrics) = (started.receiver.clone(), started.probes(), started.metrics()?);
     let flags = web::Data::new(Arc::clone(&started.flags));
-    let server = HttpServer::new(move || {
-        let metrics = metrics.clone();
+    let public = HttpServer::new(move || {
         App::new()
             .route(
                 "/",
                 web::get().to(|| async { "an application with a VWO webhook at /vwo-webhook\n" }),
             )
+            .service(vwo_webhook_actix::service(receiver.clone()))
+    })
+    .bind(started.example.addr)?;
+    let admin = HttpServer::new(move || {
+        let metrics = metrics.clone();
+        App::new()
             .route(
                 METRICS_PATH,
                 web::get().to(move || {
@@ -46,17 +52,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     }
                 }),
             )
-            .service(vwo_webhook_actix::service(receiver.clone()))
             .service(vwo_webhook_actix::probes(probes.clone()))
             .app_data(flags.clone())
             .route("/flags/{feature}", web::get().to(flag))
     })
-    .bind(started.example.addr)?;
-    for addr in server.addrs() {
-        started.example.announce("actix-web", addr, &path);
+    .workers(1)
+    .bind(started.example.admin_addr)?;
+    if let (Some(addr), Some(admin_addr)) = (public.addrs().first(), admin.addrs().first()) {
+        started.example.announce("actix-web", *addr, *admin_addr, &path);
     }
-    // actix-web stops gracefully on Ctrl-C by itself.
-    server.run().await?;
+    // actix-web stops gracefully on Ctrl-C by itself, both servers.
+    tokio::try_join!(public.run(), admin.run())?;
     started.finish().await;
     Ok(())
 }

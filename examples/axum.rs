@@ -1,32 +1,43 @@
-//! A VWO webhook receiver on axum, next to the application's own routes.
+//! A VWO webhook receiver on axum, next to the application's own routes; the probes, metrics
+//! and flags on the internal admin address.
 //!
 //! ```text
 //! VWO_WEBHOOK_SECRET=s3cret cargo run --example axum
 //! ```
 
+use std::future::IntoFuture;
+
 use axum::Router;
 use axum::routing::get;
-use vwo_webhook_examples::{Example, METRICS_PATH, shutdown_signal};
+use vwo_webhook_examples::{Example, shutdown_signal};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Example::start()?;
     let path = started.receiver.path().to_owned();
-    let metrics = started.metrics()?;
     let app = Router::new()
         .route(
             "/",
             get(|| async { "an application with a VWO webhook at /vwo-webhook\n" }),
         )
-        .route(METRICS_PATH, get(move || async move { metrics.render() }))
-        .merge(vwo_webhook_axum::router(started.receiver.clone()))
-        .merge(vwo_webhook_axum::probes(started.probes()))
-        .merge(vwo_webhook_examples::flags::router(started.flags.clone()));
+        .merge(vwo_webhook_axum::router(started.receiver.clone()));
+    let admin = vwo_webhook_examples::admin::router(&started)?;
     let listener = tokio::net::TcpListener::bind(started.example.addr).await?;
-    started.example.announce("axum", listener.local_addr()?, &path);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let admin_listener = tokio::net::TcpListener::bind(started.example.admin_addr).await?;
+    started.example.announce(
+        "axum",
+        listener.local_addr()?,
+        admin_listener.local_addr()?,
+        &path,
+    );
+    tokio::try_join!(
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .into_future(),
+        axum::serve(admin_listener, admin)
+            .with_graceful_shutdown(shutdown_signal())
+            .into_future(),
+    )?;
     started.finish().await;
     Ok(())
 }

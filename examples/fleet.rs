@@ -65,12 +65,15 @@ impl RedisSource {
     }
 }
 
-/// One running replica: an axum server with the webhook, the probes, `/settings/status`,
-/// `/metrics` and `/flags/{feature}`, following its fleet.
+/// One running replica: an axum server with the webhook on its public address, and one with
+/// the probes, `/settings/status`, `/metrics` and `/flags/{feature}` on its admin address,
+/// following its fleet.
 #[derive(Debug)]
 pub struct Replica {
-    /// Where it listens.
+    /// Where the webhook listens.
     pub addr: SocketAddr,
+    /// Where the internal endpoints listen.
+    pub admin_addr: SocketAddr,
     /// Its settings.
     pub store: Arc<SettingsStore>,
     /// Its receiver (for its path).
@@ -78,41 +81,45 @@ pub struct Replica {
     /// Its flag decisions, on its settings.
     pub flags: Arc<Flags>,
     _fleet: FleetHandle,
-    _server: tokio::task::JoinHandle<()>,
+    _servers: [tokio::task::JoinHandle<()>; 2],
 }
 
-/// Starts a replica on `listener` whose settings come from `settings` through the fleet on
-/// `redis_url`. Needs a tokio runtime.
+/// Starts a replica, its webhook on `listener` and its internal endpoints on `admin`, whose
+/// settings come from `settings` through the fleet on `redis_url`. Needs a tokio runtime.
 pub fn start_replica(
     listener: tokio::net::TcpListener,
+    admin: tokio::net::TcpListener,
     redis_url: &str,
     settings: VwoSettings,
     keyring: Keyring,
 ) -> Result<Replica, Box<dyn std::error::Error>> {
-    let addr = listener.local_addr()?;
+    let (addr, admin_addr) = (listener.local_addr()?, admin.local_addr()?);
     let store = settings.store();
     let fleet = RedisFleet::builder(redis_url, settings).build()?;
     let receiver = Receiver::builder(fleet.clone()).keyring(keyring).build()?;
     let handle = fleet.start(receiver.coordinator());
     let metrics = crate::Metrics::install(Arc::clone(&store))?;
     let flags = Flags::new().follow(Arc::clone(&store));
-    let app = Router::new()
+    let public = vwo_webhook_axum::router(receiver.clone());
+    let internal = Router::new()
         .route(crate::METRICS_PATH, get(move || async move { metrics.render() }))
-        .merge(vwo_webhook_axum::router(receiver.clone()))
         .merge(vwo_webhook_axum::probes(Probes::shared(store.clone())))
         .merge(crate::flags::router(Arc::clone(&flags)));
-    let server = tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, app).await {
-            tracing::error!(%error, "replica server stopped");
-        }
-    });
+    let serve = |listener: tokio::net::TcpListener, app: Router| {
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, app).await {
+                tracing::error!(%error, "replica server stopped");
+            }
+        })
+    };
     Ok(Replica {
         addr,
+        admin_addr,
         store,
         receiver,
         flags,
         _fleet: handle,
-        _server: server,
+        _servers: [serve(listener, public), serve(admin, internal)],
     })
 }
 

@@ -1,4 +1,5 @@
-//! A VWO webhook receiver on bare hyper: `WebhookLayer` in front of the application's service.
+//! A VWO webhook receiver on bare hyper: `WebhookLayer` in front of the application's service
+//! on the public address; `ProbesLayer` in front of the metrics and flags on the admin one.
 //!
 //! ```text
 //! VWO_WEBHOOK_SECRET=s3cret cargo run --example hyper
@@ -19,8 +20,8 @@ use vwo_webhook_examples::{Example, METRICS_PATH, Metrics, shutdown_signal};
 use vwo_webhook_flags::Flags;
 use vwo_webhook_tower::{ProbesLayer, WebhookLayer};
 
-/// The application itself: everything that is not the webhook.
-async fn app(
+/// The internal endpoints besides the probes: metrics and flag decisions.
+async fn admin(
     request: Request<Incoming>,
     metrics: Arc<Metrics>,
     flags: Arc<Flags>,
@@ -38,34 +39,35 @@ async fn app(
         );
         return Ok(response);
     }
-    let mut response = Response::new(Full::new(Bytes::from_static(b"not found\n")));
-    *response.status_mut() = StatusCode::NOT_FOUND;
-    Ok(response)
+    Ok(not_found())
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let started = Example::start()?;
-    let (example, metrics) = (&started.example, Arc::new(started.metrics()?));
-    let flags = Arc::clone(&started.flags);
-    let path = started.receiver.path().to_owned();
-    let service = ServiceBuilder::new()
-        .layer(WebhookLayer::new(started.receiver.clone()))
-        .layer(ProbesLayer::new(started.probes()))
-        .service(tower::service_fn(move |request| {
-            app(request, Arc::clone(&metrics), Arc::clone(&flags))
-        }));
-    let listener = tokio::net::TcpListener::bind(example.addr).await?;
-    example.announce("hyper", listener.local_addr()?, &path);
+/// The application itself: everything on the public address that is not the webhook.
+async fn app(_: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    Ok(not_found())
+}
+
+fn not_found() -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(b"not found\n")));
+    *response.status_mut() = StatusCode::NOT_FOUND;
+    response
+}
+
+/// Serves `service` on `listener`, a task per connection, until `shutdown`.
+async fn serve<S, B>(listener: tokio::net::TcpListener, service: S) -> std::io::Result<()>
+where
+    S: tower::Service<Request<Incoming>, Response = Response<B>, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
         let (stream, _) = tokio::select! {
             accepted = listener.accept() => accepted?,
-            () = &mut shutdown => {
-                started.finish().await;
-                return Ok(());
-            }
+            () = &mut shutdown => return Ok(()),
         };
         let service = TowerToHyperService::new(service.clone());
         tokio::spawn(async move {
@@ -77,4 +79,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         });
     }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let started = Example::start()?;
+    let (example, metrics) = (&started.example, Arc::new(started.metrics()?));
+    let flags = Arc::clone(&started.flags);
+    let path = started.receiver.path().to_owned();
+    let public = ServiceBuilder::new()
+        .layer(WebhookLayer::new(started.receiver.clone()))
+        .service(tower::service_fn(app));
+    let internal = ServiceBuilder::new()
+        .layer(ProbesLayer::new(started.probes()))
+        .service(tower::service_fn(move |request| {
+            admin(request, Arc::clone(&metrics), Arc::clone(&flags))
+        }));
+    let listener = tokio::net::TcpListener::bind(example.addr).await?;
+    let admin_listener = tokio::net::TcpListener::bind(example.admin_addr).await?;
+    example.announce(
+        "hyper",
+        listener.local_addr()?,
+        admin_listener.local_addr()?,
+        &path,
+    );
+    tokio::try_join!(serve(listener, public), serve(admin_listener, internal))?;
+    started.finish().await;
+    Ok(())
 }

@@ -1,6 +1,10 @@
 //! What every example shares: the environment contract and the settings backend.
 //!
-//! - `VWO_WEBHOOK_ADDR`: where to listen (default `127.0.0.1:4000`).
+//! - `VWO_WEBHOOK_ADDR`: where the webhook listens (default `127.0.0.1:4000`): the public
+//!   address VWO must reach.
+//! - `VWO_WEBHOOK_ADMIN_ADDR`: where the internal endpoints listen (default `127.0.0.1:4001`,
+//!   loopback): the probes, `/settings/status`, `/metrics` and `/flags/...` tell the account
+//!   id, versions, error text and decisions, which are not for the internet.
 //! - `VWO_WEBHOOK_SECRET`: the accepted secret; comma-separated for several (key rotation).
 //!   Unset, a random secret is generated and printed with a ready-to-run `curl` line.
 //! - `VWO_ACCOUNT_ID` and `VWO_SDK_KEY`: fetch the real settings from VWO (or from
@@ -8,13 +12,14 @@
 //!   serves a bundled settings file, so every webhook still drives a real fetch.
 //! - `VWO_SETTINGS_CACHE`: a file for the on-disk copy of the settings.
 //!
-//! Every example serves the probes beside the webhook (`GET /ready`, `/live`,
+//! Every example serves, on the admin address, the probes (`GET /ready`, `/live`,
 //! `/settings/status`: [`Started::probes`]), Prometheus text at `GET /metrics`
 //! ([`Metrics`]), and flag decisions on the live settings at `GET /flags/{feature}?user=ID`
-//! ([`flags`]).
+//! ([`flags`]); the public address serves the webhook alone (and the application's routes).
 // The examples' whole job is to tell a person what to run next.
 #![allow(clippy::print_stdout)]
 
+pub mod admin;
 pub mod flags;
 pub mod fleet;
 
@@ -28,6 +33,9 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use vwo_webhook::{Keyring, Probes, Receiver, SafetyNet, SecretError};
 use vwo_webhook_flags::{Batching, Flags, Reporter, ReportingConfig};
 use vwo_webhook_settings::{SdkKey, SettingsStore, VwoSettings};
+
+/// Where the internal endpoints listen by default: loopback only.
+pub const DEFAULT_ADMIN_ADDR: &str = "127.0.0.1:4001";
 
 /// The address examples listen on by default.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:4000";
@@ -48,8 +56,10 @@ pub const DEMO_SETTINGS: &str =
 /// An example's configuration, read from the environment.
 #[derive(Debug, Clone)]
 pub struct Example {
-    /// Where to listen.
+    /// Where the webhook listens (public).
     pub addr: SocketAddr,
+    /// Where the probes, status, metrics and flags listen (internal).
+    pub admin_addr: SocketAddr,
     /// The accepted secrets.
     pub keyring: Keyring,
     /// Where the settings come from.
@@ -96,6 +106,9 @@ pub enum ConfigError {
     /// `VWO_WEBHOOK_ADDR` is not `host:port`.
     #[error("VWO_WEBHOOK_ADDR must be an address like 127.0.0.1:4000")]
     Addr,
+    /// `VWO_WEBHOOK_ADMIN_ADDR` is not `host:port`.
+    #[error("VWO_WEBHOOK_ADMIN_ADDR must be an address like 127.0.0.1:4001")]
+    AdminAddr,
     /// `VWO_WEBHOOK_SECRET` holds no usable secret.
     #[error("VWO_WEBHOOK_SECRET must hold at least one non-empty secret: {0}")]
     Secret(#[from] SecretError),
@@ -137,6 +150,8 @@ impl Example {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let addr = lookup("VWO_WEBHOOK_ADDR").unwrap_or_else(|| DEFAULT_ADDR.to_owned());
         let addr = addr.trim().parse().map_err(|_| ConfigError::Addr)?;
+        let admin_addr = lookup("VWO_WEBHOOK_ADMIN_ADDR").unwrap_or_else(|| DEFAULT_ADMIN_ADDR.to_owned());
+        let admin_addr = admin_addr.trim().parse().map_err(|_| ConfigError::AdminAddr)?;
         let (keyring, generated) = match lookup("VWO_WEBHOOK_SECRET") {
             Some(list) => (Keyring::from_comma_separated(&list)?, None),
             None => {
@@ -162,6 +177,7 @@ impl Example {
         });
         Ok(Self {
             addr,
+            admin_addr,
             keyring,
             settings,
             cache: non_empty("VWO_SETTINGS_CACHE").map(PathBuf::from),
@@ -269,8 +285,9 @@ impl Example {
         Receiver::builder(settings).keyring(self.keyring.clone()).build()
     }
 
-    /// Tells the user where the receiver listens and how to deliver a notice to it.
-    pub fn announce(&self, framework: &str, listening: SocketAddr, path: &str) {
+    /// Tells the user where the receiver and the internal endpoints listen, and how to deliver
+    /// a notice.
+    pub fn announce(&self, framework: &str, listening: SocketAddr, admin: SocketAddr, path: &str) {
         let url = format!("http://{listening}{path}");
         println!("vwo-webhook {framework} example: POST {url}");
         let key = match &self.generated {
@@ -281,9 +298,9 @@ impl Example {
             None => "$VWO_WEBHOOK_SECRET".to_owned(),
         };
         println!(
-            "Probes: GET http://{listening}/ready, /live and {STATUS_PATH}; metrics: GET http://{listening}{METRICS_PATH}"
+            "Internal endpoints on {admin} (VWO_WEBHOOK_ADMIN_ADDR; keep it off the internet): GET http://{admin}/ready, /live, {STATUS_PATH} and {METRICS_PATH}"
         );
-        println!("A flag for a user: GET http://{listening}/flags/feature1?user=user-1&price=200");
+        println!("A flag for a user: GET http://{admin}/flags/feature1?user=user-1&price=200");
         if self.report_events {
             println!(
                 "Its impressions are reported to the settings host every second (VWO_REPORT_EVENTS=off to stop)"

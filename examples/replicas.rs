@@ -39,22 +39,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for i in 0..REPLICAS {
         let addr = SocketAddr::new(example.addr.ip(), example.addr.port() + i);
         let listener = tokio::net::TcpListener::bind(addr).await?;
+        let admin_addr = SocketAddr::new(example.admin_addr.ip(), example.admin_addr.port() + i);
+        let admin = tokio::net::TcpListener::bind(admin_addr).await?;
         let settings = match &origin {
             Some(origin) => demo_settings(origin.addr())?,
             None => example.settings_backend()?,
         };
         replicas.push(start_replica(
             listener,
+            admin,
             &redis.url(),
             settings,
             example.keyring.clone(),
         )?);
     }
     let first = &replicas[0];
-    example.announce("replicas", first.addr, first.receiver.path());
+    example.announce("replicas", first.addr, first.admin_addr, first.receiver.path());
     println!("Every replica's settings, after a webhook to any one of them:");
     for replica in &replicas {
-        println!("  curl -s http://{}{STATUS_PATH}", replica.addr);
+        println!("  curl -s http://{}{STATUS_PATH}", replica.admin_addr);
     }
     shutdown_signal().await;
     Ok(())

@@ -121,6 +121,13 @@ fn without_a_secret_a_random_one_is_generated_and_enforced() {
 fn bad_environment_is_a_clear_error() {
     let addr = example(&[("VWO_WEBHOOK_ADDR", "localhost")]).expect_err("not host:port");
     assert!(addr.to_string().contains("VWO_WEBHOOK_ADDR"));
+    let admin = example(&[("VWO_WEBHOOK_ADMIN_ADDR", "4001")]).expect_err("not host:port");
+    assert!(admin.to_string().contains("VWO_WEBHOOK_ADMIN_ADDR"));
+    let loopback = example(&[]).expect("defaults");
+    assert!(
+        loopback.admin_addr.ip().is_loopback(),
+        "internal endpoints stay off the network by default"
+    );
     let secret = example(&[("VWO_WEBHOOK_SECRET", " , ")]).expect_err("no secret");
     assert!(secret.to_string().contains("VWO_WEBHOOK_SECRET"));
     for half in [("VWO_ACCOUNT_ID", "123456"), ("VWO_SDK_KEY", "key")] {

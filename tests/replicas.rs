@@ -12,7 +12,7 @@ use vwo_webhook_settings::ChangingOrigin;
 
 async fn get_status(replica: &Replica) -> Value {
     let response = vwo_webhook_conformance::client::Request::new("GET", STATUS_PATH)
-        .send(replica.addr)
+        .send(replica.admin_addr)
         .await
         .expect("status");
     assert_eq!(response.status, 200);
@@ -26,8 +26,10 @@ async fn three_replicas(origin: &ChangingOrigin, redis: &RedisServer) -> Vec<Rep
     let mut replicas = Vec::new();
     for _ in 0..3 {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let settings = demo_settings(origin.addr()).expect("settings");
-        let replica = start_replica(listener, &redis.url(), settings, keyring.clone()).expect("replica");
+        let replica =
+            start_replica(listener, admin, &redis.url(), settings, keyring.clone()).expect("replica");
         let mut changes = replica.store.subscribe();
         tokio::time::timeout(Duration::from_secs(10), changes.wait_for(Option::is_some))
             .await
@@ -90,7 +92,7 @@ async fn a_webhook_to_any_replica_shows_on_every_status_page() {
 async fn get_flag(replica: &Replica) -> Value {
     let response =
         vwo_webhook_conformance::client::Request::new("GET", "/flags/feature1?user=user-1&price=200")
-            .send(replica.addr)
+            .send(replica.admin_addr)
             .await
             .expect("flag");
     assert_eq!(response.status, 200);
@@ -139,4 +141,38 @@ async fn a_flag_changed_at_the_origin_changes_every_replicas_next_decision() {
         .expect("store open");
         assert_eq!(get_flag(replica).await["enabled"], false);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_internal_endpoints_are_on_the_admin_address_only() {
+    let Some(redis) = RedisServer::for_test() else {
+        return;
+    };
+    let origin = ChangingOrigin::spawn(DEMO_SETTINGS, Duration::ZERO).expect("origin");
+    let replicas = three_replicas(&origin, &redis).await;
+    let replica = &replicas[0];
+    for path in [
+        STATUS_PATH,
+        "/ready",
+        "/live",
+        "/metrics",
+        "/flags/feature1?user=u",
+    ] {
+        let public = vwo_webhook_conformance::client::Request::new("GET", path)
+            .send(replica.addr)
+            .await
+            .expect("public answer");
+        assert_eq!(public.status, 404, "{path} is not served where VWO reaches");
+        let admin = vwo_webhook_conformance::client::Request::new("GET", path)
+            .send(replica.admin_addr)
+            .await
+            .expect("admin answer");
+        assert_eq!(admin.status, 200, "{path} is served on the admin address");
+    }
+    let delivery = vwo_webhook_conformance::client::Request::post("/vwo-webhook", DOCUMENTED_PAYLOAD)
+        .header("x-vwo-auth", "s3cret")
+        .send(replica.admin_addr)
+        .await
+        .expect("answer");
+    assert_eq!(delivery.status, 404, "the webhook is on the public address");
 }

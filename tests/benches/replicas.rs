@@ -69,9 +69,10 @@ fn replica() {
         let redis = std::env::var("REDIS_URL").expect("REDIS_URL");
         let origin: SocketAddr = std::env::var("ORIGIN").expect("ORIGIN").parse().expect("origin");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let settings = demo_settings(origin).expect("settings");
         let keyring = Keyring::from_comma_separated(SECRET).expect("key");
-        let replica = start_replica(listener, &redis, settings, keyring).expect("replica");
+        let replica = start_replica(listener, admin, &redis, settings, keyring).expect("replica");
         println!("ready {}", replica.addr.port());
         // The version served at subscription (it may have come from Redis already), then
         // each swap as it happens.
