@@ -2,7 +2,7 @@
 //!
 //! - `conformance`: runs every adapter's conformance suite and prints one row per case and
 //!   one column per adapter; exits non-zero on any failure or missing case.
-//! - `conformance --url URL --secret S [--body-limit BYTES]`: runs the black-box subset
+//! - `conformance --url URL --secret S [--body-limit BYTES] [--strict]`: runs the black-box subset
 //!   against any running receiver and prints the same table with one column.
 //! - `package`: `cargo package` for every publishable crate under `crates/` (those whose
 //!   manifest does not say `publish = false`), which also builds each from its package.
@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask conformance [--url URL --secret S [--body-limit BYTES]] | cargo xtask package | cargo xtask bench [adapters | replicas | flags]";
+const USAGE: &str = "usage: cargo xtask conformance [--url URL --secret S [--body-limit BYTES] [--strict]] | cargo xtask package | cargo xtask bench [adapters | replicas | flags]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -234,6 +234,10 @@ fn conformance_url(args: &[String]) -> Result<(), String> {
     let mut forwarded: Vec<&str> = Vec::new();
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
+        if arg == "--strict" {
+            forwarded.push("--strict");
+            continue;
+        }
         let value = rest.next().ok_or(format!("{arg} needs a value\n{USAGE}"))?;
         match arg.as_str() {
             "--url" => url = Some(value),

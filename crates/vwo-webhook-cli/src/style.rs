@@ -7,6 +7,8 @@ use anstyle::{AnsiColor, Style};
 pub(crate) const ERROR: Style = AnsiColor::Red.on_default().bold();
 /// Accepted deliveries and passed checks.
 pub(crate) const OK: Style = AnsiColor::Green.on_default().bold();
+/// A warning: a hardening check that failed.
+pub(crate) const WARN: Style = AnsiColor::Yellow.on_default().bold();
 /// Labels and quiet detail.
 pub(crate) const DIM: Style = Style::new().dimmed();
 

@@ -218,7 +218,10 @@ fn check_passes_the_example_and_names_what_a_fail_open_receiver_gets_wrong() {
         .expect("check runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("conformance: 22 passed, 0 failed"), "{stdout}");
+    assert!(
+        stdout.contains("conformance: 22 passed, 0 failed (required), 0 warnings (hardening)"),
+        "{stdout}"
+    );
 
     // VWO's sample receivers: no key, no check, 200 for anything.
     let fail_open = serve(Router::new().route("/hook", any(|| async { (StatusCode::OK, "ok") })));
@@ -246,9 +249,82 @@ fn check_passes_the_example_and_names_what_a_fail_open_receiver_gets_wrong() {
     ] {
         assert!(failed.contains(&case), "{case} should fail: {failed:?}");
     }
-    assert_eq!(report["failed"].as_u64(), Some(failed.len() as u64));
+    let required = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["passed"] == false && c["level"] == "required")
+        .count();
+    assert_eq!(report["failed"].as_u64(), Some(required as u64));
     let message = report["checks"][2]["failure"].as_str().unwrap_or_default();
     assert!(message.contains("expected 401"), "{message}");
+}
+
+/// The actix example's receiver on actix-web's own server, on a thread of its own.
+fn actix_example(secret: &str) -> std::net::SocketAddr {
+    let vars = [("VWO_WEBHOOK_SECRET".to_owned(), secret.to_owned())];
+    let example = vwo_webhook_examples::Example::from_lookup(|name| {
+        vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    })
+    .expect("config");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let settings = example.settings_backend().expect("settings backend");
+            let receiver = example.receiver(settings).expect("receiver");
+            let server = actix_web::HttpServer::new(move || {
+                actix_web::App::new().service(vwo_webhook_actix::service(receiver.clone()))
+            })
+            .workers(1)
+            .bind(("127.0.0.1", 0))
+            .expect("bind");
+            let _ = tx.send(server.addrs()[0]);
+            let _ = server.run().await;
+        });
+    });
+    rx.recv().expect("the server's address")
+}
+
+#[test]
+fn check_warns_on_a_hardening_failure_and_strict_fails_on_it() {
+    // actix-web answers 100 Continue before routing: a hardening case, not a broken receiver.
+    let addr = actix_example("actix-s3cret");
+    let url = format!("http://{addr}/vwo-webhook");
+    let output = vwo_webhook()
+        .args(["check", &url])
+        .env("VWO_WEBHOOK_SECRET", "actix-s3cret")
+        .output()
+        .expect("check runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("0 failed (required), 1 warnings (hardening)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("(hardening: VWO does not send Expect: 100-continue"),
+        "{stdout}"
+    );
+    let strict = vwo_webhook()
+        .args(["check", &url, "--strict", "--format", "json"])
+        .env("VWO_WEBHOOK_SECRET", "actix-s3cret")
+        .output()
+        .expect("check runs");
+    assert_eq!(strict.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&strict.stdout).expect("JSON");
+    assert_eq!(
+        (report["failed"].as_u64(), report["strict"].as_bool()),
+        (Some(1), Some(true))
+    );
+    let failed: Vec<&serde_json::Value> = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["case"], "expect_continue_oversized_is_413");
+    assert_eq!(failed[0]["level"], "hardening");
 }
 
 #[test]

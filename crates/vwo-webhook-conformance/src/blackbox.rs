@@ -484,6 +484,8 @@ crate::for_each_case!(__checks!());
 pub struct CheckResult {
     /// The case name (a stable ID, see docs/adapter-requirements.md).
     pub name: &'static str,
+    /// Whether VWO's contract needs it or it defends against hostile clients.
+    pub level: crate::Level,
     /// Why it failed (never containing the secret), or `None` when it passed.
     pub failure: Option<String>,
 }
@@ -522,7 +524,11 @@ pub fn run_checks(target: &Target) -> Result<Vec<CheckResult>, String> {
                     .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
                     .unwrap_or_else(|| "the check failed".to_owned())
             });
-            CheckResult { name, failure }
+            CheckResult {
+                name,
+                level: crate::Level::of(name),
+                failure,
+            }
         })
         .collect();
     Ok(results)

@@ -639,6 +639,34 @@ pub fn stalled_body_times_out<H: Harness>() {
     });
 }
 
+/// A body that stops after its first byte is answered 408 once the body timeout passes (a
+/// framework that waits for more bytes before routing never lets the receiver see it).
+pub fn stalled_after_first_byte_times_out<H: Harness>() {
+    let backend = TestBackend::counting();
+    let timeout = Duration::from_millis(300);
+    let server = H::serve(secured_receiver(&backend, |b| b.body_timeout(timeout)));
+    block_on(async {
+        let stalled = delivery(Some(SECRET), "{").declared_length(100);
+        let sent = std::time::Instant::now();
+        let response = tokio::time::timeout(timeout * 10, stalled.send_expecting_close(server.addr()))
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "a body stalled after one byte: no answer within {:?}",
+                    timeout * 10
+                )
+            })
+            .unwrap_or_else(|e| panic!("a body stalled after one byte: {e}"));
+        expect_status(&response, 408, "a body stalled after one byte");
+        assert!(
+            sent.elapsed() >= timeout,
+            "answered before the timeout: {:?}",
+            sent.elapsed()
+        );
+        assert_eq!(backend.started(), 0, "no refresh for a stalled body");
+    });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Shape
 

@@ -34,11 +34,13 @@ pub mod cases;
 pub mod client;
 pub mod fixtures;
 mod harness;
+mod level;
 pub mod logs;
 pub mod probes;
 
 pub use backend::{Step, TestBackend};
 pub use harness::{HEALTH_BODY, HEALTH_PATH, Harness, Ready, Server};
+pub use level::{HARDENING, Level};
 
 /// Calls `$callback!($($args)*; blackbox { case, ... } backend { case, ... })` with every case
 /// of the catalog: the one list of case names in the project. The `blackbox` group needs no
@@ -98,6 +100,7 @@ macro_rules! for_each_case {
                 responses_identical_across_adapters,
                 // edge
                 stalled_body_times_out,
+                stalled_after_first_byte_times_out,
             }
         }
     };
@@ -182,10 +185,23 @@ mod tests {
     #[test]
     fn catalog_has_every_case_once() {
         let mut names = super::CASES.to_vec();
-        assert_eq!(names.len(), 37);
+        assert_eq!(names.len(), 38);
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), 37, "duplicate case names");
+        assert_eq!(names.len(), 38, "duplicate case names");
+    }
+
+    #[test]
+    fn every_hardening_case_is_in_the_catalog_with_a_reason() {
+        for (case, why) in super::HARDENING {
+            assert!(super::CASES.contains(case), "{case} is not a case");
+            assert!(!why.is_empty(), "{case} says why");
+        }
+        assert_eq!(super::Level::of("rejects_wrong_secret"), super::Level::Required);
+        assert_eq!(
+            super::Level::of("expect_continue_accepted"),
+            super::Level::Hardening
+        );
     }
 
     #[test]

@@ -78,4 +78,5 @@ fn probes_answer_beside_the_application() {
 vwo_webhook_conformance::conformance_suite!(rocket_fairing => Rocket, limits {
     rejects_huge_declared_length_without_reading: "rocket 0.5 reads up to 14 body bytes of every request before routing (Rocket::preprocess_request peeks for a _method form field): with none sent, no route runs",
     expect_continue_oversized_is_413: "the same peek makes hyper send 100 Continue before any route runs",
+    stalled_after_first_byte_times_out: "the same peek waits for 14 body bytes before any route runs, with no timeout of rocket's own: a body stalled before its 14th byte is never seen by the receiver's body timeout (mitigation: a reverse proxy's body timeout, see docs/adapters/rocket.md)",
 });
