@@ -1,31 +1,4 @@
-//! The conformance suite every vwo-webhook adapter passes, over real HTTP on loopback.
-//!
-//! An adapter implements [`Harness`] ("serve this receiver, tell me where") and expands the
-//! whole catalog into one `#[test]` per case:
-//!
-//! ```no_run
-//! use vwo_webhook::Receiver;
-//! use vwo_webhook_conformance::{Harness, Server};
-//!
-//! struct MyFramework;
-//!
-//! impl Harness for MyFramework {
-//!     fn serve(receiver: Receiver) -> Server {
-//!         Server::spawn_tokio(move |listener| async move {
-//!             // Serve `receiver` at `receiver.path()` and `GET /health` on `listener`.
-//!             drop((listener, receiver));
-//!         })
-//!     }
-//! }
-//!
-//! vwo_webhook_conformance::conformance_suite!(my_framework => MyFramework);
-//! # fn main() {}
-//! ```
-//!
-//! A failure then names the adapter and the case (`my_framework::rejects_wrong_secret`). The
-//! case names are stable IDs, used by `docs/adapter-requirements.md`; `cargo xtask
-//! conformance` finds every `tests/conformance.rs` under `crates/` and makes each module a
-//! column of its table.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
 mod backend;
