@@ -46,6 +46,10 @@ pub struct ActixGuide;
 pub struct RocketGuide;
 
 #[cfg(doctest)]
+#[doc = include_str!("../docs/adapters/poem.md")]
+pub struct PoemGuide;
+
+#[cfg(doctest)]
 #[doc = include_str!("../docs/settings.md")]
 pub struct SettingsGuide;
 

@@ -1,0 +1,29 @@
+//! Reading poem's body stream under the receiver's limit.
+
+use bytes::BytesMut;
+use futures_util::StreamExt;
+use vwo_webhook::{BodyError, HeaderLookup};
+
+/// poem's `HeaderMap` seen through the core's [`HeaderLookup`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PoemHeaders<'a>(pub(crate) &'a poem::http::HeaderMap);
+
+impl HeaderLookup for PoemHeaders<'_> {
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        self.0.get(name).map(|value| value.as_bytes())
+    }
+}
+
+/// Reads `body` into memory, refusing it as soon as it exceeds `limit` bytes.
+pub(crate) async fn read(body: poem::Body, limit: usize) -> Result<BytesMut, BodyError> {
+    let mut stream = body.into_bytes_stream();
+    let mut read = BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|error| BodyError::Unreadable(error.to_string()))?;
+        if read.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge);
+        }
+        read.extend_from_slice(&chunk);
+    }
+    Ok(read)
+}

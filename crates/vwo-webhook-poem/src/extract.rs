@@ -1,0 +1,96 @@
+//! The `Webhook` extractor and its rejection, for handlers of your own.
+
+use std::fmt;
+
+use poem::http::StatusCode;
+use poem::{FromRequest, IntoResponse, Request, RequestBody};
+use vwo_webhook::{Delivery, Receiver, Response};
+
+use crate::body::{self, PoemHeaders};
+use crate::response::WebhookResponse;
+
+/// An authenticated, parsed delivery.
+///
+/// Extracting it checks method, credentials, body limit and payload, and rejects with
+/// [`WebhookRejection`]: the same answers as [`mount`](crate::mount). It finds the
+/// [`Receiver`] in the request data (`.data(receiver)`). Finish with [`Webhook::respond`],
+/// which runs the coordinated refresh:
+///
+/// ```no_run
+/// use poem::{EndpointExt, Route, handler, post};
+/// use vwo_webhook_poem::{Receiver, Webhook, WebhookResponse};
+///
+/// #[handler]
+/// async fn hook(webhook: Webhook) -> WebhookResponse {
+///     tracing::info!(action = ?webhook.payload().action, "settings changed in VWO");
+///     webhook.respond().await
+/// }
+///
+/// fn app(receiver: Receiver) -> impl poem::Endpoint {
+///     Route::new().at("/hooks/vwo", post(hook)).data(receiver)
+/// }
+/// ```
+#[derive(Debug)]
+pub struct Webhook(pub Delivery);
+
+impl std::ops::Deref for Webhook {
+    type Target = Delivery;
+
+    fn deref(&self) -> &Delivery {
+        &self.0
+    }
+}
+
+impl Webhook {
+    /// Runs the refresh per the receiver's ack policy and returns the answer for VWO.
+    pub async fn respond(self) -> WebhookResponse {
+        WebhookResponse(self.0.respond().await)
+    }
+}
+
+impl<'a> FromRequest<'a> for Webhook {
+    async fn from_request(request: &'a Request, body: &mut RequestBody) -> poem::Result<Self> {
+        let Some(receiver) = request.data::<Receiver>() else {
+            tracing::error!("the vwo-webhook extractor found no Receiver in the request data");
+            return Err(WebhookRejection(Response::not_configured()).into());
+        };
+        let body = body.take().unwrap_or_default();
+        receiver
+            .accept(
+                request.method().as_str(),
+                &PoemHeaders(request.headers()),
+                |limit| body::read(body, limit),
+            )
+            .await
+            .map(Webhook)
+            .map_err(|refused| WebhookRejection(refused).into())
+    }
+}
+
+/// Why the extractor refused a delivery: the core's answer (401, 405, 413, 400, ...), sent
+/// as is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookRejection(pub Response);
+
+impl fmt::Display for WebhookRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "VWO webhook refused with {}: {}",
+            self.0.status(),
+            self.0.body()
+        )
+    }
+}
+
+impl std::error::Error for WebhookRejection {}
+
+impl poem::error::ResponseError for WebhookRejection {
+    fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn as_response(&self) -> poem::Response {
+        WebhookResponse(self.0.clone()).into_response()
+    }
+}

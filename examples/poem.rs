@@ -1,0 +1,72 @@
+//! A VWO webhook receiver on poem, next to the application's own routes; the probes, metrics
+//! and flags on a second server, on the internal admin address.
+//!
+//! ```text
+//! VWO_WEBHOOK_SECRET=s3cret cargo run --example poem
+//! ```
+
+use std::sync::Arc;
+
+use poem::http::StatusCode;
+use poem::listener::TcpAcceptor;
+use poem::web::{Data, Path};
+use poem::{EndpointExt, Request, Response, Route, get, handler};
+use vwo_webhook_examples::{Example, METRICS_PATH, Metrics, shutdown_signal};
+use vwo_webhook_flags::Flags;
+
+#[handler]
+fn index() -> &'static str {
+    "an application with a VWO webhook at /vwo-webhook\n"
+}
+
+#[handler]
+fn metrics(metrics: Data<&Arc<Metrics>>) -> String {
+    metrics.render()
+}
+
+/// `GET /flags/:feature?user=ID&...`
+#[handler]
+fn flag(flags: Data<&Arc<Flags>>, Path(feature): Path<String>, request: &Request) -> Response {
+    let (status, body) = vwo_webhook_examples::flags::answer(&flags, &feature, request.uri().query());
+    Response::builder()
+        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .content_type("application/json")
+        .body(body)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let started = Example::start()?;
+    let path = started.receiver.path().to_owned();
+    let app = vwo_webhook_poem::mount(Route::new().at("/", get(index)), started.receiver.clone());
+    let admin = vwo_webhook_poem::mount_probes(
+        Route::new()
+            .at(METRICS_PATH, get(metrics))
+            .at("/flags/:feature", get(flag)),
+        started.probes(),
+    )
+    .data(Arc::new(started.metrics()?))
+    .data(Arc::clone(&started.flags));
+    let listener = tokio::net::TcpListener::bind(started.example.addr).await?;
+    let admin_listener = tokio::net::TcpListener::bind(started.example.admin_addr).await?;
+    started.example.announce(
+        "poem",
+        listener.local_addr()?,
+        admin_listener.local_addr()?,
+        &path,
+    );
+    tokio::try_join!(
+        poem::Server::new_with_acceptor(TcpAcceptor::from_tokio(listener)?).run_with_graceful_shutdown(
+            app,
+            shutdown_signal(),
+            None
+        ),
+        poem::Server::new_with_acceptor(TcpAcceptor::from_tokio(admin_listener)?).run_with_graceful_shutdown(
+            admin,
+            shutdown_signal(),
+            None
+        ),
+    )?;
+    started.finish().await;
+    Ok(())
+}
