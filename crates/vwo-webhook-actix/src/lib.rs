@@ -290,3 +290,8 @@ impl ResponseError for WebhookResponse {
         self.to_http()
     }
 }
+
+/// The README's examples, compiled as doctests so the registry page cannot drift from the code.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -131,3 +131,8 @@ impl IntoResponse for WebhookResponse {
         into_http_response(self.0).into_response()
     }
 }
+
+/// The README's examples, compiled as doctests so the registry page cannot drift from the code.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -41,3 +41,8 @@ pub use fleet::{
 };
 #[cfg(feature = "redis-server")]
 pub use server::{MISSING, RedisServer, TlsFiles};
+
+/// The README's examples, compiled as doctests so the registry page cannot drift from the code.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

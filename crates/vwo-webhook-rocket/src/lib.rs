@@ -323,3 +323,8 @@ impl<'r> Responder<'r, 'static> for WebhookResponse {
         Ok(response.finalize())
     }
 }
+
+/// The README's examples, compiled as doctests so the registry page cannot drift from the code.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -45,3 +45,8 @@ pub use store::{
     AGE, CONFIRMED_AT, FETCHED_AT, INFO, LastError, Replication, SINCE_CONFIRMED, SettingsStore, Status,
 };
 pub use validate::{Check, ValidationError, validate};
+
+/// The README's examples, compiled as doctests so the registry page cannot drift from the code.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -333,3 +333,8 @@ where
         }
     }
 }
+
+/// The README's examples, compiled as doctests so the registry page cannot drift from the code.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

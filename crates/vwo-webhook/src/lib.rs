@@ -72,3 +72,8 @@ pub use standard::{
     StandardWebhooks,
 };
 pub use verify::{HeaderLookup, HeaderName, SharedKey, VWO_AUTH_HEADER, Verifier, VerifyError};
+
+/// The README's examples, compiled as doctests so the registry page cannot drift from the code.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
