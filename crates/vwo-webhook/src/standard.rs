@@ -6,6 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use arc_swap::ArcSwap;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use zeroize::Zeroizing;
@@ -64,7 +65,8 @@ fn system_clock() -> i64 {
 /// receiver acknowledges it with 200 and does not refresh again.
 #[derive(Clone)]
 pub struct StandardWebhooks {
-    keys: Arc<[Zeroizing<Vec<u8>>]>,
+    /// Shared by every clone, so [`StandardWebhooks::replace`] rotates them all at once.
+    keys: Arc<ArcSwap<Vec<Zeroizing<Vec<u8>>>>>,
     past: Duration,
     future: Duration,
     clock: Clock,
@@ -74,7 +76,7 @@ pub struct StandardWebhooks {
 impl std::fmt::Debug for StandardWebhooks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StandardWebhooks")
-            .field("secrets", &self.keys.len())
+            .field("secrets", &self.keys.load().len())
             .field("past", &self.past)
             .field("future", &self.future)
             .finish_non_exhaustive()
@@ -84,34 +86,31 @@ impl std::fmt::Debug for StandardWebhooks {
 impl StandardWebhooks {
     /// Accepts signatures by any of `secrets` (`whsec_<base64>`; the prefix is optional).
     pub fn new<S: AsRef<str>>(secrets: impl IntoIterator<Item = S>) -> Result<Self, StandardSecretError> {
-        let keys = secrets
-            .into_iter()
-            .map(|secret| {
-                let secret = secret.as_ref().trim();
-                let encoded = secret.strip_prefix("whsec_").unwrap_or(secret);
-                if encoded.is_empty() {
-                    return Err(StandardSecretError::Empty);
-                }
-                let key = BASE64
-                    .decode(encoded)
-                    .map_err(|_| StandardSecretError::NotBase64)?;
-                if key.is_empty() {
-                    return Err(StandardSecretError::Empty);
-                }
-                Ok(Zeroizing::new(key))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if keys.is_empty() {
-            return Err(StandardSecretError::Empty);
-        }
+        let keys = decode_keys(secrets)?;
         let window = DEFAULT_PAST_TOLERANCE + DEFAULT_FUTURE_TOLERANCE;
         Ok(Self {
-            keys: keys.into(),
+            keys: Arc::new(ArcSwap::from_pointee(keys)),
             past: DEFAULT_PAST_TOLERANCE,
             future: DEFAULT_FUTURE_TOLERANCE,
             clock: Arc::new(system_clock),
             replays: Arc::new(ReplayCache::new(DEFAULT_REPLAY_CAPACITY, window)),
         })
+    }
+
+    /// Replaces the accepted secrets at runtime, for this verifier and every clone of it
+    /// (the receiver's among them): a rotation without a restart, as `Keyring::replace` does
+    /// for shared keys. Deliveries verified from now on use the new list; one already being
+    /// verified finishes with the old. Refused, keeping the current secrets, if any secret
+    /// is invalid or the list is empty.
+    pub fn replace<S: AsRef<str>>(
+        &self,
+        secrets: impl IntoIterator<Item = S>,
+    ) -> Result<(), StandardSecretError> {
+        let keys = decode_keys(secrets)?;
+        let count = keys.len();
+        self.keys.store(Arc::new(keys));
+        tracing::info!(secrets = count, "vwo-webhook Standard Webhooks secrets replaced");
+        Ok(())
     }
 
     /// How far in the past (default 300 s) and the future (default 60 s) a timestamp may be.
@@ -156,11 +155,9 @@ impl StandardWebhooks {
     /// puts in the `webhook-signature` header, beside `webhook-id` and `webhook-timestamp`.
     pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
         let timestamp = timestamp.to_string();
-        // `new` refuses an empty list of keys.
-        let mac = hmac_sha256(
-            &self.keys[0],
-            &[id.as_bytes(), b".", timestamp.as_bytes(), b".", body],
-        );
+        // `new` and `replace` refuse an empty list of keys.
+        let keys = self.keys.load();
+        let mac = hmac_sha256(&keys[0], &[id.as_bytes(), b".", timestamp.as_bytes(), b".", body]);
         format!("v1,{}", BASE64.encode(mac))
     }
 
@@ -184,6 +181,33 @@ impl StandardWebhooks {
     }
 }
 
+/// Decodes `whsec_<base64>` secrets (the prefix is optional); at least one.
+fn decode_keys<S: AsRef<str>>(
+    secrets: impl IntoIterator<Item = S>,
+) -> Result<Vec<Zeroizing<Vec<u8>>>, StandardSecretError> {
+    let keys = secrets
+        .into_iter()
+        .map(|secret| {
+            let secret = secret.as_ref().trim();
+            let encoded = secret.strip_prefix("whsec_").unwrap_or(secret);
+            if encoded.is_empty() {
+                return Err(StandardSecretError::Empty);
+            }
+            let key = BASE64
+                .decode(encoded)
+                .map_err(|_| StandardSecretError::NotBase64)?;
+            if key.is_empty() {
+                return Err(StandardSecretError::Empty);
+            }
+            Ok(Zeroizing::new(key))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if keys.is_empty() {
+        return Err(StandardSecretError::Empty);
+    }
+    Ok(keys)
+}
+
 impl Verifier for StandardWebhooks {
     fn reads_body(&self) -> bool {
         true
@@ -202,7 +226,7 @@ impl Verifier for StandardWebhooks {
             let Ok(signature) = BASE64.decode(encoded) else {
                 continue;
             };
-            for key in self.keys.iter() {
+            for key in self.keys.load().iter() {
                 matched |= hmac_matches(key, &[id, b".", timestamp, b".", body], &signature);
             }
         }
@@ -556,6 +580,57 @@ mod tests {
             verifier.verify(&headers, vector.body.as_bytes()),
             Ok(()),
             "evicted by the newer id"
+        );
+    }
+
+    #[test]
+    fn replacing_the_secrets_rotates_every_clone_at_once() {
+        let old = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let new = "whsec_bmV3LXNlY3JldC1rZXktZm9yLXJvdGF0aW9u";
+        let now = 1_700_000_000;
+        let verifier = StandardWebhooks::new([old]).expect("secret").clock(move || now);
+        let clone = verifier.clone();
+        let signed_by = |secret: &str| {
+            StandardWebhooks::new([secret])
+                .expect("secret")
+                .sign("msg_1", now, b"{}")
+        };
+        let check = |verifier: &StandardWebhooks, signature: &str| {
+            let timestamp = now.to_string();
+            let headers: [(&str, &[u8]); 3] = [
+                ("webhook-id", b"msg_1"),
+                ("webhook-timestamp", timestamp.as_bytes()),
+                ("webhook-signature", signature.as_bytes()),
+            ];
+            verifier.verify(&headers, b"{}")
+        };
+        assert!(check(&clone, &signed_by(old)).is_ok());
+        assert!(check(&clone, &signed_by(new)).is_err());
+        verifier.replace([new]).expect("new secret");
+        assert!(
+            check(&clone, &signed_by(new)).is_ok(),
+            "the clone verifies with the new secret"
+        );
+        assert!(
+            check(&clone, &signed_by(old)).is_err(),
+            "the old secret is retired at once"
+        );
+        assert_eq!(
+            clone.sign("msg_1", now, b"{}"),
+            signed_by(new),
+            "and signs with it"
+        );
+        assert_eq!(
+            verifier.replace(Vec::<&str>::new()),
+            Err(StandardSecretError::Empty)
+        );
+        assert_eq!(
+            verifier.replace(["whsec_not base64!"]),
+            Err(StandardSecretError::NotBase64)
+        );
+        assert!(
+            check(&clone, &signed_by(new)).is_ok(),
+            "a refused replacement keeps the secrets"
         );
     }
 
