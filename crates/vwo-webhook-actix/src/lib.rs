@@ -40,11 +40,11 @@ use std::fmt;
 use actix_web::dev::{AppService, HttpServiceFactory, Payload};
 use actix_web::http::StatusCode;
 use actix_web::http::header::HeaderMap;
-use actix_web::web::{self, BytesMut};
+use actix_web::web;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder, ResponseError};
 use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
-use vwo_webhook::{BodyError, HeaderLookup};
+use vwo_webhook::{BodyBuffer, BodyError, HeaderLookup};
 
 /// Mounts `receiver` at its path (default `/vwo-webhook`, relative to an enclosing `scope`),
 /// answering every method (non-POST gets the core's 405). Give it to `App::service`.
@@ -138,7 +138,7 @@ impl PayloadSlot {
         Self(Cell::new(Some(payload)))
     }
 
-    async fn read(&self, limit: usize) -> Result<BytesMut, BodyError> {
+    async fn read(&self, limit: usize) -> Result<Vec<u8>, BodyError> {
         match self.0.take() {
             Some(payload) => read_body(payload, limit).await,
             None => Err(BodyError::Unreadable("the body was already read".to_owned())),
@@ -167,16 +167,12 @@ impl PayloadSlot {
 }
 
 /// Reads the payload stream into memory, refusing it as soon as it exceeds `limit` bytes.
-async fn read_body(mut payload: Payload, limit: usize) -> Result<BytesMut, BodyError> {
-    let mut body = BytesMut::new();
+async fn read_body(mut payload: Payload, limit: usize) -> Result<Vec<u8>, BodyError> {
+    let mut body = BodyBuffer::new(limit);
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|error| BodyError::Unreadable(error.to_string()))?;
-        if body.len() + chunk.len() > limit {
-            return Err(BodyError::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
+        body.push(&chunk.map_err(|error| BodyError::Unreadable(error.to_string()))?)?;
     }
-    Ok(body)
+    Ok(body.into_bytes())
 }
 
 /// An authenticated, parsed delivery, for handlers of your own.

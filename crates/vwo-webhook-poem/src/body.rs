@@ -1,8 +1,7 @@
 //! Reading poem's body stream under the receiver's limit.
 
-use bytes::BytesMut;
 use futures_util::StreamExt;
-use vwo_webhook::{BodyError, HeaderLookup};
+use vwo_webhook::{BodyBuffer, BodyError, HeaderLookup};
 
 /// poem's `HeaderMap` seen through the core's [`HeaderLookup`].
 #[derive(Debug, Clone, Copy)]
@@ -15,15 +14,11 @@ impl HeaderLookup for PoemHeaders<'_> {
 }
 
 /// Reads `body` into memory, refusing it as soon as it exceeds `limit` bytes.
-pub(crate) async fn read(body: poem::Body, limit: usize) -> Result<BytesMut, BodyError> {
+pub(crate) async fn read(body: poem::Body, limit: usize) -> Result<Vec<u8>, BodyError> {
     let mut stream = body.into_bytes_stream();
-    let mut read = BytesMut::new();
+    let mut read = BodyBuffer::new(limit);
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|error| BodyError::Unreadable(error.to_string()))?;
-        if read.len() + chunk.len() > limit {
-            return Err(BodyError::TooLarge);
-        }
-        read.extend_from_slice(&chunk);
+        read.push(&chunk.map_err(|error| BodyError::Unreadable(error.to_string()))?)?;
     }
-    Ok(read)
+    Ok(read.into_bytes())
 }

@@ -33,6 +33,49 @@ pub enum BodyError {
     Unreadable(String),
 }
 
+/// A body read chunk by chunk under the receiver's limit: what an adapter reading its
+/// framework's body stream does, so that a chunked body is refused as soon as it crosses the
+/// limit, not after it has been read whole.
+///
+/// ```
+/// use vwo_webhook::{BodyBuffer, BodyError};
+///
+/// let mut body = BodyBuffer::new(4);
+/// body.push(b"{}")?;
+/// assert_eq!(body.push(b"{}{}"), Err(BodyError::TooLarge));
+/// # Ok::<(), BodyError>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct BodyBuffer {
+    body: Vec<u8>,
+    limit: usize,
+}
+
+impl BodyBuffer {
+    /// An empty body that may grow to `limit` bytes.
+    pub fn new(limit: usize) -> Self {
+        Self {
+            body: Vec::new(),
+            limit,
+        }
+    }
+
+    /// Appends `chunk`, or refuses it with [`BodyError::TooLarge`] if the body would pass the
+    /// limit (stop reading then).
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), BodyError> {
+        if self.body.len() + chunk.len() > self.limit {
+            return Err(BodyError::TooLarge);
+        }
+        self.body.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    /// The body read.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.body
+    }
+}
+
 /// Receives VWO webhooks: authenticates, parses and coordinates refreshes.
 ///
 /// Cheap to clone; clones share everything. Build one with [`Receiver::builder`] and give it
