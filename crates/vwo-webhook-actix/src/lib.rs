@@ -177,8 +177,8 @@ async fn read_body(mut payload: Payload, limit: usize) -> Result<Vec<u8>, BodyEr
 
 /// An authenticated, parsed delivery, for handlers of your own.
 ///
-/// Extracting it checks method, credentials, body limit and payload, rejecting with the same
-/// answers as [`service`]. It finds the [`Receiver`] in the app data, registered either as is
+/// Extracting it checks method, credentials, body limit and payload, rejecting with
+/// [`WebhookRejection`]: the same answers as [`service`]. It finds the [`Receiver`] in the app data, registered either as is
 /// or as `web::Data<Receiver>`. Finish with [`Webhook::respond`], which runs the coordinated
 /// refresh:
 ///
@@ -212,8 +212,8 @@ impl Webhook {
 }
 
 impl FromRequest for Webhook {
-    type Error = WebhookResponse;
-    type Future = LocalBoxFuture<'static, Result<Self, WebhookResponse>>;
+    type Error = WebhookRejection;
+    type Future = LocalBoxFuture<'static, Result<Self, WebhookRejection>>;
 
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let request = request.clone();
@@ -224,7 +224,7 @@ impl FromRequest for Webhook {
                 .or_else(|| request.app_data::<web::Data<Receiver>>().map(|data| &***data))
                 .ok_or_else(|| {
                     tracing::error!("the vwo-webhook extractor found no Receiver in the app data");
-                    WebhookResponse(Response::not_configured())
+                    WebhookRejection(Response::not_configured())
                 })?;
             let slot = PayloadSlot::new(payload);
             let accepted = receiver
@@ -235,12 +235,38 @@ impl FromRequest for Webhook {
                 )
                 .await;
             slot.drain_unread(&request, receiver).await;
-            accepted.map(Webhook).map_err(WebhookResponse)
+            accepted.map(Webhook).map_err(WebhookRejection)
         })
     }
 }
 
-/// The core's answer as an actix response; also the extractor's rejection, answered as is.
+/// Why the extractor refused a delivery: the core's answer (401, 405, 413, 400, ...),
+/// answered as is (`ResponseError`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookRejection(pub Response);
+
+impl fmt::Display for WebhookRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "VWO webhook refused with {}: {}",
+            self.0.status(),
+            self.0.body()
+        )
+    }
+}
+
+impl ResponseError for WebhookRejection {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        WebhookResponse(self.0.clone()).to_http()
+    }
+}
+
+/// The core's answer as an actix response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookResponse(pub Response);
 
@@ -267,22 +293,6 @@ impl Responder for WebhookResponse {
     type Body = actix_web::body::BoxBody;
 
     fn respond_to(self, _request: &HttpRequest) -> HttpResponse {
-        self.to_http()
-    }
-}
-
-impl fmt::Display for WebhookResponse {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "VWO webhook answered {}: {}", self.0.status(), self.0.body())
-    }
-}
-
-impl ResponseError for WebhookResponse {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-    }
-
-    fn error_response(&self) -> HttpResponse {
         self.to_http()
     }
 }

@@ -69,8 +69,8 @@ where
 
 /// An authenticated, parsed delivery, for handlers of your own.
 ///
-/// Extracting it checks method, credentials, body limit and payload, rejecting with the same
-/// answers as [`router`]. Needs a [`Receiver`] reachable from the router state (`FromRef`).
+/// Extracting it checks method, credentials, body limit and payload, rejecting with
+/// [`WebhookRejection`]: the same answers as [`router`]. Needs a [`Receiver`] reachable from the router state (`FromRef`).
 /// Finish with [`Webhook::respond`], which runs the coordinated refresh:
 ///
 /// ```no_run
@@ -107,9 +107,9 @@ where
     S: Send + Sync,
     Receiver: FromRef<S>,
 {
-    type Rejection = WebhookResponse;
+    type Rejection = WebhookRejection;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, WebhookResponse> {
+    async fn from_request(request: Request, state: &S) -> Result<Self, WebhookRejection> {
         let receiver = Receiver::from_ref(state);
         let (parts, body) = request.into_parts();
         receiver
@@ -118,11 +118,35 @@ where
             })
             .await
             .map(Webhook)
-            .map_err(WebhookResponse)
+            .map_err(WebhookRejection)
     }
 }
 
-/// The core's answer, as an axum response (also the extractor's rejection).
+/// Why the extractor refused a delivery: the core's answer (401, 405, 413, 400, ...), sent as
+/// is when returned from a handler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookRejection(pub Response);
+
+impl std::fmt::Display for WebhookRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "VWO webhook refused with {}: {}",
+            self.0.status(),
+            self.0.body()
+        )
+    }
+}
+
+impl std::error::Error for WebhookRejection {}
+
+impl IntoResponse for WebhookRejection {
+    fn into_response(self) -> axum::response::Response {
+        WebhookResponse(self.0).into_response()
+    }
+}
+
+/// The core's answer, as an axum response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookResponse(pub Response);
 

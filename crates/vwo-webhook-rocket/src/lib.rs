@@ -239,22 +239,22 @@ async fn read_body(data: Data<'_>, limit: usize) -> Result<Vec<u8>, BodyError> {
 /// An authenticated, parsed delivery: a data guard for routes of your own.
 ///
 /// It checks method, credentials, body limit and payload, and fails with the same answer the
-/// fairing gives, as its error. Take it as `Result<Webhook, WebhookResponse>` and answer the
+/// fairing gives, as its error. Take it as `Result<Webhook, WebhookRejection>` and answer the
 /// error as is, so rocket's HTML catchers do not replace the JSON VWO is owed. It needs a
 /// managed [`Receiver`] (`.manage(receiver)`, or the [`fairing()`]).
 ///
 /// ```no_run
 /// use rocket::post;
-/// use vwo_webhook_rocket::{Webhook, WebhookResponse};
+/// use vwo_webhook_rocket::{Webhook, WebhookRejection, WebhookResponse};
 ///
 /// #[post("/hooks/vwo", data = "<webhook>")]
-/// async fn hook(webhook: Result<Webhook, WebhookResponse>) -> WebhookResponse {
+/// async fn hook(webhook: Result<Webhook, WebhookRejection>) -> WebhookResponse {
 ///     match webhook {
 ///         Ok(webhook) => {
 ///             tracing::info!(action = ?webhook.payload().action, "settings changed in VWO");
 ///             webhook.respond().await
 ///         }
-///         Err(rejection) => rejection,
+///         Err(rejection) => rejection.into(),
 ///     }
 /// }
 /// # fn app(receiver: vwo_webhook::Receiver) -> rocket::Rocket<rocket::Build> {
@@ -281,7 +281,7 @@ impl Webhook {
 
 #[rocket::async_trait]
 impl<'r> FromData<'r> for Webhook {
-    type Error = WebhookResponse;
+    type Error = WebhookRejection;
 
     async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> rocket::data::Outcome<'r, Self> {
         let Some(receiver) = request.rocket().state::<Receiver>() else {
@@ -304,10 +304,40 @@ impl<'r> FromData<'r> for Webhook {
 }
 
 fn reject<'r>(response: Response) -> rocket::data::Outcome<'r, Webhook> {
-    rocket::outcome::Outcome::Error((Status::new(response.status()), WebhookResponse(response)))
+    rocket::outcome::Outcome::Error((Status::new(response.status()), WebhookRejection(response)))
 }
 
-/// The core's answer as a rocket response; also the guard's error, answered as is.
+/// Why the guard refused a delivery: the core's answer (401, 405, 413, 400, ...). Take the
+/// guard as `Result<Webhook, WebhookRejection>` and return the rejection: it answers as is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookRejection(pub Response);
+
+impl std::fmt::Display for WebhookRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "VWO webhook refused with {}: {}",
+            self.0.status(),
+            self.0.body()
+        )
+    }
+}
+
+impl std::error::Error for WebhookRejection {}
+
+impl<'r> Responder<'r, 'static> for WebhookRejection {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        WebhookResponse(self.0).respond_to(request)
+    }
+}
+
+impl From<WebhookRejection> for WebhookResponse {
+    fn from(rejection: WebhookRejection) -> Self {
+        WebhookResponse(rejection.0)
+    }
+}
+
+/// The core's answer as a rocket response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookResponse(pub Response);
 

@@ -9,7 +9,7 @@ use rocket::{Build, Rocket, post};
 use vwo_webhook::Receiver;
 use vwo_webhook_conformance::TestBackend;
 use vwo_webhook_conformance::cases::{SECRET, secured_receiver};
-use vwo_webhook_rocket::{Webhook, WebhookResponse};
+use vwo_webhook_rocket::{Webhook, WebhookRejection, WebhookResponse};
 
 const NOTICE: &str = r#"{"timestamp":1606482285,"event":"settings_changed"}"#;
 
@@ -121,10 +121,10 @@ async fn bad_configuration_fails_the_launch_instead_of_panicking() {
 }
 
 #[post("/custom", data = "<webhook>")]
-async fn custom(webhook: Result<Webhook, WebhookResponse>) -> WebhookResponse {
+async fn custom(webhook: Result<Webhook, WebhookRejection>) -> WebhookResponse {
     match webhook {
         Ok(webhook) => webhook.respond().await,
-        Err(rejection) => rejection,
+        Err(rejection) => rejection.into(),
     }
 }
 
