@@ -34,10 +34,7 @@
 /// The core crate, re-exported: this adapter is the only dependency a service needs, and the
 /// two versions cannot drift apart.
 pub use vwo_webhook;
-pub use vwo_webhook::{
-    AckPolicy, Delivery, Keyring, Probe, Probes, Receiver, ReceiverBuilder, Refresh, RefreshError, Response,
-    RetryPolicy, Secret, SettingsChanged, Trigger,
-};
+pub use vwo_webhook::prelude::*;
 
 use std::convert::Infallible;
 use std::error::Error as StdError;

@@ -41,6 +41,7 @@ mod compose;
 mod coordinator;
 mod delivery;
 mod payload;
+pub mod prelude;
 mod probes;
 mod receiver;
 mod refresh;
