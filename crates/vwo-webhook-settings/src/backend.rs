@@ -19,9 +19,6 @@ use crate::validate::Check;
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(600);
 /// How much each pause between polls varies (±10%), so replicas do not poll in lockstep.
 pub const POLL_JITTER: f64 = 0.1;
-/// Failed fetches, by `kind`: a [`FetchError::kind`], or `invalid_json` / `invalid_document`
-/// for a document refused (a refused document still served counts once, when fetched).
-pub const FETCH_ERRORS: &str = "vwo_webhook_settings_fetch_errors_total";
 /// How long a refused document without an `ETag` is taken to still be the one the origin
 /// serves, by default (see [`SettingsBuilder::refused_verdict_window`]).
 pub const DEFAULT_REFUSED_VERDICT_WINDOW: Duration = Duration::from_secs(30);
@@ -243,7 +240,7 @@ impl VwoSettings {
             None => etag,
         };
         let fetched = inner.origin.fetch(endpoint, etag).await.map_err(|error| {
-            metrics::counter!(FETCH_ERRORS, "kind" => error.kind()).increment(1);
+            metrics::counter!(crate::telemetry::FETCH_ERRORS, "kind" => error.kind()).increment(1);
             inner.store.record_error(error.to_string());
             error.into_refresh_error()
         })?;
@@ -268,7 +265,7 @@ impl VwoSettings {
                     DocumentError::Json(_) => "invalid_json",
                     _ => "invalid_document",
                 };
-                metrics::counter!(FETCH_ERRORS, "kind" => kind).increment(1);
+                metrics::counter!(crate::telemetry::FETCH_ERRORS, "kind" => kind).increment(1);
                 inner.store.record_error(error.to_string());
                 let notice = match trigger {
                     Trigger::Webhook(notice) => Some(notice.clone()),

@@ -27,11 +27,12 @@ mod origin;
 mod persist;
 mod snapshot;
 mod store;
+pub mod telemetry;
 mod validate;
 
 pub use backend::{
-    Checked, DEFAULT_POLL_INTERVAL, DEFAULT_REFUSED_VERDICT_WINDOW, FETCH_ERRORS, POLL_JITTER,
-    SettingsBuilder, SettingsError, VwoSettings,
+    Checked, DEFAULT_POLL_INTERVAL, DEFAULT_REFUSED_VERDICT_WINDOW, POLL_JITTER, SettingsBuilder,
+    SettingsError, VwoSettings,
 };
 #[cfg(feature = "demo-origin")]
 pub use fixed_origin::{ChangingOrigin, spawn_fixed_origin};
@@ -41,9 +42,9 @@ pub use origin::{
 };
 pub use persist::{CacheError, load as load_cache, write_atomic};
 pub use snapshot::{DocumentError, Snapshot, Source};
-pub use store::{
-    AGE, CONFIRMED_AT, FETCHED_AT, INFO, LastError, Replication, SINCE_CONFIRMED, SettingsStore, Status,
-};
+pub use store::{LastError, Replication, SettingsStore, Status};
+/// The metric names, also at the crate root as before.
+pub use telemetry::{AGE, CONFIRMED_AT, FETCH_ERRORS, FETCHED_AT, INFO, SINCE_CONFIRMED};
 pub use validate::{Check, ValidationError, validate};
 
 /// The README's examples, compiled as doctests so the registry page cannot drift from the code.
