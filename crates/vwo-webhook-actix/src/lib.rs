@@ -41,7 +41,8 @@ use actix_web::web;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder, ResponseError};
 use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
-use vwo_webhook::{BodyBuffer, BodyError, HeaderLookup};
+use vwo_webhook::adapter::BodyBuffer;
+use vwo_webhook::{BodyError, HeaderLookup};
 
 /// Mounts `receiver` at its path (default `/vwo-webhook`, relative to an enclosing `scope`),
 /// answering every method (non-POST gets the core's 405). Give it to `App::service`.
@@ -146,7 +147,7 @@ impl PayloadSlot {
         let Some(mut payload) = self.0.take() else {
             return;
         };
-        if receiver.declares_oversized_body(&ActixHeaders(request.headers())) {
+        if vwo_webhook::adapter::declares_oversized_body(receiver, &ActixHeaders(request.headers())) {
             return; // too large to be worth it: let actix close
         }
         let limit = receiver.body_limit();
@@ -221,7 +222,7 @@ impl FromRequest for Webhook {
                 .or_else(|| request.app_data::<web::Data<Receiver>>().map(|data| &***data))
                 .ok_or_else(|| {
                     tracing::error!("the vwo-webhook extractor found no Receiver in the app data");
-                    WebhookRejection(Response::not_configured())
+                    WebhookRejection(vwo_webhook::adapter::not_configured())
                 })?;
             let slot = PayloadSlot::new(payload);
             let accepted = receiver
@@ -279,7 +280,7 @@ impl WebhookResponse {
                 response.insert_header((name, value));
             }
         }
-        match self.0.static_body() {
+        match vwo_webhook::adapter::static_body(&self.0) {
             Some(body) => response.body(body),
             None => response.body(self.0.body().to_owned()),
         }

@@ -1,7 +1,8 @@
 //! Reading poem's body stream under the receiver's limit.
 
 use futures_util::StreamExt;
-use vwo_webhook::{BodyBuffer, BodyError, HeaderLookup};
+use vwo_webhook::adapter::BodyBuffer;
+use vwo_webhook::{BodyError, HeaderLookup};
 
 /// poem's `HeaderMap` seen through the core's [`HeaderLookup`].
 #[derive(Debug, Clone, Copy)]

@@ -52,7 +52,7 @@ impl<'a> FromRequest<'a> for Webhook {
     async fn from_request(request: &'a Request, body: &mut RequestBody) -> poem::Result<Self> {
         let Some(receiver) = request.data::<Receiver>() else {
             tracing::error!("the vwo-webhook extractor found no Receiver in the request data");
-            return Err(WebhookRejection(Response::not_configured()).into());
+            return Err(WebhookRejection(vwo_webhook::adapter::not_configured()).into());
         };
         let body = body.take().unwrap_or_default();
         receiver

@@ -17,7 +17,7 @@ impl IntoResponse for WebhookResponse {
                 response = response.header(name, value);
             }
         }
-        match self.0.static_body() {
+        match vwo_webhook::adapter::static_body(&self.0) {
             Some(body) => response.body(body),
             None => response.body(self.0.into_body()),
         }

@@ -156,7 +156,7 @@ impl Fairing for WebhookFairing {
             .unwrap_or_default();
         let receiver = match limits.get(LIMIT_NAME) {
             None => self.receiver.clone(),
-            Some(limit) => match self.receiver.clone().with_body_limit(bytes(limit)) {
+            Some(limit) => match vwo_webhook::adapter::with_body_limit(self.receiver.clone(), bytes(limit)) {
                 Ok(receiver) => receiver,
                 Err(error) => {
                     tracing::error!(%error, "limits.{LIMIT_NAME} is unusable");
@@ -198,13 +198,10 @@ fn with_configured_limit(receiver: &Receiver, request: &Request<'_>) -> Receiver
     let Some(limit) = request.limits().get(LIMIT_NAME) else {
         return receiver.clone();
     };
-    receiver
-        .clone()
-        .with_body_limit(bytes(limit))
-        .unwrap_or_else(|error| {
-            tracing::error!(%error, "ignoring limits.{LIMIT_NAME}; using the receiver's own limit");
-            receiver.clone()
-        })
+    vwo_webhook::adapter::with_body_limit(receiver.clone(), bytes(limit)).unwrap_or_else(|error| {
+        tracing::error!(%error, "ignoring limits.{LIMIT_NAME}; using the receiver's own limit");
+        receiver.clone()
+    })
 }
 
 fn bytes(limit: ByteUnit) -> usize {
@@ -283,7 +280,7 @@ impl<'r> FromData<'r> for Webhook {
     async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> rocket::data::Outcome<'r, Self> {
         let Some(receiver) = request.rocket().state::<Receiver>() else {
             tracing::error!("the vwo-webhook guard found no managed Receiver");
-            return reject(Response::not_configured());
+            return reject(vwo_webhook::adapter::not_configured());
         };
         let receiver = with_configured_limit(receiver, request);
         let accepted = receiver

@@ -166,7 +166,7 @@ async fn the_fairing_manages_the_receiver_for_the_guard_unless_one_is_managed() 
     let client = ignite(attached.attach(vwo_webhook_rocket::fairing(receiver("/vwo-webhook")))).await;
     assert_eq!(deliver(&client, "/custom", NOTICE).await.0, Status::Ok);
     // A receiver the application manages itself is kept, and ignition does not fail.
-    let own = receiver("/vwo-webhook").with_body_limit(8).expect("limit");
+    let own = vwo_webhook::adapter::with_body_limit(receiver("/vwo-webhook"), 8).expect("limit");
     let both = rocket::build()
         .manage(own)
         .mount("/", rocket::routes![custom])

@@ -80,7 +80,7 @@ where
 
 /// Turns the core's answer into an http 1 response.
 pub fn into_http_response(response: Response) -> http::Response<Full<Bytes>> {
-    let body = match response.static_body() {
+    let body = match vwo_webhook::adapter::static_body(&response) {
         Some(body) => Bytes::from_static(body.as_bytes()),
         None => Bytes::from(response.body().to_owned()),
     };

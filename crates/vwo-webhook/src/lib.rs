@@ -36,6 +36,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod adapter;
 mod builder;
 mod compose;
 mod coordinator;
@@ -63,7 +64,7 @@ pub use coordinator::{
 pub use delivery::Delivery;
 pub use payload::{Action, Event, PayloadError, SettingsChanged};
 pub use probes::{LIVE_PATH, Probe, Probes, READY_PATH, STATUS_PATH};
-pub use receiver::{BodyBuffer, BodyError, Receiver};
+pub use receiver::{BodyError, Receiver};
 pub use refresh::{FailureKind, Refresh, RefreshError, Trigger};
 pub use response::Response;
 pub use secret::{Keyring, Secret, SecretError};

@@ -38,7 +38,8 @@ pub enum BodyError {
 /// limit, not after it has been read whole.
 ///
 /// ```
-/// use vwo_webhook::{BodyBuffer, BodyError};
+/// use vwo_webhook::BodyError;
+/// use vwo_webhook::adapter::BodyBuffer;
 ///
 /// let mut body = BodyBuffer::new(4);
 /// body.push(b"{}")?;
@@ -145,7 +146,7 @@ impl Receiver {
     /// Whether the request's `Content-Length` declares more than the body limit: such a
     /// request is answered 413 without reading its body, and an adapter that drains unread
     /// bodies to keep the connection should leave this one alone.
-    pub fn declares_oversized_body<H: HeaderLookup + ?Sized>(&self, headers: &H) -> bool {
+    pub(crate) fn declares_oversized_body<H: HeaderLookup + ?Sized>(&self, headers: &H) -> bool {
         let declared = headers
             .header("content-length")
             .and_then(|v| std::str::from_utf8(v).ok())
@@ -155,7 +156,7 @@ impl Receiver {
 
     /// The same receiver (sharing its coordinator) with another body limit, for adapters
     /// whose framework configures limits itself (rocket's `limits.vwo-webhook`).
-    pub fn with_body_limit(mut self, limit: usize) -> Result<Self, BuildError> {
+    pub(crate) fn with_body_limit(mut self, limit: usize) -> Result<Self, BuildError> {
         if limit == 0 {
             return Err(BuildError::ZeroBodyLimit);
         }

@@ -175,7 +175,7 @@ impl Response {
 
     /// The answer when an adapter's extractor finds no [`Receiver`](crate::Receiver) in the
     /// application (a wiring mistake): 500, so VWO redelivers once the application is fixed.
-    pub fn not_configured() -> Self {
+    pub(crate) fn not_configured() -> Self {
         Self::error(500, "no vwo-webhook receiver is configured for this route")
     }
 
@@ -196,7 +196,7 @@ impl Response {
 
     /// The JSON body when it is one of the fixed answers shared for the life of the process:
     /// adapters can send it without copying.
-    pub fn static_body(&self) -> Option<&'static str> {
+    pub(crate) fn static_body(&self) -> Option<&'static str> {
         match self.body {
             Cow::Borrowed(body) => Some(body),
             Cow::Owned(_) => None,
