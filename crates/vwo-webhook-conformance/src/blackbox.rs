@@ -482,7 +482,7 @@ crate::for_each_case!(__checks!());
 /// How one check ended against a target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckResult {
-    /// The case name (a stable ID, see docs/adapter-requirements.md).
+    /// The case name (a stable ID, see [adapter requirements](https://github.com/vwo-webhook/vwo-webhook/blob/main/docs/adapter-requirements.md)).
     pub name: &'static str,
     /// Whether VWO's contract needs it or it defends against hostile clients.
     pub level: crate::Level,

@@ -86,7 +86,7 @@ macro_rules! for_each_case {
 /// A case the framework itself makes impossible can be listed under `limits` with the
 /// reason: its test then passes only while the case still fails (so a fixed framework is
 /// noticed), and the matrix shows `limit` instead of `pass`. Every entry is a documented
-/// deviation (docs/adapter-requirements.md), never a way to get green.
+/// deviation ([adapter requirements](https://github.com/vwo-webhook/vwo-webhook/blob/main/docs/adapter-requirements.md)), never a way to get green.
 #[macro_export]
 macro_rules! conformance_suite {
     ($column:ident => $harness:ty) => {

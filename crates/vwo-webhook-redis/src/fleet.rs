@@ -179,7 +179,7 @@ impl FleetBuilder {
 /// Give it to `Receiver::builder` in place of the [`VwoSettings`] it wraps, on every replica,
 /// and call [`RedisFleet::start`]. A webhook reaching any replica then makes one replica
 /// fetch from VWO (one fetch per burst, fleet-wide), store the document in Redis and announce
-/// it; every replica loads it. See `docs/replicas.md` for the model and each fault.
+/// it; every replica loads it. See [replicas](https://github.com/vwo-webhook/vwo-webhook/blob/main/docs/replicas.md) for the model and each fault.
 #[derive(Clone)]
 pub struct RedisFleet {
     inner: Arc<Inner>,

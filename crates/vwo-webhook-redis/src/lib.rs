@@ -6,7 +6,7 @@
 //! revision, and announces it; every replica loads, validates and serves it. A delivery is
 //! acknowledged only by a fetch that started after it arrived, fleet-wide, without trusting
 //! clocks (tickets from one Redis counter). When Redis is away the receiving replica fetches
-//! on its own and the fleet catches up when it is back. See `docs/replicas.md`.
+//! on its own and the fleet catches up when it is back. See [replicas](https://github.com/vwo-webhook/vwo-webhook/blob/main/docs/replicas.md).
 //!
 //! ```no_run
 //! use vwo_webhook::{Keyring, Receiver};

@@ -95,7 +95,7 @@ impl RetryPolicy {
     /// 20 ms; zero turns it off). Deliveries arriving in between wait for the next attempt, so
     /// deliveries spread over a time `T` cost at most about `2 + T / max(one fetch, spacing)`
     /// attempts, for up to `spacing` more answer time during a burst; a delivery that arrives
-    /// alone waits for nothing. docs/benchmarks.md has the measurement behind the default.
+    /// alone waits for nothing. [The benchmarks](https://github.com/vwo-webhook/vwo-webhook/blob/main/docs/benchmarks.md) have the measurement behind the default.
     pub fn with_min_spacing(mut self, spacing: Duration) -> Self {
         self.min_spacing = spacing;
         self

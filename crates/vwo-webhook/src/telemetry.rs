@@ -1,6 +1,6 @@
 //! The metrics the core records, through the `metrics` facade: no exporter is forced on a
 //! library user; install one (Prometheus, StatsD...) and they appear. Names and labels are
-//! documented in docs/operations.md; no label ever holds a secret or a payload.
+//! documented in [operations](https://github.com/vwo-webhook/vwo-webhook/blob/main/docs/operations.md); no label ever holds a secret or a payload.
 
 use std::time::Duration;
 
