@@ -309,6 +309,7 @@ impl Access for Replay<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vwo_webhook_settings::replication::StoreWrite;
 
     /// Whether the model compiled so far is the one of `snapshot`, without compiling anything.
     fn compiled_from(flags: &Flags, snapshot: &Arc<Snapshot>) -> bool {

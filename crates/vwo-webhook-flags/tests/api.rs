@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use vwo_webhook_flags::{
     AsyncStorage, BoxFuture, Context, Flags, MemoryStorage, Reason, Storage, StoredDecision,
 };
+use vwo_webhook_settings::replication::StoreWrite;
 use vwo_webhook_settings::{Check, SettingsStore, Snapshot, Source};
 
 fn fixture(name: &str) -> Value {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::watch;
 use vwo_webhook::{Coordinator, Refresh, RefreshError, SafetyNet, Trigger};
+use vwo_webhook_settings::replication::StoreWrite;
 use vwo_webhook_settings::{Check, Checked, Replication, Snapshot, Source, VwoSettings};
 
 use crate::follower::{self, Follower};

@@ -10,6 +10,8 @@ use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
+use vwo_webhook_settings::replication::StoreWrite;
+
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
 use vwo_webhook::{Keyring, Receiver, RetryPolicy};

@@ -1,5 +1,6 @@
 //! The `Refresh` backend: one fetch per coordinated run, validated, persisted, then published.
 
+use crate::replication::StoreWrite;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};

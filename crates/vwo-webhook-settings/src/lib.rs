@@ -25,6 +25,7 @@ mod backend;
 mod fixed_origin;
 mod origin;
 mod persist;
+pub mod replication;
 mod snapshot;
 mod store;
 pub mod telemetry;
@@ -40,7 +41,7 @@ pub use origin::{
     DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_SIZE, DEFAULT_TIMEOUT, Endpoint, FetchError,
     Fetched, Origin, SdkKey,
 };
-pub use persist::{CacheError, load as load_cache, write_atomic};
+pub use persist::{CacheError, load as load_cache};
 pub use snapshot::{DocumentError, Snapshot, Source};
 pub use store::{LastError, Replication, SettingsStore, Status};
 /// The metric names, also at the crate root as before.

@@ -137,54 +137,9 @@ impl SettingsStore {
         self.checks().last_error.clone()
     }
 
-    /// When the origin last confirmed the current settings (see [`SettingsStore::confirm`]).
+    /// When the origin last confirmed the current settings (see [`StoreWrite::confirm`](crate::replication::StoreWrite::confirm)).
     pub fn confirmed_at(&self) -> Option<SystemTime> {
         self.checks().confirmed_at
-    }
-
-    /// Makes `snapshot` current and tells subscribers. A snapshot from the origin also counts
-    /// as a confirmation and clears the last error; one from the on-disk copy does neither.
-    pub fn publish(&self, snapshot: Snapshot) {
-        let snapshot = Arc::new(snapshot);
-        let previous = self.current.swap(Some(Arc::clone(&snapshot)));
-        if snapshot.source() == Source::Origin {
-            let mut checks = self.checks();
-            checks.confirmed_at = Some(snapshot.fetched_at());
-            checks.last_error = None;
-            metrics::gauge!(CONFIRMED_AT).set(unix_seconds_f64(snapshot.fetched_at()));
-        }
-        metrics::gauge!(FETCHED_AT).set(unix_seconds_f64(snapshot.fetched_at()));
-        if let Some(previous) = previous {
-            metrics::gauge!(INFO, "version" => previous.version().to_owned(), "account_id" => previous.account_id().to_owned()).set(0.0);
-        }
-        metrics::gauge!(INFO, "version" => snapshot.version().to_owned(), "account_id" => snapshot.account_id().to_owned()).set(1.0);
-        self.changes.send_replace(Some(snapshot));
-    }
-
-    /// Records a successful check that found the current settings still current (a 304):
-    /// nothing is swapped or announced, the last error is cleared.
-    pub fn confirm(&self) {
-        self.confirm_at(SystemTime::now());
-    }
-
-    /// Records that the origin confirmed the current settings at `at` (for a replica told by
-    /// its fleet when another replica checked); an older confirmation changes nothing.
-    pub fn confirm_at(&self, at: SystemTime) {
-        let mut checks = self.checks();
-        if checks.confirmed_at.is_some_and(|confirmed| confirmed >= at) {
-            return;
-        }
-        checks.confirmed_at = Some(at);
-        checks.last_error = None;
-        metrics::gauge!(CONFIRMED_AT).set(unix_seconds_f64(at));
-    }
-
-    /// Says how this replica is linked to its fleet (shown by [`SettingsStore::status`]).
-    pub fn set_replication(&self, replication: Option<Replication>) {
-        *self
-            .replication
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = replication;
     }
 
     /// Sets the age gauges (`vwo_webhook_settings_age_seconds`,
@@ -197,12 +152,6 @@ impl SettingsStore {
         if let Some(confirmed) = self.confirmed_at() {
             metrics::gauge!(SINCE_CONFIRMED).set(confirmed.elapsed().unwrap_or_default().as_secs_f64());
         }
-    }
-
-    /// Records a failed refresh; the current snapshot stays.
-    pub fn record_error(&self, message: String) {
-        let at_unix = unix_seconds(SystemTime::now());
-        self.checks().last_error = Some(LastError { message, at_unix });
     }
 
     fn checks(&self) -> std::sync::MutexGuard<'_, Checks> {
@@ -270,9 +219,56 @@ fn unix_seconds(at: SystemTime) -> u64 {
         .unwrap_or_default()
 }
 
+impl crate::replication::StoreWrite for SettingsStore {
+    fn publish(&self, snapshot: Snapshot) {
+        let snapshot = Arc::new(snapshot);
+        let previous = self.current.swap(Some(Arc::clone(&snapshot)));
+        if snapshot.source() == Source::Origin {
+            let mut checks = self.checks();
+            checks.confirmed_at = Some(snapshot.fetched_at());
+            checks.last_error = None;
+            metrics::gauge!(CONFIRMED_AT).set(unix_seconds_f64(snapshot.fetched_at()));
+        }
+        metrics::gauge!(FETCHED_AT).set(unix_seconds_f64(snapshot.fetched_at()));
+        if let Some(previous) = previous {
+            metrics::gauge!(INFO, "version" => previous.version().to_owned(), "account_id" => previous.account_id().to_owned()).set(0.0);
+        }
+        metrics::gauge!(INFO, "version" => snapshot.version().to_owned(), "account_id" => snapshot.account_id().to_owned()).set(1.0);
+        self.changes.send_replace(Some(snapshot));
+    }
+
+    fn confirm(&self) {
+        self.confirm_at(SystemTime::now());
+    }
+
+    fn confirm_at(&self, at: SystemTime) {
+        let mut checks = self.checks();
+        if checks.confirmed_at.is_some_and(|confirmed| confirmed >= at) {
+            return;
+        }
+        checks.confirmed_at = Some(at);
+        checks.last_error = None;
+        metrics::gauge!(CONFIRMED_AT).set(unix_seconds_f64(at));
+    }
+
+    fn set_replication(&self, replication: Option<Replication>) {
+        *self
+            .replication
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = replication;
+    }
+
+    fn record_error(&self, message: String) {
+        let at_unix = unix_seconds(SystemTime::now());
+        self.checks().last_error = Some(LastError { message, at_unix });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::{Duration, SystemTime};
+
+    use crate::replication::StoreWrite;
 
     use bytes::Bytes;
 
