@@ -38,8 +38,7 @@ pub use backend::{
 #[cfg(feature = "demo-origin")]
 pub use fixed_origin::{ChangingOrigin, spawn_fixed_origin};
 pub use origin::{
-    DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_SIZE, DEFAULT_TIMEOUT, Endpoint, FetchError,
-    Fetched, Origin, SdkKey,
+    DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_SIZE, DEFAULT_TIMEOUT, FetchError, SdkKey,
 };
 pub use persist::{CacheError, load as load_cache};
 pub use snapshot::{DocumentError, Snapshot, Source};

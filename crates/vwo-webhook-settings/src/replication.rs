@@ -1,5 +1,6 @@
-//! The store's write side, for what installs settings other than the backend's own fetch: a
-//! replication backend (the Redis fleet), a test, a benchmark. A service that reads settings
+//! The store's write side, and the origin client the backend fetches with, for what installs
+//! settings other than the backend's own fetch: a replication backend (the Redis fleet), a
+//! test, a benchmark. A service that reads settings
 //! never needs it, so it stays out of [`SettingsStore`](crate::SettingsStore)'s reading surface: bring the trait in
 //! scope (`use vwo_webhook_settings::replication::StoreWrite`) to write.
 
@@ -7,6 +8,7 @@ use std::time::SystemTime;
 
 use crate::{Replication, Snapshot};
 
+pub use crate::origin::{Endpoint, Fetched, Origin};
 pub use crate::persist::write_atomic;
 
 /// Writing to a [`SettingsStore`](crate::SettingsStore).
