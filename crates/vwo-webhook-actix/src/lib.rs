@@ -254,6 +254,8 @@ impl fmt::Display for WebhookRejection {
     }
 }
 
+impl std::error::Error for WebhookRejection {}
+
 impl ResponseError for WebhookRejection {
     fn status_code(&self) -> StatusCode {
         StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
