@@ -1,0 +1,13 @@
+//! The periodic safety-net refresh's handle.
+
+/// The periodic safety-net refresh; dropping it stops the timer.
+#[derive(Debug)]
+pub struct SafetyNet {
+    pub(super) task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for SafetyNet {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
