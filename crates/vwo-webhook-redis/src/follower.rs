@@ -10,7 +10,7 @@ use futures_util::{Stream, StreamExt};
 use tokio::task::JoinHandle;
 use vwo_webhook::{Coordinator, Trigger};
 
-use crate::fleet::Inner;
+use crate::replica::Inner;
 use crate::shared::{Notice, describe};
 use crate::telemetry;
 

@@ -30,6 +30,7 @@
 
 mod fleet;
 mod follower;
+mod replica;
 #[cfg(feature = "redis-server")]
 mod server;
 mod shared;

@@ -1,0 +1,275 @@
+//! A refresh through the fleet: take a ticket, wait for the fetch that covers it or lead one
+//! under the fleet's lock, and record its outcome for the others; alone when Redis is away.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant, SystemTime};
+
+use vwo_webhook::{Refresh, RefreshError, Trigger};
+use vwo_webhook_settings::Checked;
+use vwo_webhook_settings::replication::StoreWrite;
+
+use crate::replica::{FleetFailure, Inner};
+use crate::shared::{Head, Outcome, StoredFailure, Ticket, describe, millis, new_epoch};
+use crate::telemetry;
+
+use super::RedisFleet;
+
+/// A Redis command failed: the receiving replica then acts alone.
+#[derive(Debug)]
+pub(crate) struct Unavailable(pub(crate) &'static str, pub(crate) redis::RedisError);
+
+impl RedisFleet {
+    pub(super) async fn through_fleet(
+        &self,
+        trigger: &Trigger,
+    ) -> Result<Result<(), RefreshError>, Unavailable> {
+        let inner = &*self.inner;
+        let shared = &inner.shared;
+        let ticket = shared.take_ticket().await.map_err(|e| Unavailable("ticket", e))?;
+        let patience = Instant::now() + inner.lock_ttl * 2 + inner.timeout * 4;
+        let mut notices = inner.notices.subscribe();
+        // A webhook needs a fetch that started after it arrived. Anything else (a start, a
+        // poll) is as well served by a fetch under way: one that ends after this began. Not a
+        // replica sharing what it fetched alone: that needs a new fetch.
+        let joinable = !matches!(trigger, Trigger::Webhook(_)) && !inner.has_pending();
+        // A replica that found no document at start takes the first one there is.
+        let starting = joinable && inner.starting.swap(false, Ordering::Relaxed);
+        let wait = Wait {
+            ticket: &ticket,
+            joinable,
+            starting,
+            poll: matches!(trigger, Trigger::SafetyNet),
+        };
+        loop {
+            let head = shared.head().await.map_err(|e| Unavailable("read", e))?;
+            if let Some(answer) = inner.answered(&wait, &head) {
+                return self.settle(trigger, answer, &head).await;
+            }
+            let token = new_epoch();
+            if shared
+                .try_lock(&token, inner.lock_ttl)
+                .await
+                .map_err(|e| Unavailable("lock", e))?
+            {
+                // The head read before the lock may predate the fetch that just released it.
+                let result = match shared.head().await {
+                    Ok(head) => match inner.answered(&wait, &head) {
+                        Some(answer) => self.settle(trigger, answer, &head).await,
+                        None => Ok(self.lead(trigger, &ticket.epoch, &head).await),
+                    },
+                    Err(error) => Err(Unavailable("read", error)),
+                };
+                if let Err(error) = shared.unlock(&token).await {
+                    // It expires on its own.
+                    telemetry::redis_error("unlock");
+                    tracing::debug!(error = %describe(&error), "could not release the fleet's fetch lock");
+                }
+                return result;
+            }
+            if Instant::now() >= patience {
+                return Ok(Err(RefreshError::transient(FleetFailure(
+                    "no replica finished a fetch in time".to_owned(),
+                ))));
+            }
+            // Another replica is fetching: wait for its notice (or look again shortly, in
+            // case this replica's subscription is down or the holder died).
+            let _ = tokio::time::timeout(Duration::from_millis(100), notices.changed()).await;
+        }
+    }
+
+    /// Acts on what the fleet's state already answers.
+    async fn settle(
+        &self,
+        trigger: &Trigger,
+        answer: Answer,
+        head: &Head,
+    ) -> Result<Result<(), RefreshError>, Unavailable> {
+        match answer {
+            Answer::Served(path) => {
+                telemetry::refreshed(path);
+                Ok(self.inner.adopt_head(head).await)
+            }
+            Answer::Failed(error) => {
+                telemetry::refreshed("joined");
+                Ok(Err(error))
+            }
+            // Redis lost the fleet's state since the ticket was taken: the ticket means
+            // nothing now. Take a new one (later, so just as safe).
+            Answer::Retake => Box::pin(self.through_fleet(trigger)).await,
+        }
+    }
+
+    /// Fetches from VWO for the fleet, holding the lock, and records the result.
+    async fn lead(&self, trigger: &Trigger, epoch: &str, head: &Head) -> Result<(), RefreshError> {
+        let inner = &*self.inner;
+        // In a burst every replica's next run starts as the previous fetch ends: give them
+        // the spacing to take their tickets, so this fetch covers them all.
+        let since = millis(SystemTime::now()).saturating_sub(head.recorded_ms);
+        let spacing = u64::try_from(inner.spacing.as_millis()).unwrap_or(u64::MAX);
+        if head.recorded_ms > 0 && since < spacing {
+            tokio::time::sleep(Duration::from_millis(spacing - since)).await;
+        }
+        // What a fetch starting now covers: every ticket taken so far, this one included.
+        let covered = match inner.shared.counter().await {
+            Ok(covered) => covered,
+            Err(error) => return inner.alone(trigger, Unavailable("read", error)).await,
+        };
+        telemetry::refreshed("led");
+        let checked = inner.settings.check(trigger, head.etag.as_deref()).await;
+        let message;
+        let outcome = match &checked {
+            Ok(Checked::New(snapshot)) => Outcome::New {
+                raw: snapshot.raw(),
+                etag: snapshot.etag(),
+                check: check_name(trigger),
+                fetched_at: snapshot.fetched_at(),
+            },
+            Ok(_) => Outcome::Unchanged {
+                etag: head.etag.as_deref().unwrap_or(""),
+            },
+            Err(error) => {
+                message = failure_message(error);
+                Outcome::Failed {
+                    permanent: !error.is_transient(),
+                    message: &message,
+                    retry_after: match error.kind() {
+                        vwo_webhook::FailureKind::Transient { retry_after } => retry_after,
+                        _ => None,
+                    },
+                }
+            }
+        };
+        let recorded = inner.shared.record(epoch, covered, &outcome).await;
+        match (checked, recorded) {
+            (Err(error), _) => Err(error),
+            (Ok(Checked::New(snapshot)), Ok(Some(revision))) => {
+                inner.serve(snapshot.with_revision(revision), epoch, revision);
+                inner.pending.store(false, Ordering::Relaxed);
+                Ok(())
+            }
+            (Ok(_), Ok(Some(_))) => {
+                inner.pending.store(false, Ordering::Relaxed);
+                inner.adopt_head(head).await?;
+                inner.settings.store().confirm();
+                Ok(())
+            }
+            (Ok(checked), Ok(None)) => {
+                // A fetch that started later was recorded first: serve that one.
+                tracing::debug!("a later fetch was recorded first; adopting it");
+                if let Checked::New(snapshot) = checked
+                    && inner.settings.store().current().is_none()
+                {
+                    inner.settings.install(snapshot);
+                }
+                match inner.shared.head().await {
+                    Ok(head) => inner.adopt_head(&head).await,
+                    Err(_) => Ok(()),
+                }
+            }
+            (Ok(checked), Err(error)) => {
+                // The fetch succeeded; only sharing it failed. Serve it, answer by it, and
+                // share it when Redis is back.
+                telemetry::redis_error("record");
+                tracing::warn!(error = %describe(&error), "fetched the settings but could not share them through Redis; the fleet catches up when it is back");
+                inner.pending.store(true, Ordering::Relaxed);
+                match checked {
+                    Checked::New(snapshot) => inner.settings.install(snapshot),
+                    _ => inner.settings.store().confirm(),
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// What a refresh waits for.
+struct Wait<'a> {
+    ticket: &'a Ticket,
+    /// Any fetch that ends after the ticket will do (not a webhook).
+    joinable: bool,
+    /// Any document will do (a start that found none).
+    starting: bool,
+    /// A safety-net poll: the fleet's recent check will do.
+    poll: bool,
+}
+
+/// What the fleet's state says of a waiting refresh.
+enum Answer {
+    /// The stored document answers it (by the way named, for the metric).
+    Served(&'static str),
+    /// The fetch that covers it failed.
+    Failed(RefreshError),
+    /// Redis lost the state the ticket belongs to.
+    Retake,
+}
+
+impl Inner {
+    fn answered(&self, wait: &Wait<'_>, head: &Head) -> Option<Answer> {
+        let ticket = wait.ticket;
+        let has_document = head.revision > 0;
+        if wait.joinable && has_document && (wait.starting || head.recorded_ticket >= ticket.number) {
+            return Some(Answer::Served("joined"));
+        }
+        if head.epoch.as_deref() != Some(ticket.epoch.as_str()) {
+            return Some(Answer::Retake);
+        }
+        if head.covered >= ticket.number {
+            return Some(Answer::Served("joined"));
+        }
+        if let Some(failure) = head.failure.as_ref().filter(|f| f.ticket >= ticket.number) {
+            return Some(Answer::Failed(failure_error(failure)));
+        }
+        if wait.poll && self.recently_checked(head) {
+            return Some(Answer::Served("recent"));
+        }
+        None
+    }
+
+    /// Redis is unavailable: fetch from VWO directly and answer by that, as a single process
+    /// would. The fleet learns of it when Redis is back.
+    pub(crate) async fn alone(
+        &self,
+        trigger: &Trigger,
+        Unavailable(op, error): Unavailable,
+    ) -> Result<(), RefreshError> {
+        telemetry::redis_error(op);
+        telemetry::refreshed("alone");
+        tracing::warn!(op, error = %describe(&error), "Redis is unavailable; fetching from the origin directly");
+        let result = self.settings.refresh(trigger.clone()).await;
+        if result.is_ok() {
+            self.pending.store(true, Ordering::Relaxed);
+        }
+        result
+    }
+
+    fn recently_checked(&self, head: &Head) -> bool {
+        let Some(interval) = self.settings.poll_interval() else {
+            return false;
+        };
+        let checked = std::time::UNIX_EPOCH + Duration::from_millis(head.checked_ms);
+        head.revision > 0 && checked.elapsed().is_ok_and(|age| age < interval / 2)
+    }
+}
+
+/// How the stored document was validated, so followers validate it the same way.
+fn check_name(trigger: &Trigger) -> &'static str {
+    match trigger {
+        Trigger::Webhook(_) => "update",
+        _ => "fetch",
+    }
+}
+
+/// What the waiting replicas report of a failed fetch: its cause, without the "transient
+/// refresh failure" prefix the coordinator adds again.
+fn failure_message(error: &RefreshError) -> String {
+    std::error::Error::source(error).map_or_else(|| error.to_string(), ToString::to_string)
+}
+
+fn failure_error(failure: &StoredFailure) -> RefreshError {
+    let error = FleetFailure(failure.message.clone());
+    match (failure.permanent, failure.retry_after) {
+        (true, _) => RefreshError::permanent(error),
+        (false, Some(after)) => RefreshError::transient_after(after, error),
+        (false, None) => RefreshError::transient(error),
+    }
+}
