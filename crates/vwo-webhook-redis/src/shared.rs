@@ -13,11 +13,7 @@ use redis::{AsyncCommands, Script};
 
 /// Takes a ticket: the counter's next value, and the epoch it belongs to (a new hash gets a
 /// new epoch, so a ticket from before a Redis restart is recognised as meaningless).
-const TICKET: &str = r"
-redis.call('HSETNX', KEYS[1], 'epoch', ARGV[1])
-local ticket = redis.call('HINCRBY', KEYS[1], 'ticket', 1)
-return {ticket, redis.call('HGET', KEYS[1], 'epoch')}
-";
+const TICKET: &str = include_str!("lua/ticket.lua");
 
 /// Records the result of a fetch that started when the counter stood at `covered`, then
 /// announces it. A result is recorded only if no fetch that started later was recorded
@@ -27,53 +23,10 @@ return {ticket, redis.call('HGET', KEYS[1], 'epoch')}
 /// KEYS[1] the hash. ARGV: epoch, covered, outcome (`new` | `unchanged` | `failed`),
 /// channel, now in ms, an epoch for a hash Redis lost meanwhile, then for `new`: raw, etag,
 /// check, fetched ms; for `unchanged`: etag; for `failed`: kind, message, retry-after ms.
-const RECORD: &str = r"
-local epoch = redis.call('HGET', KEYS[1], 'epoch')
-local covered = tonumber(ARGV[2])
-if epoch ~= ARGV[1] then
-  -- The hash was recreated during the fetch (Redis lost its data): keep a new document if
-  -- there is none, but it covers no ticket of the new epoch.
-  if ARGV[3] ~= 'new' or redis.call('HEXISTS', KEYS[1], 'revision') == 1 then
-    return {0, tonumber(redis.call('HGET', KEYS[1], 'revision') or '0')}
-  end
-  if not epoch then
-    epoch = ARGV[6]
-    redis.call('HSET', KEYS[1], 'epoch', epoch)
-  end
-  covered = 0
-end
-local stored = tonumber(redis.call('HGET', KEYS[1], 'covered') or '0')
-local failed = tonumber(redis.call('HGET', KEYS[1], 'failed_ticket') or '0')
-if covered > 0 and (covered <= stored or (ARGV[3] == 'failed' and covered <= failed)) then
-  return {0, tonumber(redis.call('HGET', KEYS[1], 'revision') or '0')}
-end
-if ARGV[3] == 'new' then
-  redis.call('HINCRBY', KEYS[1], 'revision', 1)
-  redis.call('HSET', KEYS[1], 'covered', covered, 'raw', ARGV[7], 'etag', ARGV[8],
-    'check', ARGV[9], 'fetched_ms', ARGV[10], 'checked_ms', ARGV[5])
-elseif ARGV[3] == 'unchanged' then
-  if redis.call('HGET', KEYS[1], 'etag') ~= ARGV[7] then
-    return {0, tonumber(redis.call('HGET', KEYS[1], 'revision') or '0')}
-  end
-  redis.call('HSET', KEYS[1], 'covered', covered, 'checked_ms', ARGV[5])
-else
-  redis.call('HSET', KEYS[1], 'failed_ticket', covered, 'failed_kind', ARGV[7],
-    'failed_message', ARGV[8], 'failed_retry_ms', ARGV[9])
-end
-redis.call('HSET', KEYS[1], 'recorded_ms', ARGV[5],
-  'recorded_ticket', redis.call('HGET', KEYS[1], 'ticket') or '0')
-local revision = tonumber(redis.call('HGET', KEYS[1], 'revision') or '0')
-redis.call('PUBLISH', ARGV[4], epoch .. ':' .. revision .. ':' .. ARGV[3])
-return {1, revision}
-";
+const RECORD: &str = include_str!("lua/record.lua");
 
 /// Releases the lock only if this replica still holds it (compare-and-delete).
-const UNLOCK: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-";
+const UNLOCK: &str = include_str!("lua/unlock.lua");
 
 /// The names of the fleet's keys. They share a hash tag, so they live in one Cluster slot.
 #[derive(Debug, Clone)]
