@@ -88,23 +88,8 @@ fn corpus(rng: &mut Rng) -> Vec<Group> {
             storage: true,
         });
     }
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/vwo-e2e/settings");
-    let mut files: Vec<_> = std::fs::read_dir(&fixtures)
-        .expect("fixtures")
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    files.sort();
-    for file in files {
-        let settings: Value = serde_json::from_slice(&std::fs::read(&file).expect("fixture")).expect("JSON");
-        if validate(&mut settings.clone(), Check::Update).is_err() {
-            continue; // the SDK's init refuses it; there is nothing to decide
-        }
+    for (name, settings) in generate::e2e_settings() {
         let cases = cases(rng, &settings, CASES_PER_FIXTURE);
-        let name = file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
         groups.push(Group {
             name,
             settings,

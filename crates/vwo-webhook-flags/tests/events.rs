@@ -20,13 +20,12 @@ mod node;
 #[path = "support/collector.rs"]
 mod collector;
 
-use std::path::Path;
 use std::time::Duration;
 
 use fastrand::Rng;
 use serde_json::{Map, Value, json};
 use vwo_webhook_flags::{Batching, Context, Flags, Reporter, ReportingConfig, SDK_NAME, SDK_VERSION};
-use vwo_webhook_settings::{Check, SdkKey, validate};
+use vwo_webhook_settings::SdkKey;
 
 use collector::Collector;
 
@@ -132,18 +131,7 @@ fn corpus(rng: &mut Rng) -> Vec<Group> {
             calls,
         });
     }
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/vwo-e2e/settings");
-    let mut files: Vec<_> = std::fs::read_dir(&fixtures)
-        .expect("fixtures")
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    files.sort();
-    for (index, file) in files.into_iter().enumerate() {
-        let settings: Value = serde_json::from_slice(&std::fs::read(&file).expect("fixture")).expect("JSON");
-        if validate(&mut settings.clone(), Check::Update).is_err() {
-            continue;
-        }
+    for (index, (_, settings)) in generate::e2e_settings().into_iter().enumerate() {
         let calls = calls(rng, &settings);
         groups.push(Group {
             settings,

@@ -3,8 +3,11 @@
 //! whitelisting, user lists, mutually exclusive groups (random and advanced), and segments
 //! whose operands fall on both sides of the contexts' values.
 
+use std::path::Path;
+
 use fastrand::Rng;
 use serde_json::{Map, Value, json};
+use vwo_webhook_settings::{Check, validate};
 
 /// The values custom variables, operands and user ids are drawn from, so they meet.
 const WORDS: &[&str] = &[
@@ -380,4 +383,26 @@ pub(crate) fn settings_with(rng: &mut Rng, feature_count: usize) -> Value {
         document["groups"] = json!({group_id.to_string(): group});
     }
     document
+}
+
+/// VWO's e2e settings files that the SDK accepts (its `init` refuses the others: there is
+/// nothing to decide on them), with their file names, in name order.
+pub(crate) fn e2e_settings() -> Vec<(String, Value)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/vwo-e2e/settings");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("fixtures")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .filter_map(|file| {
+            let settings: Value =
+                serde_json::from_slice(&std::fs::read(&file).expect("fixture")).expect("JSON");
+            validate(&mut settings.clone(), Check::Update).ok()?;
+            let name = file.file_name()?.to_string_lossy().into_owned();
+            Some((name, settings))
+        })
+        .collect()
 }
