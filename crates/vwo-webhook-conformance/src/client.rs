@@ -414,13 +414,12 @@ fn dechunk(mut rest: &[u8]) -> Result<Option<(Vec<u8>, usize)>, String> {
     let total = rest.len();
     let mut body = Vec::new();
     loop {
-        let Some(line_end) = rest.windows(2).position(|w| w == b"\r\n") else {
-            return Ok(None);
+        let (used, size) = match httparse::parse_chunk_size(rest).map_err(|_| "bad chunk size")? {
+            httparse::Status::Complete(parsed) => parsed,
+            httparse::Status::Partial => return Ok(None),
         };
-        let size_text = std::str::from_utf8(&rest[..line_end]).map_err(|_| "bad chunk size")?;
-        let size_text = size_text.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size_text, 16).map_err(|_| "bad chunk size")?;
-        rest = &rest[line_end + 2..];
+        let size = usize::try_from(size).map_err(|_| "bad chunk size")?;
+        rest = &rest[used..];
         if size == 0 {
             // The last chunk, then (no trailers) the final CRLF.
             let Some(end) = rest.windows(2).position(|w| w == b"\r\n") else {
@@ -481,5 +480,19 @@ mod tests {
         assert!(debug.contains("body: 31 bytes"), "{debug}");
         let stalled = Request::post("/x", "abc").declared_length(100);
         assert!(format!("{stalled:?}").contains("3 of 100 declared bytes"));
+    }
+
+    #[test]
+    fn a_chunked_body_is_read_whole_or_not_yet() {
+        let whole = b"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\n\r\nnext";
+        let (body, used) = super::dechunk(whole).expect("valid").expect("complete");
+        assert_eq!((body.as_slice(), used), (&b"hello world"[..], whole.len() - 4));
+        assert_eq!(
+            super::dechunk(b"5\r\nhel").expect("valid"),
+            None,
+            "cut short: read more"
+        );
+        assert_eq!(super::dechunk(b"5\r\nhello\r\n0\r\n").expect("valid"), None);
+        assert!(super::dechunk(b"zz\r\nhello\r\n").is_err(), "not a chunk size");
     }
 }
