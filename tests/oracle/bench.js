@@ -8,24 +8,7 @@
 // time, awaited, as a request handler would call it).
 'use strict';
 
-const path = require('path');
-const fs = require('fs');
-
-require('./guard');
-process.on('unhandledRejection', () => {});
-
-const [root, inputFile] = process.argv.slice(2);
-const base = path.join(path.resolve(root), 'node_modules', 'vwo-fme-node-sdk');
-const sdk = require(base);
-const { ResponseModel } = require(path.join(base, 'dist/server-unpacked/packages/network-layer/models/ResponseModel.js'));
-const input = JSON.parse(fs.readFileSync(inputFile, 'utf8'));
-
-const answer = () => {
-  const response = new ResponseModel();
-  response.setStatusCode(200);
-  response.setData({});
-  return Promise.resolve(response);
-};
+const { sdk, input, ok } = require('./sdk');
 
 async function main() {
   const settings = { ...input.settings, sdkMetaInfo: { wasInitializedEarlier: true } };
@@ -33,7 +16,7 @@ async function main() {
     accountId: String(settings.accountId),
     sdkKey: 'bench-sdk-key',
     settings,
-    network: { client: { GET: answer, POST: answer } },
+    network: { client: { GET: ok, POST: ok } },
     isUsageStatsDisabled: true,
     logger: { level: 'ERROR', transport: { level: 'ERROR', log: () => {} } },
   });

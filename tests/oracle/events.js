@@ -14,18 +14,7 @@
 // Only events are kept: the SDK's own log and debugger events (`vwo_log`, ..) are left out.
 'use strict';
 
-const path = require('path');
-const fs = require('fs');
-
-require('./guard');
-
-process.on('unhandledRejection', () => {});
-
-const [root, inputFile] = process.argv.slice(2);
-const base = path.join(path.resolve(root), 'node_modules', 'vwo-fme-node-sdk');
-const sdk = require(base);
-const { ResponseModel } = require(path.join(base, 'dist/server-unpacked/packages/network-layer/models/ResponseModel.js'));
-const input = JSON.parse(fs.readFileSync(inputFile, 'utf8'));
+const { sdk, input, ok, silent } = require('./sdk');
 
 const INTERNAL = new Set(['vwo_log', 'vwo_sdkDebug', 'vwo_debuggerEvent', 'vwo_sdkInitCalled', 'vwo_sdkUsageStats']);
 
@@ -44,13 +33,9 @@ const answer = (request) => {
     }
     sent.push({ path: options.path, headers, body });
   }
-  const response = new ResponseModel();
-  response.setStatusCode(200);
-  response.setData({});
-  return Promise.resolve(response);
+  return ok();
 };
 const client = { GET: answer, POST: answer };
-const silent = { level: 'ERROR', transport: { level: 'ERROR', log: () => {} } };
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 async function main() {

@@ -14,35 +14,19 @@
 'use strict';
 
 const path = require('path');
-const fs = require('fs');
 
-require('./guard');
-
-// The SDK chains `.then(..)` on segment evaluations without a `catch`: a segment that throws
-// (a malformed user agent in `decodeURIComponent`, say) rejects `getFlag`, which answers its
-// error flag, and also leaves a rejection nobody handles, which would end this process.
-process.on('unhandledRejection', () => {});
-
-const [root, inputFile] = process.argv.slice(2);
-const base = path.join(path.resolve(root), 'node_modules', 'vwo-fme-node-sdk');
-const sdk = require(base);
-const { ResponseModel } = require(path.join(base, 'dist/server-unpacked/packages/network-layer/models/ResponseModel.js'));
+const { base, sdk, input, ok, silent } = require('./sdk');
 const { SegmentEvaluator } = require(
   path.join(base, 'dist/server-unpacked/packages/segmentation-evaluator/evaluators/SegmentEvaluator.js'),
 );
-const input = JSON.parse(fs.readFileSync(inputFile, 'utf8'));
 
 // Every request the SDK makes is answered 200 `{}` here; none leaves the process.
 const sent = [];
 const answer = (request) => {
   sent.push(request);
-  const response = new ResponseModel();
-  response.setStatusCode(200);
-  response.setData({});
-  return Promise.resolve(response);
+  return ok();
 };
 const client = { GET: answer, POST: answer };
-const silent = { level: 'ERROR', transport: { level: 'ERROR', log: () => {} } };
 
 async function main() {
   let decision = null;
