@@ -126,12 +126,7 @@ pub struct WebhookRejection(pub Response);
 
 impl std::fmt::Display for WebhookRejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "VWO webhook refused with {}: {}",
-            self.0.status(),
-            self.0.body()
-        )
+        vwo_webhook::adapter::write_refusal(f, &self.0)
     }
 }
 

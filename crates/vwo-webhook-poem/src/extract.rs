@@ -74,12 +74,7 @@ pub struct WebhookRejection(pub Response);
 
 impl fmt::Display for WebhookRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "VWO webhook refused with {}: {}",
-            self.0.status(),
-            self.0.body()
-        )
+        vwo_webhook::adapter::write_refusal(f, &self.0)
     }
 }
 

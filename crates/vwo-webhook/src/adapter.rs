@@ -3,6 +3,8 @@
 //! framework's adapter and never needs these. See the conformance crate's guide for how an
 //! adapter uses them.
 
+use std::fmt;
+
 use crate::{BuildError, Receiver, Response};
 
 pub use crate::receiver::BodyBuffer;
@@ -31,4 +33,35 @@ pub fn static_body(response: &Response) -> Option<&'static str> {
 /// 500, so VWO redelivers once the application is fixed.
 pub fn not_configured() -> Response {
     Response::not_configured()
+}
+
+/// Writes what an extractor's rejection says as an error (its `Display`), the same on every
+/// framework: `VWO webhook refused with 401: {"status":"error",...}`.
+pub fn write_refusal(f: &mut fmt::Formatter<'_>, refused: &Response) -> fmt::Result {
+    write!(
+        f,
+        "VWO webhook refused with {}: {}",
+        refused.status(),
+        refused.body()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Refusal(Response);
+
+    impl fmt::Display for Refusal {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write_refusal(f, &self.0)
+        }
+    }
+
+    #[test]
+    fn a_refusal_names_its_status_and_body() {
+        let text = Refusal(Response::unauthorized()).to_string();
+        assert!(text.starts_with("VWO webhook refused with 401: {"), "{text}");
+        assert!(text.contains(Response::unauthorized().body()), "{text}");
+    }
 }
