@@ -250,6 +250,20 @@ async fn a_shutdown_sends_what_waits_and_refuses_what_comes_after() {
 }
 
 #[tokio::test]
+async fn dropping_the_last_clone_still_sends_what_waits() {
+    let collector = Collector::start().await;
+    let reporter = Reporter::start(config(&collector.url()).batching(batched(1_000))).expect("reporter");
+    let flags = Flags::from_document(&settings()).with_reporter(reporter);
+    track(&flags, 0, 4);
+    drop(flags);
+    eventually("the events sent after the drop", || {
+        accepted(&collector).len() == 4
+    })
+    .await;
+    assert_eq!(accepted(&collector), (0..4).collect::<Vec<_>>());
+}
+
+#[tokio::test]
 async fn a_shutdown_with_the_host_down_gives_up_at_its_timeout() {
     let collector = Collector::start().await;
     let addr = collector.stop();

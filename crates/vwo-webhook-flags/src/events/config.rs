@@ -170,6 +170,15 @@ impl ReportingConfig {
     pub(crate) fn is_vwo_host(&self) -> bool {
         self.base_url == DEFAULT_EVENTS_URL
     }
+
+    /// The URL of `path` with `query`: under the settings' collection prefix on VWO's own
+    /// host, as the SDK's `getUpdatedBaseUrl` does, and without it on a gateway or proxy.
+    pub(crate) fn events_url(&self, prefix: Option<&str>, path: &str, query: &str) -> String {
+        match prefix {
+            Some(prefix) if self.is_vwo_host() => format!("{}/{prefix}{path}?{query}", self.base_url),
+            _ => format!("{}{path}?{query}", self.base_url),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -188,6 +197,24 @@ mod tests {
             config.base_url("ftp://x").hostname(),
             Err(ConfigError::BadUrl(_))
         ));
+    }
+
+    #[test]
+    fn the_collection_prefix_applies_on_vwo_s_host_only() {
+        let vwo = ReportingConfig::new("1", SdkKey::new("k"));
+        assert_eq!(
+            vwo.events_url(Some("eu01"), "/events/t", "en=x"),
+            "https://dev.visualwebsiteoptimizer.com/eu01/events/t?en=x"
+        );
+        assert_eq!(
+            vwo.events_url(None, "/events/t", "en=x"),
+            "https://dev.visualwebsiteoptimizer.com/events/t?en=x"
+        );
+        let gateway = vwo.base_url("http://127.0.0.1:9000");
+        assert_eq!(
+            gateway.events_url(Some("eu01"), "/server-side/batch-events-v2", "a=1"),
+            "http://127.0.0.1:9000/server-side/batch-events-v2?a=1"
+        );
     }
 
     #[test]

@@ -152,11 +152,7 @@ impl Sender {
     }
 
     fn url(&self, event: &Pending, path: &str, query: &str) -> String {
-        let prefix = match &event.prefix {
-            Some(prefix) if self.config.is_vwo_host() => format!("/{prefix}"),
-            _ => String::new(),
-        };
-        format!("{}{prefix}{path}?{query}", self.config.base_url)
+        self.config.events_url(event.prefix.as_deref(), path, query)
     }
 
     async fn post(&self, request: reqwest::RequestBuilder, body: Vec<u8>) -> Sent {

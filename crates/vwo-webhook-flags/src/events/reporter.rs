@@ -164,3 +164,29 @@ impl Reporter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vwo_webhook_settings::SdkKey;
+
+    #[test]
+    fn starting_needs_a_runtime_and_an_account() {
+        let config = || ReportingConfig::new("123456", SdkKey::new("k"));
+        assert!(matches!(Reporter::start(config()), Err(ConfigError::NoRuntime)));
+        assert!(matches!(
+            Reporter::start(ReportingConfig::new("", SdkKey::new("k"))),
+            Err(ConfigError::NoAccountId)
+        ));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let _inside = runtime.enter();
+        assert!(matches!(
+            Reporter::start(config().base_url("ftp://x")),
+            Err(ConfigError::BadUrl(_))
+        ));
+        assert!(Reporter::start(config()).is_ok_and(|r| r.is_enabled()));
+    }
+}
