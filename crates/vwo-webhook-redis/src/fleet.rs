@@ -38,8 +38,14 @@ pub const DEFAULT_MIN_SPACING: Duration = vwo_webhook::DEFAULT_MIN_SPACING;
 #[non_exhaustive]
 pub enum FleetError {
     /// The URL is not a Redis URL. (The URL itself is not repeated: it may hold a password.)
-    #[error("the Redis URL is not valid (expected redis://, rediss:// or unix://)")]
+    #[error(
+        "the Redis URL is not valid (expected redis://, rediss://, unix://, \
+         redis+sentinel://host:port,.../service or redis+cluster://host:port,...)"
+    )]
     Url,
+    /// The URL asks for something this crate does not do.
+    #[error("{0}")]
+    Unsupported(&'static str),
     /// The TLS root certificate given could not be used.
     #[error("the Redis TLS root certificate could not be used: {0}")]
     Tls(String),
@@ -92,8 +98,11 @@ impl FleetHandle {
 }
 
 impl RedisFleet {
-    /// Starts configuring a fleet on the Redis at `url` (`redis://`, `rediss://` for TLS,
-    /// or `unix://`) around `settings`, the backend that fetches from VWO.
+    /// Starts configuring a fleet on the Redis at `url` around `settings`, the backend that
+    /// fetches from VWO. `url` is one server (`redis://`, `rediss://` for TLS, `unix://`),
+    /// a master that Redis Sentinel names (`redis+sentinel://[:password@]host:port,.../service`,
+    /// port 26379 by default), or some nodes of a Redis Cluster
+    /// (`redis+cluster://[:password@]host:port,...`).
     pub fn builder(url: impl Into<String>, settings: VwoSettings) -> FleetBuilder {
         FleetBuilder {
             url: url.into(),

@@ -86,7 +86,7 @@ async fn start(inner: &Inner, coordinator: &Coordinator) {
 
 async fn subscribe(inner: &Inner) -> redis::RedisResult<impl Stream<Item = redis::Msg> + use<>> {
     let connect = async {
-        let mut pubsub = inner.client.get_async_pubsub().await?;
+        let mut pubsub = inner.deployment.subscribe().await?;
         pubsub.subscribe(&inner.shared.keys().channel).await?;
         Ok(pubsub.into_on_message())
     };

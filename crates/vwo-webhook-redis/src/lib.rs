@@ -28,6 +28,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod deployment;
 mod fleet;
 mod follower;
 mod replica;

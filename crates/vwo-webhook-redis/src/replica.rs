@@ -17,7 +17,7 @@ use crate::telemetry;
 pub(crate) struct Inner {
     pub(crate) settings: VwoSettings,
     pub(crate) shared: Shared,
-    pub(crate) client: redis::Client,
+    pub(crate) deployment: std::sync::Arc<crate::deployment::Deployment>,
     pub(crate) lock_ttl: Duration,
     pub(crate) catch_up: Duration,
     pub(crate) timeout: Duration,

@@ -8,17 +8,23 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
 
-/// Takes a ticket: the counter's next value, and the epoch it belongs to (a new hash gets a
-/// new epoch, so a ticket from before a Redis restart is recognised as meaningless).
+use crate::deployment::Connection;
+
+/// `current_epoch(new)`, which the scripts on the state hash start with: a hash that a Redis
+/// restart emptied, or a failover promoted another server for, gets a new epoch.
+const EPOCH: &str = include_str!("lua/epoch.lua");
+
+/// Takes a ticket: the counter's next value, and the epoch it belongs to (a ticket from
+/// before a Redis restart or a failover is recognised as meaningless).
 const TICKET: &str = include_str!("lua/ticket.lua");
 
 /// Records the result of a fetch that started when the counter stood at `covered`, then
 /// announces it. A result is recorded only if no fetch that started later was recorded
 /// first, so the revision only moves forward and a slow fetcher whose lock expired cannot
-/// overwrite a newer document. Returns `{recorded, revision}`.
+/// overwrite a newer document. Returns `{recorded, revision}`: 1 recorded, 0 a later fetch
+/// was recorded first, 2 the fetch began in an earlier epoch.
 ///
 /// KEYS[1] the hash. ARGV: epoch, covered, outcome (`new` | `unchanged` | `failed`),
 /// channel, now in ms, an epoch for a hash Redis lost meanwhile, then for `new`: raw, etag,
@@ -109,10 +115,21 @@ pub(crate) enum Outcome<'a> {
     },
 }
 
+/// What became of a fetch's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Recorded {
+    /// Stored; the fleet's revision is now this.
+    Stored(u64),
+    /// Not stored: a fetch that started later was recorded first.
+    Superseded,
+    /// Not stored: the fetch began in an earlier epoch, so it covers no ticket of this one.
+    EarlierEpoch,
+}
+
 /// The fleet's Redis: one multiplexed, self-reconnecting connection and the scripts.
 #[derive(Clone)]
 pub(crate) struct Shared {
-    connection: ConnectionManager,
+    connection: Connection,
     keys: Keys,
     ticket: Script,
     record: Script,
@@ -120,12 +137,12 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(connection: ConnectionManager, keys: Keys) -> Self {
+    pub(crate) fn new(connection: Connection, keys: Keys) -> Self {
         Self {
             connection,
             keys,
-            ticket: Script::new(TICKET),
-            record: Script::new(RECORD),
+            ticket: Script::new(&format!("{EPOCH}\n{TICKET}")),
+            record: Script::new(&format!("{EPOCH}\n{RECORD}")),
             unlock: Script::new(UNLOCK),
         }
     }
@@ -249,14 +266,13 @@ impl Shared {
         }))
     }
 
-    /// Records a fetch's result and announces it. `Ok(None)` when a later fetch had already
-    /// been recorded (nothing written), else the revision now stored.
+    /// Records a fetch's result and announces it.
     pub(crate) async fn record(
         &self,
         epoch: &str,
         covered: u64,
         outcome: &Outcome<'_>,
-    ) -> redis::RedisResult<Option<u64>> {
+    ) -> redis::RedisResult<Recorded> {
         let mut invocation = self.record.key(&self.keys.state);
         invocation.arg(epoch).arg(covered);
         match outcome {
@@ -290,7 +306,11 @@ impl Shared {
                 .arg(retry_after.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))),
         };
         let (recorded, revision): (u8, u64) = invocation.invoke_async(&mut self.connection.clone()).await?;
-        Ok((recorded == 1).then_some(revision))
+        Ok(match recorded {
+            1 => Recorded::Stored(revision),
+            2 => Recorded::EarlierEpoch,
+            _ => Recorded::Superseded,
+        })
     }
 
     /// Takes the fleet's fetch lock for `ttl` if it is free; `token` proves ownership later.

@@ -5,13 +5,13 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::watch;
 use vwo_webhook_settings::replication::StoreWrite;
 use vwo_webhook_settings::{Replication, VwoSettings};
 
+use crate::deployment::{Address, Deployment};
 use crate::replica::{Inner, Local};
-use crate::shared::{Keys, Shared, describe};
+use crate::shared::{Keys, Shared};
 
 use super::{FleetError, RedisFleet};
 
@@ -87,27 +87,8 @@ impl FleetBuilder {
     /// Builds the fleet. Does not connect yet (a Redis that is down at start is not an
     /// error: the replica runs alone until it is back). Needs a tokio runtime.
     pub fn build(self) -> Result<RedisFleet, FleetError> {
-        let info = redis::IntoConnectionInfo::into_connection_info(self.url.as_str())
-            .map_err(|_| FleetError::Url)?;
-        let client = match self.root_certificate {
-            Some(root) => {
-                let certificates = redis::TlsCertificates {
-                    client_tls: None,
-                    root_cert: Some(root),
-                };
-                redis::Client::build_with_tls(info, certificates)
-                    .map_err(|error| FleetError::Tls(describe(&error)))?
-            }
-            None => redis::Client::open(info).map_err(|_| FleetError::Url)?,
-        };
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.timeout))
-            .set_response_timeout(Some(self.timeout))
-            .set_number_of_retries(1)
-            .set_min_delay(Duration::from_millis(50))
-            .set_max_delay(Duration::from_secs(2));
-        let connection = ConnectionManager::new_lazy_with_config(client.clone(), config)
-            .map_err(|error| FleetError::Client(describe(&error)))?;
+        let address = Address::parse(&self.url)?;
+        let (deployment, connection) = Deployment::open(address, self.root_certificate, self.timeout)?;
         let prefix = self
             .prefix
             .unwrap_or_else(|| format!("vwo-webhook:{{{}}}", self.settings.account_id()));
@@ -119,7 +100,7 @@ impl FleetBuilder {
             inner: Arc::new(Inner {
                 settings: self.settings,
                 shared: Shared::new(connection, keys),
-                client,
+                deployment,
                 lock_ttl: self.lock_ttl,
                 catch_up: self.catch_up,
                 timeout: self.timeout,

@@ -9,7 +9,7 @@ use vwo_webhook_settings::Checked;
 use vwo_webhook_settings::replication::StoreWrite;
 
 use crate::replica::{FleetFailure, Inner};
-use crate::shared::{Head, Outcome, StoredFailure, Ticket, describe, millis, new_epoch};
+use crate::shared::{Head, Outcome, Recorded, StoredFailure, Ticket, describe, millis, new_epoch};
 use crate::telemetry;
 
 use super::RedisFleet;
@@ -54,17 +54,25 @@ impl RedisFleet {
                 // The head read before the lock may predate the fetch that just released it.
                 let result = match shared.head().await {
                     Ok(head) => match inner.answered(&wait, &head) {
-                        Some(answer) => self.settle(trigger, answer, &head).await,
-                        None => Ok(self.lead(trigger, &ticket.epoch, &head).await),
+                        Some(answer) => Some(self.settle(trigger, answer, &head).await),
+                        None => match self.lead(trigger, &ticket.epoch, &head).await {
+                            Led::Done(result) => Some(Ok(result)),
+                            Led::Retake => None,
+                        },
                     },
-                    Err(error) => Err(Unavailable("read", error)),
+                    Err(error) => Some(Err(Unavailable("read", error))),
                 };
                 if let Err(error) = shared.unlock(&token).await {
                     // It expires on its own.
                     telemetry::redis_error("unlock");
                     tracing::debug!(error = %describe(&error), "could not release the fleet's fetch lock");
                 }
-                return result;
+                // The fetch began in an epoch that a failover or a restart ended since: it
+                // covers no ticket of the new one, this delivery's included. Take a new one.
+                return match result {
+                    Some(result) => result,
+                    None => Box::pin(self.through_fleet(trigger)).await,
+                };
             }
             if Instant::now() >= patience {
                 return Ok(Err(RefreshError::transient(FleetFailure(
@@ -100,7 +108,7 @@ impl RedisFleet {
     }
 
     /// Fetches from VWO for the fleet, holding the lock, and records the result.
-    async fn lead(&self, trigger: &Trigger, epoch: &str, head: &Head) -> Result<(), RefreshError> {
+    async fn lead(&self, trigger: &Trigger, epoch: &str, head: &Head) -> Led {
         let inner = &*self.inner;
         // In a burst every replica's next run starts as the previous fetch ends: give them
         // the spacing to take their tickets, so this fetch covers them all.
@@ -112,7 +120,7 @@ impl RedisFleet {
         // What a fetch starting now covers: every ticket taken so far, this one included.
         let covered = match inner.shared.counter().await {
             Ok(covered) => covered,
-            Err(error) => return inner.alone(trigger, Unavailable("read", error)).await,
+            Err(error) => return Led::Done(inner.alone(trigger, Unavailable("read", error)).await),
         };
         telemetry::refreshed("led");
         let checked = inner.settings.check(trigger, head.etag.as_deref()).await;
@@ -140,20 +148,22 @@ impl RedisFleet {
             }
         };
         let recorded = inner.shared.record(epoch, covered, &outcome).await;
-        match (checked, recorded) {
+        Led::Done(match (checked, recorded) {
             (Err(error), _) => Err(error),
-            (Ok(Checked::New(snapshot)), Ok(Some(revision))) => {
+            (Ok(Checked::New(snapshot)), Ok(Recorded::Stored(revision))) => {
                 inner.serve(snapshot.with_revision(revision), epoch, revision);
                 inner.pending.store(false, Ordering::Relaxed);
                 Ok(())
             }
-            (Ok(_), Ok(Some(_))) => {
+            (Ok(_), Ok(Recorded::Stored(_))) => {
                 inner.pending.store(false, Ordering::Relaxed);
-                inner.adopt_head(head).await?;
-                inner.settings.store().confirm();
-                Ok(())
+                inner
+                    .adopt_head(head)
+                    .await
+                    .map(|()| inner.settings.store().confirm())
             }
-            (Ok(checked), Ok(None)) => {
+            (Ok(_), Ok(Recorded::EarlierEpoch)) => return Led::Retake,
+            (Ok(checked), Ok(Recorded::Superseded)) => {
                 // A fetch that started later was recorded first: serve that one.
                 tracing::debug!("a later fetch was recorded first; adopting it");
                 if let Checked::New(snapshot) = checked
@@ -178,8 +188,16 @@ impl RedisFleet {
                 }
                 Ok(())
             }
-        }
+        })
     }
+}
+
+/// How a fetch for the fleet ended.
+enum Led {
+    /// With this answer for the delivery that led it.
+    Done(Result<(), RefreshError>),
+    /// Recorded nowhere: the fleet's epoch changed while it ran.
+    Retake,
 }
 
 /// What a refresh waits for.

@@ -1,14 +1,10 @@
-local epoch = redis.call('HGET', KEYS[1], 'epoch')
+local epoch = current_epoch(ARGV[6])
 local covered = tonumber(ARGV[2])
 if epoch ~= ARGV[1] then
-  -- The hash was recreated during the fetch (Redis lost its data): keep a new document if
-  -- there is none, but it covers no ticket of the new epoch.
+  -- The fetch began in an earlier epoch (Redis lost its data, or a failover promoted
+  -- another server): it covers no ticket of this one. Keep a new document if there is none.
   if ARGV[3] ~= 'new' or redis.call('HEXISTS', KEYS[1], 'revision') == 1 then
-    return {0, tonumber(redis.call('HGET', KEYS[1], 'revision') or '0')}
-  end
-  if not epoch then
-    epoch = ARGV[6]
-    redis.call('HSET', KEYS[1], 'epoch', epoch)
+    return {2, tonumber(redis.call('HGET', KEYS[1], 'revision') or '0')}
   end
   covered = 0
 end
