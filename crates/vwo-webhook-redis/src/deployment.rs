@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection, PubSub};
 use redis::cluster::ClusterClient;
@@ -146,12 +146,26 @@ pub(crate) enum Deployment {
 /// The master Sentinel names, found again after a failover.
 pub(crate) struct Sentinel {
     sentinels: tokio::sync::Mutex<SentinelClient>,
-    /// The connection to the master last named; dropped when it fails, so the next
-    /// command asks the sentinels again.
-    master: Mutex<Option<MultiplexedConnection>>,
+    /// The connection to the master last named, and when the sentinels last said so.
+    master: Mutex<Option<Master>>,
     config: AsyncConnectionConfig,
     timeout: Duration,
+    /// Bumped each time the sentinels name another master, so the follower subscribes there.
+    switched: tokio::sync::watch::Sender<u64>,
 }
+
+#[derive(Clone)]
+struct Master {
+    connection: MultiplexedConnection,
+    address: ConnectionAddr,
+    confirmed: Instant,
+}
+
+/// How long the fleet trusts the master it knows before asking the sentinels again. A
+/// failover that `SENTINEL FAILOVER` forces leaves the old master accepting writes for
+/// seconds, until the sentinels turn it into a replica: asking only on errors would keep the
+/// fleet there.
+const CONFIRM_EVERY: Duration = Duration::from_secs(1);
 
 impl Deployment {
     /// Sets up the client and a lazy connection: neither connects yet (a Redis that is down
@@ -215,6 +229,7 @@ impl Deployment {
                         .set_connection_timeout(Some(timeout))
                         .set_response_timeout(Some(timeout)),
                     timeout,
+                    switched: tokio::sync::watch::channel(0).0,
                 };
                 let deployment = Arc::new(Self::Sentinel(sentinel));
                 Ok((Arc::clone(&deployment), Connection::Sentinel(deployment)))
@@ -277,6 +292,39 @@ impl Deployment {
             }
         }
     }
+
+    /// Which master the fleet uses, as a number that changes with it (always 0 for one
+    /// server or a Cluster).
+    pub(crate) fn master_generation(&self) -> u64 {
+        match self {
+            Self::Sentinel(sentinel) => *sentinel.switched.borrow(),
+            _ => 0,
+        }
+    }
+
+    /// Resolves once the sentinels name another master than at `generation` (asking them
+    /// every second), so the follower can subscribe there; never for one server or a
+    /// Cluster, whose subscriptions a failover cuts.
+    pub(crate) async fn master_moved(&self, generation: u64) {
+        let Self::Sentinel(sentinel) = self else {
+            return std::future::pending().await;
+        };
+        let mut switched = sentinel.switched.subscribe();
+        while *switched.borrow_and_update() == generation {
+            tokio::select! {
+                changed = switched.changed() => {
+                    if changed.is_err() {
+                        return std::future::pending().await;
+                    }
+                }
+                () = tokio::time::sleep(CONFIRM_EVERY) => {
+                    // Asks the sentinels once the master is a second old; errors are the
+                    // commands' to report.
+                    let _ = sentinel.connection().await;
+                }
+            }
+        }
+    }
 }
 
 fn node_url(host: &str, port: u16) -> String {
@@ -300,33 +348,56 @@ impl Sentinel {
     }
 
     async fn connection(&self) -> RedisResult<MultiplexedConnection> {
-        if let Some(connection) = self.current() {
-            return Ok(connection);
+        let known = self.current();
+        if let Some(master) = &known
+            && master.confirmed.elapsed() < CONFIRM_EVERY
+        {
+            return Ok(master.connection.clone());
         }
-        let client = self.master_client().await?;
-        let connection = client
-            .get_multiplexed_async_connection_with_config(&self.config)
-            .await?;
-        *self.master.lock().unwrap_or_else(PoisonError::into_inner) = Some(connection.clone());
+        let client = match self.master_client().await {
+            Ok(client) => client,
+            // The sentinels are away, the master may not be: keep using it.
+            Err(error) => match known {
+                Some(master) => {
+                    tracing::debug!(error = %describe(&error), "could not ask the sentinels for the master");
+                    return Ok(master.connection);
+                }
+                None => return Err(error),
+            },
+        };
+        let address = client.get_connection_info().addr().clone();
+        let connection = match known {
+            Some(master) if master.address == address => master.connection,
+            known => {
+                let connection = client
+                    .get_multiplexed_async_connection_with_config(&self.config)
+                    .await?;
+                if known.is_some() {
+                    tracing::info!("the sentinels name another Redis master; the fleet follows it");
+                    self.switched.send_modify(|n| *n = n.wrapping_add(1));
+                }
+                connection
+            }
+        };
+        *self.master.lock().unwrap_or_else(PoisonError::into_inner) = Some(Master {
+            connection: connection.clone(),
+            address,
+            confirmed: Instant::now(),
+        });
         Ok(connection)
     }
 
-    fn current(&self) -> Option<MultiplexedConnection> {
+    fn current(&self) -> Option<Master> {
         self.master.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
-    /// After a failover the old master refuses writes (`READONLY`) or is gone: forget it.
+    /// After a failover the old master is gone, or a replica that refuses writes (inside a
+    /// script that error reads `ERR ... READONLY`, not always the `READONLY` kind): forget it
+    /// on any error. The fleet's commands do not fail otherwise, and asking the sentinels
+    /// again costs one round trip.
     fn failed(&self, error: &RedisError) {
-        let moved = error.is_io_error()
-            || error.is_timeout()
-            || error.is_connection_dropped()
-            || error.is_connection_refusal()
-            || error.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly)
-            || error.code() == Some("MASTERDOWN");
-        if moved {
-            tracing::debug!(error = %describe(error), "the Redis master failed; asking the sentinels again");
-            *self.master.lock().unwrap_or_else(PoisonError::into_inner) = None;
-        }
+        tracing::debug!(error = %describe(error), "a command on the Redis master failed; asking the sentinels again");
+        *self.master.lock().unwrap_or_else(PoisonError::into_inner) = None;
     }
 }
 

@@ -102,6 +102,7 @@ async fn subscribe(inner: &Inner) -> redis::RedisResult<impl Stream<Item = redis
 /// Follows one subscription until it drops.
 async fn follow(inner: &Inner, coordinator: &Coordinator, messages: impl Stream<Item = redis::Msg>) {
     let mut messages = std::pin::pin!(messages);
+    let master = inner.deployment.master_generation();
     if !catch_up(inner, coordinator).await {
         return;
     }
@@ -125,6 +126,9 @@ async fn follow(inner: &Inner, coordinator: &Coordinator, messages: impl Stream<
                     return;
                 }
             }
+            // A forced failover leaves this subscription on a master that no longer gets
+            // the fleet's notices: subscribe again, on the new one.
+            () = inner.deployment.master_moved(master) => return,
         }
     }
 }

@@ -42,7 +42,7 @@ pub use fleet::{
     FleetError, FleetHandle, RedisFleet,
 };
 #[cfg(feature = "redis-server")]
-pub use server::{MISSING, RedisServer, TlsFiles};
+pub use server::{MISSING, RedisCluster, RedisSentinels, RedisServer, TlsFiles};
 
 /// The README's examples, compiled as doctests so the registry page cannot drift from the code.
 #[cfg(doctest)]

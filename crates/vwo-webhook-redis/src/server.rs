@@ -7,6 +7,12 @@ use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod cluster;
+mod sentinel;
+
+pub use cluster::RedisCluster;
+pub use sentinel::RedisSentinels;
+
 /// What `cargo test` prints when no `redis-server` is on `PATH`.
 pub const MISSING: &str = "redis-server is not on PATH: Redis tests skipped \
                            (install it, e.g. `apt-get install redis-server`, to run them)";
@@ -62,7 +68,7 @@ impl RedisServer {
         if !Self::available() {
             return Ok(None);
         }
-        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port();
+        let port = free_port()?;
         let mut server = Self {
             port,
             password: password.map(str::to_owned),
@@ -79,25 +85,7 @@ impl RedisServer {
     /// # Panics
     /// When the server cannot start, or is missing while required.
     pub fn for_test() -> Option<Self> {
-        match Self::start() {
-            Ok(Some(server)) => Some(server),
-            Ok(None) => {
-                let required = std::env::var("VWO_WEBHOOK_REQUIRE_REDIS").is_ok_and(|v| v == "1");
-                assert!(
-                    !required,
-                    "{MISSING}, and VWO_WEBHOOK_REQUIRE_REDIS=1 requires it"
-                );
-                // Once per test binary, and past the test harness's capture of `eprintln!`,
-                // so a passing run still says what it did not test.
-                static SAID: std::sync::Once = std::sync::Once::new();
-                SAID.call_once(|| {
-                    use std::io::Write as _;
-                    let _ = writeln!(std::io::stderr(), "{MISSING}");
-                });
-                None
-            }
-            Err(error) => panic!("could not start redis-server: {error}"),
-        }
+        for_test(Self::start())
     }
 
     /// `redis://127.0.0.1:<port>`, with the password when there is one.
@@ -117,8 +105,7 @@ impl RedisServer {
     /// Kills it (its data is gone: no persistence). Connections drop at once.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+            kill(&mut child);
         }
     }
 
@@ -148,31 +135,88 @@ impl RedisServer {
         if let Some(password) = &self.password {
             command.arg("--requirepass").arg(password);
         }
-        let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).is_err() {
-            let exited = self
-                .child
-                .as_mut()
-                .and_then(|child| child.try_wait().ok().flatten());
-            if let Some(status) = exited {
-                self.child = None;
-                return Err(io::Error::other(format!(
-                    "redis-server exited at start ({status})"
-                )));
-            }
-            if Instant::now() > deadline {
-                self.stop();
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "redis-server did not accept connections within 10 s",
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        self.child = Some(spawn(&mut command, self.port)?);
         Ok(())
     }
+}
+
+/// A started server for a test, or `None` after saying once that none is on `PATH`, or a
+/// panic when one is required (`VWO_WEBHOOK_REQUIRE_REDIS=1`) or could not start.
+fn for_test<T>(started: io::Result<Option<T>>) -> Option<T> {
+    match started {
+        Ok(Some(server)) => Some(server),
+        Ok(None) => {
+            let required = std::env::var("VWO_WEBHOOK_REQUIRE_REDIS").is_ok_and(|v| v == "1");
+            assert!(
+                !required,
+                "{MISSING}, and VWO_WEBHOOK_REQUIRE_REDIS=1 requires it"
+            );
+            // Once per test binary, and past the test harness's capture of `eprintln!`, so a
+            // passing run still says what it did not test.
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| {
+                use std::io::Write as _;
+                let _ = writeln!(std::io::stderr(), "{MISSING}");
+            });
+            None
+        }
+        Err(error) => panic!("could not start redis-server: {error}"),
+    }
+}
+
+/// Spawns `command` (a `redis-server`) and waits until it accepts connections on `port`.
+fn spawn(command: &mut Command, port: u16) -> io::Result<Child> {
+    let mut child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
+        if let Some(status) = child.try_wait()? {
+            return Err(io::Error::other(format!(
+                "redis-server exited at start ({status})"
+            )));
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "redis-server did not accept connections within 10 s",
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(child)
+}
+
+/// A free port on loopback (free when asked: the server binds it right after).
+fn free_port() -> io::Result<u16> {
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
+}
+
+/// A fresh directory for servers' files, removed by [`Scratch::drop`].
+#[derive(Debug)]
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new(what: &str) -> io::Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let dir = std::env::temp_dir().join(format!("vwo-webhook-{what}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Kills a child and reaps it.
+fn kill(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 impl std::fmt::Debug for RedisServer {
