@@ -133,6 +133,7 @@ fn hosts_of(list: &str, default_port: u16) -> Result<Vec<(String, u16)>, FleetEr
 
 /// The fleet's way to Redis: commands through [`Connection`], notices through
 /// [`Deployment::subscribe`].
+#[allow(clippy::large_enum_variant, reason = "one per fleet, behind an Arc")]
 pub(crate) enum Deployment {
     Single(redis::Client),
     Sentinel(Sentinel),

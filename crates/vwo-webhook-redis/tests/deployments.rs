@@ -82,10 +82,16 @@ struct Seen {
 
 impl Seen {
     fn report(&self, what: &str) {
-        eprintln!(
+        // Past the harness's capture with `--nocapture`: the figures docs/replicas.md records.
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
             "{what}: {} deliveries, {} not answered 200, disrupted for {:?} after the failover began, \
              every replica on the newest version {:?} after its acknowledgement",
-            self.deliveries, self.refused, self.disrupted, self.converged
+            self.deliveries,
+            self.refused,
+            self.disrupted,
+            self.converged
         );
     }
 }
