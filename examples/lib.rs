@@ -368,7 +368,7 @@ impl Metrics {
 }
 
 /// The demo document's `accountId`.
-pub(crate) fn demo_account_id() -> String {
+pub fn demo_account_id() -> String {
     serde_json::from_str::<serde_json::Value>(DEMO_SETTINGS)
         .ok()
         .and_then(|document| match &document["accountId"] {

@@ -1,6 +1,8 @@
 //! End-to-end tests that cross crates live in `end_to_end.rs`. This library also compiles the
 //! Rust code blocks of the README and `docs/` as doctests, so the guide cannot drift from the code.
 
+pub mod soak;
+
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct Readme;

@@ -11,13 +11,17 @@
 //!   `bench replicas` only the fleet on Redis (fetches per burst, time until every replica
 //!   serves a change); `bench flags` only `get_flag` beside the Node SDK's `getFlag`.
 //!
+//! - `soak [--minutes N]`: the fleet soak (default 3 minutes): four replica processes on
+//!   Redis through faults, key rotation and bursts, judged by its invariants
+//!   (`tests/soak.rs`); prints a table of its figures.
+//!
 //! No dependencies, so it starts in seconds on a warm build.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::collections::BTreeMap;
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask conformance [--url URL --secret S [--body-limit BYTES] [--strict]] | cargo xtask package | cargo xtask bench [adapters | replicas | flags]";
+const USAGE: &str = "usage: cargo xtask conformance [--url URL --secret S [--body-limit BYTES] [--strict]] | cargo xtask package | cargo xtask bench [adapters | replicas | flags] | cargo xtask soak [--minutes N]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -25,6 +29,7 @@ fn main() -> ExitCode {
         Some("conformance") if args.len() == 1 => conformance(),
         Some("conformance") => conformance_url(&args[1..]),
         Some("package") => package(),
+        Some("soak") => soak(&args[1..]),
         Some("bench") if args.get(1).is_some_and(|a| a == "adapters" || a == "replicas") => run(cargo()
             .args([
                 "bench",
@@ -59,6 +64,26 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs the soak for `--minutes N` (default 3).
+fn soak(args: &[String]) -> Result<(), String> {
+    let minutes = match args {
+        [] => "3",
+        [flag, minutes] if flag == "--minutes" && minutes.parse::<f64>().is_ok_and(|m| m > 0.0) => minutes,
+        _ => return Err(USAGE.to_owned()),
+    };
+    run(cargo().args([
+        "test",
+        "--locked",
+        "-p",
+        "vwo-webhook-tests",
+        "--test",
+        "soak",
+        "--",
+        "--minutes",
+        minutes,
+    ]))
 }
 
 /// Packages (and so builds from the packaged sources) every crate under `crates/` that can be

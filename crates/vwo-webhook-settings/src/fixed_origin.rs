@@ -148,6 +148,14 @@ async fn answer(mut stream: tokio::net::TcpStream, document: &str) -> std::io::R
     stream.shutdown().await
 }
 
+/// Answers `status` with an empty body and closes.
+async fn fail(mut stream: tokio::net::TcpStream, status: u16) -> std::io::Result<()> {
+    let response =
+        format!("HTTP/1.1 {status} Origin Fault\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+    stream.write_all(response.as_bytes()).await?;
+    stream.shutdown().await
+}
+
 /// A loopback origin whose settings change before every fetch: it serves `document` with its
 /// `version` set to the number of fetches so far (1, 2, ...), after `delay`. What makes each
 /// webhook of a demo visibly bring new settings, and what a benchmark counts fetches with.
@@ -155,6 +163,8 @@ async fn answer(mut stream: tokio::net::TcpStream, document: &str) -> std::io::R
 pub struct ChangingOrigin {
     addr: SocketAddr,
     fetches: Arc<AtomicU64>,
+    requests: Arc<AtomicU64>,
+    failing: Arc<std::sync::atomic::AtomicU16>,
     delay_ms: Arc<AtomicU64>,
     template: Arc<std::sync::Mutex<Arc<Value>>>,
     events: Events,
@@ -170,8 +180,11 @@ impl ChangingOrigin {
         let addr = listener.local_addr()?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let fetches = Arc::new(AtomicU64::new(0));
+        let requests = Arc::new(AtomicU64::new(0));
+        let failing = Arc::new(std::sync::atomic::AtomicU16::new(0));
         let delay_ms = Arc::new(AtomicU64::new(millis(delay)));
         let (counter, pause) = (Arc::clone(&fetches), Arc::clone(&delay_ms));
+        let (asked, refusing) = (Arc::clone(&requests), Arc::clone(&failing));
         let template = Arc::new(std::sync::Mutex::new(Arc::new(template)));
         let current = Arc::clone(&template);
         let events = Events::default();
@@ -182,12 +195,20 @@ impl ChangingOrigin {
                 let template = Arc::clone(&current.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
                 let delay = Duration::from_millis(pause.load(Ordering::SeqCst));
                 let posted = posted.clone();
+                let (asked, refusing) = (Arc::clone(&asked), Arc::clone(&refusing));
                 tokio::spawn(async move {
                     let Ok(Some(request)) = read_request(stream).await else {
                         return;
                     };
                     if request.method == "POST" {
                         return posted.record(request).await;
+                    }
+                    asked.fetch_add(1, Ordering::SeqCst);
+                    let status = refusing.load(Ordering::SeqCst);
+                    if status != 0 {
+                        tokio::time::sleep(delay).await;
+                        let _ = fail(request.stream, status).await;
+                        return;
                     }
                     let version = counter.fetch_add(1, Ordering::SeqCst) + 1;
                     let mut document = (*template).clone();
@@ -200,6 +221,8 @@ impl ChangingOrigin {
         Ok(Self {
             addr,
             fetches,
+            requests,
+            failing,
             delay_ms,
             template,
             events,
@@ -228,9 +251,20 @@ impl ChangingOrigin {
         self.delay_ms.store(millis(delay), Ordering::SeqCst);
     }
 
-    /// How many fetches it has answered or is answering.
+    /// How many fetches it has answered or is answering with a document (each a version).
     pub fn fetches(&self) -> u64 {
         self.fetches.load(Ordering::SeqCst)
+    }
+
+    /// How many settings requests it has received, failed ones included.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::SeqCst)
+    }
+
+    /// Answers the requests that arrive from now on with `status` and no document (an
+    /// origin fault), or serves again with `None`.
+    pub fn set_failing(&self, status: Option<u16>) {
+        self.failing.store(status.unwrap_or(0), Ordering::SeqCst);
     }
 
     /// The events posted to it so far (a batch's events one by one), as JSON.
@@ -307,6 +341,34 @@ mod tests {
             ]
         );
         assert_eq!(origin.fetches(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_failing_origin_answers_its_status_and_numbers_no_version() {
+        let origin = ChangingOrigin::spawn(DOCUMENT, Duration::ZERO).expect("origin");
+        assert_eq!(fetch(origin.addr()).await["version"], 1);
+        origin.set_failing(Some(500));
+        let mut stream = tokio::net::TcpStream::connect(origin.addr())
+            .await
+            .expect("connect");
+        stream
+            .write_all(b"GET /server-side/v2-settings HTTP/1.1\r\nhost: origin\r\n\r\n")
+            .await
+            .expect("request");
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await.expect("response");
+        assert!(
+            response.starts_with(b"HTTP/1.1 500 "),
+            "{}",
+            String::from_utf8_lossy(&response)
+        );
+        origin.set_failing(None);
+        assert_eq!(
+            fetch(origin.addr()).await["version"],
+            2,
+            "the failed request made no version"
+        );
+        assert_eq!((origin.fetches(), origin.requests()), (2, 3));
     }
 
     #[tokio::test]
