@@ -212,7 +212,7 @@ pin_project_lite::pin_project! {
     #[project = KindProj]
     enum Kind<F> {
         Webhook { future: BoxFuture<http::Response<Full<Bytes>>> },
-        Answered { response: Option<http::Response<Full<Bytes>>> },
+        Answered { #[pin] response: std::future::Ready<http::Response<Full<Bytes>>> },
         Inner { #[pin] future: F },
     }
 }
@@ -227,7 +227,7 @@ impl<F> ResponseFuture<F> {
     fn answered(response: http::Response<Full<Bytes>>) -> Self {
         Self {
             kind: Kind::Answered {
-                response: Some(response),
+                response: std::future::ready(response),
             },
         }
     }
@@ -251,10 +251,9 @@ where
                 .as_mut()
                 .poll(cx)
                 .map(|response| Ok(response.map(Either::Left))),
-            KindProj::Answered { response } => match response.take() {
-                Some(response) => Poll::Ready(Ok(response.map(Either::Left))),
-                None => Poll::Pending,
-            },
+            KindProj::Answered { response } => {
+                response.poll(cx).map(|response| Ok(response.map(Either::Left)))
+            }
             KindProj::Inner { future } => future
                 .poll(cx)
                 .map(|result| result.map(|response| response.map(Either::Right))),
