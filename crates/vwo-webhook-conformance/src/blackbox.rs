@@ -534,39 +534,43 @@ pub fn run_checks(target: &Target) -> Result<Vec<CheckResult>, String> {
     Ok(results)
 }
 
-/// `http://host[:port][/path]` -> (address, Host header, path).
+/// `http://host[:port][/path]` -> (address, Host header, path), read by `http::Uri`.
 fn parse_url(url: &str) -> Result<(SocketAddr, String, String), String> {
-    let rest = match url.split_once("://") {
-        Some(("http", rest)) => rest,
-        Some(("https", _)) => {
+    let uri: http::Uri = match url.parse() {
+        Ok(uri) => uri,
+        // `http:///path` is no URI to `http`, but the mistake is the missing host.
+        Err(_)
+            if url
+                .strip_prefix("http://")
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/')) =>
+        {
+            return Err(format!("{url:?} has no host"));
+        }
+        Err(_) => return Err(format!("{url:?} is not an http:// URL")),
+    };
+    match uri.scheme_str() {
+        Some("http") => {}
+        Some("https") => {
             return Err(
                 "only http:// URLs are supported: check a TLS endpoint through a local \
-                        plain-HTTP port or tunnel"
+                 plain-HTTP port or tunnel"
                     .to_owned(),
             );
         }
         _ => return Err(format!("{url:?} is not an http:// URL")),
-    };
-    let (authority, path) = match rest.find('/') {
-        Some(slash) => (&rest[..slash], &rest[slash..]),
-        None => (rest, "/"),
-    };
-    if authority.is_empty() {
-        return Err(format!("{url:?} has no host"));
     }
-    let with_port = if authority
-        .rsplit_once(':')
-        .is_some_and(|(_, port)| !port.contains(']'))
-    {
-        authority.to_owned()
-    } else {
-        format!("{authority}:80")
-    };
-    let addr = std::net::ToSocketAddrs::to_socket_addrs(&with_port)
+    let authority = uri
+        .authority()
+        .filter(|a| !a.host().is_empty())
+        .ok_or_else(|| format!("{url:?} has no host"))?;
+    let host = authority.host().trim_start_matches('[').trim_end_matches(']');
+    let port = authority.port_u16().unwrap_or(80);
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
         .map_err(|e| format!("cannot resolve {authority}: {e}"))?
         .next()
         .ok_or(format!("{authority} resolves to no address"))?;
-    Ok((addr, authority.to_owned(), path.to_owned()))
+    let path = uri.path_and_query().map_or("/", http::uri::PathAndQuery::as_str);
+    Ok((addr, authority.as_str().to_owned(), path.to_owned()))
 }
 
 #[cfg(test)]
