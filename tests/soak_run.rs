@@ -97,13 +97,16 @@ fn replica() {
 /// A replica process and the way to it.
 struct Process {
     child: Child,
+    /// What it logged (stderr).
+    logs: Arc<Mutex<String>>,
     stdin: ChildStdin,
     addr: SocketAddr,
     admin: SocketAddr,
 }
 
 impl Process {
-    async fn spawn(redis: &str, origin: SocketAddr, logs: Arc<Mutex<String>>) -> Self {
+    async fn spawn(redis: &str, origin: SocketAddr) -> Self {
+        let logs = Arc::new(Mutex::new(String::new()));
         let mut child = tokio::process::Command::new(std::env::current_exe().expect("this binary"))
             .env("VWO_SOAK_REPLICA", "1")
             .env("REDIS_URL", redis)
@@ -120,13 +123,14 @@ impl Process {
             .spawn()
             .expect("replica process");
         let mut stderr = child.stderr.take().expect("stderr");
+        let log = Arc::clone(&logs);
         tokio::spawn(async move {
             let mut buffer = vec![0; 8192];
             while let Ok(n) = stderr.read(&mut buffer).await {
                 if n == 0 {
                     break;
                 }
-                logs.lock()
+                log.lock()
                     .expect("logs")
                     .push_str(&String::from_utf8_lossy(&buffer[..n]));
             }
@@ -142,6 +146,7 @@ impl Process {
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Self {
             stdin: child.stdin.take().expect("stdin"),
+            logs,
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], ports[0])),
             admin: SocketAddr::from(([127, 0, 0, 1], ports[1])),
@@ -222,10 +227,9 @@ async fn drive(schedule: Schedule) -> bool {
         return std::env::var("VWO_WEBHOOK_REQUIRE_REDIS").as_deref() != Ok("1");
     };
     let origin = ChangingOrigin::spawn(DEMO_SETTINGS, Duration::ZERO).expect("origin");
-    let logs = Arc::new(Mutex::new(String::new()));
     let mut processes = Vec::new();
     for _ in 0..REPLICAS {
-        processes.push(Process::spawn(&redis.url(), origin.addr(), Arc::clone(&logs)).await);
+        processes.push(Process::spawn(&redis.url(), origin.addr()).await);
     }
     for process in &processes {
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -374,12 +378,16 @@ async fn drive(schedule: Schedule) -> bool {
         .zip(processes.iter().map(Process::rss_kib))
         .map(|(w, e)| (*w, e))
         .collect();
+    let logs: Vec<String> = processes
+        .iter()
+        .map(|p| p.logs.lock().expect("logs").clone())
+        .collect();
     drop(processes);
     let mut record = record.lock().expect("record").clone();
     record.newest = newest;
     record.converged = converged;
     record.rss_kib = rss;
-    record.logs = logs.lock().expect("logs").clone();
+    record.logs = logs.concat();
     let report = check(&record, &schedule);
     // `VWO_SOAK_DEBUG=1`: each delivery outside the bursts, with the fault of its second.
     if std::env::var_os("VWO_SOAK_DEBUG").is_some() {
@@ -433,6 +441,19 @@ async fn drive(schedule: Schedule) -> bool {
     } else {
         for violation in &report.violations {
             println!("soak: VIOLATION: {violation}");
+        }
+        // What a replica that did not converge logged last (secrets are checked above: a
+        // log with one in it is not printed).
+        for (replica, served) in record.converged.iter().enumerate() {
+            if *served != Some(record.newest)
+                && !record.secrets.iter().any(|s| logs[replica].contains(s.as_str()))
+            {
+                println!("soak: replica {replica}'s last log lines:");
+                let lines: Vec<&str> = logs[replica].lines().collect();
+                for line in &lines[lines.len().saturating_sub(40)..] {
+                    println!("  {line}");
+                }
+            }
         }
         false
     }

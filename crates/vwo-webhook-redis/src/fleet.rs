@@ -17,6 +17,8 @@ use crate::replica::Inner;
 mod builder;
 mod lead;
 
+use lead::Through;
+
 pub use builder::FleetBuilder;
 
 /// How long the fetch lock lasts unless released, by default: longer than a fetch may take
@@ -142,8 +144,8 @@ impl RedisFleet {
 impl Refresh for RedisFleet {
     async fn refresh(&self, trigger: Trigger) -> Result<(), RefreshError> {
         match self.through_fleet(&trigger).await {
-            Ok(result) => result,
-            Err(unavailable) => self.inner.alone(&trigger, unavailable).await,
+            Through::Answered(result) => result,
+            Through::Unavailable(unavailable) => self.inner.alone(&trigger, unavailable).await,
         }
     }
 }

@@ -113,9 +113,10 @@ async fn follow(inner: &Inner, coordinator: &Coordinator, messages: impl Stream<
                 let Some(message) = message else { return };
                 inner.notices.send_modify(|n| *n = n.wrapping_add(1));
                 let notice = message.get_payload::<String>().ok().and_then(|p| Notice::parse(&p));
+                // A replica with a fetch of its own to share tries again on every notice
+                // (its coordinator gathers them), not only at the next periodic read.
                 if let Some(notice) = notice
-                    && !inner.has_pending()
-                    && !inner.serves(&notice)
+                    && (inner.has_pending() || !inner.serves(&notice))
                     && !catch_up(inner, coordinator).await
                 {
                     return;

@@ -32,6 +32,7 @@ mod deployment;
 mod fleet;
 mod follower;
 mod replica;
+mod scripts;
 #[cfg(feature = "redis-server")]
 mod server;
 mod shared;

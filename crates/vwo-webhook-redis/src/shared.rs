@@ -1,4 +1,5 @@
-//! What the fleet keeps in Redis, and the only code that touches it.
+//! What the fleet keeps in Redis, and the only code that sends it commands (the scripts'
+//! arguments are written in [`crate::scripts`]).
 //!
 //! One hash holds everything a replica needs to agree with the others: the document, its
 //! revision, the ticket counter and the last result. Keeping them in one key means they
@@ -8,31 +9,10 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use redis::{AsyncCommands, Script};
+use redis::AsyncCommands;
 
 use crate::deployment::Connection;
-
-/// `current_epoch(new)`, which the scripts on the state hash start with: a hash that a Redis
-/// restart emptied, or a failover promoted another server for, gets a new epoch.
-const EPOCH: &str = include_str!("lua/epoch.lua");
-
-/// Takes a ticket: the counter's next value, and the epoch it belongs to (a ticket from
-/// before a Redis restart or a failover is recognised as meaningless).
-const TICKET: &str = include_str!("lua/ticket.lua");
-
-/// Records the result of a fetch that started when the counter stood at `covered`, then
-/// announces it. A result is recorded only if no fetch that started later was recorded
-/// first, so the revision only moves forward and a slow fetcher whose lock expired cannot
-/// overwrite a newer document. Returns `{recorded, revision}`: 1 recorded, 0 a later fetch
-/// was recorded first, 2 the fetch began in an earlier epoch.
-///
-/// KEYS[1] the hash. ARGV: epoch, covered, outcome (`new` | `unchanged` | `failed`),
-/// channel, now in ms, an epoch for a hash Redis lost meanwhile, then for `new`: raw, etag,
-/// check, fetched ms; for `unchanged`: etag; for `failed`: kind, message, retry-after ms.
-const RECORD: &str = include_str!("lua/record.lua");
-
-/// Releases the lock only if this replica still holds it (compare-and-delete).
-const UNLOCK: &str = include_str!("lua/unlock.lua");
+use crate::scripts::{Outcome, Recorded, Scripts};
 
 /// The names of the fleet's keys. They share a hash tag, so they live in one Cluster slot.
 #[derive(Debug, Clone)]
@@ -96,44 +76,12 @@ pub(crate) struct Stored {
     pub(crate) checked_at: SystemTime,
 }
 
-/// What a fetch found, to record for the fleet.
-#[derive(Debug)]
-pub(crate) enum Outcome<'a> {
-    New {
-        raw: &'a [u8],
-        etag: Option<&'a str>,
-        check: &'a str,
-        fetched_at: SystemTime,
-    },
-    Unchanged {
-        etag: &'a str,
-    },
-    Failed {
-        permanent: bool,
-        message: &'a str,
-        retry_after: Option<Duration>,
-    },
-}
-
-/// What became of a fetch's result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Recorded {
-    /// Stored; the fleet's revision is now this.
-    Stored(u64),
-    /// Not stored: a fetch that started later was recorded first.
-    Superseded,
-    /// Not stored: the fetch began in an earlier epoch, so it covers no ticket of this one.
-    EarlierEpoch,
-}
-
 /// The fleet's Redis: one multiplexed, self-reconnecting connection and the scripts.
 #[derive(Clone)]
 pub(crate) struct Shared {
     connection: Connection,
     keys: Keys,
-    ticket: Script,
-    record: Script,
-    unlock: Script,
+    scripts: Scripts,
 }
 
 impl Shared {
@@ -141,9 +89,7 @@ impl Shared {
         Self {
             connection,
             keys,
-            ticket: Script::new(&format!("{EPOCH}\n{TICKET}")),
-            record: Script::new(&format!("{EPOCH}\n{RECORD}")),
-            unlock: Script::new(UNLOCK),
+            scripts: Scripts::new(),
         }
     }
 
@@ -153,9 +99,8 @@ impl Shared {
 
     pub(crate) async fn take_ticket(&self) -> redis::RedisResult<Ticket> {
         let (number, epoch): (u64, String) = self
-            .ticket
-            .key(&self.keys.state)
-            .arg(new_epoch())
+            .scripts
+            .ticket(&self.keys)
             .invoke_async(&mut self.connection.clone())
             .await?;
         Ok(Ticket { number, epoch })
@@ -273,38 +218,7 @@ impl Shared {
         covered: u64,
         outcome: &Outcome<'_>,
     ) -> redis::RedisResult<Recorded> {
-        let mut invocation = self.record.key(&self.keys.state);
-        invocation.arg(epoch).arg(covered);
-        match outcome {
-            Outcome::New { .. } => invocation.arg("new"),
-            Outcome::Unchanged { .. } => invocation.arg("unchanged"),
-            Outcome::Failed { .. } => invocation.arg("failed"),
-        };
-        invocation
-            .arg(&self.keys.channel)
-            .arg(millis(SystemTime::now()))
-            .arg(new_epoch());
-        match outcome {
-            Outcome::New {
-                raw,
-                etag,
-                check,
-                fetched_at,
-            } => invocation
-                .arg(*raw)
-                .arg(etag.unwrap_or(""))
-                .arg(*check)
-                .arg(millis(*fetched_at)),
-            Outcome::Unchanged { etag } => invocation.arg(*etag),
-            Outcome::Failed {
-                permanent,
-                message,
-                retry_after,
-            } => invocation
-                .arg(if *permanent { "permanent" } else { "transient" })
-                .arg(*message)
-                .arg(retry_after.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))),
-        };
+        let invocation = self.scripts.record(&self.keys, epoch, covered, outcome);
         let (recorded, revision): (u8, u64) = invocation.invoke_async(&mut self.connection.clone()).await?;
         Ok(match recorded {
             1 => Recorded::Stored(revision),
@@ -329,9 +243,8 @@ impl Shared {
 
     pub(crate) async fn unlock(&self, token: &str) -> redis::RedisResult<()> {
         let _: i64 = self
-            .unlock
-            .key(&self.keys.lock)
-            .arg(token)
+            .scripts
+            .unlock(&self.keys, token)
             .invoke_async(&mut self.connection.clone())
             .await?;
         Ok(())

@@ -186,6 +186,37 @@ async fn redis_down_the_receiver_fetches_alone_and_the_fleet_catches_up() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_whose_share_failed_follows_the_next_notice_without_waiting_for_its_poll() {
+    let Some(mut server) = server() else { return };
+    let origin = Origin::start().await;
+    // No periodic read within the test: only a notice can bring A the change.
+    let slow_poll = |builder: FleetBuilder| builder.catch_up_interval(Duration::from_secs(600));
+    let a = Replica::start_with(&server.url(), &origin, slow_poll);
+    a.wait_version(1).await;
+    let b = Replica::start_with(&server.url(), &origin, slow_poll);
+    b.wait_version(1).await;
+    a.wait_until("A to subscribe", |a| a.handle.connected()).await;
+
+    // A fetches alone while Redis is down, then cannot share it: the origin fails.
+    server.stop();
+    origin.publish(2);
+    assert_eq!(a.deliver().await, 200, "answered by its own fetch");
+    a.wait_until("A to see Redis gone", |a| !a.handle.connected())
+        .await;
+    origin.fail(Some(500));
+    let before = origin.fetches();
+    server.restart().expect("restart");
+    origin.wait_fetches(before + 1).await; // A's attempt to share, refused
+    a.wait_until("A to reconnect", |a| a.handle.connected()).await;
+
+    // The origin recovers and a new change reaches B: A takes it from the notice.
+    origin.fail(None);
+    origin.publish(3);
+    assert_eq!(b.deliver().await, 200);
+    a.wait_version(3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_restarted_during_a_fetch_still_answers_and_the_fleet_follows() {
     let Some(mut server) = server() else { return };
     let origin = Origin::start().await;

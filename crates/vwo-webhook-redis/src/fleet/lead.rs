@@ -9,7 +9,8 @@ use vwo_webhook_settings::Checked;
 use vwo_webhook_settings::replication::StoreWrite;
 
 use crate::replica::{FleetFailure, Inner};
-use crate::shared::{Head, Outcome, Recorded, StoredFailure, Ticket, describe, millis, new_epoch};
+use crate::scripts::{Outcome, Recorded};
+use crate::shared::{Head, StoredFailure, Ticket, describe, millis, new_epoch};
 use crate::telemetry;
 
 use super::RedisFleet;
@@ -18,14 +19,30 @@ use super::RedisFleet;
 #[derive(Debug)]
 pub(crate) struct Unavailable(pub(crate) &'static str, pub(crate) redis::RedisError);
 
+/// How a refresh through the fleet ended.
+#[derive(Debug)]
+pub(crate) enum Through {
+    /// The fleet answered it: by this replica's fetch, another's, or a failure it shared.
+    Answered(Result<(), RefreshError>),
+    /// Redis failed on the way: the replica fetches alone.
+    Unavailable(Unavailable),
+}
+
+/// The value of a Redis command, or the end of the refresh through the fleet.
+macro_rules! or_unavailable {
+    ($command:expr, $op:literal) => {
+        match $command {
+            Ok(value) => value,
+            Err(error) => return Through::Unavailable(Unavailable($op, error)),
+        }
+    };
+}
+
 impl RedisFleet {
-    pub(super) async fn through_fleet(
-        &self,
-        trigger: &Trigger,
-    ) -> Result<Result<(), RefreshError>, Unavailable> {
+    pub(super) async fn through_fleet(&self, trigger: &Trigger) -> Through {
         let inner = &*self.inner;
         let shared = &inner.shared;
-        let ticket = shared.take_ticket().await.map_err(|e| Unavailable("ticket", e))?;
+        let ticket = or_unavailable!(shared.take_ticket().await, "ticket");
         let patience = Instant::now() + inner.lock_ttl * 2 + inner.timeout * 4;
         let mut notices = inner.notices.subscribe();
         // A webhook needs a fetch that started after it arrived. Anything else (a start, a
@@ -41,26 +58,22 @@ impl RedisFleet {
             poll: matches!(trigger, Trigger::SafetyNet),
         };
         loop {
-            let head = shared.head().await.map_err(|e| Unavailable("read", e))?;
+            let head = or_unavailable!(shared.head().await, "read");
             if let Some(answer) = inner.answered(&wait, &head) {
                 return self.settle(trigger, answer, &head).await;
             }
             let token = new_epoch();
-            if shared
-                .try_lock(&token, inner.lock_ttl)
-                .await
-                .map_err(|e| Unavailable("lock", e))?
-            {
+            if or_unavailable!(shared.try_lock(&token, inner.lock_ttl).await, "lock") {
                 // The head read before the lock may predate the fetch that just released it.
                 let result = match shared.head().await {
                     Ok(head) => match inner.answered(&wait, &head) {
                         Some(answer) => Some(self.settle(trigger, answer, &head).await),
                         None => match self.lead(trigger, &ticket.epoch, &head).await {
-                            Led::Done(result) => Some(Ok(result)),
+                            Led::Done(result) => Some(Through::Answered(result)),
                             Led::Retake => None,
                         },
                     },
-                    Err(error) => Some(Err(Unavailable("read", error))),
+                    Err(error) => Some(Through::Unavailable(Unavailable("read", error))),
                 };
                 if let Err(error) = shared.unlock(&token).await {
                     // It expires on its own.
@@ -75,7 +88,7 @@ impl RedisFleet {
                 };
             }
             if Instant::now() >= patience {
-                return Ok(Err(RefreshError::transient(FleetFailure(
+                return Through::Answered(Err(RefreshError::transient(FleetFailure(
                     "no replica finished a fetch in time".to_owned(),
                 ))));
             }
@@ -86,20 +99,25 @@ impl RedisFleet {
     }
 
     /// Acts on what the fleet's state already answers.
-    async fn settle(
-        &self,
-        trigger: &Trigger,
-        answer: Answer,
-        head: &Head,
-    ) -> Result<Result<(), RefreshError>, Unavailable> {
+    async fn settle(&self, trigger: &Trigger, answer: Answer, head: &Head) -> Through {
         match answer {
             Answer::Served(path) => {
                 telemetry::refreshed(path);
-                Ok(self.inner.adopt_head(head).await)
+                Through::Answered(self.inner.adopt_head(head).await)
+            }
+            Answer::Covered => {
+                telemetry::refreshed("joined");
+                let adopted = self.inner.adopt_head(head).await;
+                if adopted.is_ok() {
+                    // A fetch that started after this ticket, so after anything this
+                    // replica fetched alone: there is nothing left to share.
+                    self.inner.pending.store(false, Ordering::Relaxed);
+                }
+                Through::Answered(adopted)
             }
             Answer::Failed(error) => {
                 telemetry::refreshed("joined");
-                Ok(Err(error))
+                Through::Answered(Err(error))
             }
             // Redis lost the fleet's state since the ticket was taken: the ticket means
             // nothing now. Take a new one (later, so just as safe).
@@ -172,7 +190,14 @@ impl RedisFleet {
                     inner.settings.install(snapshot);
                 }
                 match inner.shared.head().await {
-                    Ok(head) => inner.adopt_head(&head).await,
+                    Ok(head) => {
+                        let adopted = inner.adopt_head(&head).await;
+                        if adopted.is_ok() {
+                            // Later than this fetch, so later than one made alone before.
+                            inner.pending.store(false, Ordering::Relaxed);
+                        }
+                        adopted
+                    }
                     Err(_) => Ok(()),
                 }
             }
@@ -215,6 +240,8 @@ struct Wait<'a> {
 enum Answer {
     /// The stored document answers it (by the way named, for the metric).
     Served(&'static str),
+    /// The stored result is of a fetch that started after the ticket was taken.
+    Covered,
     /// The fetch that covers it failed.
     Failed(RefreshError),
     /// Redis lost the state the ticket belongs to.
@@ -232,7 +259,7 @@ impl Inner {
             return Some(Answer::Retake);
         }
         if head.covered >= ticket.number {
-            return Some(Answer::Served("joined"));
+            return Some(Answer::Covered);
         }
         if let Some(failure) = head.failure.as_ref().filter(|f| f.ticket >= ticket.number) {
             return Some(Answer::Failed(failure_error(failure)));
