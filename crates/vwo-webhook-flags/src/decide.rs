@@ -36,6 +36,10 @@ impl From<Crash> for Stop {
 pub(crate) trait Access {
     fn get(&mut self, key: &str) -> Result<Option<StoredDecision>, Stop>;
     fn set(&mut self, key: &str, decision: StoredDecision);
+    /// Whether anything set is kept: without storage a decision builds nothing to store.
+    fn remembers(&self) -> bool {
+        true
+    }
 }
 
 /// VWO's gateway, for `inlist` segments.
@@ -102,6 +106,26 @@ pub(crate) type Evaluated<'a> = Vec<&'a str>;
 /// The group winners found during this run (`megGroupWinnerCampaigns`), by group.
 pub(crate) type Winners = Vec<(usize, Value)>;
 
+/// Which id `_vwoUserId` holds: the context's, or the SDK's UUID for it (a rule with a user
+/// list). Named, not copied: a decision sets it for every rule it checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UserIdKind {
+    Id,
+    Uuid,
+}
+
+/// The text of a `_vwoUserId`; `uuid` is computed before a [`UserIdKind::Uuid`] is set.
+fn user_id_text<'r>(
+    kind: Option<UserIdKind>,
+    context: &'r Context,
+    uuid: &'r Option<String>,
+) -> Option<&'r str> {
+    match kind? {
+        UserIdKind::Id => Some(&context.0.id),
+        UserIdKind::Uuid => uuid.as_deref(),
+    }
+}
+
 /// One decision in progress.
 pub(crate) struct Run<'a> {
     pub(crate) model: &'a Model,
@@ -110,8 +134,8 @@ pub(crate) struct Run<'a> {
     pub(crate) lists: &'a dyn ListCheck,
     /// `_vwoUserId` as it stands in the custom variables and in the variation targeting
     /// variables (the SDK sets it per rule, and later reads see the last one set).
-    pub(crate) custom_user_id: Option<String>,
-    pub(crate) targeting_user_id: Option<String>,
+    pub(crate) custom_user_id: Option<UserIdKind>,
+    pub(crate) targeting_user_id: Option<UserIdKind>,
     uuid: Option<String>,
     pub(crate) evaluated: Evaluated<'a>,
     pub(crate) depth: u32,
@@ -148,11 +172,11 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// The SDK's UUID for this user and account (`getUUID`).
-    pub(crate) fn uuid(&mut self) -> String {
-        self.uuid
-            .get_or_insert_with(|| crate::uuid::user_uuid(&self.context.0.id, &self.model.account_id))
-            .clone()
+    /// Computes the SDK's UUID for this user and account (`getUUID`), once a run.
+    fn compute_uuid(&mut self) {
+        if self.uuid.is_none() {
+            self.uuid = Some(crate::uuid::user_uuid(&self.context.0.id, &self.model.account_id));
+        }
     }
 
     /// Decides `feature_key`.
@@ -304,7 +328,7 @@ impl<'a> Run<'a> {
             }
         }
 
-        if outcome.enabled {
+        if outcome.enabled && self.access.remembers() {
             let decision = StoredDecision {
                 rollout_id: outcome.rollout.as_ref().map(|p| p.id.clone()),
                 rollout_key: outcome.rollout.as_ref().map(|p| p.key.clone()),
@@ -348,7 +372,7 @@ impl<'a> Run<'a> {
         let vwo_user_id = if self.context.0.post_segmentation_variables.is_empty() {
             None
         } else {
-            self.custom_user_id.clone()
+            user_id_text(self.custom_user_id, self.context, &self.uuid).map(str::to_owned)
         };
         self.impressions.push(Impression {
             campaign_id: campaign_id.clone(),
@@ -367,12 +391,13 @@ impl<'a> Run<'a> {
         winners: Option<&mut Winners>,
     ) -> Result<(bool, Option<Whitelisted>), Stop> {
         let user_id = if rule.user_list {
-            self.uuid()
+            self.compute_uuid();
+            UserIdKind::Uuid
         } else {
-            self.context.0.id.to_string()
+            UserIdKind::Id
         };
         if rule.kind == Kind::Testing {
-            self.targeting_user_id = Some(user_id.clone());
+            self.targeting_user_id = Some(user_id);
             if rule.forced_variations
                 && let Some(whitelisted) = self.whitelisting(rule)?
             {
@@ -389,7 +414,7 @@ impl<'a> Run<'a> {
             None | Some(Segments::Skip) => Ok(true),
             Some(Segments::Dsl(node)) => {
                 let properties = &self.context.0.custom_variables;
-                let user_id = self.custom_user_id.clone();
+                let user_id = user_id_text(self.custom_user_id, self.context, &self.uuid);
                 let mut lookup = RunLookup {
                     access: &mut *self.access,
                     lists: self.lists,
@@ -398,7 +423,7 @@ impl<'a> Run<'a> {
                 let mut env = Env {
                     context: self.context,
                     properties,
-                    vwo_user_id: user_id.as_deref(),
+                    vwo_user_id: user_id,
                     lookup: &mut lookup,
                 };
                 node.eval(&mut env).map_err(|Crash| lookup.take_stop())
@@ -411,7 +436,7 @@ impl<'a> Run<'a> {
     /// lost their methods and throws (`getWeight is not a function`): it answers disabled.
     fn whitelisting(&mut self, rule: &Rule) -> Result<Option<Whitelisted>, Stop> {
         let mut targeted: Vec<&Arc<Variation>> = Vec::new();
-        let user_id = self.targeting_user_id.clone();
+        let user_id = user_id_text(self.targeting_user_id, self.context, &self.uuid);
         for variation in &rule.variations {
             let Some(node) = &variation.whitelist else {
                 continue;
@@ -424,7 +449,7 @@ impl<'a> Run<'a> {
             let mut env = Env {
                 context: self.context,
                 properties: &self.context.0.variation_targeting_variables,
-                vwo_user_id: user_id.as_deref(),
+                vwo_user_id: user_id,
                 lookup: &mut lookup,
             };
             if node.eval(&mut env).map_err(|Crash| lookup.take_stop())? {

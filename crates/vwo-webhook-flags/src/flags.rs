@@ -13,7 +13,7 @@ use crate::decide::{Access, ListCheck, Outcome, Run, Stop};
 use crate::events::Reporter;
 use crate::flag::Flag;
 use crate::model::Model;
-use crate::storage::{AsyncStorage, NoStorage, Storage, StoredDecision};
+use crate::storage::{AsyncStorage, Storage, StoredDecision};
 use crate::telemetry;
 
 /// VWO's gateway, which the SDK asks whether a value is in a list (`inlist(..)` segments).
@@ -57,7 +57,8 @@ impl ListCheck for Lists<'_> {
 pub struct Flags {
     compiled: ArcSwapOption<Compiled>,
     store: Option<Arc<SettingsStore>>,
-    storage: Arc<dyn Storage>,
+    /// `None`: no storage (the SDK without a connector).
+    storage: Option<Arc<dyn Storage>>,
     gateway: Arc<dyn Gateway>,
     pub(crate) reporter: Reporter,
 }
@@ -90,7 +91,7 @@ impl Flags {
         Self {
             compiled: ArcSwapOption::empty(),
             store: None,
-            storage: Arc::new(NoStorage),
+            storage: None,
             gateway: Arc::new(NoGateway),
             reporter: Reporter::disabled(),
         }
@@ -105,7 +106,7 @@ impl Flags {
 
     /// Keeps decisions sticky in `storage` (the SDK's storage connector).
     pub fn with_storage(mut self, storage: Arc<dyn Storage>) -> Self {
-        self.storage = storage;
+        self.storage = Some(storage);
         self
     }
 
@@ -196,7 +197,7 @@ impl Flags {
             return (Flag::without_settings(), vec!["no settings loaded".to_owned()]);
         };
         let mut access = Direct {
-            storage: &*self.storage,
+            storage: self.storage.as_deref(),
             user_id: &context.0.id,
         };
         let lists = Lists(&*self.gateway);
@@ -270,17 +271,23 @@ impl Flags {
 
 /// Storage read and written in place.
 struct Direct<'a> {
-    storage: &'a dyn Storage,
+    storage: Option<&'a dyn Storage>,
     user_id: &'a str,
 }
 
 impl Access for Direct<'_> {
     fn get(&mut self, key: &str) -> Result<Option<StoredDecision>, Stop> {
-        Ok(self.storage.get(key, self.user_id))
+        Ok(self.storage.and_then(|storage| storage.get(key, self.user_id)))
     }
 
     fn set(&mut self, key: &str, decision: StoredDecision) {
-        self.storage.set(key, self.user_id, decision);
+        if let Some(storage) = self.storage {
+            storage.set(key, self.user_id, decision);
+        }
+    }
+
+    fn remembers(&self) -> bool {
+        self.storage.is_some()
     }
 }
 

@@ -9,9 +9,18 @@ pub(crate) fn number_to_string(value: f64) -> String {
     if value == 0.0 {
         return "0".to_owned(); // -0 prints as 0
     }
+    // Integers JavaScript holds exactly print as their digits; ryu's general path is several
+    // times slower, and most numbers in contexts and settings are such integers.
+    if value.fract() == 0.0 && value.abs() <= MAX_SAFE_INTEGER {
+        #[allow(clippy::cast_possible_truncation, reason = "an integer within 2^53")]
+        return itoa::Buffer::new().format(value as i64).to_owned();
+    }
     let mut buffer = ryu_js::Buffer::new();
     buffer.format(value).to_owned()
 }
+
+/// `Number.MAX_SAFE_INTEGER`: 2^53 - 1.
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// `String(x)` for a JSON value (an array joins its elements with commas, `null` inside one
 /// is empty, an object is `[object Object]`).
@@ -323,6 +332,17 @@ pub(crate) fn decode_uri_component(text: &str) -> Option<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    proptest::proptest! {
+        /// The integer fast path prints what the general (ryu) path prints.
+        #[test]
+        fn integers_print_as_the_general_path_prints_them(n in -9_007_199_254_740_991_i64..=9_007_199_254_740_991) {
+            #[allow(clippy::cast_precision_loss, reason = "within 2^53: exact")]
+            let value = n as f64;
+            let general = if value == 0.0 { "0".to_owned() } else { ryu_js::Buffer::new().format(value).to_owned() };
+            proptest::prop_assert_eq!(number_to_string(value), general);
+        }
+    }
 
     #[test]
     fn numbers_print_as_javascript_prints_them() {

@@ -17,11 +17,6 @@ use crate::storage::StoredDecision;
 /// its stack (a group whose rollout is in the same group recurses for ever).
 const MAX_DEPTH: u32 = 64;
 
-/// The storage key of a group's winner.
-fn meg_key(group: &GroupRef) -> String {
-    format!("_vwo_meta_meg_{}", group.text)
-}
-
 /// `megGroupWinnerCampaigns.set(..)`, which throws on the `null` a group's rollout
 /// evaluation passes.
 fn remember(winners: Option<&mut Winners>, group: &GroupRef, winner: Value) -> Result<(), Stop> {
@@ -69,7 +64,7 @@ pub(crate) fn check_group(
     let Some(group) = group.filter(|g| js::truthy(&g.id)) else {
         return Ok((run.pre_segmentation(rule)?, None));
     };
-    if let Some(stored) = run.access.get(&meg_key(&group))?
+    if let Some(stored) = run.access.get(&group.storage_key)?
         && let (Some(_), Some(id)) = (
             stored.experiment_key.as_ref().filter(|v| js::truthy(v)),
             stored.experiment_id.as_ref().filter(|v| js::truthy(v)),
@@ -254,13 +249,28 @@ fn bucket_in_group(run: &Run<'_>, group: &GroupRef) -> f64 {
     )
 }
 
-/// Stores the group's winner and returns it if it is one of the called feature's campaigns.
+/// Stores the group's winner (with storage) and returns it if it is one of the called
+/// feature's campaigns.
 fn settle(
     run: &mut Run<'_>,
     winner: &Arc<Rule>,
     called: &[Value],
     group: &GroupRef,
 ) -> Result<Option<Arc<Rule>>, Stop> {
+    if run.access.remembers() {
+        remember_winner(run, winner, group)?;
+    } else if winner.kind == Kind::Personalize {
+        // Reading the winner's first variation throws without one, storage or not.
+        winner.first_variation()?;
+    }
+    Ok(called
+        .iter()
+        .any(|id| js::strict_eq(id, &winner.id))
+        .then(|| Arc::clone(winner)))
+}
+
+/// Stores the group's winner for the user.
+fn remember_winner(run: &mut Run<'_>, winner: &Arc<Rule>, group: &GroupRef) -> Result<(), Stop> {
     let variation_id = if winner.kind == Kind::Personalize {
         winner.first_variation()?.id.clone()
     } else {
@@ -273,12 +283,9 @@ fn settle(
         ..StoredDecision::default()
     };
     if crate::decide::storable(&decision) {
-        run.access.set(&meg_key(group), decision);
+        run.access.set(&group.storage_key, decision);
     }
-    Ok(called
-        .iter()
-        .any(|id| js::strict_eq(id, &winner.id))
-        .then(|| Arc::clone(winner)))
+    Ok(())
 }
 
 /// `_normalizeWeightsAndFindWinningCampaign`: equal weights, rounded to 4 decimals.
@@ -317,24 +324,36 @@ fn by_priority(
     group_ref: &GroupRef,
     group: &Group,
 ) -> Result<Option<Arc<Rule>>, Stop> {
-    let priority: Vec<Value> = match &group.priority {
-        None => Vec::new(),
-        Some(Value::Array(items)) => items.clone(),
-        Some(Value::String(s)) => s
-            .encode_utf16()
-            .map(|u| Value::String(String::from_utf16_lossy(&[u])))
-            .collect(),
-        Some(Value::Null) => return Err(Stop::Crash),
-        Some(_) => Vec::new(),
+    // `p` in order: an array's items, or a string's UTF-16 units, each compared as the SDK
+    // compares them.
+    let matches = |rule: &Rule, wanted: &Value| -> Result<bool, Stop> {
+        Ok(js::loose_eq(&rule.id, wanted) || wanted.as_str() == Some(rule.pair()?))
     };
     let mut winner = None;
-    'order: for wanted in &priority {
-        for rule in list {
-            if js::loose_eq(&rule.id, wanted) || wanted.as_str() == Some(rule.pair()?) {
-                winner = Some(Arc::clone(rule));
-                break 'order;
+    match &group.priority {
+        Some(Value::Array(items)) => {
+            'order: for wanted in items {
+                for rule in list {
+                    if matches(rule, wanted)? {
+                        winner = Some(Arc::clone(rule));
+                        break 'order;
+                    }
+                }
             }
         }
+        Some(Value::String(s)) => {
+            'units: for unit in s.encode_utf16() {
+                let wanted = Value::String(String::from_utf16_lossy(&[unit]));
+                for rule in list {
+                    if matches(rule, &wanted)? {
+                        winner = Some(Arc::clone(rule));
+                        break 'units;
+                    }
+                }
+            }
+        }
+        Some(Value::Null) => return Err(Stop::Crash),
+        None | Some(_) => {}
     }
     if winner.is_none() {
         if matches!(group.weights, Some(Value::Null)) {

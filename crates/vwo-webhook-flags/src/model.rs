@@ -110,6 +110,8 @@ pub(crate) struct Rule {
 pub(crate) struct GroupRef {
     pub(crate) id: Value,
     pub(crate) text: String,
+    /// Where storage keeps the group's winner: `_vwo_meta_meg_<id>`.
+    pub(crate) storage_key: String,
     pub(crate) index: usize,
 }
 

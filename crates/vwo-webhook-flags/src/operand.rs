@@ -225,21 +225,21 @@ fn is_version(s: &str) -> bool {
 /// `compareVersions`: dot-separated parts, each a number if it is all digits and 0 otherwise,
 /// missing parts 0.
 fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
-    let parts = |s: &str| -> Vec<f64> {
-        s.split('.')
-            .map(|part| {
-                if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
-                    part.parse().unwrap_or(0.0)
-                } else {
-                    0.0
-                }
-            })
-            .collect()
+    // Each dot-separated part as a number (0 unless all digits); the shorter version is
+    // padded with zeros. Read part by part, without collecting either version.
+    let part = |part: &str| -> f64 {
+        if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
+            part.parse().unwrap_or(0.0)
+        } else {
+            0.0
+        }
     };
-    let (a, b) = (parts(a), parts(b));
-    for i in 0..a.len().max(b.len()) {
-        let x = a.get(i).copied().unwrap_or(0.0);
-        let y = b.get(i).copied().unwrap_or(0.0);
+    let (mut a, mut b) = (a.split('.').map(part), b.split('.').map(part));
+    loop {
+        let (x, y) = match (a.next(), b.next()) {
+            (None, None) => return std::cmp::Ordering::Equal,
+            (x, y) => (x.unwrap_or(0.0), y.unwrap_or(0.0)),
+        };
         if x < y {
             return std::cmp::Ordering::Less;
         }
@@ -247,7 +247,6 @@ fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
             return std::cmp::Ordering::Greater;
         }
     }
-    std::cmp::Ordering::Equal
 }
 
 #[cfg(test)]

@@ -191,12 +191,19 @@ impl Node {
                 }
             }
             Node::User(users) => {
-                let Some(id) = env.property("_vwoUserId").map(Cow::into_owned) else {
+                if let Some(id) = env.vwo_user_id {
+                    return Ok(users.iter().any(|user| user == id));
+                }
+                let Some(id) = env.property("_vwoUserId") else {
                     return Ok(false);
                 };
-                Ok(users
-                    .iter()
-                    .any(|user| js::loose_eq(&Value::String(user.clone()), &id)))
+                // `==` between strings is their equality; only another type needs JS's rules.
+                Ok(match &*id {
+                    Value::String(id) => users.iter().any(|user| user == id),
+                    other => users
+                        .iter()
+                        .any(|user| js::loose_eq(&Value::String(user.clone()), other)),
+                })
             }
             Node::UserAgent(operand) => {
                 let Some(ua) = env.context.0.user_agent.as_deref().filter(|ua| !ua.is_empty()) else {

@@ -471,6 +471,7 @@ fn link(
                 let index = groups.index.get(&text).copied().ok_or(Crash)?;
                 Ok(Some(GroupRef {
                     id: group_id.clone(),
+                    storage_key: format!("_vwo_meta_meg_{text}"),
                     text,
                     index,
                 }))
