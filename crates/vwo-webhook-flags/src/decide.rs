@@ -36,7 +36,8 @@ impl From<Crash> for Stop {
 pub(crate) trait Access {
     fn get(&mut self, key: &str) -> Result<Option<StoredDecision>, Stop>;
     fn set(&mut self, key: &str, decision: StoredDecision);
-    /// Whether anything set is kept: without storage a decision builds nothing to store.
+    /// Whether there is storage: without it a decision reads nothing and builds nothing to
+    /// store.
     fn remembers(&self) -> bool {
         true
     }
@@ -172,6 +173,16 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// What storage holds for `key`, without a call when there is no storage.
+    #[inline]
+    pub(crate) fn stored(&mut self, key: &str) -> Result<Option<StoredDecision>, Stop> {
+        if self.access.remembers() {
+            self.access.get(key)
+        } else {
+            Ok(None)
+        }
+    }
+
     /// Computes the SDK's UUID for this user and account (`getUUID`), once a run.
     fn compute_uuid(&mut self) {
         if self.uuid.is_none() {
@@ -209,7 +220,7 @@ impl<'a> Run<'a> {
         let model: &'a Model = self.model;
         let known = model.feature(feature_key);
 
-        let stored = self.access.get(feature_key)?;
+        let stored = self.stored(feature_key)?;
         if let Some(stored) = &stored {
             if let Some(variation_id) = stored.experiment_variation_id.as_ref().filter(|v| js::truthy(v)) {
                 if let Some(key) = stored.experiment_key.as_ref().filter(|v| js::truthy(v))
@@ -506,6 +517,9 @@ impl RunLookup<'_> {
 
 impl Lookup for RunLookup<'_> {
     fn has_stored(&mut self, feature_key: &str) -> Result<bool, Crash> {
+        if !self.access.remembers() {
+            return Ok(false);
+        }
         match self.access.get(feature_key) {
             Ok(found) => Ok(found.is_some()),
             Err(stop) => {

@@ -64,7 +64,7 @@ pub(crate) fn check_group(
     let Some(group) = group.filter(|g| js::truthy(&g.id)) else {
         return Ok((run.pre_segmentation(rule)?, None));
     };
-    if let Some(stored) = run.access.get(&group.storage_key)?
+    if let Some(stored) = run.stored(&group.storage_key)?
         && let (Some(_), Some(id)) = (
             stored.experiment_key.as_ref().filter(|v| js::truthy(v)),
             stored.experiment_id.as_ref().filter(|v| js::truthy(v)),
@@ -201,7 +201,7 @@ fn eligible(run: &mut Run<'_>, campaigns: &[(usize, &[Arc<Rule>])]) -> Result<El
     for (feature, rules) in campaigns {
         let feature_key = &run.model.features[*feature].key;
         for rule in *rules {
-            if let Some(stored) = run.access.get(feature_key)?
+            if let Some(stored) = run.stored(feature_key)?
                 && let (Some(variation_id), Some(key)) = (
                     stored.experiment_variation_id.as_ref().filter(|v| js::truthy(v)),
                     stored.experiment_key.as_ref().filter(|v| js::truthy(v)),

@@ -98,11 +98,15 @@ impl Operand {
         let mut operand = self.value.as_str();
         let mut regex = self.regexes.as_ref().and_then(|r| r.text.as_ref());
         if let Some(numeric) = &self.numeric
-            && !tag.chars().any(|c| !(c.is_ascii_digit() || c == '.'))
+            && tag.bytes().all(|b| b.is_ascii_digit() || b == b'.')
         {
-            let parsed = js::parse_float(tag);
+            // Digits without a leading zero, few enough to be exact, print back as they are.
+            let as_is = tag.len() <= 15 && tag.bytes().all(|b| b.is_ascii_digit()) && !tag.starts_with('0');
+            let parsed = if as_is { 1.0 } else { js::parse_float(tag) };
             if parsed != 0.0 && !parsed.is_nan() {
-                tag_text = std::borrow::Cow::Owned(js::number_to_string(parsed));
+                if !as_is {
+                    tag_text = std::borrow::Cow::Owned(js::number_to_string(parsed));
+                }
                 operand = numeric;
                 regex = self.regexes.as_ref().and_then(|r| r.numeric.as_ref());
             }
@@ -121,12 +125,10 @@ impl Operand {
             Kind::GreaterOrEqual => compare_versions(tag, operand).is_ge(),
             Kind::LessThan => compare_versions(tag, operand).is_lt(),
             Kind::LessOrEqual => compare_versions(tag, operand).is_le(),
+            // Equal text is an equal version too; otherwise only versions compare by parts.
             Kind::Equal => {
-                if is_version(tag) && is_version(operand) {
-                    compare_versions(tag, operand).is_eq()
-                } else {
-                    tag == operand
-                }
+                tag == operand
+                    || (is_version(tag) && is_version(operand) && compare_versions(tag, operand).is_eq())
             }
         }
     }
@@ -217,9 +219,12 @@ fn version_call<'a>(raw: &'a str, name: &str) -> Option<&'a str> {
 
 /// `/^(\d+\.)*\d+$/`
 fn is_version(s: &str) -> bool {
-    !s.is_empty()
-        && s.split('.')
-            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+    // Non-empty digit runs joined by single dots.
+    let bytes = s.as_bytes();
+    bytes.first().is_some_and(u8::is_ascii_digit)
+        && bytes.last().is_some_and(u8::is_ascii_digit)
+        && bytes.iter().all(|b| b.is_ascii_digit() || *b == b'.')
+        && !bytes.windows(2).any(|pair| pair == b"..")
 }
 
 /// `compareVersions`: dot-separated parts, each a number if it is all digits and 0 otherwise,
@@ -252,6 +257,23 @@ fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The byte scan says what splitting at dots says.
+        #[test]
+        fn a_version_is_digit_runs_joined_by_dots(s in "[0-9.a]{0,8}") {
+            let split = !s.is_empty()
+                && s.split('.').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
+            proptest::prop_assert_eq!(is_version(&s), split);
+        }
+
+        /// Digits without a leading zero, up to 15 of them, print back unchanged, so the
+        /// numeric form may skip parsing them.
+        #[test]
+        fn short_digit_runs_print_as_themselves(s in "[1-9][0-9]{0,14}") {
+            proptest::prop_assert_eq!(js::number_to_string(js::parse_float(&s)), s);
+        }
+    }
 
     fn check(operand: &str, tag: &str) -> bool {
         Operand::compile(operand, Reading::Numeric).matches(tag)
