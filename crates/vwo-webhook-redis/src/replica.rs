@@ -104,11 +104,7 @@ impl Inner {
                 stored.revision
             ))));
         }
-        let check = if stored.check == "update" {
-            Check::Update
-        } else {
-            Check::Fetch
-        };
+        let check = Check::from_name(&stored.check);
         let fetched_at = stored.fetched_at;
         match Snapshot::parse(stored.raw, check, Source::Redis, stored.etag, fetched_at) {
             Ok(snapshot) => {

@@ -213,9 +213,10 @@ impl VwoSettings {
         let inner = &*self.inner;
         // The SDK validates what `updateSettings()` fetched as is, and normalizes what `init()`
         // and its polling fetched: the same here, by endpoint.
-        let (endpoint, check) = match trigger {
-            Trigger::Webhook(_) => (Endpoint::Pull, Check::Update),
-            _ => (Endpoint::Settings, Check::Fetch),
+        let check = Check::for_trigger(trigger);
+        let endpoint = match check {
+            Check::Update => Endpoint::Pull,
+            _ => Endpoint::Settings,
         };
         let refused = self.refused().filter(|refused| refused.check == check);
         // A redelivery of the notice whose fetch was refused moments ago gets the same verdict

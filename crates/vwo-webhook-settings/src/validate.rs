@@ -37,6 +37,36 @@ pub enum Check {
     Fetch,
 }
 
+impl Check {
+    /// How the SDK validates what a refresh for `trigger` fetched: a webhook's as
+    /// `updateSettings()` does, anything else as `init()` and its polling do.
+    pub fn for_trigger(trigger: &vwo_webhook::Trigger) -> Self {
+        match trigger {
+            vwo_webhook::Trigger::Webhook(_) => Check::Update,
+            _ => Check::Fetch,
+        }
+    }
+
+    /// Its name, as stored beside a shared document so that every replica validates it the
+    /// same way: `update` or `fetch`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Check::Update => "update",
+            Check::Fetch => "fetch",
+        }
+    }
+
+    /// The check a [`Check::name`] names; any other name is [`Check::Fetch`], the path that
+    /// normalizes.
+    pub fn from_name(name: &str) -> Self {
+        if name == "update" {
+            Check::Update
+        } else {
+            Check::Fetch
+        }
+    }
+}
+
 /// What a value must be: one superstruct struct.
 #[derive(Clone, Copy)]
 enum Kind {
@@ -299,6 +329,24 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_webhook_validates_as_update_and_anything_else_as_fetch_by_name_too() {
+        let notice = vwo_webhook::SettingsChanged::from_slice(
+            br#"{"timestamp":1606482285,"event":"settings_changed"}"#,
+        )
+        .expect("notice");
+        assert_eq!(
+            Check::for_trigger(&vwo_webhook::Trigger::Webhook(notice)),
+            Check::Update
+        );
+        assert_eq!(Check::for_trigger(&vwo_webhook::Trigger::SafetyNet), Check::Fetch);
+        assert_eq!(Check::for_trigger(&vwo_webhook::Trigger::Manual), Check::Fetch);
+        for check in [Check::Update, Check::Fetch] {
+            assert_eq!(Check::from_name(check.name()), check);
+        }
+        assert_eq!(Check::from_name("anything else"), Check::Fetch);
+    }
 
     fn minimal() -> Value {
         json!({

@@ -7,6 +7,7 @@ use std::time::Instant;
 use tracing::Instrument;
 
 use crate::builder::AckPolicy;
+use crate::outcome::Outcome;
 use crate::payload::SettingsChanged;
 use crate::receiver::Receiver;
 use crate::refresh::Trigger;
@@ -93,13 +94,7 @@ impl Delivery {
         }
         self.span.record("generation", generation);
         record(&self.span, &response, outcome, self.arrived);
-        let counted = match outcome {
-            "refreshed" | "scheduled" => "accepted",
-            "transient_failure" => "transient_failure",
-            "timed_out" => "timed_out",
-            _ => "permanent_failure",
-        };
-        telemetry::delivery(counted, response.status(), None, self.arrived.elapsed());
+        telemetry::delivery(outcome, response.status(), None, self.arrived.elapsed());
         tracing::info!(
             action = action.as_deref().unwrap_or(""),
             "vwo webhook delivery answered"
@@ -109,8 +104,8 @@ impl Delivery {
 }
 
 /// Records a delivery's answer on its span.
-pub(crate) fn record(span: &tracing::Span, response: &Response, outcome: &str, arrived: Instant) {
+pub(crate) fn record(span: &tracing::Span, response: &Response, outcome: Outcome, arrived: Instant) {
     span.record("status", response.status());
-    span.record("outcome", outcome);
+    span.record("outcome", outcome.span_label());
     span.record("latency_us", arrived.elapsed().as_micros() as u64);
 }

@@ -41,6 +41,7 @@ mod builder;
 mod compose;
 mod coordinator;
 mod delivery;
+mod outcome;
 mod payload;
 pub mod prelude;
 mod probes;

@@ -15,6 +15,7 @@ use tracing::Instrument;
 use crate::builder::{AckPolicy, BuildError, ReceiverBuilder};
 use crate::coordinator::Coordinator;
 use crate::delivery::{Delivery, Remembered, record};
+use crate::outcome::{Outcome, Refusal};
 use crate::payload::SettingsChanged;
 use crate::refresh::Refresh;
 use crate::response::Response;
@@ -113,7 +114,6 @@ impl std::fmt::Debug for Receiver {
 
 /// A check's refusal: the answer, which check refused (a metric label), and the reason to log
 /// (never a secret).
-type Refusal = (Response, &'static str, String);
 
 impl Receiver {
     /// Starts configuring a receiver whose refreshes run `backend`.
@@ -227,15 +227,24 @@ impl Receiver {
             .await;
         match checked {
             Ok((payload, remembered)) => Ok(Delivery::new(self.clone(), payload, remembered, arrived, span)),
-            Err((response, check, reason)) => {
+            Err(Refusal {
+                response,
+                check,
+                reason,
+            }) => {
                 let _entered = span.enter();
                 if response.is_success() {
-                    record(&span, &response, "replayed", arrived);
-                    telemetry::delivery("replayed", response.status(), None, arrived.elapsed());
+                    record(&span, &response, Outcome::Replayed, arrived);
+                    telemetry::delivery(Outcome::Replayed, response.status(), None, arrived.elapsed());
                     tracing::info!(reason, "vwo webhook delivery already processed");
                 } else {
-                    record(&span, &response, "rejected", arrived);
-                    telemetry::delivery("refused", response.status(), Some(check), arrived.elapsed());
+                    record(&span, &response, Outcome::Refused, arrived);
+                    telemetry::delivery(
+                        Outcome::Refused,
+                        response.status(),
+                        Some(check),
+                        arrived.elapsed(),
+                    );
                     if response.status() == 401 {
                         tracing::warn!(reason, "vwo webhook delivery rejected");
                     } else {
@@ -262,7 +271,7 @@ impl Receiver {
         let inner = &*self.inner;
         // Methods are case-sensitive (RFC 9110): `post` is not POST.
         if method != "POST" {
-            return Err((
+            return Err(Refusal::new(
                 Response::method_not_allowed(),
                 "method",
                 format!("method {method:.16}"),
@@ -277,17 +286,17 @@ impl Receiver {
         }
         let read = tokio::time::timeout(inner.body_timeout, read_body(self.body_limit));
         let Ok(body) = read.await else {
-            return Err((
+            return Err(Refusal::new(
                 Response::body_timeout(inner.body_timeout),
                 "body_timeout",
-                "the body did not arrive in time".to_owned(),
+                "the body did not arrive in time",
             ));
         };
         let body = match body {
             Ok(body) => body,
             Err(BodyError::TooLarge) => return Err(self.too_large("body over the limit")),
             Err(BodyError::Unreadable(reason)) => {
-                return Err((
+                return Err(Refusal::new(
                     Response::bad_request("the request body could not be read"),
                     "body",
                     reason,
@@ -303,7 +312,7 @@ impl Receiver {
         }
         let payload = SettingsChanged::from_slice(body).map_err(|error| {
             let message = format!("invalid webhook payload: {error}");
-            (Response::bad_request(&message), "payload", message)
+            Refusal::new(Response::bad_request(&message), "payload", message)
         })?;
         // Ids to hand back to the verifiers that read them, once the delivery is answered 2xx.
         let remembered = inner
@@ -319,19 +328,17 @@ impl Receiver {
     }
 
     fn too_large(&self, reason: &str) -> Refusal {
-        (
-            Response::payload_too_large(self.body_limit),
-            "body_limit",
-            reason.to_owned(),
-        )
+        Refusal::new(Response::payload_too_large(self.body_limit), "body_limit", reason)
     }
 }
 
 /// A refused check's answer: a replay is acknowledged, anything else is 401.
 fn refused(error: VerifyError) -> Refusal {
     match error {
-        VerifyError::Replayed { .. } => (Response::already_processed(), "replay", error.to_string()),
-        _ => (Response::unauthorized(), "authentication", error.to_string()),
+        VerifyError::Replayed { .. } => {
+            Refusal::new(Response::already_processed(), "replay", error.to_string())
+        }
+        _ => Refusal::new(Response::unauthorized(), "authentication", error.to_string()),
     }
 }
 
@@ -621,6 +628,8 @@ mod tests {
             "latency_us=",
             "vwo_webhook.refresh{generation=1",
             "status=401",
+            // The span says what the deliveries metric counts.
+            "outcome=\"refused\"",
             "header `x-vwo-auth` does not match any configured secret",
             "status=400",
         ] {

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use serde::Serialize;
 
 use crate::coordinator::{RunOutcome, Settled};
+use crate::outcome::Outcome;
 
 /// An HTTP answer in framework-neutral form: adapters copy status, headers and body verbatim.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,19 +70,19 @@ impl Response {
     }
 
     /// The answer under the immediate ack policy, with the outcome to log.
-    pub(crate) fn scheduled() -> (Self, &'static str) {
+    pub(crate) fn scheduled() -> (Self, Outcome) {
         (
             fixed!(202, &[JSON], "accepted", "settings refresh scheduled"),
-            "scheduled",
+            Outcome::Scheduled,
         )
     }
 
     /// The answer for a delivery whose covering refresh settled as `settled`, with the outcome
     /// to log: the refresh rows of the status table.
-    pub(crate) fn settled(settled: Settled) -> (Self, &'static str) {
+    pub(crate) fn settled(settled: Settled) -> (Self, Outcome) {
         match settled {
             Settled::Done { outcome, .. } => match outcome {
-                RunOutcome::Refreshed => (Self::refreshed(), "refreshed"),
+                RunOutcome::Refreshed => (Self::refreshed(), Outcome::Refreshed),
                 RunOutcome::Transient => (
                     fixed!(
                         503,
@@ -89,15 +90,15 @@ impl Response {
                         "error",
                         "settings refresh failed transiently; redeliver"
                     ),
-                    "transient_failure",
+                    Outcome::TransientFailure,
                 ),
                 RunOutcome::Permanent => (
                     fixed!(500, &[JSON], "error", "settings refresh failed"),
-                    "permanent_failure",
+                    Outcome::PermanentFailure,
                 ),
                 RunOutcome::Panicked => (
                     fixed!(500, &[JSON], "error", "settings refresh failed unexpectedly"),
-                    "panicked",
+                    Outcome::Panicked,
                 ),
             },
             Settled::TimedOut { retrying: true } => (
@@ -107,11 +108,11 @@ impl Response {
                     "error",
                     "settings refresh failed transiently and is being retried; redeliver"
                 ),
-                "transient_failure",
+                Outcome::TransientFailure,
             ),
             Settled::TimedOut { retrying: false } => (
                 fixed!(503, RETRY, "error", "settings refresh still running; redeliver"),
-                "timed_out",
+                Outcome::TimedOut,
             ),
         }
     }

@@ -22,8 +22,13 @@ pub const REFRESH_RETRIES: &str = "vwo_webhook_refresh_retries_total";
 pub const COALESCED_DELIVERIES: &str = "vwo_webhook_refresh_coalesced_deliveries";
 
 /// Records one answered delivery.
-pub(crate) fn delivery(outcome: &'static str, status: u16, check: Option<&'static str>, elapsed: Duration) {
-    let status = status_label(status);
+pub(crate) fn delivery(
+    outcome: crate::outcome::Outcome,
+    status: u16,
+    check: Option<&'static str>,
+    elapsed: Duration,
+) {
+    let (outcome, status) = (outcome.metric_label(), status_label(status));
     match check {
         Some(check) => {
             metrics::counter!(DELIVERIES, "outcome" => outcome, "status" => status, "check" => check)

@@ -5,8 +5,8 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 use vwo_webhook::{Refresh, RefreshError, Trigger};
-use vwo_webhook_settings::Checked;
 use vwo_webhook_settings::replication::StoreWrite;
+use vwo_webhook_settings::{Check, Checked};
 
 use crate::replica::{FleetFailure, Inner};
 use crate::scripts::{Outcome, Recorded};
@@ -147,7 +147,8 @@ impl RedisFleet {
             Ok(Checked::New(snapshot)) => Outcome::New {
                 raw: snapshot.raw(),
                 etag: snapshot.etag(),
-                check: check_name(trigger),
+                // How it was validated, so the followers validate it the same way.
+                check: Check::for_trigger(trigger).name(),
                 fetched_at: snapshot.fetched_at(),
             },
             Ok(_) => Outcome::Unchanged {
@@ -293,14 +294,6 @@ impl Inner {
         };
         let checked = std::time::UNIX_EPOCH + Duration::from_millis(head.checked_ms);
         head.revision > 0 && checked.elapsed().is_ok_and(|age| age < interval / 2)
-    }
-}
-
-/// How the stored document was validated, so followers validate it the same way.
-fn check_name(trigger: &Trigger) -> &'static str {
-    match trigger {
-        Trigger::Webhook(_) => "update",
-        _ => "fetch",
     }
 }
 
