@@ -112,9 +112,6 @@ impl std::fmt::Debug for Receiver {
     }
 }
 
-/// A check's refusal: the answer, which check refused (a metric label), and the reason to log
-/// (never a secret).
-
 impl Receiver {
     /// Starts configuring a receiver whose refreshes run `backend`.
     pub fn builder(backend: impl Refresh) -> ReceiverBuilder {
