@@ -11,11 +11,14 @@ use serde_json::Value;
 
 use crate::context::Context;
 use crate::js;
-use crate::model::{Feature, Kind, Model, Rule, Segments, Variation};
-use crate::segment::{Crash, Env, Lookup};
+use crate::model::{Model, Rule, Variation};
+use crate::segment::Crash;
 use crate::storage::StoredDecision;
 
+mod segments;
 mod traffic;
+
+use segments::{UserIdKind, user_id_text};
 
 /// Why a run stopped early.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,26 +109,6 @@ pub(crate) type Evaluated<'a> = Vec<&'a str>;
 
 /// The group winners found during this run (`megGroupWinnerCampaigns`), by group.
 pub(crate) type Winners = Vec<(usize, Value)>;
-
-/// Which id `_vwoUserId` holds: the context's, or the SDK's UUID for it (a rule with a user
-/// list). Named, not copied: a decision sets it for every rule it checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum UserIdKind {
-    Id,
-    Uuid,
-}
-
-/// The text of a `_vwoUserId`; `uuid` is computed before a [`UserIdKind::Uuid`] is set.
-fn user_id_text<'r>(
-    kind: Option<UserIdKind>,
-    context: &'r Context,
-    uuid: &'r Option<String>,
-) -> Option<&'r str> {
-    match kind? {
-        UserIdKind::Id => Some(&context.0.id),
-        UserIdKind::Uuid => uuid.as_deref(),
-    }
-}
 
 /// One decision in progress.
 pub(crate) struct Run<'a> {
@@ -391,90 +374,6 @@ impl<'a> Run<'a> {
             vwo_user_id,
         });
     }
-
-    /// `checkWhitelistingAndPreSeg`: whether the rule applies to the user, and the
-    /// whitelisted variation if forced variations put the user in one. `winners` is `None`
-    /// where the SDK passes `null` (a rollout evaluated for a group), which throws if written.
-    pub(crate) fn check_whitelisting_and_pre_segmentation(
-        &mut self,
-        feature: &Feature,
-        rule: &Arc<Rule>,
-        winners: Option<&mut Winners>,
-    ) -> Result<(bool, Option<Whitelisted>), Stop> {
-        let user_id = if rule.user_list {
-            self.compute_uuid();
-            UserIdKind::Uuid
-        } else {
-            UserIdKind::Id
-        };
-        if rule.kind == Kind::Testing {
-            self.targeting_user_id = Some(user_id);
-            if rule.forced_variations
-                && let Some(whitelisted) = self.whitelisting(rule)?
-            {
-                return Ok((true, Some(whitelisted)));
-            }
-        }
-        self.custom_user_id = Some(user_id);
-        crate::meg::check_group(self, feature, rule, winners)
-    }
-
-    /// `getPreSegmentationDecision`.
-    pub(crate) fn pre_segmentation(&mut self, rule: &Rule) -> Result<bool, Stop> {
-        match rule.pre_segments()? {
-            None | Some(Segments::Skip) => Ok(true),
-            Some(Segments::Dsl(node)) => {
-                let properties = &self.context.0.custom_variables;
-                let user_id = user_id_text(self.custom_user_id, self.context, &self.uuid);
-                let mut lookup = RunLookup {
-                    access: &mut *self.access,
-                    lists: self.lists,
-                    stop: None,
-                };
-                let mut env = Env {
-                    context: self.context,
-                    properties,
-                    vwo_user_id: user_id,
-                    lookup: &mut lookup,
-                };
-                node.eval(&mut env).map_err(|Crash| lookup.take_stop())
-            }
-        }
-    }
-
-    /// `_evaluateWhitelisting`: the variation whose segments the user's variation targeting
-    /// variables satisfy. When several do, the SDK re-scales their weights on copies that have
-    /// lost their methods and throws (`getWeight is not a function`): it answers disabled.
-    fn whitelisting(&mut self, rule: &Rule) -> Result<Option<Whitelisted>, Stop> {
-        let mut targeted: Vec<&Arc<Variation>> = Vec::new();
-        let user_id = user_id_text(self.targeting_user_id, self.context, &self.uuid);
-        for variation in &rule.variations {
-            let Some(node) = &variation.whitelist else {
-                continue;
-            };
-            let mut lookup = RunLookup {
-                access: &mut *self.access,
-                lists: self.lists,
-                stop: None,
-            };
-            let mut env = Env {
-                context: self.context,
-                properties: &self.context.0.variation_targeting_variables,
-                vwo_user_id: user_id,
-                lookup: &mut lookup,
-            };
-            if node.eval(&mut env).map_err(|Crash| lookup.take_stop())? {
-                targeted.push(variation);
-            }
-        }
-        match targeted.as_slice() {
-            [] => Ok(None),
-            [one] => Ok(Some(Whitelisted {
-                variation: Arc::clone(one),
-            })),
-            _ => Err(Stop::Crash),
-        }
-    }
 }
 
 fn verdict(passed: bool) -> &'static str {
@@ -498,38 +397,4 @@ pub(crate) fn storable(decision: &StoredDecision) -> bool {
         && !truthy(&decision.experiment_key)
         && !truthy(&decision.rollout_variation_id))
         || (truthy(&decision.experiment_key) && !truthy(&decision.experiment_variation_id)))
-}
-
-/// The segment evaluator's view of storage and the gateway during a run; it remembers a
-/// storage miss so the run can stop with it rather than with a crash.
-pub(crate) struct RunLookup<'r> {
-    pub(crate) access: &'r mut dyn Access,
-    pub(crate) lists: &'r dyn ListCheck,
-    pub(crate) stop: Option<Stop>,
-}
-
-impl RunLookup<'_> {
-    /// The reason the evaluation stopped: a storage miss if there was one, else a crash.
-    pub(crate) fn take_stop(&mut self) -> Stop {
-        self.stop.take().unwrap_or(Stop::Crash)
-    }
-}
-
-impl Lookup for RunLookup<'_> {
-    fn has_stored(&mut self, feature_key: &str) -> Result<bool, Crash> {
-        if !self.access.remembers() {
-            return Ok(false);
-        }
-        match self.access.get(feature_key) {
-            Ok(found) => Ok(found.is_some()),
-            Err(stop) => {
-                self.stop = Some(stop);
-                Err(Crash)
-            }
-        }
-    }
-
-    fn in_list(&mut self, list_id: &str, attribute: &str) -> bool {
-        self.lists.in_list(list_id, attribute)
-    }
 }
