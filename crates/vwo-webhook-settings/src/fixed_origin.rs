@@ -285,8 +285,8 @@ mod tests {
 
     const DOCUMENT: &str = include_str!("../testdata/OnlyRolloutSettings.json");
 
-    /// One fetch's document.
-    async fn fetch(addr: SocketAddr) -> Value {
+    /// One fetch's whole response.
+    async fn fetch_raw(addr: SocketAddr) -> Vec<u8> {
         let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
         stream
             .write_all(b"GET /server-side/v2-settings HTTP/1.1\r\nhost: origin\r\n\r\n")
@@ -294,7 +294,12 @@ mod tests {
             .expect("request");
         let mut response = Vec::new();
         stream.read_to_end(&mut response).await.expect("response");
-        let text = String::from_utf8(response).expect("UTF-8");
+        response
+    }
+
+    /// One fetch's document.
+    async fn fetch(addr: SocketAddr) -> Value {
+        let text = String::from_utf8(fetch_raw(addr).await).expect("UTF-8");
         let (_, body) = text.split_once("\r\n\r\n").expect("a body");
         serde_json::from_str(body).expect("JSON")
     }
@@ -348,15 +353,7 @@ mod tests {
         let origin = ChangingOrigin::spawn(DOCUMENT, Duration::ZERO).expect("origin");
         assert_eq!(fetch(origin.addr()).await["version"], 1);
         origin.set_failing(Some(500));
-        let mut stream = tokio::net::TcpStream::connect(origin.addr())
-            .await
-            .expect("connect");
-        stream
-            .write_all(b"GET /server-side/v2-settings HTTP/1.1\r\nhost: origin\r\n\r\n")
-            .await
-            .expect("request");
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).await.expect("response");
+        let response = fetch_raw(origin.addr()).await;
         assert!(
             response.starts_with(b"HTTP/1.1 500 "),
             "{}",

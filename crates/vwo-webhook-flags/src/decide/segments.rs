@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::{Access, ListCheck, Run, Stop, Whitelisted, Winners};
 use crate::context::Context;
 use crate::model::{Feature, Kind, Rule, Segments, Variation};
-use crate::segment::{Crash, Env, Lookup};
+use crate::segment::{Crash, Env, Lookup, Node};
 
 /// Which id `_vwoUserId` holds: the context's, or the SDK's UUID for it (a rule with a user
 /// list). Named, not copied: a decision sets it for every rule it checks.
@@ -63,21 +63,31 @@ impl Run<'_> {
             None | Some(Segments::Skip) => Ok(true),
             Some(Segments::Dsl(node)) => {
                 let properties = &self.context.0.custom_variables;
-                let user_id = user_id_text(self.custom_user_id, self.context, &self.uuid);
-                let mut lookup = RunLookup {
-                    access: &mut *self.access,
-                    lists: self.lists,
-                    stop: None,
-                };
-                let mut env = Env {
-                    context: self.context,
-                    properties,
-                    vwo_user_id: user_id,
-                    lookup: &mut lookup,
-                };
-                node.eval(&mut env).map_err(|Crash| lookup.take_stop())
+                self.evaluate(node, properties, self.custom_user_id)
             }
         }
+    }
+
+    /// `isSegmentationValid(node, properties)` with `_vwoUserId` as `user_id` names it; a
+    /// storage miss inside stops the run with it.
+    fn evaluate(
+        &mut self,
+        node: &Node,
+        properties: &serde_json::Map<String, serde_json::Value>,
+        user_id: Option<UserIdKind>,
+    ) -> Result<bool, Stop> {
+        let mut lookup = RunLookup {
+            access: &mut *self.access,
+            lists: self.lists,
+            stop: None,
+        };
+        let mut env = Env {
+            context: self.context,
+            properties,
+            vwo_user_id: user_id_text(user_id, self.context, &self.uuid),
+            lookup: &mut lookup,
+        };
+        node.eval(&mut env).map_err(|Crash| lookup.take_stop())
     }
 
     /// `_evaluateWhitelisting`: the variation whose segments the user's variation targeting
@@ -85,23 +95,12 @@ impl Run<'_> {
     /// lost their methods and throws (`getWeight is not a function`): it answers disabled.
     fn whitelisting(&mut self, rule: &Rule) -> Result<Option<Whitelisted>, Stop> {
         let mut targeted: Vec<&Arc<Variation>> = Vec::new();
-        let user_id = user_id_text(self.targeting_user_id, self.context, &self.uuid);
+        let properties = &self.context.0.variation_targeting_variables;
         for variation in &rule.variations {
             let Some(node) = &variation.whitelist else {
                 continue;
             };
-            let mut lookup = RunLookup {
-                access: &mut *self.access,
-                lists: self.lists,
-                stop: None,
-            };
-            let mut env = Env {
-                context: self.context,
-                properties: &self.context.0.variation_targeting_variables,
-                vwo_user_id: user_id,
-                lookup: &mut lookup,
-            };
-            if node.eval(&mut env).map_err(|Crash| lookup.take_stop())? {
+            if self.evaluate(node, properties, self.targeting_user_id)? {
                 targeted.push(variation);
             }
         }
