@@ -9,6 +9,9 @@
 //! delivery outside the bursts.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+#[path = "benches/common/fleet.rs"]
+mod fleet;
+
 use std::net::SocketAddr;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -19,7 +22,6 @@ use tokio::process::{Child, ChildStdin};
 use vwo_webhook::{Keyring, Secret};
 use vwo_webhook_conformance::client::Request;
 use vwo_webhook_examples::DEMO_SETTINGS;
-use vwo_webhook_examples::fleet::start_replica;
 use vwo_webhook_redis::RedisServer;
 use vwo_webhook_settings::{ChangingOrigin, SdkKey, VwoSettings};
 use vwo_webhook_tests::soak::{Delivery, Fault, Keys, Record, Schedule, check};
@@ -31,7 +33,6 @@ const OLD_KEY: &str = "soak-old-key-6c1f0e";
 const NEW_KEY: &str = "soak-new-key-93ad4b";
 const SDK_KEY: &str = "soak-sdk-key-0d5e27a8";
 const REDIS_PASSWORD: &str = "soak-redis-pw-41b7";
-const NOTICE: &str = r#"{"timestamp":1606482285,"event":"settings_changed"}"#;
 /// How long after the faults stop and the last change is acknowledged every replica must
 /// serve it (docs/replicas.md).
 const CONVERGENCE: Duration = Duration::from_secs(10);
@@ -72,16 +73,14 @@ fn replica() {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let redis = std::env::var("REDIS_URL").expect("REDIS_URL");
-        let origin: SocketAddr = std::env::var("ORIGIN").expect("ORIGIN").parse().expect("origin");
-        let settings = VwoSettings::builder(vwo_webhook_examples::demo_account_id(), SdkKey::new(SDK_KEY))
-            .base_url(format!("http://{origin}"))
-            .build()
-            .expect("settings");
+        let settings = |origin: SocketAddr| {
+            VwoSettings::builder(vwo_webhook_examples::demo_account_id(), SdkKey::new(SDK_KEY))
+                .base_url(format!("http://{origin}"))
+                .build()
+                .expect("settings")
+        };
         let keyring = Keyring::from_comma_separated(OLD_KEY).expect("key");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let replica = start_replica(listener, admin, &redis, settings, keyring.clone()).expect("replica");
+        let replica = fleet::start_from_env(settings, keyring.clone()).await;
         println!("ready {} {}", replica.addr.port(), replica.admin_addr.port());
         let mut commands = BufReader::new(tokio::io::stdin()).lines();
         while let Ok(Some(line)) = commands.next_line().await {
@@ -184,15 +183,6 @@ async fn served(admin: SocketAddr) -> Option<u64> {
     status["version"].as_str()?.parse().ok()
 }
 
-async fn deliver(addr: SocketAddr, key: &str) -> u16 {
-    Request::post("/vwo-webhook", NOTICE)
-        .header("x-vwo-auth", key)
-        .header("content-type", "application/json")
-        .send(addr)
-        .await
-        .map_or(0, |response| response.status)
-}
-
 /// Sends one delivery and records what came of it.
 async fn delivery(
     start: Instant,
@@ -204,7 +194,7 @@ async fn delivery(
 ) -> Delivery {
     let at = start.elapsed();
     let fetches_before = origin.fetches();
-    let status = deliver(process.0, key).await;
+    let status = fleet::deliver(process.0, key).await;
     let served_after = if status == 200 {
         served(process.1).await
     } else {

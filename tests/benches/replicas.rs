@@ -13,6 +13,8 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod common;
+#[path = "common/fleet.rs"]
+mod fleet;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -24,7 +26,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use vwo_webhook::Keyring;
 use vwo_webhook_conformance::client::Request;
 use vwo_webhook_examples::DEMO_SETTINGS;
-use vwo_webhook_examples::fleet::{demo_settings, start_replica};
+use vwo_webhook_examples::fleet::demo_settings;
 use vwo_webhook_redis::RedisServer;
 use vwo_webhook_settings::ChangingOrigin;
 
@@ -34,7 +36,6 @@ const REPLICAS: usize = 4;
 const BURST: usize = 200;
 const SLOW: Duration = Duration::from_millis(300);
 const SECRET: &str = "bench-secret";
-const NOTICE: &str = r#"{"timestamp":1606482285,"event":"settings_changed"}"#;
 /// Between changes: VWO's changes are human-paced, and each replica's coordinator keeps its
 /// own runs 20 ms apart (the default minimum spacing), which this benchmark is not about.
 const BETWEEN_CHANGES: Duration = Duration::from_millis(25);
@@ -66,13 +67,9 @@ fn replica() {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let redis = std::env::var("REDIS_URL").expect("REDIS_URL");
-        let origin: SocketAddr = std::env::var("ORIGIN").expect("ORIGIN").parse().expect("origin");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let admin = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let settings = demo_settings(origin).expect("settings");
+        let settings = |origin| demo_settings(origin).expect("settings");
         let keyring = Keyring::from_comma_separated(SECRET).expect("key");
-        let replica = start_replica(listener, admin, &redis, settings, keyring).expect("replica");
+        let replica = fleet::start_from_env(settings, keyring).await;
         println!("ready {}", replica.addr.port());
         // The version served at subscription (it may have come from Redis already), then
         // each swap as it happens.
@@ -194,7 +191,7 @@ async fn drive(changes: usize) {
         let addr = addrs[n % REPLICAS];
         burst.spawn(async move {
             let sent = std::time::Instant::now();
-            let response = deliver(addr).await;
+            let response = fleet::deliver(addr, SECRET).await;
             (response, sent.elapsed())
         });
     }
@@ -227,7 +224,7 @@ async fn drive(changes: usize) {
     for n in 0..changes {
         tokio::time::sleep(BETWEEN_CHANGES).await;
         let sent = now_nanos();
-        assert_eq!(deliver(addrs[n % REPLICAS]).await, 200);
+        assert_eq!(fleet::deliver(addrs[n % REPLICAS], SECRET).await, 200);
         let version = origin.fetches();
         let latest = seen.everywhere(version).await;
         visible.push(Duration::from_nanos(
@@ -273,15 +270,6 @@ async fn drive(changes: usize) {
     );
     drop(children);
     drop(redis);
-}
-
-async fn deliver(addr: SocketAddr) -> u16 {
-    Request::post("/vwo-webhook", NOTICE)
-        .header("x-vwo-auth", SECRET)
-        .header("content-type", "application/json")
-        .send(addr)
-        .await
-        .map_or(0, |response| response.status)
 }
 
 fn millis(duration: Duration) -> f64 {
