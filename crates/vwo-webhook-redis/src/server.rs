@@ -213,6 +213,23 @@ impl Drop for Scratch {
     }
 }
 
+/// `127.0.0.1:<port>,...`: the host list of a Sentinel or Cluster URL.
+fn loopback_hosts(ports: impl Iterator<Item = u16>) -> String {
+    ports
+        .map(|port| format!("127.0.0.1:{port}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// One command to the server on `port`, over a fresh connection.
+fn ask<T: redis::FromRedisValue>(port: u16, command: &redis::Cmd) -> io::Result<T> {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).map_err(io::Error::other)?;
+    let mut connection = client
+        .get_connection_with_timeout(Duration::from_secs(1))
+        .map_err(io::Error::other)?;
+    command.query(&mut connection).map_err(io::Error::other)
+}
+
 /// Kills a child and reaps it.
 fn kill(child: &mut Child) {
     let _ = child.kill();

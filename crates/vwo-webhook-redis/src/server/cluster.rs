@@ -5,8 +5,7 @@ use std::net::{Ipv4Addr, TcpListener};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::sentinel::ask;
-use super::{RedisServer, Scratch, kill, spawn};
+use super::{RedisServer, Scratch, ask, kill, loopback_hosts, spawn};
 
 /// Three cluster-enabled `redis-server` children sharing the 16,384 slots, no replicas.
 pub struct RedisCluster {
@@ -71,12 +70,10 @@ impl RedisCluster {
 
     /// `redis+cluster://127.0.0.1:<port>,...`: every node, the fleet's URL.
     pub fn url(&self) -> String {
-        let hosts: Vec<String> = self
-            .nodes
-            .iter()
-            .map(|(port, _)| format!("127.0.0.1:{port}"))
-            .collect();
-        format!("redis+cluster://{}", hosts.join(","))
+        format!(
+            "redis+cluster://{}",
+            loopback_hosts(self.nodes.iter().map(|(port, _)| *port))
+        )
     }
 
     /// The nodes' ports.

@@ -5,7 +5,7 @@ use std::io;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use super::{RedisServer, Scratch, free_port, kill, spawn};
+use super::{RedisServer, Scratch, ask, free_port, kill, loopback_hosts, spawn};
 
 /// The service name the sentinels monitor.
 const SERVICE: &str = "vwo-fleet";
@@ -71,12 +71,8 @@ impl RedisSentinels {
 
     /// `redis+sentinel://127.0.0.1:<port>,.../<service>`: the fleet's URL.
     pub fn url(&self) -> String {
-        let hosts: Vec<String> = self
-            .sentinels
-            .iter()
-            .map(|(port, _)| format!("127.0.0.1:{port}"))
-            .collect();
-        format!("redis+sentinel://{}/{SERVICE}", hosts.join(","))
+        let sentinels = loopback_hosts(self.sentinels.iter().map(|(port, _)| *port));
+        format!("redis+sentinel://{sentinels}/{SERVICE}")
     }
 
     /// The port of the master the sentinels name now.
@@ -164,15 +160,6 @@ fn data_node(port: u16) -> Command {
         .arg(port.to_string())
         .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"]);
     command
-}
-
-/// One command to the server on `port`, over a fresh connection.
-pub(super) fn ask<T: redis::FromRedisValue>(port: u16, command: &redis::Cmd) -> io::Result<T> {
-    let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).map_err(io::Error::other)?;
-    let mut connection = client
-        .get_connection_with_timeout(Duration::from_secs(1))
-        .map_err(io::Error::other)?;
-    command.query(&mut connection).map_err(io::Error::other)
 }
 
 fn role(port: u16) -> io::Result<String> {
