@@ -217,6 +217,43 @@ async fn a_replica_whose_share_failed_follows_the_next_notice_without_waiting_fo
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fetch_from_before_a_failover_is_retaken_not_answered_by_the_older_document() {
+    let Some(server) = server() else { return };
+    let origin = Origin::start().await;
+    let [a, b, _c] = fleet_of_three(&server.url(), &origin).await;
+    origin.publish(2);
+    origin.slow(Duration::from_millis(300));
+    let delivery = {
+        let a = Arc::new(a);
+        let receiving = Arc::clone(&a);
+        (a, tokio::spawn(async move { receiving.deliver().await }))
+    };
+    origin.wait_fetches(2).await;
+    // What a promoted replica looks like to the scripts: another replication id, with the
+    // document (and its revision) still there. The fetch under way began in the old epoch.
+    let () = redis::cmd("HSET")
+        .arg(format!("{PREFIX}:state"))
+        .arg("replid")
+        .arg("a-promoted-replica")
+        .query_async(&mut connection(&server.url()).await)
+        .await
+        .expect("write");
+    let (a, answer) = delivery;
+    assert_eq!(answer.await.expect("delivery"), 200);
+    assert_eq!(
+        a.version().as_deref(),
+        Some("2"),
+        "answered 200, so serving the announced change"
+    );
+    assert_eq!(
+        origin.fetches(),
+        3,
+        "the fetch from the old epoch was made again in the new one"
+    );
+    b.wait_version(2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_restarted_during_a_fetch_still_answers_and_the_fleet_follows() {
     let Some(mut server) = server() else { return };
     let origin = Origin::start().await;
