@@ -7,17 +7,17 @@
 //! fetched before the change VWO is telling us about. While one refresh runs, every newcomer
 //! shares a single pending one, so N concurrent deliveries cost at most two backend runs.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::watch;
-use tokio::time::Instant;
 
 use crate::refresh::{DynRefresh, Refresh, Trigger};
 
 mod driver;
 mod retry;
 mod safety_net;
+mod state;
 #[cfg(test)]
 mod tests;
 mod ticket;
@@ -25,6 +25,7 @@ mod ticket;
 use driver::Driver;
 pub use retry::{DEFAULT_MIN_SPACING, RetryPolicy};
 pub use safety_net::SafetyNet;
+use state::{Claim, Machine};
 use ticket::Run;
 pub use ticket::{RunOutcome, Settled, Ticket};
 
@@ -36,25 +37,10 @@ struct Published {
     last: bool,
 }
 
-struct State {
-    /// The generation of the latest attempt started.
-    started: u64,
-    running: bool,
-    /// The trigger for the one pending refresh, if any.
-    pending: Option<Trigger>,
-    /// Transient failures in a row, and when the next attempt may start.
-    failures: u32,
-    not_before: Option<Instant>,
-    /// When the latest attempt started, for the minimum spacing.
-    last_attempt: Option<Instant>,
-    /// Webhook deliveries that asked for a refresh since the latest attempt started.
-    waiting: u64,
-}
-
 struct Shared {
     backend: Arc<dyn DynRefresh>,
     retry: RetryPolicy,
-    state: Mutex<State>,
+    state: Machine,
     published: watch::Sender<Published>,
 }
 
@@ -69,11 +55,14 @@ pub struct Coordinator {
 
 impl std::fmt::Debug for Coordinator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let state = self.shared.lock();
+        let (started, (running, pending)) = self
+            .shared
+            .state
+            .apply(|state| (state.generation(), state.activity()));
         f.debug_struct("Coordinator")
-            .field("started", &state.started)
-            .field("running", &state.running)
-            .field("pending", &state.pending.is_some())
+            .field("started", &started)
+            .field("running", &running)
+            .field("pending", &pending)
             .finish_non_exhaustive()
     }
 }
@@ -94,15 +83,7 @@ impl Coordinator {
             shared: Arc::new(Shared {
                 backend,
                 retry,
-                state: Mutex::new(State {
-                    started: 0,
-                    running: false,
-                    pending: None,
-                    failures: 0,
-                    not_before: None,
-                    last_attempt: None,
-                    waiting: 0,
-                }),
+                state: Machine::default(),
                 published,
             }),
         }
@@ -131,21 +112,16 @@ impl Coordinator {
     pub(crate) fn schedule_inline(&self, trigger: Trigger) -> Ticket {
         // Subscribe first, so no outcome published after the claim can be missed.
         let published = self.shared.published.subscribe();
-        let mut state = self.shared.lock();
-        if matches!(trigger, Trigger::Webhook(_)) {
-            state.waiting += 1;
-        }
-        let (required, run) = if state.running {
-            state.pending = Some(trigger);
-            (state.started + 1, None)
-        } else {
-            state.started += 1;
-            state.running = true;
-            let generation = state.started;
-            let shared = Arc::clone(&self.shared);
-            let run: Run =
-                Box::pin(async move { Driver { shared, done: false }.run(generation, trigger).await });
-            (generation, Some(run))
+        let claim = self.shared.state.apply(|state| state.claim(trigger));
+        let required = claim.required();
+        let run = match claim {
+            Claim::Start { generation, trigger } => {
+                let shared = Arc::clone(&self.shared);
+                let run: Run =
+                    Box::pin(async move { Driver { shared, done: false }.run(generation, trigger).await });
+                Some(run)
+            }
+            Claim::Pending { .. } => None,
         };
         Ticket {
             required,
@@ -171,7 +147,7 @@ impl Coordinator {
 
     /// The generation of the latest attempt started (0 before the first).
     pub fn generation(&self) -> u64 {
-        self.shared.lock().started
+        self.shared.state.apply(|state| state.generation())
     }
 
     /// Starts a safety-net refresh every `period`, each pause varied by up to `jitter`
@@ -193,11 +169,6 @@ impl Coordinator {
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // The lock is never held across a panic-prone call, but recover rather than spread one.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     fn publish(&self, generation: u64, outcome: RunOutcome, last: bool) {
         self.published.send_replace(Published {
             generation,

@@ -8,6 +8,7 @@ use tracing::Instrument;
 
 use super::Shared;
 use super::retry::equal_jitter;
+use super::state::{AfterRun, State};
 use super::ticket::RunOutcome;
 use crate::refresh::{FailureKind, Trigger};
 use crate::telemetry;
@@ -27,15 +28,12 @@ impl Driver {
                 trigger = trigger_name(&trigger)
             );
             self.one_refresh(generation, trigger).instrument(span).await;
-            let mut state = self.shared.lock();
-            match state.pending.take() {
-                Some(next) => {
-                    state.started += 1;
-                    generation = state.started;
-                    trigger = next;
-                }
-                None => {
-                    state.running = false;
+            match self.shared.state.apply(State::run_ended) {
+                AfterRun::Next {
+                    generation: next,
+                    trigger: pending,
+                } => (generation, trigger) = (next, pending),
+                AfterRun::Idle => {
                     self.done = true;
                     return;
                 }
@@ -50,22 +48,17 @@ impl Driver {
         let deadline = Instant::now() + retry.deadline;
         let mut attempts = 0u32;
         loop {
-            let earliest = {
-                let state = self.shared.lock();
-                let spaced = state.last_attempt.map(|at| at + retry.min_spacing);
-                state.not_before.max(spaced)
-            };
+            let earliest = self
+                .shared
+                .state
+                .apply(|state| state.earliest_start(retry.min_spacing));
             if let Some(at) = earliest.filter(|at| *at > Instant::now()) {
                 tokio::time::sleep_until(at).await;
                 // The attempt starts now: it also covers whoever arrived during the wait.
-                (generation, trigger) = self.next_attempt(trigger);
+                (generation, trigger) = self.shared.state.apply(|state| state.restarted(trigger));
             }
             let started = Instant::now();
-            let covered = {
-                let mut state = self.shared.lock();
-                state.last_attempt = Some(started);
-                std::mem::take(&mut state.waiting)
-            };
+            let covered = self.shared.state.apply(|state| state.attempt_started(started));
             let retrying = attempts > 0;
             attempts += 1;
             let name = trigger_name(&trigger);
@@ -113,15 +106,11 @@ impl Driver {
                     return;
                 }
             };
-            let resume = {
-                let mut state = self.shared.lock();
-                state.failures = state.failures.saturating_add(1);
-                let pause =
-                    equal_jitter(retry.exponential(state.failures)).max(retry_after.unwrap_or_default());
-                let resume = Instant::now() + pause;
-                state.not_before = Some(resume);
-                resume
-            };
+            let resume = self.shared.state.apply(|state| {
+                state.attempt_failed(Instant::now(), |failures| {
+                    equal_jitter(retry.exponential(failures)).max(retry_after.unwrap_or_default())
+                })
+            });
             if resume >= deadline {
                 tracing::warn!(
                     generation,
@@ -134,18 +123,8 @@ impl Driver {
         }
     }
 
-    /// Starts a fresh attempt: a new generation, which also covers whoever is pending.
-    fn next_attempt(&self, trigger: Trigger) -> (u64, Trigger) {
-        let mut state = self.shared.lock();
-        state.started += 1;
-        let trigger = state.pending.take().unwrap_or(trigger);
-        (state.started, trigger)
-    }
-
     fn end_streak(&self) {
-        let mut state = self.shared.lock();
-        state.failures = 0;
-        state.not_before = None;
+        self.shared.state.apply(State::streak_ended);
     }
 }
 
@@ -154,10 +133,7 @@ impl Drop for Driver {
     /// instead of leaving them hanging.
     fn drop(&mut self) {
         if !self.done {
-            let mut state = self.shared.lock();
-            state.running = false;
-            let generation = state.started;
-            drop(state);
+            let generation = self.shared.state.apply(State::abandoned);
             self.shared.publish(generation, RunOutcome::Panicked, true);
         }
     }
