@@ -9,8 +9,9 @@ use axum::Router;
 use axum::routing::get;
 use vwo_webhook::{Keyring, Probes, Receiver};
 use vwo_webhook_flags::Flags;
-use vwo_webhook_redis::{FleetHandle, RedisFleet, RedisServer};
+use vwo_webhook_redis::{FleetHandle, RedisFleet};
 use vwo_webhook_settings::{SdkKey, SettingsStore, VwoSettings};
+use vwo_webhook_testkit::RedisServer;
 
 /// Where the replicas' Redis is.
 #[derive(Debug)]

@@ -258,7 +258,7 @@ impl Example {
                 base_url: base_url.clone(),
             },
             SettingsSource::OfflineDemo => {
-                let origin = vwo_webhook_settings::spawn_fixed_origin(DEMO_SETTINGS)?;
+                let origin = vwo_webhook_testkit::spawn_fixed_origin(DEMO_SETTINGS)?;
                 tracing::info!(%origin, "no VWO credentials: serving the bundled demo settings from a local origin");
                 Origin {
                     account_id: demo_account_id(),

@@ -19,7 +19,7 @@ use vwo_webhook_examples::fleet::{RedisSource, Replica, demo_settings, start_rep
 use vwo_webhook_examples::{
     DEMO_SETTINGS, Example, STATUS_PATH, SettingsSource, init_tracing, shutdown_signal,
 };
-use vwo_webhook_settings::ChangingOrigin;
+use vwo_webhook_testkit::ChangingOrigin;
 
 const REPLICAS: u16 = 3;
 

@@ -12,7 +12,8 @@ use vwo_webhook_conformance::blackbox::{CHECKS, Target};
 use vwo_webhook_conformance::client::{Request, Response};
 use vwo_webhook_examples::{ConfigError, DOCUMENTED_PAYLOAD, Example, METRICS_PATH, Metrics, STATUS_PATH};
 use vwo_webhook_flags::Flags;
-use vwo_webhook_settings::{ChangingOrigin, SettingsStore};
+use vwo_webhook_settings::SettingsStore;
+use vwo_webhook_testkit::ChangingOrigin;
 
 fn example(vars: &[(&str, &str)]) -> Result<Example, ConfigError> {
     let vars: HashMap<String, String> = vars

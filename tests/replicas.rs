@@ -7,8 +7,7 @@ use serde_json::Value;
 use vwo_webhook::Keyring;
 use vwo_webhook_examples::fleet::{Replica, demo_settings, start_replica};
 use vwo_webhook_examples::{DEMO_SETTINGS, DOCUMENTED_PAYLOAD, STATUS_PATH};
-use vwo_webhook_redis::RedisServer;
-use vwo_webhook_settings::ChangingOrigin;
+use vwo_webhook_testkit::{ChangingOrigin, RedisServer};
 
 async fn get_status(replica: &Replica) -> Value {
     let response = vwo_webhook_conformance::client::Request::new("GET", STATUS_PATH)

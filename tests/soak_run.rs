@@ -22,8 +22,8 @@ use tokio::process::{Child, ChildStdin};
 use vwo_webhook::{Keyring, Secret};
 use vwo_webhook_conformance::client::Request;
 use vwo_webhook_examples::DEMO_SETTINGS;
-use vwo_webhook_redis::RedisServer;
-use vwo_webhook_settings::{ChangingOrigin, SdkKey, VwoSettings};
+use vwo_webhook_settings::{SdkKey, VwoSettings};
+use vwo_webhook_testkit::{ChangingOrigin, RedisServer};
 use vwo_webhook_tests::soak::{Delivery, Fault, Keys, Record, Schedule, check};
 
 const REPLICAS: usize = 4;
@@ -213,7 +213,7 @@ async fn delivery(
 async fn drive(schedule: Schedule) -> bool {
     let Some(mut redis) = RedisServer::start_with_password(Some(REDIS_PASSWORD)).expect("redis-server")
     else {
-        eprintln!("{}", vwo_webhook_redis::MISSING);
+        eprintln!("{}", vwo_webhook_testkit::MISSING);
         return std::env::var("VWO_WEBHOOK_REQUIRE_REDIS").as_deref() != Ok("1");
     };
     let origin = ChangingOrigin::spawn(DEMO_SETTINGS, Duration::ZERO).expect("origin");

@@ -27,8 +27,7 @@ use vwo_webhook::Keyring;
 use vwo_webhook_conformance::client::Request;
 use vwo_webhook_examples::DEMO_SETTINGS;
 use vwo_webhook_examples::fleet::demo_settings;
-use vwo_webhook_redis::RedisServer;
-use vwo_webhook_settings::ChangingOrigin;
+use vwo_webhook_testkit::{ChangingOrigin, RedisServer};
 
 use common::percentile;
 
@@ -137,7 +136,7 @@ impl Seen {
 
 async fn drive(changes: usize) {
     let Some(redis) = RedisServer::start().expect("redis-server") else {
-        eprintln!("{}", vwo_webhook_redis::MISSING);
+        eprintln!("{}", vwo_webhook_testkit::MISSING);
         std::process::exit(1);
     };
     let origin = ChangingOrigin::spawn(DEMO_SETTINGS, Duration::ZERO).expect("origin");

@@ -52,8 +52,6 @@ fn main() -> ExitCode {
             "vwo-webhook-settings",
             "-p",
             "vwo-webhook-tests",
-            "--features",
-            "vwo-webhook-settings/demo-origin",
         ])),
         _ => Err(USAGE.to_owned()),
     };

@@ -7,8 +7,6 @@
 mod collector;
 
 use std::collections::BTreeSet;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
@@ -64,14 +62,7 @@ fn accepted(collector: &Collector) -> Vec<u64> {
 }
 
 async fn eventually(what: &str, check: impl Fn() -> bool) {
-    let wait = async {
-        while !check() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(20), wait)
-        .await
-        .unwrap_or_else(|_| panic!("waited 20 s for {what}"));
+    vwo_webhook_testkit::wait::until(what, Duration::from_secs(20), check).await;
 }
 
 async fn flushed(reporter: &Reporter) {
@@ -345,29 +336,9 @@ impl vwo_webhook_flags::AsyncStorage for NoStore {
     }
 }
 
-/// A `tracing` writer into a buffer.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("logs").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn the_sdk_key_is_in_no_log_error_or_debug_output() {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::with_default(subscriber, || {
+    let ((), logs) = vwo_webhook_testkit::logs_of(|| {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -391,7 +362,6 @@ fn the_sdk_key_is_in_no_log_error_or_debug_output() {
             assert!(!debug.contains(SDK_KEY), "{debug}");
         });
     });
-    let logs = String::from_utf8_lossy(&logs.0.lock().expect("logs")).into_owned();
     assert!(logs.contains("refused events"), "the refusal was logged: {logs}");
     assert!(!logs.contains(SDK_KEY), "{logs}");
 }

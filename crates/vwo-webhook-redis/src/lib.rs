@@ -33,8 +33,6 @@ mod fleet;
 mod follower;
 mod replica;
 mod scripts;
-#[cfg(feature = "redis-server")]
-mod server;
 mod shared;
 pub mod telemetry;
 
@@ -42,8 +40,6 @@ pub use fleet::{
     DEFAULT_CATCH_UP_INTERVAL, DEFAULT_LOCK_TTL, DEFAULT_MIN_SPACING, DEFAULT_REDIS_TIMEOUT, FleetBuilder,
     FleetError, FleetHandle, RedisFleet,
 };
-#[cfg(feature = "redis-server")]
-pub use server::{MISSING, RedisCluster, RedisSentinels, RedisServer, TlsFiles};
 
 /// The README's examples, compiled as doctests so the registry page cannot drift from the code.
 #[cfg(doctest)]

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use support::*;
-use vwo_webhook_redis::{RedisCluster, RedisSentinels};
+use vwo_webhook_testkit::{RedisCluster, RedisSentinels};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_a_cluster_one_webhook_refreshes_every_replica_with_one_fetch() {

@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use support::*;
 use tokio::net::{TcpListener, TcpStream};
-use vwo_webhook_redis::{FleetBuilder, RedisFleet, RedisServer};
+use vwo_webhook_redis::{FleetBuilder, RedisFleet};
 use vwo_webhook_settings::{SdkKey, Source, VwoSettings};
+use vwo_webhook_testkit::RedisServer;
 
 fn server() -> Option<RedisServer> {
     RedisServer::for_test()
@@ -455,7 +456,7 @@ async fn no_redis_password_sdk_key_or_settings_body_in_logs_errors_or_debug() {
         return;
     };
     // Everything this test binary logs, from every thread.
-    let logs = vwo_webhook_conformance::logs::Capture::global();
+    let logs = vwo_webhook_testkit::Capture::global();
 
     let origin = Origin::start().await;
     let a = Replica::start(&server.url(), &origin);
@@ -511,7 +512,7 @@ fn a_url_that_is_not_redis_is_refused_without_repeating_it() {
 
 /// A CA and a certificate it signed for `localhost`, written as PEM files into a fresh
 /// folder under the target directory.
-fn tls_files() -> (vwo_webhook_redis::TlsFiles, String) {
+fn tls_files() -> (vwo_webhook_testkit::TlsFiles, String) {
     use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -530,7 +531,7 @@ fn tls_files() -> (vwo_webhook_redis::TlsFiles, String) {
         unique_suffix()
     ));
     std::fs::create_dir_all(&dir).expect("folder");
-    let files = vwo_webhook_redis::TlsFiles {
+    let files = vwo_webhook_testkit::TlsFiles {
         certificate: dir.join("server.pem"),
         key: dir.join("server.key"),
         ca: dir.join("ca.pem"),

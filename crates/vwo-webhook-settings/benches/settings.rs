@@ -136,7 +136,7 @@ fn webhook_to_visible(c: &mut Criterion) {
         .build()
         .expect("runtime");
     let (settings, receiver) = runtime.block_on(async {
-        let origin = vwo_webhook_settings::spawn_fixed_origin(DOCUMENT).expect("local origin");
+        let origin = vwo_webhook_testkit::spawn_fixed_origin(DOCUMENT).expect("local origin");
         let settings = VwoSettings::builder("12345", SdkKey::new("bench"))
             .base_url(format!("http://{origin}"))
             .poll_interval(None)

@@ -21,8 +21,6 @@
 #![forbid(unsafe_code)]
 
 mod backend;
-#[cfg(feature = "demo-origin")]
-mod fixed_origin;
 mod origin;
 mod persist;
 pub mod replication;
@@ -35,8 +33,6 @@ pub use backend::{
     Checked, DEFAULT_POLL_INTERVAL, DEFAULT_REFUSED_VERDICT_WINDOW, POLL_JITTER, SettingsBuilder,
     SettingsError, VwoSettings,
 };
-#[cfg(feature = "demo-origin")]
-pub use fixed_origin::{ChangingOrigin, spawn_fixed_origin};
 pub use origin::{
     DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_SIZE, DEFAULT_TIMEOUT, FetchError, SdkKey,
 };

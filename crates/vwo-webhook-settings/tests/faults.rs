@@ -1,15 +1,14 @@
 //! The backend against a real local HTTP origin that misbehaves on cue. In every case the last
 //! good settings survive and the answer to VWO is the one the status table asks for.
 
-use std::collections::VecDeque;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use vwo_webhook::{AckPolicy, FailureKind, Keyring, Receiver, Refresh, RetryPolicy, Trigger};
 use vwo_webhook_settings::{SdkKey, SettingsStore, Source, VwoSettings};
+use vwo_webhook_testkit::origin::Seen;
+use vwo_webhook_testkit::{Origin, Reply};
 
 const SDK_KEY: &str = "sdk-key-0123456789abcdef";
 const ACCOUNT: &str = "123456";
@@ -21,168 +20,9 @@ const INVALID: &str = include_str!("../testdata/SettingsWithWrongTypeForValues.j
 const EMPTY_OBJECTS: &str = include_str!("../testdata/SettingsWithNoFeatureAndCampign.json");
 const NOTICE: &[u8] = br#"{"timestamp":1606482285,"event":"settings_changed"}"#;
 
-/// One scripted answer.
-#[derive(Clone)]
-enum Reply {
-    /// 200 with this JSON body and ETag.
-    Json(&'static str, Option<&'static str>),
-    /// The status with these extra headers and a small JSON body.
-    Status(u16, &'static [(&'static str, &'static str)]),
-    /// Waits, then gives the inner reply.
-    After(Duration, Box<Reply>),
-    /// 200 with this content type.
-    Typed(&'static str, &'static str),
-    /// Declares the whole body, sends half, closes.
-    Truncated(&'static str),
-    /// 200 JSON without a Content-Length (close-delimited), `n` bytes of padding.
-    Unsized(usize),
-}
-
-#[derive(Default)]
-struct Script {
-    replies: VecDeque<Reply>,
-    /// The request lines seen (`GET /path?query HTTP/1.1`) and their If-None-Match.
-    seen: Vec<(String, Option<String>)>,
-}
-
-/// An origin on loopback answering from a script; once the script is used up, it answers
-/// `published` with its ETag, honouring `If-None-Match`.
-#[derive(Clone)]
-struct LocalOrigin {
-    addr: SocketAddr,
-    script: Arc<Mutex<Script>>,
-    /// Woken on every request.
-    requested: Arc<tokio::sync::Notify>,
-    published: Arc<Mutex<(&'static str, &'static str)>>,
-}
-
-impl LocalOrigin {
-    async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let origin = Self {
-            addr: listener.local_addr().expect("addr"),
-            script: Arc::default(),
-            requested: Arc::default(),
-            published: Arc::new(Mutex::new((GOOD, "\"v1\""))),
-        };
-        let serving = origin.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(serving.clone().serve(stream));
-            }
-        });
-        origin
-    }
-
-    fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    fn then(&self, reply: Reply) {
-        self.script.lock().expect("script").replies.push_back(reply);
-    }
-
-    fn publish(&self, document: &'static str, etag: &'static str) {
-        *self.published.lock().expect("published") = (document, etag);
-    }
-
-    fn seen(&self) -> Vec<(String, Option<String>)> {
-        self.script.lock().expect("script").seen.clone()
-    }
-
-    /// Waits until at least `n` requests arrived (failing after 10 s).
-    async fn wait_seen(&self, n: usize) {
-        let wait = async {
-            loop {
-                let requested = self.requested.notified();
-                if self.seen().len() >= n {
-                    return;
-                }
-                requested.await;
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(10), wait)
-            .await
-            .unwrap_or_else(|_| panic!("waited 10 s for {n} requests, saw {}", self.seen().len()));
-    }
-
-    async fn serve(self, mut stream: TcpStream) {
-        let mut head = Vec::new();
-        let mut byte = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") {
-            match stream.read(&mut byte).await {
-                Ok(1) => head.push(byte[0]),
-                _ => return,
-            }
-        }
-        let head = String::from_utf8_lossy(&head).into_owned();
-        let line = head.lines().next().unwrap_or_default().to_owned();
-        let if_none_match = head
-            .lines()
-            .find_map(|l| l.strip_prefix("if-none-match: ").map(str::to_owned));
-        let reply = {
-            let mut script = self.script.lock().expect("script");
-            script.seen.push((line, if_none_match.clone()));
-            script.replies.pop_front()
-        };
-        self.requested.notify_waiters();
-        let reply = match reply {
-            Some(reply) => reply,
-            None => {
-                let (document, etag) = *self.published.lock().expect("published");
-                if if_none_match.as_deref() == Some(etag) {
-                    Reply::Status(304, &[])
-                } else {
-                    Reply::Json(document, Some(etag))
-                }
-            }
-        };
-        let _ = Self::answer(&mut stream, reply).await;
-    }
-
-    async fn answer(stream: &mut TcpStream, mut reply: Reply) -> std::io::Result<()> {
-        while let Reply::After(delay, inner) = reply {
-            tokio::time::sleep(delay).await;
-            reply = *inner;
-        }
-        let response = match reply {
-            Reply::Json(body, etag) => {
-                let etag = etag.map(|e| format!("etag: {e}\r\n")).unwrap_or_default();
-                full(200, "application/json", &etag, body)
-            }
-            Reply::Status(status, headers) => {
-                let extra: String = headers.iter().map(|(n, v)| format!("{n}: {v}\r\n")).collect();
-                let body = if status == 304 {
-                    ""
-                } else {
-                    r#"{"error":"scripted"}"#
-                };
-                full(status, "application/json", &extra, body)
-            }
-            Reply::Typed(content_type, body) => full(200, content_type, "", body),
-            Reply::Truncated(body) => {
-                let half = &body[..body.len() / 2];
-                format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{half}",
-                    body.len()
-                )
-            }
-            Reply::Unsized(padding) => format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{}{GOOD}",
-                " ".repeat(padding)
-            ),
-            Reply::After(..) => unreachable!("unwrapped above"),
-        };
-        stream.write_all(response.as_bytes()).await?;
-        stream.shutdown().await
-    }
-}
-
-fn full(status: u16, content_type: &str, extra: &str, body: &str) -> String {
-    format!(
-        "HTTP/1.1 {status} Scripted\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n{extra}connection: close\r\n\r\n{body}",
-        body.len()
-    )
+/// The kit's scripted origin, publishing GOOD as `"v1"`.
+async fn start_origin() -> Origin {
+    Origin::start(GOOD, "\"v1\"").await.expect("origin")
 }
 
 fn settings(
@@ -217,13 +57,8 @@ async fn deliver(receiver: &Receiver) -> u16 {
 /// and the good snapshot.
 async fn primed(
     configure: impl FnOnce(vwo_webhook_settings::SettingsBuilder) -> vwo_webhook_settings::SettingsBuilder,
-) -> (
-    LocalOrigin,
-    VwoSettings,
-    Receiver,
-    Arc<vwo_webhook_settings::Snapshot>,
-) {
-    let origin = LocalOrigin::start().await;
+) -> (Origin, VwoSettings, Receiver, Arc<vwo_webhook_settings::Snapshot>) {
+    let origin = start_origin().await;
     let settings = settings(&origin.base_url(), configure);
     let receiver = receiver(&settings, no_retry());
     assert_eq!(deliver(&receiver).await, 200, "priming fetch");
@@ -253,7 +88,7 @@ async fn a_304_is_a_successful_check_that_clears_the_last_error() {
     // The origin is back and the settings have not changed: it answers 304.
     assert_eq!(deliver(&receiver).await, 200);
     assert_eq!(
-        origin.seen().last().map(|(_, etag)| etag.as_deref()),
+        origin.seen().last().map(|seen| seen.if_none_match.as_deref()),
         Some(Some("\"v1\""))
     );
     assert!(Arc::ptr_eq(&store.current().expect("kept"), &good));
@@ -290,15 +125,15 @@ async fn fetches_like_the_sdks_and_revalidates_with_the_etag() {
     settings.refresh(Trigger::Manual).await.expect("manual refresh");
     let seen = origin.seen();
     assert_eq!(seen.len(), 3);
-    for (line, _) in &seen[..2] {
+    for Seen { line, .. } in &seen[..2] {
         assert!(line.starts_with("GET /server-side/v2-pull?"), "{line}");
     }
     assert!(
-        seen[2].0.starts_with("GET /server-side/v2-settings?"),
+        seen[2].line.starts_with("GET /server-side/v2-settings?"),
         "{}",
-        seen[2].0
+        seen[2].line
     );
-    let query = &seen[0].0;
+    let query = &seen[0].line;
     for part in [
         &format!("i={SDK_KEY}"),
         "&r=0.",
@@ -311,8 +146,11 @@ async fn fetches_like_the_sdks_and_revalidates_with_the_etag() {
     ] {
         assert!(query.contains(part), "{query} should contain {part}");
     }
-    assert_eq!(seen[0].1, None, "no If-None-Match before an ETag is known");
-    assert_eq!(seen[1].1.as_deref(), Some("\"v1\""));
+    assert_eq!(
+        seen[0].if_none_match, None,
+        "no If-None-Match before an ETag is known"
+    );
+    assert_eq!(seen[1].if_none_match.as_deref(), Some("\"v1\""));
     // A new document is swapped in and announced.
     origin.publish(OTHER, "\"v2\"");
     assert_eq!(deliver(&receiver).await, 200);
@@ -332,7 +170,7 @@ async fn a_500_keeps_the_settings_and_asks_vwo_to_redeliver() {
 
 #[tokio::test]
 async fn a_503_then_200_is_retried_to_success() {
-    let origin = LocalOrigin::start().await;
+    let origin = start_origin().await;
     let settings = settings(&origin.base_url(), |b| b);
     let retry = RetryPolicy::default()
         .with_initial_delay(Duration::from_millis(10))
@@ -383,7 +221,7 @@ async fn a_body_over_the_limit_is_refused_declared_or_not() {
     ));
     assert_eq!(deliver(&receiver).await, 500);
     kept(&settings.store(), &good, "larger than");
-    origin.then(Reply::Unsized(200));
+    origin.then(Reply::Unsized(GOOD, 200));
     assert_eq!(
         deliver(&receiver).await,
         500,
@@ -454,7 +292,7 @@ async fn a_document_failing_validation_never_replaces_good_settings() {
 
 #[tokio::test]
 async fn a_change_published_during_a_refresh_is_picked_up_by_the_next_run() {
-    let origin = LocalOrigin::start().await;
+    let origin = start_origin().await;
     let settings = settings(&origin.base_url(), |b| b);
     let receiver = receiver(&settings, no_retry());
     // The first fetch is slow and serves the old document.
@@ -467,7 +305,7 @@ async fn a_change_published_during_a_refresh_is_picked_up_by_the_next_run() {
         async move { deliver(&receiver).await }
     });
     // While it is in flight, VWO publishes a change and sends its webhook.
-    origin.wait_seen(1).await;
+    origin.wait_requests(1).await;
     origin.publish(OTHER, "\"v2\"");
     assert_eq!(deliver(&receiver).await, 200);
     let current = settings.store().current().expect("settings");
@@ -517,7 +355,7 @@ async fn a_restart_during_an_outage_starts_with_the_last_good_settings() {
 async fn a_corrupt_copy_is_reported_and_replaced_by_the_first_fetch() {
     let cache = scratch_file();
     std::fs::write(&cache, &GOOD.as_bytes()[..100]).expect("corrupt copy");
-    let origin = LocalOrigin::start().await;
+    let origin = start_origin().await;
     let settings = settings(&origin.base_url(), |b| b.cache_file(&cache));
     let status = settings.store().status();
     assert_eq!(status.state, "empty");
@@ -531,24 +369,24 @@ async fn a_corrupt_copy_is_reported_and_replaced_by_the_first_fetch() {
 
 #[tokio::test]
 async fn start_fetches_at_once_and_the_safety_net_polls() {
-    let origin = LocalOrigin::start().await;
+    let origin = start_origin().await;
     let settings = settings(&origin.base_url(), |b| {
         b.poll_interval(Some(Duration::from_millis(40)))
     });
     let receiver = receiver(&settings, no_retry());
     let poll = settings.start(receiver.coordinator());
     assert!(poll.is_some());
-    origin.wait_seen(3).await;
+    origin.wait_requests(3).await;
     let seen = origin.seen();
     assert!(seen.len() >= 3, "{} fetches", seen.len());
     assert!(
         seen.iter()
-            .all(|(line, _)| line.starts_with("GET /server-side/v2-settings?"))
+            .all(|seen| seen.line.starts_with("GET /server-side/v2-settings?"))
     );
     assert!(settings.store().current().is_some());
     drop(poll);
     // Turned off: only the first fetch.
-    let quiet = LocalOrigin::start().await;
+    let quiet = start_origin().await;
     let settings = self::settings(&quiet.base_url(), |b| b.poll_interval(None));
     let receiver = self::receiver(&settings, no_retry());
     let mut changes = settings.store().subscribe();
@@ -585,11 +423,11 @@ fn a_base_url_that_is_not_http_is_refused() {
 
 /// Requests that carried no `If-None-Match` matching `etag`: the ones the origin answered with
 /// the whole document.
-fn full_fetches(origin: &LocalOrigin, etag: &str) -> usize {
+fn full_fetches(origin: &Origin, etag: &str) -> usize {
     origin
         .seen()
         .iter()
-        .filter(|(_, if_none_match)| if_none_match.as_deref() != Some(etag))
+        .filter(|seen| seen.if_none_match.as_deref() != Some(etag))
         .count()
 }
 
@@ -611,7 +449,7 @@ async fn redeliveries_of_a_refused_document_revalidate_instead_of_refetching_it(
     assert_eq!(requests.len(), 60, "each redelivery asks the origin once");
     let full = requests
         .iter()
-        .filter(|(_, if_none_match)| if_none_match.as_deref() != Some("\"broken\""))
+        .filter(|seen| seen.if_none_match.as_deref() != Some("\"broken\""))
         .count();
     assert_eq!(
         full, 1,
@@ -712,7 +550,7 @@ async fn a_different_notice_for_a_still_invalid_document_fetches_once_and_keeps_
 
 #[tokio::test]
 async fn a_failing_origin_is_asked_on_a_bounded_schedule() {
-    let origin = LocalOrigin::start().await;
+    let origin = start_origin().await;
     for _ in 0..1000 {
         origin.then(Reply::Status(500, &[]));
     }

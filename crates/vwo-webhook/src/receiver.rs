@@ -565,40 +565,9 @@ mod tests {
         assert_eq!(runs.load(Ordering::SeqCst), 2);
     }
 
-    /// Collects everything a `fmt` subscriber writes.
-    #[derive(Clone, Default)]
-    struct Capture(Arc<std::sync::Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Capture {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("capture").extend_from_slice(buf);
-            Ok(buf.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
-        type Writer = Capture;
-
-        fn make_writer(&'a self) -> Capture {
-            self.clone()
-        }
-    }
-
     /// Runs `f` with every event on this thread logged as text, and returns the text.
     fn logs_of(f: impl FnOnce()) -> String {
-        let capture = Capture::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(capture.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::TRACE)
-            .finish();
-        tracing::subscriber::with_default(subscriber, f);
-        let bytes = capture.0.lock().expect("capture").clone();
-        String::from_utf8(bytes).expect("utf-8")
+        vwo_webhook_testkit::logs_of(f).1
     }
 
     #[test]

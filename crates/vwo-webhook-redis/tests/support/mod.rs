@@ -1,13 +1,10 @@
-//! What the fleet tests share: a settings origin on loopback and a replica of the service.
+//! What the fleet tests share: the kit's origin serving numbered versions, and a replica of the
+//! service.
 #![allow(dead_code)] // each test file uses its own part
 
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 use vwo_webhook::{Keyring, Receiver, RetryPolicy};
 use vwo_webhook_redis::{FleetBuilder, FleetHandle, RedisFleet};
 use vwo_webhook_settings::{SdkKey, Source, VwoSettings};
@@ -29,112 +26,37 @@ pub(crate) fn document(version: u64) -> String {
     value.to_string()
 }
 
-#[derive(Default)]
-pub(crate) struct OriginState {
-    pub(crate) version: u64,
-    pub(crate) delay: Duration,
-    pub(crate) fail: Option<u16>,
-    pub(crate) fetches: usize,
-}
-
-/// A settings origin on loopback serving `document(version)` with ETag `"v<version>"`
-/// (304 for a matching `If-None-Match`), after `delay`; it counts requests.
+/// The kit's scripted origin publishing `document(version)` with ETag `"v<version>"`.
 #[derive(Clone)]
-pub(crate) struct Origin {
-    pub(crate) addr: SocketAddr,
-    pub(crate) state: Arc<Mutex<OriginState>>,
-    pub(crate) requested: Arc<tokio::sync::Notify>,
+pub(crate) struct Origin(vwo_webhook_testkit::Origin);
+
+impl std::ops::Deref for Origin {
+    type Target = vwo_webhook_testkit::Origin;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl Origin {
+    /// Starts it at version 1.
     pub(crate) async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let origin = Self {
-            addr: listener.local_addr().expect("addr"),
-            state: Arc::new(Mutex::new(OriginState {
-                version: 1,
-                ..OriginState::default()
-            })),
-            requested: Arc::default(),
-        };
-        let serving = origin.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(serving.clone().serve(stream));
-            }
-        });
-        origin
-    }
-
-    pub(crate) fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let origin = vwo_webhook_testkit::Origin::start(&document(1), "\"v1\"")
+            .await
+            .expect("origin");
+        Self(origin)
     }
 
     pub(crate) fn publish(&self, version: u64) {
-        self.state.lock().expect("origin").version = version;
-    }
-
-    pub(crate) fn slow(&self, delay: Duration) {
-        self.state.lock().expect("origin").delay = delay;
-    }
-
-    pub(crate) fn fail(&self, status: Option<u16>) {
-        self.state.lock().expect("origin").fail = status;
+        self.0.publish(&document(version), &format!("\"v{version}\""));
     }
 
     pub(crate) fn fetches(&self) -> usize {
-        self.state.lock().expect("origin").fetches
+        self.0.requests()
     }
 
     pub(crate) async fn wait_fetches(&self, n: usize) {
-        let wait = async {
-            loop {
-                let requested = self.requested.notified();
-                if self.fetches() >= n {
-                    return;
-                }
-                requested.await;
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(10), wait)
-            .await
-            .unwrap_or_else(|_| panic!("waited 10 s for {n} fetches, saw {}", self.fetches()));
-    }
-
-    pub(crate) async fn serve(self, mut stream: TcpStream) {
-        let mut head = Vec::new();
-        let mut byte = [0u8; 1];
-        while !head.ends_with(b"\r\n\r\n") {
-            match stream.read(&mut byte).await {
-                Ok(1) => head.push(byte[0]),
-                _ => return,
-            }
-        }
-        let head = String::from_utf8_lossy(&head).to_lowercase();
-        let if_none_match = head
-            .lines()
-            .find_map(|l| l.strip_prefix("if-none-match: ").map(str::to_owned));
-        let (version, delay, fail) = {
-            let mut state = self.state.lock().expect("origin");
-            state.fetches += 1;
-            (state.version, state.delay, state.fail)
-        };
-        self.requested.notify_waiters();
-        tokio::time::sleep(delay).await;
-        let etag = format!("\"v{version}\"");
-        let response = if let Some(status) = fail {
-            format!("HTTP/1.1 {status} Failing\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-        } else if if_none_match.as_deref() == Some(etag.as_str()) {
-            format!("HTTP/1.1 304 Not Modified\r\netag: {etag}\r\nconnection: close\r\n\r\n")
-        } else {
-            let body = document(version);
-            format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\netag: {etag}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            )
-        };
-        let _ = stream.write_all(response.as_bytes()).await;
-        let _ = stream.shutdown().await;
+        self.0.wait_requests(n).await;
     }
 }
 
@@ -214,14 +136,7 @@ impl Replica {
     /// Waits (10 s at most) until `check` holds, looking every 10 ms: for states that have no
     /// notification of their own (the connection flag, the last error).
     pub(crate) async fn wait_until(&self, what: &str, check: impl Fn(&Self) -> bool) {
-        let wait = async {
-            while !check(self) {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(10), wait)
-            .await
-            .unwrap_or_else(|_| panic!("waited 10 s for {what}"));
+        vwo_webhook_testkit::wait::until(what, Duration::from_secs(10), || check(self)).await;
     }
 }
 

@@ -1,11 +1,4 @@
-//! Settings origins on loopback: one fixed document, or one that changes before every fetch.
-//! What keeps the whole loop (webhook, fetch, validate, swap) working offline in demos, and
-//! steady origins for benchmarks. Behind the `demo-origin` feature: a production service has
-//! no use for them.
-//!
-//! Like VWO's host (and a gateway), they also take the events the SDK posts (`/events/t`,
-//! `/server-side/batch-events-v2`): each is answered 200, logged, and kept, not counted as a
-//! fetch.
+//! An origin whose settings change before every fetch.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,148 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// Serves `document` as `application/json` (no `ETag`, so every fetch brings a new snapshot)
-/// to every request on `127.0.0.1` at an ephemeral port, and returns that address. Runs on the
-/// current tokio runtime until it shuts down.
-pub fn spawn_fixed_origin(document: &'static str) -> std::io::Result<SocketAddr> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    listener.set_nonblocking(true)?;
-    let addr = listener.local_addr()?;
-    let listener = tokio::net::TcpListener::from_std(listener)?;
-    let events = Events::default();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let events = events.clone();
-            tokio::spawn(async move {
-                let Ok(Some(request)) = read_request(stream).await else {
-                    return;
-                };
-                match request.method.as_str() {
-                    "POST" => events.record(request).await,
-                    _ => {
-                        let _ = answer(request.stream, document).await;
-                    }
-                }
-            });
-        }
-    });
-    Ok(addr)
-}
-
-/// A request as these origins read it.
-struct Request {
-    method: String,
-    path: String,
-    body: Vec<u8>,
-    stream: tokio::net::TcpStream,
-}
-
-/// Reads the request head and the body its `content-length` declares (at most 16 MiB).
-async fn read_request(mut stream: tokio::net::TcpStream) -> std::io::Result<Option<Request>> {
-    let mut data = Vec::new();
-    let mut buf = [0u8; 8192];
-    let head_end = loop {
-        if let Some(at) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-            break at + 4;
-        }
-        match stream.read(&mut buf).await? {
-            0 => return Ok(None),
-            n => data.extend_from_slice(&buf[..n]),
-        }
-    };
-    let head = String::from_utf8_lossy(&data[..head_end]).into_owned();
-    let mut words = head.split_whitespace();
-    let method = words.next().unwrap_or_default().to_owned();
-    let path = words.next().unwrap_or_default().to_owned();
-    let length = head
-        .lines()
-        .filter_map(|line| line.split_once(':'))
-        .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, value)| value.trim().parse::<usize>().ok())
-        .unwrap_or(0)
-        .min(16 << 20);
-    let mut body = data.split_off(head_end);
-    while body.len() < length {
-        match stream.read(&mut buf).await? {
-            0 => break,
-            n => body.extend_from_slice(&buf[..n]),
-        }
-    }
-    Ok(Some(Request {
-        method,
-        path,
-        body,
-        stream,
-    }))
-}
-
-/// How many posted events an origin keeps.
-const KEPT_EVENTS: usize = 10_000;
-
-/// The events posted to an origin.
-#[derive(Debug, Clone, Default)]
-struct Events(Arc<std::sync::Mutex<Vec<Value>>>);
-
-impl Events {
-    /// Keeps (and logs) the events of a POST, and answers it 200 `{}`.
-    async fn record(&self, request: Request) {
-        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
-        let events = match body.get("ev") {
-            Some(Value::Array(events)) => events.clone(),
-            _ => vec![body],
-        };
-        let names: Vec<&str> = events
-            .iter()
-            .filter_map(|e| e.pointer("/d/event/name").and_then(Value::as_str))
-            .collect();
-        let route = request.path.split('?').next().unwrap_or_default();
-        tracing::info!(
-            events = events.len(),
-            ?names,
-            route,
-            "the demo origin received events"
-        );
-        {
-            let mut kept = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            kept.extend(events);
-            // A demo may run for days: keep the latest.
-            let excess = kept.len().saturating_sub(KEPT_EVENTS);
-            kept.drain(..excess);
-        }
-        let mut stream = request.stream;
-        let _ = stream
-            .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}")
-            .await;
-        let _ = stream.shutdown().await;
-    }
-
-    fn all(&self) -> Vec<Value> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    }
-}
-
-/// Answers with the whole document and closes.
-async fn answer(mut stream: tokio::net::TcpStream, document: &str) -> std::io::Result<()> {
-    let response = format!(
-        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{document}",
-        document.len()
-    );
-    stream.write_all(response.as_bytes()).await?;
-    stream.shutdown().await
-}
-
-/// Answers `status` with an empty body and closes.
-async fn fail(mut stream: tokio::net::TcpStream, status: u16) -> std::io::Result<()> {
-    let response =
-        format!("HTTP/1.1 {status} Origin Fault\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-    stream.write_all(response.as_bytes()).await?;
-    stream.shutdown().await
-}
+use super::events::Events;
+use super::http::{answer, fail, read_request};
 
 /// A loopback origin whose settings change before every fetch: it serves `document` with its
 /// `version` set to the number of fetches so far (1, 2, ...), after `delay`. What makes each
@@ -283,7 +137,7 @@ mod tests {
 
     use super::*;
 
-    const DOCUMENT: &str = include_str!("../testdata/OnlyRolloutSettings.json");
+    const DOCUMENT: &str = include_str!("../../../vwo-webhook-settings/testdata/OnlyRolloutSettings.json");
 
     /// One fetch's whole response.
     async fn fetch_raw(addr: SocketAddr) -> Vec<u8> {

@@ -84,22 +84,22 @@ impl RedisCluster {
     /// The port of the node that serves `key`'s slot.
     pub fn node_for(&self, key: &str) -> io::Result<u16> {
         let (port, _) = &self.nodes[0];
-        let slot: u16 = ask(*port, redis::cmd("CLUSTER").arg("KEYSLOT").arg(key))?;
-        let slots: Vec<redis::Value> = ask(*port, &redis::cmd("CLUSTER").arg("SLOTS").clone())?;
+        let slot: u16 = ask(*port, ::redis::cmd("CLUSTER").arg("KEYSLOT").arg(key))?;
+        let slots: Vec<::redis::Value> = ask(*port, &::redis::cmd("CLUSTER").arg("SLOTS").clone())?;
         for range in slots {
-            let redis::Value::Array(range) = range else {
+            let ::redis::Value::Array(range) = range else {
                 continue;
             };
             let (
-                Some(redis::Value::Int(start)),
-                Some(redis::Value::Int(end)),
-                Some(redis::Value::Array(master)),
+                Some(::redis::Value::Int(start)),
+                Some(::redis::Value::Int(end)),
+                Some(::redis::Value::Array(master)),
             ) = (range.first(), range.get(1), range.get(2))
             else {
                 continue;
             };
             if (*start..=*end).contains(&i64::from(slot))
-                && let Some(redis::Value::Int(port)) = master.get(1)
+                && let Some(::redis::Value::Int(port)) = master.get(1)
             {
                 return u16::try_from(*port).map_err(io::Error::other);
             }
@@ -111,7 +111,7 @@ impl RedisCluster {
         let deadline = Instant::now() + within;
         loop {
             let ok = self.nodes.iter().all(|(port, _)| {
-                ask::<String>(*port, redis::cmd("CLUSTER").arg("INFO"))
+                ask::<String>(*port, ::redis::cmd("CLUSTER").arg("INFO"))
                     .is_ok_and(|info| info.contains("cluster_state:ok"))
             });
             if ok {

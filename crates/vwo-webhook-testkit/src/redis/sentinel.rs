@@ -81,7 +81,9 @@ impl RedisSentinels {
         for (port, _) in &self.sentinels {
             match ask::<(String, String)>(
                 *port,
-                redis::cmd("SENTINEL").arg("get-master-addr-by-name").arg(SERVICE),
+                ::redis::cmd("SENTINEL")
+                    .arg("get-master-addr-by-name")
+                    .arg(SERVICE),
             ) {
                 Ok((_, master)) => return master.parse().map_err(io::Error::other),
                 Err(error) => last = error,
@@ -94,7 +96,7 @@ impl RedisSentinels {
     /// and the old master becomes its replica.
     pub fn failover(&self) -> io::Result<()> {
         let (port, _) = &self.sentinels[0];
-        ask::<String>(*port, redis::cmd("SENTINEL").arg("FAILOVER").arg(SERVICE)).map(|_| ())
+        ask::<String>(*port, ::redis::cmd("SENTINEL").arg("FAILOVER").arg(SERVICE)).map(|_| ())
     }
 
     /// Kills the master the sentinels name now; they promote the replica about a second
@@ -130,13 +132,13 @@ impl RedisSentinels {
         let deadline = Instant::now() + within;
         let replica = self.servers[1].0;
         loop {
-            let synced = ask::<String>(replica, redis::cmd("INFO").arg("replication"))
+            let synced = ask::<String>(replica, ::redis::cmd("INFO").arg("replication"))
                 .is_ok_and(|info| info.contains("master_link_status:up"));
             let known = self.sentinels.iter().all(|(port, _)| {
-                let replicas: io::Result<Vec<redis::Value>> =
-                    ask(*port, redis::cmd("SENTINEL").arg("replicas").arg(SERVICE));
-                let others: io::Result<Vec<redis::Value>> =
-                    ask(*port, redis::cmd("SENTINEL").arg("sentinels").arg(SERVICE));
+                let replicas: io::Result<Vec<::redis::Value>> =
+                    ask(*port, ::redis::cmd("SENTINEL").arg("replicas").arg(SERVICE));
+                let others: io::Result<Vec<::redis::Value>> =
+                    ask(*port, ::redis::cmd("SENTINEL").arg("sentinels").arg(SERVICE));
                 replicas.is_ok_and(|r| r.len() == 1) && others.is_ok_and(|s| s.len() == 2)
             });
             if synced && known {
@@ -163,10 +165,10 @@ fn data_node(port: u16) -> Command {
 }
 
 fn role(port: u16) -> io::Result<String> {
-    let role: Vec<redis::Value> = ask(port, &redis::cmd("ROLE"))?;
+    let role: Vec<::redis::Value> = ask(port, &::redis::cmd("ROLE"))?;
     match role.first() {
-        Some(redis::Value::BulkString(bytes)) => Ok(String::from_utf8_lossy(bytes).into_owned()),
-        Some(redis::Value::SimpleString(text)) => Ok(text.clone()),
+        Some(::redis::Value::BulkString(bytes)) => Ok(String::from_utf8_lossy(bytes).into_owned()),
+        Some(::redis::Value::SimpleString(text)) => Ok(text.clone()),
         _ => Err(io::Error::other("ROLE gave no role")),
     }
 }

@@ -1,5 +1,5 @@
 //! A throwaway `redis-server` on loopback, for tests, demos and benchmarks: started from
-//! `PATH` on a free port, with no persistence, killed when dropped. Behind the
+
 //! `redis-server` feature: a production service connects to its own Redis.
 
 use std::io;
@@ -222,8 +222,8 @@ fn loopback_hosts(ports: impl Iterator<Item = u16>) -> String {
 }
 
 /// One command to the server on `port`, over a fresh connection.
-fn ask<T: redis::FromRedisValue>(port: u16, command: &redis::Cmd) -> io::Result<T> {
-    let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).map_err(io::Error::other)?;
+fn ask<T: redis::FromRedisValue>(port: u16, command: &::redis::Cmd) -> io::Result<T> {
+    let client = ::redis::Client::open(format!("redis://127.0.0.1:{port}")).map_err(io::Error::other)?;
     let mut connection = client
         .get_connection_with_timeout(Duration::from_secs(1))
         .map_err(io::Error::other)?;
