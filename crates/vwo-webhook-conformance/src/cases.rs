@@ -19,14 +19,7 @@ use crate::client::{Request, Response};
 pub use crate::fixtures::{DOCUMENTED, SECRET};
 use crate::fixtures::{SENT_PREFIX, SIGNING_KEY, WHSEC};
 use crate::harness::{HEALTH_BODY, HEALTH_PATH, Harness, Server};
-
-fn block_on<F: Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("client runtime")
-        .block_on(future)
-}
+use crate::runtime::block_on;
 
 fn keyring(secrets: &[&str]) -> Keyring {
     Keyring::new(secrets.iter().map(|s| Secret::new(*s).expect("non-empty secret"))).expect("keyring")

@@ -10,6 +10,7 @@ mod harness;
 mod level;
 pub mod logs;
 pub mod probes;
+mod runtime;
 
 pub use backend::{Step, TestBackend};
 pub use harness::{HEALTH_BODY, HEALTH_PATH, Harness, Ready, Server};

@@ -43,11 +43,7 @@ pub fn switched() -> (Switch, Probes) {
 /// the application's own 404): each answer's status, headers and bytes are the core's.
 pub fn check_probes(addr: SocketAddr, switch: &Switch) {
     let reference = Probes::new(switch.clone());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("client runtime");
-    runtime.block_on(async {
+    crate::runtime::block_on(async {
         let reference = &reference;
         let send = |method: &'static str, path: &'static str| async move {
             let response = Request::new(method, path)

@@ -32,10 +32,7 @@ impl Target {
 /// own. A failing check panics inside; its message is returned, not printed (install a quiet
 /// panic hook to keep the default one from printing it too).
 pub fn run_checks(target: &Target) -> Result<Vec<CheckResult>, String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|error| format!("no tokio runtime: {error}"))?;
+    let runtime = crate::runtime::client().map_err(|error| format!("no tokio runtime: {error}"))?;
     let results = CHECKS
         .iter()
         .map(|(name, check)| {
