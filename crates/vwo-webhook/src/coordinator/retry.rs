@@ -102,7 +102,8 @@ impl RetryPolicy {
 
     /// The exponential delay after `failures` transient failures in a row (at least 1).
     pub(super) fn exponential(&self, failures: u32) -> Duration {
-        let doublings = failures.saturating_sub(1).min(32);
+        // 2^31 is the largest power of two a u32 holds; more would overflow the shift.
+        let doublings = failures.saturating_sub(1).min(31);
         self.initial_delay
             .saturating_mul(1 << doublings)
             .min(self.max_delay)
@@ -118,4 +119,34 @@ impl RetryPolicy {
 pub(super) fn equal_jitter(delay: Duration) -> Duration {
     let nanos = u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX);
     Duration::from_nanos(nanos / 2 + fastrand::u64(0..=nanos - nanos / 2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_delay_doubles_up_to_the_cap_however_long_the_streak() {
+        let policy = RetryPolicy::default();
+        let delays: Vec<u64> = (1..=8).map(|n| policy.exponential(n).as_secs()).collect();
+        assert_eq!(delays, [2, 4, 8, 16, 32, 64, 120, 120]);
+        // A streak past 32 failures once shifted out of range: a panic in debug builds, and
+        // in release a wrap back to the first delay.
+        for failures in [32, 33, 34, 1000, u32::MAX] {
+            assert_eq!(
+                policy.exponential(failures),
+                policy.max_delay(),
+                "after {failures}"
+            );
+        }
+    }
+
+    #[test]
+    fn equal_jitter_keeps_at_least_half() {
+        let delay = Duration::from_millis(100);
+        for _ in 0..1000 {
+            let pause = equal_jitter(delay);
+            assert!(pause >= delay / 2 && pause <= delay, "{pause:?}");
+        }
+    }
 }
