@@ -1,7 +1,7 @@
 //! Refresh backends with scripted behaviour, observable from the test while a server runs
 //! them on another thread.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -41,6 +41,9 @@ struct Inner {
     run_started: Notify,
     run_finished: Notify,
     triggers: Mutex<Vec<Trigger>>,
+    /// Runs wait here until the gate opens; `true` for an ungated backend.
+    open: AtomicBool,
+    opened: Notify,
 }
 
 impl TestBackend {
@@ -56,6 +59,8 @@ impl TestBackend {
                 run_started: Notify::new(),
                 run_finished: Notify::new(),
                 triggers: Mutex::new(Vec::new()),
+                open: AtomicBool::new(true),
+                opened: Notify::new(),
             }),
         }
     }
@@ -68,6 +73,20 @@ impl TestBackend {
     /// Succeeds; each of the first `slow_runs` runs takes `delay`, later ones are instant.
     pub fn slow(delay: Duration, slow_runs: usize) -> Self {
         Self::build(vec![], Step::Succeed, delay, slow_runs)
+    }
+
+    /// Succeeds, but every run waits until [`TestBackend::open`] is called: a refresh that
+    /// lasts exactly as long as the test needs, whatever the machine's speed.
+    pub fn gated() -> Self {
+        let backend = Self::counting();
+        backend.inner.open.store(false, Ordering::SeqCst);
+        backend
+    }
+
+    /// Lets every run waiting at the gate, and every later one, go on.
+    pub fn open(&self) {
+        self.inner.open.store(true, Ordering::SeqCst);
+        self.inner.opened.notify_waiters();
     }
 
     /// Always fails transiently.
@@ -146,6 +165,12 @@ impl Refresh for TestBackend {
             .push(trigger);
         let n = inner.started.fetch_add(1, Ordering::SeqCst);
         inner.run_started.notify_waiters();
+        wait_for(
+            &inner.opened,
+            || inner.open.load(Ordering::SeqCst),
+            "the gate to open",
+        )
+        .await;
         if n < inner.slow_runs {
             tokio::time::sleep(inner.delay).await;
         }

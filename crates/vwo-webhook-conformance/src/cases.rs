@@ -45,6 +45,22 @@ fn receiver_with(
     configure(builder).build().expect("receiver")
 }
 
+/// Waits until `n` deliveries have reached `coordinator` and wait for its next attempt, looking
+/// every 5 ms; panics after 10 s. What a case watches instead of hoping a burst lands in time.
+async fn wait_queued(coordinator: &vwo_webhook::Coordinator, n: u64) {
+    let wait = async {
+        while coordinator.queued() < n {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    if tokio::time::timeout(Duration::from_secs(10), wait).await.is_err() {
+        panic!(
+            "waited 10 s for {n} queued deliveries, saw {}",
+            coordinator.queued()
+        );
+    }
+}
+
 /// Serves a receiver secured with [`SECRET`] and otherwise default, running `backend`.
 fn secured<H: Harness>(backend: &TestBackend) -> Server {
     H::serve(secured_receiver(backend, |b| b))

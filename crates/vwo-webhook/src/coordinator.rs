@@ -150,6 +150,12 @@ impl Coordinator {
         self.shared.state.apply(|state| state.generation())
     }
 
+    /// How many webhook deliveries arrived since the latest attempt started: they wait for
+    /// the next one. What a test (or a dashboard) can watch instead of timing a burst.
+    pub fn queued(&self) -> u64 {
+        self.shared.state.apply(|state| state.queued())
+    }
+
     /// Starts a safety-net refresh every `period`, each pause varied by up to `jitter`
     /// (a fraction, e.g. `0.1` for ±10%) so replicas do not refresh in lockstep. It stops
     /// when the returned handle is dropped. Needs a tokio runtime.

@@ -49,7 +49,7 @@ pub fn backend_panic_is_contained<H: Harness>() {
 
 /// A refresh slower than the ack timeout: 503 now; VWO's redelivery a second later gets 200.
 pub fn slow_refresh_answers_503_then_200_on_redelivery<H: Harness>() {
-    let backend = TestBackend::slow(Duration::from_millis(400), 1);
+    let backend = TestBackend::gated();
     let ack = AckPolicy::AfterRefresh {
         timeout: Duration::from_millis(100),
     };
@@ -65,18 +65,21 @@ pub fn slow_refresh_answers_503_then_200_on_redelivery<H: Harness>() {
         .await;
         assert_eq!(first.header("retry-after"), Some("1"));
         // VWO redelivers 1-2 s later: by then the slow refresh has ended.
+        backend.open();
         backend.wait_finished(1).await;
         expect_delivery(&server, Some(SECRET), DOCUMENTED, 200, "redelivery").await;
         assert_eq!(backend.started(), 2);
     });
 }
 
-/// 50 deliveries during one slow refresh cost at most one more refresh, and all get 200.
+/// 50 deliveries during one slow refresh cost one more refresh, and all get 200.
 pub fn concurrent_deliveries_coalesce<H: Harness>() {
     const PARALLEL: usize = 50;
-    // Long enough for all 50 connections to land during the first run on a loaded CI machine.
-    let backend = TestBackend::slow(Duration::from_millis(1500), 1);
-    let server = secured::<H>(&backend);
+    // The first refresh lasts until all 50 deliveries wait behind it.
+    let backend = TestBackend::gated();
+    let receiver = secured_receiver(&backend, |b| b);
+    let coordinator = receiver.coordinator().clone();
+    let server = H::serve(receiver);
     block_on(async {
         let addr = server.addr();
         let request = delivery(Some(SECRET), DOCUMENTED);
@@ -91,19 +94,23 @@ pub fn concurrent_deliveries_coalesce<H: Harness>() {
                 tokio::spawn(async move { request.send(addr).await })
             })
             .collect();
+        wait_queued(&coordinator, PARALLEL as u64).await;
+        backend.open();
         for task in std::iter::once(first).chain(during) {
             let response = task.await.expect("client task").unwrap_or_else(|e| panic!("{e}"));
             expect_status(&response, 200, "coalesced delivery");
         }
         let runs = backend.started();
-        assert!(runs <= 2, "{} deliveries cost {runs} refreshes", PARALLEL + 1);
+        assert_eq!(runs, 2, "{} deliveries cost {runs} refreshes", PARALLEL + 1);
     });
 }
 
 /// A delivery arriving during a refresh is answered only after a refresh that started later.
 pub fn delivery_during_refresh_waits_for_a_fresh_run<H: Harness>() {
-    let backend = TestBackend::slow(Duration::from_millis(300), 2);
-    let server = secured::<H>(&backend);
+    let backend = TestBackend::gated();
+    let receiver = secured_receiver(&backend, |b| b);
+    let coordinator = receiver.coordinator().clone();
+    let server = H::serve(receiver);
     block_on(async {
         let addr = server.addr();
         let request = delivery(Some(SECRET), DOCUMENTED);
@@ -112,7 +119,16 @@ pub fn delivery_during_refresh_waits_for_a_fresh_run<H: Harness>() {
             tokio::spawn(async move { request.send(addr).await })
         };
         backend.wait_started(1).await;
-        let second = send(&server, &request).await;
+        let second = {
+            let request = request.clone();
+            tokio::spawn(async move { request.send(addr).await })
+        };
+        wait_queued(&coordinator, 1).await;
+        backend.open();
+        let second = second
+            .await
+            .expect("client task")
+            .unwrap_or_else(|e| panic!("{e}"));
         expect_status(&second, 200, "delivery during a refresh");
         assert_eq!(
             backend.finished(),
@@ -129,11 +145,12 @@ pub fn delivery_during_refresh_waits_for_a_fresh_run<H: Harness>() {
 
 /// The opt-in immediate policy: 202 before the refresh ends, which still runs.
 pub fn immediate_ack_policy_answers_202<H: Harness>() {
-    let backend = TestBackend::slow(Duration::from_secs(1), 1);
+    let backend = TestBackend::gated();
     let server = H::serve(secured_receiver(&backend, |b| b.ack_policy(AckPolicy::Immediate)));
     block_on(async {
         expect_delivery(&server, Some(SECRET), DOCUMENTED, 202, "immediate ack").await;
         assert_eq!(backend.finished(), 0, "202 must not wait for the refresh");
+        backend.open();
         backend.wait_finished(1).await;
     });
 }

@@ -34,6 +34,8 @@ pub struct Seen {
     pub line: String,
     /// Its `If-None-Match`, if sent.
     pub if_none_match: Option<String>,
+    /// When its head was read.
+    pub at: std::time::Instant,
 }
 
 #[derive(Debug, Default)]
@@ -146,6 +148,7 @@ impl Origin {
             script.seen.push(Seen {
                 line: request.line().to_owned(),
                 if_none_match: if_none_match.clone(),
+                at: std::time::Instant::now(),
             });
             let scripted = script.replies.pop_front();
             (scripted, script.delay, script.failing, script.published.clone())

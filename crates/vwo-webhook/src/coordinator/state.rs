@@ -154,6 +154,11 @@ impl State {
         self.started
     }
 
+    /// Webhook deliveries counted since the latest attempt started: the next one covers them.
+    pub(super) fn queued(&self) -> u64 {
+        self.waiting
+    }
+
     /// Whether a run is under way, and whether a refresh is pending behind it.
     pub(super) fn activity(&self) -> (bool, bool) {
         (self.running, self.pending.is_some())
@@ -229,8 +234,10 @@ mod tests {
         let _ = state.claim(webhook());
         let _ = state.claim(webhook());
         let _ = state.claim(Trigger::SafetyNet);
+        assert_eq!(state.queued(), 2);
         let now = Instant::now();
         assert_eq!(state.attempt_started(now), 2, "two webhook deliveries, one poll");
+        assert_eq!(state.queued(), 0);
         assert_eq!(state.attempt_started(now), 0);
     }
 
