@@ -5,7 +5,6 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use vwo_webhook::{Coordinator, Refresh, RefreshError, SafetyNet, Trigger};
@@ -74,7 +73,7 @@ impl fmt::Debug for RedisFleet {
             .field("keys", self.inner.shared.keys())
             .field("lock_ttl", &self.inner.lock_ttl)
             .field("catch_up", &self.inner.catch_up)
-            .field("connected", &self.inner.connected.load(Ordering::Relaxed))
+            .field("connected", &*self.inner.connected.borrow())
             .finish_non_exhaustive()
     }
 }
@@ -95,7 +94,13 @@ impl FleetHandle {
 
     /// Whether the follower's subscription to the fleet's notices is up.
     pub fn connected(&self) -> bool {
-        self.follower.connected()
+        *self.follower.connection().borrow()
+    }
+
+    /// The subscription's state as it changes: `wait_for(|up| *up)` waits until it is up, and
+    /// `changed()` for the next change.
+    pub fn connection(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.follower.connection()
     }
 }
 

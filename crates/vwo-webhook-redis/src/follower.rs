@@ -25,8 +25,8 @@ pub(crate) struct Follower {
 }
 
 impl Follower {
-    pub(crate) fn connected(&self) -> bool {
-        self.inner.connected.load(Ordering::Relaxed)
+    pub(crate) fn connection(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.inner.connected.subscribe()
     }
 }
 

@@ -28,7 +28,8 @@ pub(crate) struct Inner {
     pub(crate) pending: AtomicBool,
     /// Started without a document in Redis: the first refresh takes whatever is there.
     pub(crate) starting: AtomicBool,
-    pub(crate) connected: AtomicBool,
+    /// Whether the follower's subscription is up, for whoever wants to wait on it.
+    pub(crate) connected: watch::Sender<bool>,
     /// Bumped on every notice, so a waiting refresh wakes as soon as the fleet has a result.
     pub(crate) notices: watch::Sender<u64>,
 }
@@ -158,7 +159,12 @@ impl Inner {
     }
 
     pub(crate) fn set_connected(&self, connected: bool) {
-        if self.connected.swap(connected, Ordering::Relaxed) != connected {
+        let changed = self.connected.send_if_modified(|current| {
+            let changed = *current != connected;
+            *current = connected;
+            changed
+        });
+        if changed {
             telemetry::connected(connected);
             self.settings
                 .store()

@@ -170,8 +170,7 @@ async fn redis_down_the_receiver_fetches_alone_and_the_fleet_catches_up() {
     assert_eq!(a.deliver().await, 200, "answered by its own fetch");
     assert_eq!(a.version().as_deref(), Some("2"));
     assert_eq!(b.version().as_deref(), Some("1"), "B cannot know yet");
-    b.wait_until("B to see Redis gone", |b| !b.handle.connected())
-        .await;
+    b.wait_connected(false, "B to see Redis gone").await;
     assert_eq!(
         b.settings.store().status().replication.map(|r| r.connection),
         Some("disconnected")
@@ -183,7 +182,7 @@ async fn redis_down_the_receiver_fetches_alone_and_the_fleet_catches_up() {
         Some(Source::Redis),
         "through the fleet, not its own fetch"
     );
-    b.wait_until("B to reconnect", |b| b.handle.connected()).await;
+    b.wait_connected(true, "B to reconnect").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -196,19 +195,18 @@ async fn a_replica_whose_share_failed_follows_the_next_notice_without_waiting_fo
     a.wait_version(1).await;
     let b = Replica::start_with(&server.url(), &origin, slow_poll);
     b.wait_version(1).await;
-    a.wait_until("A to subscribe", |a| a.handle.connected()).await;
+    a.wait_connected(true, "A to subscribe").await;
 
     // A fetches alone while Redis is down, then cannot share it: the origin fails.
     server.stop();
     origin.publish(2);
     assert_eq!(a.deliver().await, 200, "answered by its own fetch");
-    a.wait_until("A to see Redis gone", |a| !a.handle.connected())
-        .await;
+    a.wait_connected(false, "A to see Redis gone").await;
     origin.fail(Some(500));
     let before = origin.fetches();
     server.restart().expect("restart");
     origin.wait_fetches(before + 1).await; // A's attempt to share, refused
-    a.wait_until("A to reconnect", |a| a.handle.connected()).await;
+    a.wait_connected(true, "A to reconnect").await;
 
     // The origin recovers and a new change reaches B: A takes it from the notice.
     origin.fail(None);
@@ -314,10 +312,10 @@ async fn a_follower_cut_off_while_a_change_is_published_catches_up_on_reconnect(
     a.wait_version(1).await;
     let b = Replica::start(&proxy.url(), &origin);
     b.wait_version(1).await;
-    b.wait_until("B to subscribe", |b| b.handle.connected()).await;
+    b.wait_connected(true, "B to subscribe").await;
 
     proxy.cut();
-    b.wait_until("B to see the cut", |b| !b.handle.connected()).await;
+    b.wait_connected(false, "B to see the cut").await;
     origin.publish(2);
     assert_eq!(a.deliver().await, 200);
     assert_eq!(

@@ -108,7 +108,7 @@ impl FleetBuilder {
                 local: Mutex::new(Local::default()),
                 pending: AtomicBool::new(false),
                 starting: AtomicBool::new(false),
-                connected: AtomicBool::new(false),
+                connected: watch::channel(false).0,
                 notices,
             }),
         })

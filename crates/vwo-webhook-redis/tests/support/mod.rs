@@ -133,8 +133,18 @@ impl Replica {
             .expect("store open");
     }
 
+    /// Waits (10 s at most) until the follower's subscription is up (`true`) or down, as its
+    /// handle reports each change.
+    pub(crate) async fn wait_connected(&self, up: bool, what: &str) {
+        let mut connection = self.handle.connection();
+        tokio::time::timeout(Duration::from_secs(10), connection.wait_for(|now| *now == up))
+            .await
+            .unwrap_or_else(|_| panic!("waited 10 s for {what}"))
+            .expect("the follower is running");
+    }
+
     /// Waits (10 s at most) until `check` holds, looking every 10 ms: for states that have no
-    /// notification of their own (the connection flag, the last error).
+    /// notification of their own (the last error).
     pub(crate) async fn wait_until(&self, what: &str, check: impl Fn(&Self) -> bool) {
         vwo_webhook_testkit::wait::until(what, Duration::from_secs(10), || check(self)).await;
     }
@@ -149,9 +159,7 @@ pub(crate) async fn fleet_of_three(url: &str, origin: &Origin) -> [Replica; 3] {
     b.wait_version(1).await;
     c.wait_version(1).await;
     for replica in [&a, &b, &c] {
-        replica
-            .wait_until("the replica to subscribe", |r| r.handle.connected())
-            .await;
+        replica.wait_connected(true, "the replica to subscribe").await;
     }
     [a, b, c]
 }
