@@ -173,40 +173,26 @@ async fn read_body(mut payload: Payload, limit: usize) -> Result<Vec<u8>, BodyEr
     Ok(body.into_bytes())
 }
 
-/// An authenticated, parsed delivery, for handlers of your own.
-///
-/// Extracting it checks method, credentials, body limit and payload, rejecting with
-/// [`WebhookRejection`]: the same answers as [`service`]. It finds the [`Receiver`] in the app data, registered either as is
-/// or as `web::Data<Receiver>`. Finish with [`Webhook::respond`], which runs the coordinated
-/// refresh:
-///
-/// ```no_run
-/// use actix_web::{App, web};
-/// use vwo_webhook_actix::{Webhook, WebhookResponse};
-/// # fn app(receiver: vwo_webhook::Receiver) {
-/// async fn hook(webhook: Webhook) -> WebhookResponse {
-///     tracing::info!(action = ?webhook.payload().action, "settings changed in VWO");
-///     webhook.respond().await
-/// }
-/// App::new().app_data(receiver).route("/hooks/vwo", web::post().to(hook));
-/// # }
-/// ```
-#[derive(Debug)]
-pub struct Webhook(pub Delivery);
-
-impl std::ops::Deref for Webhook {
-    type Target = Delivery;
-
-    fn deref(&self) -> &Delivery {
-        &self.0
-    }
-}
-
-impl Webhook {
-    /// Runs the refresh per the receiver's ack policy and returns the answer for VWO.
-    pub async fn respond(self) -> WebhookResponse {
-        WebhookResponse(self.0.respond().await)
-    }
+vwo_webhook::delivery_extractor! {
+    /// An authenticated, parsed delivery, for handlers of your own.
+    ///
+    /// Extracting it checks method, credentials, body limit and payload, rejecting with
+    /// [`WebhookRejection`]: the same answers as [`service`]. It finds the [`Receiver`] in the app data, registered either as is
+    /// or as `web::Data<Receiver>`. Finish with [`Webhook::respond`], which runs the coordinated
+    /// refresh:
+    ///
+    /// ```no_run
+    /// use actix_web::{App, web};
+    /// use vwo_webhook_actix::{Webhook, WebhookResponse};
+    /// # fn app(receiver: vwo_webhook::Receiver) {
+    /// async fn hook(webhook: Webhook) -> WebhookResponse {
+    ///     tracing::info!(action = ?webhook.payload().action, "settings changed in VWO");
+    ///     webhook.respond().await
+    /// }
+    /// App::new().app_data(receiver).route("/hooks/vwo", web::post().to(hook));
+    /// # }
+    /// ```
+    pub struct Webhook => WebhookResponse;
 }
 
 impl FromRequest for Webhook {

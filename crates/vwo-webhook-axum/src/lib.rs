@@ -64,39 +64,25 @@ where
     router
 }
 
-/// An authenticated, parsed delivery, for handlers of your own.
-///
-/// Extracting it checks method, credentials, body limit and payload, rejecting with
-/// [`WebhookRejection`]: the same answers as [`router`]. Needs a [`Receiver`] reachable from the router state (`FromRef`).
-/// Finish with [`Webhook::respond`], which runs the coordinated refresh:
-///
-/// ```no_run
-/// use axum::{Router, routing::post};
-/// use vwo_webhook_axum::{Webhook, WebhookResponse};
-/// # fn app(receiver: vwo_webhook::Receiver) -> Router {
-/// async fn hook(webhook: Webhook) -> WebhookResponse {
-///     tracing::info!(action = ?webhook.payload().action, "settings changed in VWO");
-///     webhook.respond().await
-/// }
-/// Router::new().route("/hooks/vwo", post(hook)).with_state(receiver)
-/// # }
-/// ```
-#[derive(Debug)]
-pub struct Webhook(pub Delivery);
-
-impl std::ops::Deref for Webhook {
-    type Target = Delivery;
-
-    fn deref(&self) -> &Delivery {
-        &self.0
-    }
-}
-
-impl Webhook {
-    /// Runs the refresh per the receiver's ack policy and returns the answer for VWO.
-    pub async fn respond(self) -> WebhookResponse {
-        WebhookResponse(self.0.respond().await)
-    }
+vwo_webhook::delivery_extractor! {
+    /// An authenticated, parsed delivery, for handlers of your own.
+    ///
+    /// Extracting it checks method, credentials, body limit and payload, rejecting with
+    /// [`WebhookRejection`]: the same answers as [`router`]. Needs a [`Receiver`] reachable from the router state (`FromRef`).
+    /// Finish with [`Webhook::respond`], which runs the coordinated refresh:
+    ///
+    /// ```no_run
+    /// use axum::{Router, routing::post};
+    /// use vwo_webhook_axum::{Webhook, WebhookResponse};
+    /// # fn app(receiver: vwo_webhook::Receiver) -> Router {
+    /// async fn hook(webhook: Webhook) -> WebhookResponse {
+    ///     tracing::info!(action = ?webhook.payload().action, "settings changed in VWO");
+    ///     webhook.respond().await
+    /// }
+    /// Router::new().route("/hooks/vwo", post(hook)).with_state(receiver)
+    /// # }
+    /// ```
+    pub struct Webhook => WebhookResponse;
 }
 
 impl<S> FromRequest<S> for Webhook

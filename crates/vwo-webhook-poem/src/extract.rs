@@ -4,48 +4,34 @@ use std::fmt;
 
 use poem::http::StatusCode;
 use poem::{FromRequest, IntoResponse, Request, RequestBody};
-use vwo_webhook::{Delivery, Receiver, Response};
+use vwo_webhook::{Receiver, Response};
 
 use crate::body::{self, PoemHeaders};
 use crate::response::WebhookResponse;
 
-/// An authenticated, parsed delivery.
-///
-/// Extracting it checks method, credentials, body limit and payload, and rejects with
-/// [`WebhookRejection`]: the same answers as [`mount`](crate::mount). It finds the
-/// [`Receiver`] in the request data (`.data(receiver)`). Finish with [`Webhook::respond`],
-/// which runs the coordinated refresh:
-///
-/// ```no_run
-/// use poem::{EndpointExt, Route, handler, post};
-/// use vwo_webhook_poem::{Receiver, Webhook, WebhookResponse};
-///
-/// #[handler]
-/// async fn hook(webhook: Webhook) -> WebhookResponse {
-///     tracing::info!(action = ?webhook.payload().action, "settings changed in VWO");
-///     webhook.respond().await
-/// }
-///
-/// fn app(receiver: Receiver) -> impl poem::Endpoint {
-///     Route::new().at("/hooks/vwo", post(hook)).data(receiver)
-/// }
-/// ```
-#[derive(Debug)]
-pub struct Webhook(pub Delivery);
-
-impl std::ops::Deref for Webhook {
-    type Target = Delivery;
-
-    fn deref(&self) -> &Delivery {
-        &self.0
-    }
-}
-
-impl Webhook {
-    /// Runs the refresh per the receiver's ack policy and returns the answer for VWO.
-    pub async fn respond(self) -> WebhookResponse {
-        WebhookResponse(self.0.respond().await)
-    }
+vwo_webhook::delivery_extractor! {
+    /// An authenticated, parsed delivery.
+    ///
+    /// Extracting it checks method, credentials, body limit and payload, and rejects with
+    /// [`WebhookRejection`]: the same answers as [`mount`](crate::mount). It finds the
+    /// [`Receiver`] in the request data (`.data(receiver)`). Finish with [`Webhook::respond`],
+    /// which runs the coordinated refresh:
+    ///
+    /// ```no_run
+    /// use poem::{EndpointExt, Route, handler, post};
+    /// use vwo_webhook_poem::{Receiver, Webhook, WebhookResponse};
+    ///
+    /// #[handler]
+    /// async fn hook(webhook: Webhook) -> WebhookResponse {
+    ///     tracing::info!(action = ?webhook.payload().action, "settings changed in VWO");
+    ///     webhook.respond().await
+    /// }
+    ///
+    /// fn app(receiver: Receiver) -> impl poem::Endpoint {
+    ///     Route::new().at("/hooks/vwo", post(hook)).data(receiver)
+    /// }
+    /// ```
+    pub struct Webhook => WebhookResponse;
 }
 
 impl<'a> FromRequest<'a> for Webhook {

@@ -230,47 +230,33 @@ async fn read_body(data: Data<'_>, limit: usize) -> Result<Vec<u8>, BodyError> {
     Ok(body.into_inner())
 }
 
-/// An authenticated, parsed delivery: a data guard for routes of your own.
-///
-/// It checks method, credentials, body limit and payload, and fails with the same answer the
-/// fairing gives, as its error. Take it as `Result<Webhook, WebhookRejection>` and answer the
-/// error as is, so rocket's HTML catchers do not replace the JSON VWO is owed. It needs a
-/// managed [`Receiver`] (`.manage(receiver)`, or the [`fairing()`]).
-///
-/// ```no_run
-/// use rocket::post;
-/// use vwo_webhook_rocket::{Webhook, WebhookRejection, WebhookResponse};
-///
-/// #[post("/hooks/vwo", data = "<webhook>")]
-/// async fn hook(webhook: Result<Webhook, WebhookRejection>) -> WebhookResponse {
-///     match webhook {
-///         Ok(webhook) => {
-///             tracing::info!(action = ?webhook.payload().action, "settings changed in VWO");
-///             webhook.respond().await
-///         }
-///         Err(rejection) => rejection.into(),
-///     }
-/// }
-/// # fn app(receiver: vwo_webhook::Receiver) -> rocket::Rocket<rocket::Build> {
-/// rocket::build().manage(receiver).mount("/", rocket::routes![hook])
-/// # }
-/// ```
-#[derive(Debug)]
-pub struct Webhook(pub Delivery);
-
-impl std::ops::Deref for Webhook {
-    type Target = Delivery;
-
-    fn deref(&self) -> &Delivery {
-        &self.0
-    }
-}
-
-impl Webhook {
-    /// Runs the refresh per the receiver's ack policy and returns the answer for VWO.
-    pub async fn respond(self) -> WebhookResponse {
-        WebhookResponse(self.0.respond().await)
-    }
+vwo_webhook::delivery_extractor! {
+    /// An authenticated, parsed delivery: a data guard for routes of your own.
+    ///
+    /// It checks method, credentials, body limit and payload, and fails with the same answer the
+    /// fairing gives, as its error. Take it as `Result<Webhook, WebhookRejection>` and answer the
+    /// error as is, so rocket's HTML catchers do not replace the JSON VWO is owed. It needs a
+    /// managed [`Receiver`] (`.manage(receiver)`, or the [`fairing()`]).
+    ///
+    /// ```no_run
+    /// use rocket::post;
+    /// use vwo_webhook_rocket::{Webhook, WebhookRejection, WebhookResponse};
+    ///
+    /// #[post("/hooks/vwo", data = "<webhook>")]
+    /// async fn hook(webhook: Result<Webhook, WebhookRejection>) -> WebhookResponse {
+    ///     match webhook {
+    ///         Ok(webhook) => {
+    ///             tracing::info!(action = ?webhook.payload().action, "settings changed in VWO");
+    ///             webhook.respond().await
+    ///         }
+    ///         Err(rejection) => rejection.into(),
+    ///     }
+    /// }
+    /// # fn app(receiver: vwo_webhook::Receiver) -> rocket::Rocket<rocket::Build> {
+    /// rocket::build().manage(receiver).mount("/", rocket::routes![hook])
+    /// # }
+    /// ```
+    pub struct Webhook => WebhookResponse;
 }
 
 #[rocket::async_trait]

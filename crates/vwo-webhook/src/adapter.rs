@@ -46,6 +46,43 @@ pub fn write_refusal(f: &mut fmt::Formatter<'_>, refused: &Response) -> fmt::Res
     )
 }
 
+/// Declares an adapter's extractor: a newtype over [`Delivery`](crate::Delivery) that derefs
+/// to it and whose `respond()` runs the refresh and wraps the answer in the adapter's response
+/// type (a tuple struct over [`Response`]). Every adapter's extractor is this one shape; the
+/// doc comment, which shows the framework's own wiring, is the adapter's.
+///
+/// ```
+/// pub struct WebhookResponse(pub vwo_webhook::Response);
+///
+/// vwo_webhook::delivery_extractor! {
+///     /// An authenticated, parsed delivery.
+///     pub struct Webhook => WebhookResponse;
+/// }
+/// ```
+#[macro_export]
+macro_rules! delivery_extractor {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident => $response:ident;) => {
+        $(#[$meta])*
+        #[derive(Debug)]
+        $vis struct $name(pub $crate::Delivery);
+
+        impl ::std::ops::Deref for $name {
+            type Target = $crate::Delivery;
+
+            fn deref(&self) -> &$crate::Delivery {
+                &self.0
+            }
+        }
+
+        impl $name {
+            /// Runs the refresh per the receiver's ack policy and returns the answer for VWO.
+            pub async fn respond(self) -> $response {
+                $response(self.0.respond().await)
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
