@@ -32,7 +32,6 @@ pub use vwo_webhook;
 pub use vwo_webhook::prelude::*;
 
 use std::cell::Cell;
-use std::fmt;
 
 use actix_web::dev::{AppService, HttpServiceFactory, Payload};
 use actix_web::http::StatusCode;
@@ -224,18 +223,11 @@ impl FromRequest for Webhook {
     }
 }
 
-/// Why the extractor refused a delivery: the core's answer (401, 405, 413, 400, ...),
-/// answered as is (`ResponseError`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebhookRejection(pub Response);
-
-impl fmt::Display for WebhookRejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        vwo_webhook::adapter::write_refusal(f, &self.0)
-    }
+vwo_webhook::delivery_rejection! {
+    /// Why the extractor refused a delivery: the core's answer (401, 405, 413, 400, ...),
+    /// answered as is (`ResponseError`).
+    pub struct WebhookRejection;
 }
-
-impl std::error::Error for WebhookRejection {}
 
 impl ResponseError for WebhookRejection {
     fn status_code(&self) -> StatusCode {

@@ -105,18 +105,11 @@ where
     }
 }
 
-/// Why the extractor refused a delivery: the core's answer (401, 405, 413, 400, ...), sent as
-/// is when returned from a handler.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebhookRejection(pub Response);
-
-impl std::fmt::Display for WebhookRejection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        vwo_webhook::adapter::write_refusal(f, &self.0)
-    }
+vwo_webhook::delivery_rejection! {
+    /// Why the extractor refused a delivery: the core's answer (401, 405, 413, 400, ...), sent as
+    /// is when returned from a handler.
+    pub struct WebhookRejection;
 }
-
-impl std::error::Error for WebhookRejection {}
 
 impl IntoResponse for WebhookRejection {
     fn into_response(self) -> axum::response::Response {

@@ -207,17 +207,24 @@ fn example(secret: &str) -> Server {
     })
 }
 
+/// Runs `vwo-webhook check url` with `secret` from the environment, checks that it passes,
+/// and returns what it printed.
+fn check_passes(url: &str, secret: &str) -> String {
+    let output = vwo_webhook()
+        .args(["check", url])
+        .env("VWO_WEBHOOK_SECRET", secret)
+        .output()
+        .expect("check runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    stdout
+}
+
 #[test]
 fn check_passes_the_example_and_names_what_a_fail_open_receiver_gets_wrong() {
     let server = example("check-s3cret");
     let url = format!("http://{}/vwo-webhook", server.addr());
-    let output = vwo_webhook()
-        .args(["check", &url])
-        .env("VWO_WEBHOOK_SECRET", "check-s3cret")
-        .output()
-        .expect("check runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    let stdout = check_passes(&url, "check-s3cret");
     assert!(
         stdout.contains("conformance: 22 passed, 0 failed (required), 0 warnings (hardening)"),
         "{stdout}"
@@ -290,13 +297,7 @@ fn check_warns_on_a_hardening_failure_and_strict_fails_on_it() {
     // actix-web answers 100 Continue before routing: a hardening case, not a broken receiver.
     let addr = actix_example("actix-s3cret");
     let url = format!("http://{addr}/vwo-webhook");
-    let output = vwo_webhook()
-        .args(["check", &url])
-        .env("VWO_WEBHOOK_SECRET", "actix-s3cret")
-        .output()
-        .expect("check runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    let stdout = check_passes(&url, "actix-s3cret");
     assert!(
         stdout.contains("0 failed (required), 1 warnings (hardening)"),
         "{stdout}"
@@ -415,24 +416,28 @@ fn e2e_settings(name: &str) -> String {
     path.to_string_lossy().into_owned()
 }
 
-#[test]
-fn flag_shows_the_decision_and_the_path_to_it() {
-    // VWO's e2e case: price 100 passes the pre-segment of rolloutRule1 and testingRule1.
-    let settings = e2e_settings("RolloutAndTestingSettingsWithPreSegment.json");
-    let output = vwo_webhook()
+/// `vwo-webhook flag` for `feature1` and `user_id` on `settings`, with `more` arguments.
+fn flag(settings: &str, more: &[&str]) -> std::process::Output {
+    vwo_webhook()
         .args([
             "flag",
             "--settings",
-            &settings,
+            settings,
             "--feature",
             "feature1",
             "--user",
             "user_id",
-            "--var",
-            "price=100",
         ])
+        .args(more)
         .output()
-        .expect("runs");
+        .expect("runs")
+}
+
+#[test]
+fn flag_shows_the_decision_and_the_path_to_it() {
+    // VWO's e2e case: price 100 passes the pre-segment of rolloutRule1 and testingRule1.
+    let settings = e2e_settings("RolloutAndTestingSettingsWithPreSegment.json");
+    let output = flag(&settings, &["--var", "price=100"]);
     assert!(
         output.status.success(),
         "{}",
@@ -450,18 +455,7 @@ fn flag_shows_the_decision_and_the_path_to_it() {
     );
     assert!(stdout.contains("path        traffic: bucket"), "{stdout}");
     // Without the variable the pre-segments fail, and the path says so.
-    let output = vwo_webhook()
-        .args([
-            "flag",
-            "--settings",
-            &settings,
-            "--feature",
-            "feature1",
-            "--user",
-            "user_id",
-        ])
-        .output()
-        .expect("runs");
+    let output = flag(&settings, &[]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("answer      disabled"), "{stdout}");
     assert!(stdout.contains("segments failed"), "{stdout}");

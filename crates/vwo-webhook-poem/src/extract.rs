@@ -1,10 +1,8 @@
 //! The `Webhook` extractor and its rejection, for handlers of your own.
 
-use std::fmt;
-
 use poem::http::StatusCode;
 use poem::{FromRequest, IntoResponse, Request, RequestBody};
-use vwo_webhook::{Receiver, Response};
+use vwo_webhook::Receiver;
 
 use crate::body::{self, PoemHeaders};
 use crate::response::WebhookResponse;
@@ -53,18 +51,11 @@ impl<'a> FromRequest<'a> for Webhook {
     }
 }
 
-/// Why the extractor refused a delivery: the core's answer (401, 405, 413, 400, ...), sent
-/// as is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebhookRejection(pub Response);
-
-impl fmt::Display for WebhookRejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        vwo_webhook::adapter::write_refusal(f, &self.0)
-    }
+vwo_webhook::delivery_rejection! {
+    /// Why the extractor refused a delivery: the core's answer (401, 405, 413, 400, ...), sent
+    /// as is.
+    pub struct WebhookRejection;
 }
-
-impl std::error::Error for WebhookRejection {}
 
 impl poem::error::ResponseError for WebhookRejection {
     fn status(&self) -> StatusCode {

@@ -287,18 +287,11 @@ fn reject<'r>(response: Response) -> rocket::data::Outcome<'r, Webhook> {
     rocket::outcome::Outcome::Error((Status::new(response.status()), WebhookRejection(response)))
 }
 
-/// Why the guard refused a delivery: the core's answer (401, 405, 413, 400, ...). Take the
-/// guard as `Result<Webhook, WebhookRejection>` and return the rejection: it answers as is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebhookRejection(pub Response);
-
-impl std::fmt::Display for WebhookRejection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        vwo_webhook::adapter::write_refusal(f, &self.0)
-    }
+vwo_webhook::delivery_rejection! {
+    /// Why the guard refused a delivery: the core's answer (401, 405, 413, 400, ...). Take the
+    /// guard as `Result<Webhook, WebhookRejection>` and return the rejection: it answers as is.
+    pub struct WebhookRejection;
 }
-
-impl std::error::Error for WebhookRejection {}
 
 impl<'r> Responder<'r, 'static> for WebhookRejection {
     fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {

@@ -83,6 +83,36 @@ macro_rules! delivery_extractor {
     };
 }
 
+/// Declares an adapter's extractor rejection: the core's refusal ([`Response`]: 401, 405, 413,
+/// 400, ...) as a type of its own that is a `std::error::Error` and says the same on every
+/// framework (see [`write_refusal`]). The adapter adds how its framework answers it.
+///
+/// ```
+/// vwo_webhook::delivery_rejection! {
+///     /// Why the extractor refused a delivery.
+///     pub struct WebhookRejection;
+/// }
+/// let rejection = WebhookRejection(vwo_webhook::adapter::not_configured());
+/// let error: &dyn std::error::Error = &rejection;
+/// assert!(error.to_string().starts_with("VWO webhook refused with 500"));
+/// ```
+#[macro_export]
+macro_rules! delivery_rejection {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident;) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        $vis struct $name(pub $crate::Response);
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                $crate::adapter::write_refusal(f, &self.0)
+            }
+        }
+
+        impl ::std::error::Error for $name {}
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -72,28 +72,34 @@ pub fn slow_refresh_answers_503_then_200_on_redelivery<H: Harness>() {
     });
 }
 
+/// A secured receiver on a gated backend, served, and its coordinator to watch.
+fn gated<H: Harness>() -> (TestBackend, vwo_webhook::Coordinator, Server) {
+    let backend = TestBackend::gated();
+    let receiver = secured_receiver(&backend, |b| b);
+    let coordinator = receiver.coordinator().clone();
+    (backend, coordinator, H::serve(receiver))
+}
+
+/// Sends `request` to `addr` on a task of its own, so the case can go on meanwhile.
+fn spawn_send(
+    request: &Request,
+    addr: std::net::SocketAddr,
+) -> tokio::task::JoinHandle<Result<Response, String>> {
+    let request = request.clone();
+    tokio::spawn(async move { request.send(addr).await })
+}
+
 /// 50 deliveries during one slow refresh cost one more refresh, and all get 200.
 pub fn concurrent_deliveries_coalesce<H: Harness>() {
     const PARALLEL: usize = 50;
     // The first refresh lasts until all 50 deliveries wait behind it.
-    let backend = TestBackend::gated();
-    let receiver = secured_receiver(&backend, |b| b);
-    let coordinator = receiver.coordinator().clone();
-    let server = H::serve(receiver);
+    let (backend, coordinator, server) = gated::<H>();
     block_on(async {
         let addr = server.addr();
         let request = delivery(Some(SECRET), DOCUMENTED);
-        let first = {
-            let request = request.clone();
-            tokio::spawn(async move { request.send(addr).await })
-        };
+        let first = spawn_send(&request, addr);
         backend.wait_started(1).await;
-        let during: Vec<_> = (0..PARALLEL)
-            .map(|_| {
-                let request = request.clone();
-                tokio::spawn(async move { request.send(addr).await })
-            })
-            .collect();
+        let during: Vec<_> = (0..PARALLEL).map(|_| spawn_send(&request, addr)).collect();
         wait_queued(&coordinator, PARALLEL as u64).await;
         backend.open();
         for task in std::iter::once(first).chain(during) {
@@ -107,22 +113,13 @@ pub fn concurrent_deliveries_coalesce<H: Harness>() {
 
 /// A delivery arriving during a refresh is answered only after a refresh that started later.
 pub fn delivery_during_refresh_waits_for_a_fresh_run<H: Harness>() {
-    let backend = TestBackend::gated();
-    let receiver = secured_receiver(&backend, |b| b);
-    let coordinator = receiver.coordinator().clone();
-    let server = H::serve(receiver);
+    let (backend, coordinator, server) = gated::<H>();
     block_on(async {
         let addr = server.addr();
         let request = delivery(Some(SECRET), DOCUMENTED);
-        let first = {
-            let request = request.clone();
-            tokio::spawn(async move { request.send(addr).await })
-        };
+        let first = spawn_send(&request, addr);
         backend.wait_started(1).await;
-        let second = {
-            let request = request.clone();
-            tokio::spawn(async move { request.send(addr).await })
-        };
+        let second = spawn_send(&request, addr);
         wait_queued(&coordinator, 1).await;
         backend.open();
         let second = second
