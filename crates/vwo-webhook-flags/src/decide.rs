@@ -18,7 +18,25 @@ use crate::storage::StoredDecision;
 mod segments;
 mod traffic;
 
-use segments::{UserIdKind, user_id_text};
+/// Which id `_vwoUserId` holds: the context's, or the SDK's UUID for it (a rule with a user
+/// list). Named, not copied: a decision sets it for every rule it checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UserIdKind {
+    Id,
+    Uuid,
+}
+
+/// The text of a `_vwoUserId`; `uuid` is computed before a [`UserIdKind::Uuid`] is set.
+pub(crate) fn user_id_text<'r>(
+    kind: Option<UserIdKind>,
+    context: &'r Context,
+    uuid: &'r Option<String>,
+) -> Option<&'r str> {
+    match kind? {
+        UserIdKind::Id => Some(&context.0.id),
+        UserIdKind::Uuid => uuid.as_deref(),
+    }
+}
 
 /// Why a run stopped early.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -211,7 +211,7 @@ impl Flags {
         telemetry::record_decision(&flag);
         // `explain` is a diagnosis, not a user seeing a variation: it reports nothing.
         if !trace {
-            crate::report::impressions(&self.reporter, &compiled.model, context, &outcome.impressions);
+            crate::impressions::queue(&self.reporter, &compiled.model, context, &outcome.impressions);
         }
         (flag, outcome.trace)
     }
@@ -246,12 +246,7 @@ impl Flags {
                     }
                     let flag = Flag::from_outcome(&outcome);
                     telemetry::record_decision(&flag);
-                    crate::report::impressions(
-                        &self.reporter,
-                        &compiled.model,
-                        context,
-                        &outcome.impressions,
-                    );
+                    crate::impressions::queue(&self.reporter, &compiled.model, context, &outcome.impressions);
                     return flag;
                 }
                 Err(Stop::Miss(key)) => {

@@ -1,15 +1,12 @@
 //! What a service reports besides its decisions: `trackEvent` and `setAttribute`, checked
 //! as the SDK checks them, and the impressions a decision queues.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use serde_json::{Map, Value};
 
 use crate::context::Context;
-use crate::decide::Impression;
-use crate::events::Reporter;
-use crate::events::payload::{Id, Pending, What};
+use crate::events::payload::{Pending, What};
 use crate::flags::Flags;
+use crate::impressions::now_ms;
 use crate::model::Model;
 
 /// Why an event was not reported. Names the event or attribute, never a key.
@@ -31,12 +28,6 @@ pub enum EventError {
     BadAttribute(String),
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 fn pending(what: What, context: &Context, model: Option<&Model>) -> Pending {
     Pending {
         what,
@@ -44,25 +35,6 @@ fn pending(what: What, context: &Context, model: Option<&Model>) -> Pending {
         at_ms: now_ms(),
         prefix: model.and_then(|m| m.reporting.collection_prefix.clone()),
     }
-}
-
-/// Queues the impressions a decision made.
-pub(crate) fn impressions(reporter: &Reporter, model: &Model, context: &Context, impressions: &[Impression]) {
-    if !reporter.is_enabled() || impressions.is_empty() {
-        return;
-    }
-    let at_ms = now_ms();
-    let prefix = &model.reporting.collection_prefix;
-    reporter.push(impressions.iter().map(|impression| Pending {
-        what: What::Shown {
-            campaign_id: Id::of(&impression.campaign_id),
-            variation_id: Id::of(&impression.variation_id),
-            vwo_user_id: impression.vwo_user_id.clone(),
-        },
-        context: context.clone(),
-        at_ms,
-        prefix: prefix.clone(),
-    }));
 }
 
 impl Flags {

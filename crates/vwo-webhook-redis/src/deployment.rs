@@ -14,8 +14,7 @@ use redis::{
     AsyncConnectionConfig, Cmd, ConnectionAddr, Pipeline, RedisError, RedisFuture, RedisResult, Value,
 };
 
-use crate::fleet::FleetError;
-use crate::shared::describe;
+use crate::error::{FleetError, describe};
 
 /// Where the fleet's Redis is, as a URL names it.
 #[derive(Clone, PartialEq, Eq)]

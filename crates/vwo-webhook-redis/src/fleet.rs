@@ -7,7 +7,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use vwo_webhook::{Coordinator, Refresh, RefreshError, SafetyNet, Trigger};
+use vwo_webhook::{Coordinator, SafetyNet};
 use vwo_webhook_settings::VwoSettings;
 
 use crate::follower::{self, Follower};
@@ -16,7 +16,7 @@ use crate::replica::Inner;
 mod builder;
 mod lead;
 
-use lead::Through;
+pub use crate::error::FleetError;
 
 pub use builder::FleetBuilder;
 
@@ -33,27 +33,6 @@ pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// How long after the fleet's previous fetch the next may start, by default.
 pub const DEFAULT_MIN_SPACING: Duration = vwo_webhook::DEFAULT_MIN_SPACING;
-
-/// Why the fleet could not be set up.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum FleetError {
-    /// The URL is not a Redis URL. (The URL itself is not repeated: it may hold a password.)
-    #[error(
-        "the Redis URL is not valid (expected redis://, rediss://, unix://, \
-         redis+sentinel://host:port,.../service or redis+cluster://host:port,...)"
-    )]
-    Url,
-    /// The URL asks for something this crate does not do.
-    #[error("{0}")]
-    Unsupported(&'static str),
-    /// The TLS root certificate given could not be used.
-    #[error("the Redis TLS root certificate could not be used: {0}")]
-    Tls(String),
-    /// The client could not be created.
-    #[error("could not set up the Redis client: {0}")]
-    Client(String),
-}
 
 /// Keeps every replica of a service on the same VWO settings, through Redis.
 ///
@@ -142,15 +121,6 @@ impl RedisFleet {
         FleetHandle {
             follower,
             _safety_net: safety_net,
-        }
-    }
-}
-
-impl Refresh for RedisFleet {
-    async fn refresh(&self, trigger: Trigger) -> Result<(), RefreshError> {
-        match self.through_fleet(&trigger).await {
-            Through::Answered(result) => result,
-            Through::Unavailable(unavailable) => self.inner.alone(&trigger, unavailable).await,
         }
     }
 }

@@ -10,8 +10,9 @@ use futures_util::{Stream, StreamExt};
 use tokio::task::JoinHandle;
 use vwo_webhook::{Coordinator, Trigger};
 
+use crate::error::describe;
 use crate::replica::Inner;
-use crate::shared::{Notice, describe};
+use crate::shared::Notice;
 use crate::telemetry;
 
 const MIN_BACKOFF: Duration = Duration::from_millis(100);

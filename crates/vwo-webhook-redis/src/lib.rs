@@ -29,8 +29,10 @@
 #![forbid(unsafe_code)]
 
 mod deployment;
+mod error;
 mod fleet;
 mod follower;
+mod keys;
 mod replica;
 mod scripts;
 mod shared;

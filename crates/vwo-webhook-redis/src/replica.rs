@@ -11,7 +11,8 @@ use vwo_webhook::RefreshError;
 use vwo_webhook_settings::replication::StoreWrite;
 use vwo_webhook_settings::{Check, Replication, Snapshot, Source, VwoSettings};
 
-use crate::shared::{Head, Notice, Shared, Stored, describe};
+use crate::error::describe;
+use crate::shared::{Head, Notice, Shared, Stored};
 use crate::telemetry;
 
 pub(crate) struct Inner {

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use redis::{Script, ScriptInvocation};
 
-use crate::shared::{Keys, millis, new_epoch};
+use crate::keys::{Keys, millis, new_epoch};
 
 /// `current_epoch(new)`, which the scripts on the state hash start with: a hash that a Redis
 /// restart emptied, or a failover promoted another server for, gets a new epoch.

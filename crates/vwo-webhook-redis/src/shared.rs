@@ -12,25 +12,8 @@ use bytes::Bytes;
 use redis::AsyncCommands;
 
 use crate::deployment::Connection;
+use crate::keys::Keys;
 use crate::scripts::{Outcome, Recorded, Scripts};
-
-/// The names of the fleet's keys. They share a hash tag, so they live in one Cluster slot.
-#[derive(Debug, Clone)]
-pub(crate) struct Keys {
-    pub(crate) state: String,
-    pub(crate) lock: String,
-    pub(crate) channel: String,
-}
-
-impl Keys {
-    pub(crate) fn new(prefix: &str) -> Self {
-        Self {
-            state: format!("{prefix}:state"),
-            lock: format!("{prefix}:lock"),
-            channel: format!("{prefix}:changed"),
-        }
-    }
-}
 
 /// A ticket taken on a delivery's behalf.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -249,35 +232,6 @@ impl Shared {
             .await?;
         Ok(())
     }
-}
-
-/// A Redis error as logs and errors may show it: its kind and the server's error code,
-/// never its free text (which could echo a command's arguments).
-pub(crate) fn describe(error: &redis::RedisError) -> String {
-    let what = if error.is_timeout() {
-        "timed out".to_owned()
-    } else if error.is_connection_refusal() {
-        "connection refused".to_owned()
-    } else if error.is_connection_dropped() {
-        "connection dropped".to_owned()
-    } else {
-        format!("{:?}", error.kind())
-    };
-    match error.code() {
-        Some(code) => format!("{what} ({code})"),
-        None => what,
-    }
-}
-
-/// A random token: an epoch for a new hash, or a lock owner's proof.
-pub(crate) fn new_epoch() -> String {
-    format!("{:016x}", fastrand::u64(..))
-}
-
-pub(crate) fn millis(at: SystemTime) -> u64 {
-    at.duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
 
 fn from_millis(ms: u64) -> SystemTime {

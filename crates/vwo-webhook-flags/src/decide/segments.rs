@@ -4,30 +4,9 @@
 
 use std::sync::Arc;
 
-use super::{Access, ListCheck, Run, Stop, Whitelisted, Winners};
-use crate::context::Context;
+use super::{Access, ListCheck, Run, Stop, UserIdKind, Whitelisted, Winners, user_id_text};
 use crate::model::{Feature, Kind, Rule, Segments, Variation};
 use crate::segment::{Crash, Env, Lookup, Node};
-
-/// Which id `_vwoUserId` holds: the context's, or the SDK's UUID for it (a rule with a user
-/// list). Named, not copied: a decision sets it for every rule it checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum UserIdKind {
-    Id,
-    Uuid,
-}
-
-/// The text of a `_vwoUserId`; `uuid` is computed before a [`UserIdKind::Uuid`] is set.
-pub(super) fn user_id_text<'r>(
-    kind: Option<UserIdKind>,
-    context: &'r Context,
-    uuid: &'r Option<String>,
-) -> Option<&'r str> {
-    match kind? {
-        UserIdKind::Id => Some(&context.0.id),
-        UserIdKind::Uuid => uuid.as_deref(),
-    }
-}
 
 impl Run<'_> {
     /// `checkWhitelistingAndPreSeg`: whether the rule applies to the user, and the

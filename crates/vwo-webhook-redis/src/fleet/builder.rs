@@ -10,10 +10,12 @@ use vwo_webhook_settings::replication::StoreWrite;
 use vwo_webhook_settings::{Replication, VwoSettings};
 
 use crate::deployment::{Address, Deployment};
+use crate::keys::Keys;
 use crate::replica::{Inner, Local};
-use crate::shared::{Keys, Shared};
+use crate::shared::Shared;
 
-use super::{FleetError, RedisFleet};
+use super::RedisFleet;
+use crate::error::FleetError;
 
 /// Configures a [`RedisFleet`].
 pub struct FleetBuilder {

@@ -8,9 +8,11 @@ use vwo_webhook::{Refresh, RefreshError, Trigger};
 use vwo_webhook_settings::replication::StoreWrite;
 use vwo_webhook_settings::{Check, Checked};
 
+use crate::error::describe;
+use crate::keys::{millis, new_epoch};
 use crate::replica::{FleetFailure, Inner};
 use crate::scripts::{Outcome, Recorded};
-use crate::shared::{Head, StoredFailure, Ticket, describe, millis, new_epoch};
+use crate::shared::{Head, StoredFailure, Ticket};
 use crate::telemetry;
 
 use super::RedisFleet;
@@ -309,5 +311,14 @@ fn failure_error(failure: &StoredFailure) -> RefreshError {
         (true, _) => RefreshError::permanent(error),
         (false, Some(after)) => RefreshError::transient_after(after, error),
         (false, None) => RefreshError::transient(error),
+    }
+}
+
+impl Refresh for RedisFleet {
+    async fn refresh(&self, trigger: Trigger) -> Result<(), RefreshError> {
+        match self.through_fleet(&trigger).await {
+            Through::Answered(result) => result,
+            Through::Unavailable(unavailable) => self.inner.alone(&trigger, unavailable).await,
+        }
     }
 }

@@ -1,0 +1,36 @@
+//! The impressions a decision queues: what makes an experiment's variations show in VWO's
+//! reports. Apart from `report` so that the decision path depends on it alone.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::context::Context;
+use crate::decide::Impression;
+use crate::events::Reporter;
+use crate::events::payload::{Id, Pending, What};
+use crate::model::Model;
+
+/// Milliseconds since the Unix epoch, as the SDK stamps events.
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Queues the impressions a decision made.
+pub(crate) fn queue(reporter: &Reporter, model: &Model, context: &Context, impressions: &[Impression]) {
+    if !reporter.is_enabled() || impressions.is_empty() {
+        return;
+    }
+    let at_ms = now_ms();
+    let prefix = &model.reporting.collection_prefix;
+    reporter.push(impressions.iter().map(|impression| Pending {
+        what: What::Shown {
+            campaign_id: Id::of(&impression.campaign_id),
+            variation_id: Id::of(&impression.variation_id),
+            vwo_user_id: impression.vwo_user_id.clone(),
+        },
+        context: context.clone(),
+        at_ms,
+        prefix: prefix.clone(),
+    }));
+}
