@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::ack::AckPolicy;
 use crate::coordinator::{Coordinator, RetryPolicy};
 use crate::receiver::{Inner, Receiver};
 use crate::refresh::{DynRefresh, Refresh};
@@ -14,34 +15,9 @@ use crate::verify::{SharedKey, Verifier};
 pub const DEFAULT_PATH: &str = "/vwo-webhook";
 /// The largest body read (64 KiB); VWO's notices are about 120 bytes.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
-/// How long a delivery waits for its refresh before answering 503 (5 s).
-pub const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a body may take to arrive before the delivery gets 408 (10 s); VWO's notice is
 /// about 120 bytes.
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// When to answer VWO.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum AckPolicy {
-    /// Answer 200 once a refresh that started after the delivery succeeded; 503 if it has
-    /// not within `timeout`, so VWO redelivers (and the redelivery coalesces). The default.
-    AfterRefresh {
-        /// How long to wait (default 5 s).
-        timeout: Duration,
-    },
-    /// Answer 202 at once and refresh in the background. VWO will not redeliver, so a failed
-    /// refresh is only retried by the coordinator and the safety net: prefer the default.
-    Immediate,
-}
-
-impl Default for AckPolicy {
-    fn default() -> Self {
-        Self::AfterRefresh {
-            timeout: DEFAULT_ACK_TIMEOUT,
-        }
-    }
-}
 
 /// Why a receiver could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -189,5 +165,22 @@ impl ReceiverBuilder {
             },
             self.body_limit,
         ))
+    }
+}
+
+impl Receiver {
+    /// Starts configuring a receiver whose refreshes run `backend`.
+    pub fn builder(backend: impl Refresh) -> ReceiverBuilder {
+        ReceiverBuilder::new(backend)
+    }
+
+    /// The same receiver (sharing its coordinator) with another body limit, for adapters
+    /// whose framework configures limits itself (rocket's `limits.vwo-webhook`).
+    pub(crate) fn with_body_limit(mut self, limit: usize) -> Result<Self, BuildError> {
+        if limit == 0 {
+            return Err(BuildError::ZeroBodyLimit);
+        }
+        self.body_limit = limit;
+        Ok(self)
     }
 }

@@ -36,6 +36,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod ack;
 pub mod adapter;
 mod builder;
 mod compose;
@@ -54,10 +55,8 @@ mod standard;
 pub mod telemetry;
 mod verify;
 
-pub use builder::{
-    AckPolicy, BuildError, DEFAULT_ACK_TIMEOUT, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, DEFAULT_PATH,
-    ReceiverBuilder,
-};
+pub use ack::{AckPolicy, DEFAULT_ACK_TIMEOUT};
+pub use builder::{BuildError, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, DEFAULT_PATH, ReceiverBuilder};
 pub use compose::AnyOf;
 pub use coordinator::{
     Coordinator, DEFAULT_MIN_SPACING, RetryPolicy, RunOutcome, SafetyNet, Settled, Ticket,

@@ -8,18 +8,12 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
 
-use tracing::Instrument;
-
-use crate::builder::{AckPolicy, BuildError, ReceiverBuilder};
+use crate::ack::AckPolicy;
 use crate::coordinator::Coordinator;
-use crate::delivery::{Delivery, Remembered, record};
-use crate::outcome::{Outcome, Refusal};
+use crate::outcome::Refusal;
 use crate::payload::SettingsChanged;
-use crate::refresh::Refresh;
 use crate::response::Response;
-use crate::telemetry;
 use crate::verify::{HeaderLookup, Verifier, VerifyError};
 
 /// Why an adapter could not read a body.
@@ -78,6 +72,27 @@ impl BodyBuffer {
     }
 }
 
+/// A delivery id and the verifier that read it, to be remembered once the delivery is
+/// answered 2xx (so a failed delivery's redelivery still refreshes).
+pub(crate) struct Remembered {
+    pub(crate) verifier: Arc<dyn Verifier>,
+    pub(crate) id: Vec<u8>,
+}
+
+impl Remembered {
+    pub(crate) fn new(verifier: Arc<dyn Verifier>, id: Vec<u8>) -> Self {
+        Self { verifier, id }
+    }
+}
+
+impl std::fmt::Debug for Remembered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Remembered")
+            .field("id", &String::from_utf8_lossy(&self.id))
+            .finish_non_exhaustive()
+    }
+}
+
 /// Receives VWO webhooks: authenticates, parses and coordinates refreshes.
 ///
 /// Cheap to clone; clones share everything. Build one with [`Receiver::builder`] and give it
@@ -86,7 +101,7 @@ impl BodyBuffer {
 pub struct Receiver {
     pub(crate) inner: Arc<Inner>,
     // Outside `inner` so a framework's own limit setting can replace it (see `with_body_limit`).
-    body_limit: usize,
+    pub(crate) body_limit: usize,
 }
 
 pub(crate) struct Inner {
@@ -113,11 +128,6 @@ impl std::fmt::Debug for Receiver {
 }
 
 impl Receiver {
-    /// Starts configuring a receiver whose refreshes run `backend`.
-    pub fn builder(backend: impl Refresh) -> ReceiverBuilder {
-        ReceiverBuilder::new(backend)
-    }
-
     pub(crate) fn from_parts(inner: Inner, body_limit: usize) -> Self {
         Self {
             inner: Arc::new(inner),
@@ -151,109 +161,12 @@ impl Receiver {
         declared.is_some_and(|len| len > self.body_limit as u64)
     }
 
-    /// The same receiver (sharing its coordinator) with another body limit, for adapters
-    /// whose framework configures limits itself (rocket's `limits.vwo-webhook`).
-    pub(crate) fn with_body_limit(mut self, limit: usize) -> Result<Self, BuildError> {
-        if limit == 0 {
-            return Err(BuildError::ZeroBodyLimit);
-        }
-        self.body_limit = limit;
-        Ok(self)
-    }
-
     /// The coordinator, to refresh by hand or start the safety net.
     pub fn coordinator(&self) -> &Coordinator {
         &self.inner.coordinator
     }
 
-    /// Handles one delivery from start to answer. `read_body` is called (at most once, after
-    /// the header checks pass) with the body limit and must stop reading past it.
-    pub async fn handle<H, F, Fut, B>(&self, method: &str, headers: &H, read_body: F) -> Response
-    where
-        H: HeaderLookup + ?Sized,
-        F: FnOnce(usize) -> Fut,
-        Fut: Future<Output = Result<B, BodyError>>,
-        B: AsRef<[u8]>,
-    {
-        match self.accept(method, headers, read_body).await {
-            Ok(delivery) => delivery.respond().await,
-            Err(rejection) => rejection,
-        }
-    }
-
-    /// [`Receiver::handle`] for a body already in memory.
-    pub async fn handle_buffered<H>(&self, method: &str, headers: &H, body: &[u8]) -> Response
-    where
-        H: HeaderLookup + ?Sized,
-    {
-        self.handle(method, headers, |limit| async move {
-            if body.len() > limit {
-                Err(BodyError::TooLarge)
-            } else {
-                Ok(body)
-            }
-        })
-        .await
-    }
-
-    /// Runs every check up to the refresh: the first half of [`Receiver::handle`], for
-    /// extractors that hand a verified [`Delivery`] to the application's own handler.
-    pub async fn accept<H, F, Fut, B>(
-        &self,
-        method: &str,
-        headers: &H,
-        read_body: F,
-    ) -> Result<Delivery, Response>
-    where
-        H: HeaderLookup + ?Sized,
-        F: FnOnce(usize) -> Fut,
-        Fut: Future<Output = Result<B, BodyError>>,
-        B: AsRef<[u8]>,
-    {
-        let arrived = Instant::now();
-        let span = tracing::info_span!(
-            "vwo_webhook.delivery",
-            status = tracing::field::Empty,
-            outcome = tracing::field::Empty,
-            generation = tracing::field::Empty,
-            latency_us = tracing::field::Empty,
-        );
-        let checked = self
-            .check(method, headers, read_body)
-            .instrument(span.clone())
-            .await;
-        match checked {
-            Ok((payload, remembered)) => Ok(Delivery::new(self.clone(), payload, remembered, arrived, span)),
-            Err(Refusal {
-                response,
-                check,
-                reason,
-            }) => {
-                let _entered = span.enter();
-                if response.is_success() {
-                    record(&span, &response, Outcome::Replayed, arrived);
-                    telemetry::delivery(Outcome::Replayed, response.status(), None, arrived.elapsed());
-                    tracing::info!(reason, "vwo webhook delivery already processed");
-                } else {
-                    record(&span, &response, Outcome::Refused, arrived);
-                    telemetry::delivery(
-                        Outcome::Refused,
-                        response.status(),
-                        Some(check),
-                        arrived.elapsed(),
-                    );
-                    if response.status() == 401 {
-                        tracing::warn!(reason, "vwo webhook delivery rejected");
-                    } else {
-                        tracing::info!(reason, "vwo webhook delivery rejected");
-                    }
-                }
-                Err(response)
-            }
-        }
-    }
-
-    async fn check<H, F, Fut, B>(
+    pub(crate) async fn check<H, F, Fut, B>(
         &self,
         method: &str,
         headers: &H,
@@ -355,9 +268,9 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    use crate::builder::DEFAULT_BODY_LIMIT;
+    use crate::builder::{BuildError, DEFAULT_BODY_LIMIT};
     use crate::coordinator::{RetryPolicy, RunOutcome};
-    use crate::refresh::{RefreshError, Trigger};
+    use crate::refresh::{Refresh, RefreshError, Trigger};
     use crate::secret::{Keyring, Secret};
 
     const DOCUMENTED: &[u8] = include_bytes!("../testdata/documented.json");
