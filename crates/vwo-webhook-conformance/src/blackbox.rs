@@ -12,6 +12,7 @@ use std::pin::Pin;
 use vwo_webhook::{DEFAULT_BODY_LIMIT, DEFAULT_PATH};
 
 use crate::client::{Request, Response, send_on_one_connection};
+use crate::expect::{expect_json_shape, expect_message_contains, expect_no_key, expect_status};
 use crate::fixtures::{DOCUMENTED, SECRET, SENT_PREFIX, UNKNOWN_FIELDS_AND_VALUES};
 use crate::harness::Server;
 
@@ -61,14 +62,7 @@ impl Target {
 
     /// A `POST` of `body` with `key` (if any) in `x-vwo-auth` and a JSON content type.
     pub fn delivery(&self, key: Option<&str>, body: &str) -> Request {
-        let request = self
-            .request("POST")
-            .body(body)
-            .header("content-type", "application/json");
-        match key {
-            Some(key) => request.header("x-vwo-auth", key),
-            None => request,
-        }
+        delivery_to(&self.path, key, body).host(&self.host)
     }
 
     /// A delivery with the right key.
@@ -78,10 +72,7 @@ impl Target {
 
     /// Sends `request`, failing the check if no complete answer comes back.
     pub async fn send(&self, request: &Request) -> Response {
-        match request.send(self.addr).await {
-            Ok(response) => response,
-            Err(error) => panic!("{request:?}: {error}"),
-        }
+        send_to(self.addr, request).await
     }
 
     /// Sends `request` and checks the status.
@@ -104,73 +95,27 @@ impl Target {
     }
 }
 
-#[track_caller]
-pub(crate) fn expect_status(response: &Response, status: u16, what: &str) {
-    assert_eq!(
-        response.status,
-        status,
-        "{what}: expected {status}, got {} with body {:?}",
-        response.status,
-        response.text()
-    );
-}
-
-#[track_caller]
-pub(crate) fn expect_message_contains(response: &Response, needle: &str) {
-    let json = response.json().unwrap_or_else(|e| panic!("{e}"));
-    let message = json["message"].as_str().unwrap_or_default();
-    assert!(
-        message.contains(needle),
-        "message {message:?} should mention {needle:?}"
-    );
-}
-
-/// `application/json` shaped `{"status": "success"|"accepted"|"error", "message": "..."}`.
-#[track_caller]
-pub(crate) fn expect_json_shape(response: &Response, what: &str) {
-    let content_type = response.header("content-type").unwrap_or_default();
-    assert!(
-        content_type.starts_with("application/json"),
-        "{what}: content-type {content_type:?}"
-    );
-    let json = response.json().unwrap_or_else(|e| panic!("{what}: {e}"));
-    let status = json["status"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{what}: no status in {json}"));
-    let expected = match response.status {
-        200 => "success",
-        202 => "accepted",
-        _ => "error",
-    };
-    assert_eq!(status, expected, "{what}");
-    assert!(
-        json["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "{what}: no message in {json}"
-    );
-}
-
-/// Neither the body nor any header of `response` contains one of `keys`. The failure names
-/// where the key showed, not the key.
-#[track_caller]
-pub(crate) fn expect_no_key(response: &Response, keys: &[&str], what: &str) {
-    let body = response.text();
-    let places = std::iter::once(("the body", body.as_str())).chain(
-        response
-            .headers
-            .iter()
-            .map(|(name, value)| (name.as_str(), value.as_str())),
-    );
-    for (place, text) in places {
-        assert!(
-            !keys.iter().any(|key| text.contains(key)),
-            "{what}: a key shows in {place} of the response"
-        );
-    }
-}
-
 /// The first `n` bytes of `s`, or all of it.
 fn head(s: &str, n: usize) -> &str {
     s.get(..n).unwrap_or(s)
+}
+
+/// A `POST` of `body` to `path` with `key` (if any) in `x-vwo-auth` and a JSON content type:
+/// the delivery every check and case sends, whether it sees the receiver from outside or not.
+pub(crate) fn delivery_to(path: &str, key: Option<&str>, body: &str) -> Request {
+    let request = Request::post(path, body).header("content-type", "application/json");
+    match key {
+        Some(key) => request.header("x-vwo-auth", key),
+        None => request,
+    }
+}
+
+/// Sends `request` to `addr`, failing the check if no complete answer comes back.
+pub(crate) async fn send_to(addr: SocketAddr, request: &Request) -> Response {
+    match request.send(addr).await {
+        Ok(response) => response,
+        Err(error) => panic!("{request:?}: {error}"),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

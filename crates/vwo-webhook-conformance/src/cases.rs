@@ -14,8 +14,9 @@ use vwo_webhook::{
 };
 
 use crate::backend::TestBackend;
-use crate::blackbox::{self, Target, expect_json_shape, expect_status};
+use crate::blackbox::{self, Target};
 use crate::client::{Request, Response};
+use crate::expect::{expect_json_shape, expect_no_key, expect_status};
 pub use crate::fixtures::{DOCUMENTED, SECRET};
 use crate::fixtures::{SENT_PREFIX, SIGNING_KEY, WHSEC};
 use crate::harness::{HEALTH_BODY, HEALTH_PATH, Harness, Server};
@@ -97,18 +98,11 @@ async fn expect_delivery(
 }
 
 fn delivery(secret: Option<&str>, body: &str) -> Request {
-    let request = Request::post(DEFAULT_PATH, body).header("content-type", "application/json");
-    match secret {
-        Some(secret) => request.header("x-vwo-auth", secret),
-        None => request,
-    }
+    blackbox::delivery_to(DEFAULT_PATH, secret, body)
 }
 
 async fn send(server: &Server, request: &Request) -> Response {
-    match request.send(server.addr()).await {
-        Ok(response) => response,
-        Err(error) => panic!("{request:?}: {error}"),
-    }
+    blackbox::send_to(server.addr(), request).await
 }
 
 mod auth;

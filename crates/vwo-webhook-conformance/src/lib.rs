@@ -5,6 +5,7 @@ mod backend;
 pub mod blackbox;
 pub mod cases;
 pub mod client;
+mod expect;
 pub mod fixtures;
 mod harness;
 mod level;

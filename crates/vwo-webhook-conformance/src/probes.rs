@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use vwo_webhook::{Probe, Probes};
 
-use crate::blackbox::{expect_json_shape, expect_status};
 use crate::client::Request;
+use crate::expect::{expect_json_shape, expect_status};
 
 /// A probe whose readiness the test switches.
 #[derive(Debug, Clone, Default)]

@@ -98,7 +98,7 @@ pub fn error_bodies_never_echo_secrets<H: Harness>() {
         let failed = target
             .expect(&target.signed(DOCUMENTED), 500, "failed refresh")
             .await;
-        blackbox::expect_no_key(&failed, &[SECRET, &SECRET[..8]], "failed refresh");
+        expect_no_key(&failed, &[SECRET, &SECRET[..8]], "failed refresh");
     });
 }
 
@@ -207,7 +207,7 @@ pub fn secrets_never_logged<H: Harness>() {
             for request in requests {
                 let response = send(server, request).await;
                 assert!(!response.is_success(), "{request:?} should fail");
-                blackbox::expect_no_key(&response, &keys, &format!("{request:?}"));
+                expect_no_key(&response, &keys, &format!("{request:?}"));
             }
         }
     });
