@@ -39,15 +39,16 @@ impl Kind {
 #[derive(Debug)]
 pub(crate) enum Segments {
     Skip,
-    Dsl(Node),
+    /// Boxed: most rules and variations have none, and a node is larger than the pointer.
+    Dsl(Box<Node>),
 }
 
 impl Segments {
     fn compile(value: Option<&Value>, features: &dyn FeatureIds, report: &mut Report) -> Self {
         match value {
             Some(Value::Object(map)) if map.is_empty() => Segments::Skip,
-            Some(dsl) => Segments::Dsl(Node::compile(dsl, features, report)),
-            None => Segments::Dsl(Node::Crash),
+            Some(dsl) => Segments::Dsl(Box::new(Node::compile(dsl, features, report))),
+            None => Segments::Dsl(Box::new(Node::Crash)),
         }
     }
 }
@@ -78,7 +79,7 @@ pub(crate) struct Variation {
     /// Pre-segmentation, for the first variation of a rollout or personalize rule.
     pub(crate) segments: Segments,
     /// Whitelisting: a non-empty segment object.
-    pub(crate) whitelist: Option<Node>,
+    pub(crate) whitelist: Option<Box<Node>>,
     pub(crate) variables: Arc<[Variable]>,
 }
 
@@ -95,14 +96,17 @@ pub(crate) struct Rule {
     pub(crate) kind: Kind,
     pub(crate) rule_key: Value,
     pub(crate) salt: Option<String>,
-    pub(crate) traffic: Option<Value>,
+    /// `percentTraffic` as a number (NaN when absent), and whether it is truthy: all the
+    /// decision reads of it.
+    pub(crate) traffic: f64,
+    pub(crate) traffic_truthy: bool,
     pub(crate) forced_variations: bool,
     pub(crate) user_list: bool,
     /// The campaign's own segments (for testing rules).
     pub(crate) segments: Segments,
     pub(crate) variations: Vec<Arc<Variation>>,
     /// The mutually exclusive group the rule is in (`None`: none), or where reading it throws.
-    pub(crate) group: Result<Option<GroupRef>, Crash>,
+    pub(crate) group: Result<Option<Arc<GroupRef>>, Crash>,
 }
 
 /// A rule's group: its id as the settings write it, as text, and where it is compiled.

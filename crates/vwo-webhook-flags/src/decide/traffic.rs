@@ -14,7 +14,7 @@ impl Run<'_> {
         let (part, bucket) = self.is_user_part(rule)?;
         let traffic = match rule.kind {
             Kind::Rollout | Kind::Personalize => rule.first_variation()?.weight.number,
-            _ => rule.traffic.as_ref().map_or(f64::NAN, js::to_number),
+            _ => rule.traffic,
         };
         self.note(|| {
             format!(
@@ -28,7 +28,7 @@ impl Run<'_> {
         match rule.kind {
             Kind::Rollout | Kind::Personalize => Ok(Some(Arc::clone(rule.first_variation()?))),
             _ => {
-                let multiplier = if rule.traffic.as_ref().is_some_and(js::truthy) {
+                let multiplier = if rule.traffic_truthy {
                     1.0
                 } else {
                     f64::NAN
@@ -56,7 +56,7 @@ impl Run<'_> {
             }
             _ => (
                 rule.salt.as_deref(),
-                rule.traffic.as_ref().map_or(f64::NAN, js::to_number),
+                rule.traffic,
             ),
         };
         let seed = salt.unwrap_or(&rule.id_text);

@@ -384,7 +384,7 @@ fn variations(
                 let segments = js::or(*seg, *segs);
                 let whitelist = match segments.filter(|_| kind == Kind::Testing) {
                     Some(dsl @ Value::Object(map)) if !map.is_empty() => {
-                        Some(Node::compile(dsl, features, report))
+                        Some(Box::new(Node::compile(dsl, features, report)))
                     }
                     _ => None,
                 };
@@ -469,12 +469,12 @@ fn link(
             None | Some(Value::Null) => Err(Crash),
             Some(_) => {
                 let index = groups.index.get(&text).copied().ok_or(Crash)?;
-                Ok(Some(GroupRef {
+                Ok(Some(Arc::new(GroupRef {
                     id: group_id.clone(),
                     storage_key: format!("_vwo_meta_meg_{text}"),
                     text,
                     index,
-                }))
+                })))
             }
         }
     })();
@@ -486,7 +486,8 @@ fn link(
         kind,
         rule_key: rule.get("ruleKey").cloned().unwrap_or(Value::Null),
         salt: campaign.get("salt").filter(|s| js::truthy(s)).map(js::to_string),
-        traffic: campaign.get("percentTraffic").cloned(),
+        traffic: campaign.get("percentTraffic").map_or(f64::NAN, js::to_number),
+        traffic_truthy: campaign.get("percentTraffic").is_some_and(js::truthy),
         forced_variations: campaign.get("isForcedVariationEnabled").is_some_and(js::truthy),
         user_list: campaign.get("isUserListEnabled").is_some_and(js::truthy),
         segments: if kind == Kind::Testing {
