@@ -6,7 +6,8 @@ use serde_json::Value;
 
 use crate::decide::{Outcome, Passed, Source};
 use crate::js;
-use crate::model::{Variable, Variation};
+use crate::model::Variation;
+use crate::variable::Variable;
 
 /// A rule that decided the flag: its campaign and the variation the user got.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,8 +128,8 @@ impl Flag {
     pub fn variable(&self, key: &str) -> Option<&Value> {
         self.variables()
             .iter()
-            .find(|v| v.key.as_str() == Some(key))
-            .map(|v| &v.value)
+            .find(|v| v.key() == Some(key))
+            .map(Variable::value)
     }
 
     /// A boolean variable, or `default` when it is absent or not a boolean.
@@ -183,7 +184,7 @@ impl Flag {
     pub fn variables_json(&self) -> serde_json::Map<String, Value> {
         self.variables()
             .iter()
-            .map(|v| (js::to_string(&v.key), v.value.clone()))
+            .map(|v| (v.key_text(), v.value().clone()))
             .collect()
     }
 }

@@ -19,6 +19,7 @@ mod segment;
 mod storage;
 pub mod telemetry;
 mod uuid;
+mod variable;
 
 pub use context::{Context, ContextError};
 pub use decide::Source;
@@ -28,10 +29,10 @@ pub use events::{
 };
 pub use flag::{Flag, Reason, RuleDecision};
 pub use flags::{Flags, Gateway, NoGateway};
-pub use model::Variable;
 #[cfg(feature = "openfeature")]
 pub use openfeature::{PROVIDER_NAME, VwoProvider};
 pub use report::EventError;
 pub use segment::{SegmentError, evaluate_segment};
 pub use storage::{AsyncStorage, BoxFuture, MemoryStorage, NoStorage, Storage, StoredDecision};
 pub use uuid::user_uuid;
+pub use variable::Variable;

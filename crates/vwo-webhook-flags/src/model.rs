@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::bucket::{Range, Weight};
 use crate::js;
 use crate::segment::{Crash, FeatureIds, Node, Report};
+use crate::variable::Variable;
 
 mod compile;
 
@@ -51,19 +52,6 @@ impl Segments {
             None => Segments::Dsl(Box::new(Node::Crash)),
         }
     }
-}
-
-/// A variable of a variation: `{id, type, key, value}`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Variable {
-    /// Its id.
-    pub id: Value,
-    /// Its type as VWO names it (`integer`, `double`, `string`, `boolean`, `json`).
-    pub kind: Value,
-    /// Its key.
-    pub key: Value,
-    /// Its value.
-    pub value: Value,
 }
 
 /// A variation, with its range allocated.
@@ -141,7 +129,7 @@ impl Rule {
     }
 }
 
-/// A raw rule of a feature (before linking), for the group lookups that read them.
+/// A raw rule of a feature (before linking), for the group lookups compiled from them.
 #[derive(Debug)]
 pub(crate) struct RawRule {
     pub(crate) campaign_id: Value,
@@ -153,7 +141,6 @@ pub(crate) struct RawRule {
 pub(crate) struct Feature {
     pub(crate) key: String,
     pub(crate) rules: Vec<Arc<Rule>>,
-    pub(crate) raw_rules: Vec<RawRule>,
     pub(crate) impact_campaign_id: Option<Value>,
     /// `getCampaignIdsFromFeatureKey`: the campaign ids of every rule of every feature with
     /// this key.

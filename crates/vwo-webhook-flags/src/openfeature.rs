@@ -112,10 +112,8 @@ impl VwoProvider {
         let found = flag
             .variables()
             .iter()
-            .find(|v| {
-                v.key.as_str() == Some(key.as_str()) && types.iter().any(|t| v.kind.as_str() == Some(*t))
-            })
-            .map(|v| v.value.clone())
+            .find(|v| v.key() == Some(key.as_str()) && types.iter().any(|t| v.kind() == Some(*t)))
+            .map(|v| v.value().clone())
             .ok_or_else(|| {
                 error(
                     EvaluationErrorCode::FlagNotFound,

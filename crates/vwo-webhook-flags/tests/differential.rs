@@ -139,7 +139,7 @@ fn ours(flags: &Flags, feature: &str, context: &Value) -> Value {
     let variables: Vec<Value> = flag
         .variables()
         .iter()
-        .map(|v| json!({"id": v.id, "type": v.kind, "key": v.key, "value": v.value}))
+        .map(vwo_webhook_flags::Variable::to_json)
         .collect();
     json!({
         "enabled": flag.is_enabled(),

@@ -105,7 +105,7 @@ fn get_flag_case(case: &Value, storage: Option<Arc<StorageMap>>) -> Result<(), F
     let variables: Vec<Value> = flag
         .variables()
         .iter()
-        .map(|v| json!({"id": v.id, "type": v.kind, "key": v.key, "value": v.value}))
+        .map(vwo_webhook_flags::Variable::to_json)
         .collect();
     let wanted: Vec<Value> = if expected["isEnabled"] == json!(true) {
         vec![

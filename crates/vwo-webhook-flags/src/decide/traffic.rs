@@ -28,11 +28,7 @@ impl Run<'_> {
         match rule.kind {
             Kind::Rollout | Kind::Personalize => Ok(Some(Arc::clone(rule.first_variation()?))),
             _ => {
-                let multiplier = if rule.traffic_truthy {
-                    1.0
-                } else {
-                    f64::NAN
-                };
+                let multiplier = if rule.traffic_truthy { 1.0 } else { f64::NAN };
                 let seed = rule.salt.as_deref().unwrap_or(&rule.id_text);
                 let hash = bucket::hash_joined(&[seed, &self.model.account_id, &self.context.0.id]);
                 let value = bucket::bucket(hash, bucket::MAX_TRAFFIC_VALUE) * multiplier;
@@ -54,10 +50,7 @@ impl Run<'_> {
                 let first = rule.first_variation()?;
                 (first.salt.as_deref(), first.weight.number)
             }
-            _ => (
-                rule.salt.as_deref(),
-                rule.traffic,
-            ),
+            _ => (rule.salt.as_deref(), rule.traffic),
         };
         let seed = salt.unwrap_or(&rule.id_text);
         let value = bucket::bucket(

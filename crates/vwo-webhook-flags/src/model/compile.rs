@@ -9,12 +9,13 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::{
-    Feature, Fnv, Group, GroupRef, Kind, Member, Model, RawRule, Reporting, Rule, Segments, Variable,
-    Variation, property,
+    Feature, Fnv, Group, GroupRef, Kind, Member, Model, RawRule, Reporting, Rule, Segments, Variation,
+    property,
 };
 use crate::bucket::{self, Range, Weight};
 use crate::js;
 use crate::segment::{Crash, FeatureIds, Node, Report};
+use crate::variable::{Texts, Variable};
 
 /// A campaign of the document and its compiled variations, while the features are linked.
 type Campaign<'a> = (&'a Map<String, Value>, Vec<Arc<Variation>>);
@@ -107,6 +108,7 @@ impl Model {
             .collect();
         let features_by_id = IdsOf(&feature_ids);
         let mut report = Report::default();
+        let mut texts = Texts::default();
         let campaign_groups = either(settings, "cG", "campaignGroups").and_then(Value::as_object);
         let groups_value = either(settings, "g", "groups");
         // Every group a campaign names, in order, compiled once the features are linked.
@@ -129,7 +131,7 @@ impl Model {
                 continue;
             };
             let kind = Kind::of(campaign.get("type"));
-            let variations = variations(campaign, kind, &features_by_id, &mut report);
+            let variations = variations(campaign, kind, &features_by_id, &mut report, &mut texts);
             if let Some(key) = id_key(campaign.get("id").unwrap_or(&Value::Null)) {
                 by_id.insert(key, campaigns.len());
             }
@@ -142,6 +144,8 @@ impl Model {
         }
 
         let mut features = Vec::new();
+        // Each feature's raw rules, read while compiling and not kept.
+        let mut raw_by_feature: Vec<Vec<RawRule>> = Vec::new();
         let mut first_feature: HashMap<String, usize, BuildHasherDefault<Fnv>> = HashMap::default();
         for value in feature_values {
             let Some(feature) = value.as_object() else {
@@ -186,7 +190,6 @@ impl Model {
             features.push(Feature {
                 key,
                 rules,
-                raw_rules,
                 impact_campaign_id: feature
                     .get("impactCampaign")
                     .filter(|v| js::truthy(v))
@@ -195,11 +198,12 @@ impl Model {
                     .cloned(),
                 campaign_ids: Arc::from(Vec::new()),
             });
+            raw_by_feature.push(raw_rules);
         }
         let mut ids_by_key: HashMap<&str, Vec<Value>> = HashMap::new();
-        for feature in &features {
+        for (feature, raw_rules) in features.iter().zip(&raw_by_feature) {
             let ids = ids_by_key.entry(feature.key.as_str()).or_default();
-            ids.extend(feature.raw_rules.iter().map(|r| r.campaign_id.clone()));
+            ids.extend(raw_rules.iter().map(|r| r.campaign_id.clone()));
         }
         let ids_by_key: HashMap<String, Arc<[Value]>> = ids_by_key
             .into_iter()
@@ -229,8 +233,8 @@ impl Model {
             features_by_campaign: HashMap::new(),
             report,
         };
-        for (index, feature) in model.features.iter().enumerate() {
-            for rule in &feature.raw_rules {
+        for (index, raw_rules) in raw_by_feature.iter().enumerate() {
+            for rule in raw_rules {
                 let Some(id) = rule.campaign_id.as_f64() else {
                     continue;
                 };
@@ -337,6 +341,7 @@ fn variations(
     kind: Kind,
     features: &dyn FeatureIds,
     report: &mut Report,
+    texts: &mut Texts,
 ) -> Vec<Arc<Variation>> {
     let raw: Vec<[Option<&Value>; 11]> = list(campaign, "variations")
         .iter()
@@ -403,14 +408,14 @@ fn variations(
                         Segments::Skip
                     },
                     whitelist,
-                    variables: variables(*vars),
+                    variables: variables(*vars, texts),
                 })
             },
         )
         .collect()
 }
 
-fn variables(list: Option<&Value>) -> Arc<[Variable]> {
+fn variables(list: Option<&Value>, texts: &mut Texts) -> Arc<[Variable]> {
     let Some(Value::Array(items)) = list else {
         return Arc::from([]);
     };
@@ -421,13 +426,12 @@ fn variables(list: Option<&Value>) -> Arc<[Variable]> {
                 Value::Object(map) => fields(map, ["i", "id", "type", "k", "key", "val", "value"]),
                 _ => [None; 7],
             };
-            let pick = |a: Option<&Value>, b| js::nullish(a, b).cloned().unwrap_or(Value::Null);
-            Variable {
-                id: pick(i, id),
-                kind: kind.cloned().unwrap_or(Value::Null),
-                key: pick(k, key),
-                value: pick(val, value),
-            }
+            Variable::new(
+                texts.scalar(js::nullish(i, id)),
+                texts.scalar(kind),
+                texts.scalar(js::nullish(k, key)),
+                js::nullish(val, value).cloned().unwrap_or(Value::Null),
+            )
         })
         .collect()
 }

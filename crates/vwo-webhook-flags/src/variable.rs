@@ -1,0 +1,123 @@
+//! A variation's variable, held compactly. Its id, type and key are scalars that recur on
+//! every variation of a settings file (`1`, `"string"`, `"price"`), so they are kept in a
+//! third of a `serde_json::Value` each, with their texts shared; only the value stays JSON.
+
+use std::collections::HashSet;
+use std::hash::BuildHasherDefault;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::model::Fnv;
+
+/// A JSON scalar as the settings give it, in 24 bytes where a `Value` takes 72.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Scalar {
+    Null,
+    Bool(bool),
+    Number(serde_json::Number),
+    Text(Arc<str>),
+    /// An object or an array where a scalar belongs, kept whole.
+    Other(Box<Value>),
+}
+
+impl Scalar {
+    /// The JSON it was read from.
+    pub(crate) fn to_value(&self) -> Value {
+        match self {
+            Scalar::Null => Value::Null,
+            Scalar::Bool(b) => Value::Bool(*b),
+            Scalar::Number(n) => Value::Number(n.clone()),
+            Scalar::Text(text) => Value::String(text.to_string()),
+            Scalar::Other(value) => (**value).clone(),
+        }
+    }
+
+    /// Its text, when it is a string.
+    pub(crate) fn as_str(&self) -> Option<&str> {
+        match self {
+            Scalar::Text(text) => Some(text),
+            _ => None,
+        }
+    }
+}
+
+/// The texts of one settings file, each kept once while it compiles.
+#[derive(Default)]
+pub(crate) struct Texts(HashSet<Arc<str>, BuildHasherDefault<Fnv>>);
+
+impl Texts {
+    /// `value` as a scalar, its text shared with every equal text seen before.
+    pub(crate) fn scalar(&mut self, value: Option<&Value>) -> Scalar {
+        match value {
+            None | Some(Value::Null) => Scalar::Null,
+            Some(Value::Bool(b)) => Scalar::Bool(*b),
+            Some(Value::Number(n)) => Scalar::Number(n.clone()),
+            Some(Value::String(text)) => Scalar::Text(self.text(text)),
+            Some(other) => Scalar::Other(Box::new(other.clone())),
+        }
+    }
+
+    fn text(&mut self, text: &str) -> Arc<str> {
+        if let Some(shared) = self.0.get(text) {
+            return Arc::clone(shared);
+        }
+        let shared: Arc<str> = Arc::from(text);
+        self.0.insert(Arc::clone(&shared));
+        shared
+    }
+}
+
+/// A variable of a variation: `{id, type, key, value}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variable {
+    id: Scalar,
+    kind: Scalar,
+    key: Scalar,
+    value: Value,
+}
+
+impl Variable {
+    pub(crate) fn new(id: Scalar, kind: Scalar, key: Scalar, value: Value) -> Self {
+        Self { id, kind, key, value }
+    }
+
+    /// Its id, as the settings give it.
+    pub fn id(&self) -> Value {
+        self.id.to_value()
+    }
+
+    /// Its type as VWO names it (`integer`, `double`, `string`, `boolean`, `json`), when
+    /// the settings give a string.
+    pub fn kind(&self) -> Option<&str> {
+        self.kind.as_str()
+    }
+
+    /// Its key, when the settings give a string (a variable is found by it).
+    pub fn key(&self) -> Option<&str> {
+        self.key.as_str()
+    }
+
+    /// Its value.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    /// Its key as JavaScript would print it (`String(key)`), whatever its type.
+    pub(crate) fn key_text(&self) -> String {
+        match &self.key {
+            Scalar::Text(text) => text.to_string(),
+            other => crate::js::to_string(&other.to_value()),
+        }
+    }
+
+    /// The variable as the SDK's objects write it: `{"id", "type", "key", "value"}`.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "id": self.id.to_value(),
+            "type": self.kind.to_value(),
+            "key": self.key.to_value(),
+            "value": self.value,
+        })
+    }
+}
