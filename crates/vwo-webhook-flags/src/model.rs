@@ -198,15 +198,18 @@ pub(crate) struct Model {
     pub(crate) account_id: String,
     pub(crate) reporting: Reporting,
     pub(crate) features: Vec<Feature>,
-    first_feature: HashMap<String, usize, BuildHasherDefault<Fnv>>,
+    first_feature: FnvMap<String, usize>,
     /// Campaigns by key (the first of each key): their variations, for stored decisions.
-    campaigns_by_key: HashMap<String, Vec<Arc<Variation>>>,
+    campaigns_by_key: FnvMap<String, Vec<Arc<Variation>>>,
     groups: Vec<Result<Arc<Group>, Crash>>,
     /// For each campaign id (as f64 bits), the features with a rule on it, in order, with
     /// the rule's variation id.
-    features_by_campaign: HashMap<u64, Vec<(usize, Option<f64>)>>,
+    features_by_campaign: FnvMap<u64, Vec<(usize, Option<f64>)>>,
     pub(crate) report: Report,
 }
+
+/// A map hashed with [`Fnv`].
+pub(crate) type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 
 /// FNV-1a: feature keys are short and come from the settings, and the lookup is on every
 /// decision's path, where SipHash's flood resistance buys nothing.

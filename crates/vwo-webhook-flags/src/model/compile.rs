@@ -2,14 +2,12 @@
 //! rules linked to their campaigns, and the groups with their members, read field by field as
 //! the SDK's models read them (`a || b` for its short and long names).
 
-use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use super::{
-    Feature, Fnv, Group, GroupRef, Kind, Member, Model, RawRule, Reporting, Rule, Segments, Variation,
+    Feature, FnvMap, Group, GroupRef, Kind, Member, Model, RawRule, Reporting, Rule, Segments, Variation,
     property,
 };
 use crate::bucket::{self, Range, Weight};
@@ -113,7 +111,7 @@ impl Model {
         let groups_value = either(settings, "g", "groups");
         // Every group a campaign names, in order, compiled once the features are linked.
         let mut group_ids: Vec<String> = Vec::new();
-        let mut group_index: HashMap<String, usize> = HashMap::new();
+        let mut group_index: FnvMap<String, usize> = FnvMap::default();
         for group_id in campaign_groups.into_iter().flat_map(|cg| cg.values()) {
             let text = js::to_string(group_id);
             if !group_index.contains_key(&text) {
@@ -124,8 +122,8 @@ impl Model {
 
         // Campaigns, with ranges allocated; the last of an id wins the id lookup.
         let mut campaigns: Vec<Campaign<'_>> = Vec::new();
-        let mut by_id: HashMap<IdKey<'_>, usize> = HashMap::new();
-        let mut campaigns_by_key = HashMap::new();
+        let mut by_id: FnvMap<IdKey<'_>, usize> = FnvMap::default();
+        let mut campaigns_by_key = FnvMap::default();
         for value in campaign_values {
             let Some(campaign) = value.as_object() else {
                 continue;
@@ -146,7 +144,7 @@ impl Model {
         let mut features = Vec::new();
         // Each feature's raw rules, read while compiling and not kept.
         let mut raw_by_feature: Vec<Vec<RawRule>> = Vec::new();
-        let mut first_feature: HashMap<String, usize, BuildHasherDefault<Fnv>> = HashMap::default();
+        let mut first_feature: FnvMap<String, usize> = FnvMap::default();
         for value in feature_values {
             let Some(feature) = value.as_object() else {
                 continue;
@@ -155,18 +153,20 @@ impl Model {
             let mut rules = Vec::new();
             let mut raw_rules = Vec::new();
             for rule in raw.iter().filter_map(Value::as_object) {
-                let campaign_id = rule.get("campaignId").cloned().unwrap_or(Value::Null);
-                let variation_id = rule.get("variationId").cloned();
+                let [campaign_id, variation_id, rule_key] =
+                    fields(rule, ["campaignId", "variationId", "ruleKey"]);
                 raw_rules.push(RawRule {
-                    campaign_id: campaign_id.clone(),
-                    variation_id: variation_id.clone(),
+                    campaign_id: campaign_id.cloned().unwrap_or(Value::Null),
+                    variation_id: variation_id.cloned(),
                 });
-                let Some(&index) = id_key(&campaign_id).and_then(|key| by_id.get(&key)) else {
+                let Some(&index) =
+                    id_key(campaign_id.unwrap_or(&Value::Null)).and_then(|key| by_id.get(&key))
+                else {
                     continue;
                 };
                 let (campaign, all) = &campaigns[index];
                 let mut linked = all.clone();
-                if let Some(wanted) = variation_id.as_ref().filter(|v| js::truthy(v))
+                if let Some(wanted) = variation_id.filter(|v| js::truthy(v))
                     && let Some(one) = all.iter().find(|v| js::strict_eq(&v.id, wanted))
                 {
                     linked = vec![Arc::clone(one)];
@@ -178,7 +178,7 @@ impl Model {
                 };
                 rules.push(Arc::new(link(
                     campaign,
-                    rule,
+                    rule_key,
                     linked,
                     &groups,
                     &features_by_id,
@@ -200,12 +200,12 @@ impl Model {
             });
             raw_by_feature.push(raw_rules);
         }
-        let mut ids_by_key: HashMap<&str, Vec<Value>> = HashMap::new();
+        let mut ids_by_key: FnvMap<&str, Vec<Value>> = FnvMap::default();
         for (feature, raw_rules) in features.iter().zip(&raw_by_feature) {
             let ids = ids_by_key.entry(feature.key.as_str()).or_default();
             ids.extend(raw_rules.iter().map(|r| r.campaign_id.clone()));
         }
-        let ids_by_key: HashMap<String, Arc<[Value]>> = ids_by_key
+        let ids_by_key: FnvMap<String, Arc<[Value]>> = ids_by_key
             .into_iter()
             .map(|(key, ids)| (key.to_owned(), Arc::from(ids)))
             .collect();
@@ -230,7 +230,7 @@ impl Model {
             first_feature,
             campaigns_by_key,
             groups: Vec::new(),
-            features_by_campaign: HashMap::new(),
+            features_by_campaign: FnvMap::default(),
             report,
         };
         for (index, raw_rules) in raw_by_feature.iter().enumerate() {
@@ -440,19 +440,32 @@ fn variables(list: Option<&Value>, texts: &mut Texts) -> Arc<[Variable]> {
 struct Groups<'a> {
     campaign_groups: Option<&'a Map<String, Value>>,
     groups: Option<&'a Value>,
-    index: &'a HashMap<String, usize>,
+    index: &'a FnvMap<String, usize>,
 }
 
 fn link(
     campaign: &Map<String, Value>,
-    rule: &Map<String, Value>,
+    rule_key: Option<&Value>,
     variations: Vec<Arc<Variation>>,
     groups: &Groups<'_>,
     features: &dyn FeatureIds,
     report: &mut Report,
 ) -> Rule {
-    let kind = Kind::of(campaign.get("type"));
-    let id = campaign.get("id").cloned().unwrap_or(Value::Null);
+    let [kind, id, key, salt, traffic, forced, user_list, segments] = fields(
+        campaign,
+        [
+            "type",
+            "id",
+            "key",
+            "salt",
+            "percentTraffic",
+            "isForcedVariationEnabled",
+            "isUserListEnabled",
+            "segments",
+        ],
+    );
+    let kind = Kind::of(kind);
+    let id = id.cloned().unwrap_or(Value::Null);
     let id_text = js::to_string(&id);
     let pair = variations
         .first()
@@ -483,19 +496,19 @@ fn link(
         }
     })();
     Rule {
-        key: campaign.get("key").cloned().unwrap_or(Value::Null),
+        key: key.cloned().unwrap_or(Value::Null),
         id,
         id_text,
         pair,
         kind,
-        rule_key: rule.get("ruleKey").cloned().unwrap_or(Value::Null),
-        salt: campaign.get("salt").filter(|s| js::truthy(s)).map(js::to_string),
-        traffic: campaign.get("percentTraffic").map_or(f64::NAN, js::to_number),
-        traffic_truthy: campaign.get("percentTraffic").is_some_and(js::truthy),
-        forced_variations: campaign.get("isForcedVariationEnabled").is_some_and(js::truthy),
-        user_list: campaign.get("isUserListEnabled").is_some_and(js::truthy),
+        rule_key: rule_key.cloned().unwrap_or(Value::Null),
+        salt: salt.filter(|s| js::truthy(s)).map(js::to_string),
+        traffic: traffic.map_or(f64::NAN, js::to_number),
+        traffic_truthy: traffic.is_some_and(js::truthy),
+        forced_variations: forced.is_some_and(js::truthy),
+        user_list: user_list.is_some_and(js::truthy),
         segments: if kind == Kind::Testing {
-            Segments::compile(campaign.get("segments"), features, report)
+            Segments::compile(segments, features, report)
         } else {
             Segments::Skip
         },
