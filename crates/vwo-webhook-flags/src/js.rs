@@ -224,19 +224,27 @@ pub(crate) fn is_line_terminator(c: char) -> bool {
     matches!(c, '\n' | '\r' | '\u{2028}' | '\u{2029}')
 }
 
-/// An object's keys in JavaScript's order: array indices ascending, then the rest as
-/// inserted (the settings are parsed with `preserve_order`).
-pub(crate) fn keys(map: &serde_json::Map<String, Value>) -> Vec<&str> {
-    let mut indices: Vec<(u32, &str)> = Vec::new();
-    let mut others = Vec::new();
-    for key in map.keys() {
+/// An object's entries in JavaScript's key order: array indices ascending, then the rest as
+/// inserted (the settings are parsed with `preserve_order`). With their values, so that no
+/// caller looks each key up again.
+pub(crate) fn entries(map: &serde_json::Map<String, Value>) -> Vec<(&str, &Value)> {
+    let mut indices: Vec<(u32, &str, &Value)> = Vec::new();
+    let mut others = Vec::with_capacity(map.len());
+    for (key, value) in map {
         match array_index(key) {
-            Some(index) => indices.push((index, key)),
-            None => others.push(key.as_str()),
+            Some(index) => indices.push((index, key, value)),
+            None => others.push((key.as_str(), value)),
         }
     }
-    indices.sort_unstable_by_key(|(index, _)| *index);
-    indices.into_iter().map(|(_, key)| key).chain(others).collect()
+    if indices.is_empty() {
+        return others;
+    }
+    indices.sort_unstable_by_key(|(index, _, _)| *index);
+    indices
+        .into_iter()
+        .map(|(_, key, value)| (key, value))
+        .chain(others)
+        .collect()
 }
 
 /// The first key, as `Object.keys(x)[0]`, and its value.

@@ -59,10 +59,10 @@ impl Segments {
 pub(crate) struct Variation {
     pub(crate) id: Value,
     /// `String(id)`, for bucketing keys and group lists.
-    pub(crate) id_text: String,
-    pub(crate) key: String,
+    pub(crate) id_text: Arc<str>,
+    pub(crate) key: Arc<str>,
     pub(crate) weight: Weight,
-    pub(crate) salt: Option<String>,
+    pub(crate) salt: Option<Arc<str>>,
     pub(crate) range: Range,
     /// Pre-segmentation, for the first variation of a rollout or personalize rule.
     pub(crate) segments: Segments,
@@ -83,7 +83,7 @@ pub(crate) struct Rule {
     pub(crate) key: Value,
     pub(crate) kind: Kind,
     pub(crate) rule_key: Value,
-    pub(crate) salt: Option<String>,
+    pub(crate) salt: Option<Arc<str>>,
     /// `percentTraffic` as a number (NaN when absent), and whether it is truthy: all the
     /// decision reads of it.
     pub(crate) traffic: f64,

@@ -311,8 +311,7 @@ fn and_item(dsl: &Value, features: &dyn FeatureIds, report: &mut Report) -> AndI
 fn or_item(dsl: &Value, features: &dyn FeatureIds, report: &mut Report) -> OrItem {
     let mut keys = Vec::new();
     if let Value::Object(map) = dsl {
-        for key in js::keys(map) {
-            let value = &map[key];
+        for (key, value) in js::entries(map) {
             if let Some(ua_key) = USER_AGENT_KEYS.iter().find(|k| **k == key) {
                 let values = match value {
                     Value::Array(items) => items

@@ -58,7 +58,16 @@ impl Texts {
         }
     }
 
-    fn text(&mut self, text: &str) -> Arc<str> {
+    /// `String(value)` (empty for none), shared with every equal text seen before.
+    pub(crate) fn js_text(&mut self, value: Option<&Value>) -> Arc<str> {
+        match value {
+            None => self.text(""),
+            Some(Value::String(text)) => self.text(text),
+            Some(other) => self.text(&crate::js::to_string(other)),
+        }
+    }
+
+    pub(crate) fn text(&mut self, text: &str) -> Arc<str> {
         if let Some(shared) = self.0.get(text) {
             return Arc::clone(shared);
         }

@@ -168,8 +168,8 @@ impl Pending {
                 props.set("isCustomEvent", Prop::Bool(true));
                 props.set("variation", Prop::Int(1));
                 props.set("id", Prop::Int(1));
-                for key in js::keys(properties) {
-                    props.set(key, Prop::Json(&properties[key]));
+                for (key, value) in js::entries(properties) {
+                    props.set(key, Prop::Json(value));
                 }
             }
             What::Attributes {
@@ -180,8 +180,8 @@ impl Pending {
                 if let Some(environment) = environment {
                     props.set("vwo_fs_environment", Prop::Json(environment));
                 }
-                for key in js::keys(attributes) {
-                    visitor.set(key, Prop::Json(&attributes[key]));
+                for (key, value) in js::entries(attributes) {
+                    visitor.set(key, Prop::Json(value));
                 }
             }
         }

@@ -183,6 +183,7 @@ impl Model {
                     &groups,
                     &features_by_id,
                     &mut report,
+                    &mut texts,
                 )));
             }
             let key = text(feature.get("key"));
@@ -396,10 +397,12 @@ fn variations(
                 let id = js::or(*i, *id);
                 Arc::new(Variation {
                     id: id.cloned().unwrap_or(Value::Null),
-                    id_text: text(id),
-                    key: text(js::or(*n, js::or(*key, *name))),
+                    id_text: texts.js_text(id),
+                    key: texts.js_text(js::or(*n, js::or(*key, *name))),
                     weight,
-                    salt: salt.filter(|s| js::truthy(s)).map(js::to_string),
+                    salt: salt
+                        .filter(|s| js::truthy(s))
+                        .map(|salt| texts.js_text(Some(salt))),
                     range,
                     // Pre-segmentation reads a variation's segments for these kinds only.
                     segments: if matches!(kind, Kind::Rollout | Kind::Personalize) {
@@ -450,6 +453,7 @@ fn link(
     groups: &Groups<'_>,
     features: &dyn FeatureIds,
     report: &mut Report,
+    texts: &mut Texts,
 ) -> Rule {
     let [kind, id, key, salt, traffic, forced, user_list, segments] = fields(
         campaign,
@@ -502,7 +506,9 @@ fn link(
         pair,
         kind,
         rule_key: rule_key.cloned().unwrap_or(Value::Null),
-        salt: salt.filter(|s| js::truthy(s)).map(js::to_string),
+        salt: salt
+            .filter(|s| js::truthy(s))
+            .map(|salt| texts.js_text(Some(salt))),
         traffic: traffic.map_or(f64::NAN, js::to_number),
         traffic_truthy: traffic.is_some_and(js::truthy),
         forced_variations: forced.is_some_and(js::truthy),

@@ -125,11 +125,10 @@ fn check_value_present(expected: &[(&'static str, Vec<String>)], details: &Value
     let Value::Object(actual) = details else {
         return Some(false);
     };
-    for key in js::keys(actual) {
+    for (key, actual_value) in js::entries(actual) {
         let Some((_, values)) = expected.iter().find(|(k, _)| *k == key) else {
             continue;
         };
-        let actual_value = &actual[key];
         let lowered: Vec<String> = values.iter().map(|v| v.to_lowercase()).collect();
         for value in &lowered {
             if let Some(pattern) = value.strip_prefix("wildcard(").and_then(|v| v.strip_suffix(')')) {
