@@ -6,17 +6,22 @@ use serde_json::Value;
 
 /// `String(x)` for a number: JavaScript's shortest round-trip form (`1e21`, `0.1`, `-5`).
 pub(crate) fn number_to_string(value: f64) -> String {
+    with_number_text(value, str::to_owned)
+}
+
+/// `String(value)` lent to `f`, printed on the stack: for a caller that keeps the text some
+/// other way (shared, or compared) and need not allocate it.
+pub(crate) fn with_number_text<R>(value: f64, f: impl FnOnce(&str) -> R) -> R {
     if value == 0.0 {
-        return "0".to_owned(); // -0 prints as 0
+        return f("0"); // -0 prints as 0
     }
     // Integers JavaScript holds exactly print as their digits; ryu's general path is several
     // times slower, and most numbers in contexts and settings are such integers.
     if value.fract() == 0.0 && value.abs() <= MAX_SAFE_INTEGER {
         #[allow(clippy::cast_possible_truncation, reason = "an integer within 2^53")]
-        return itoa::Buffer::new().format(value as i64).to_owned();
+        return f(itoa::Buffer::new().format(value as i64));
     }
-    let mut buffer = ryu_js::Buffer::new();
-    buffer.format(value).to_owned()
+    f(ryu_js::Buffer::new().format(value))
 }
 
 /// `Number.MAX_SAFE_INTEGER`: 2^53 - 1.

@@ -63,6 +63,9 @@ impl Texts {
         match value {
             None => self.text(""),
             Some(Value::String(text)) => self.text(text),
+            Some(Value::Number(n)) => {
+                crate::js::with_number_text(n.as_f64().unwrap_or(f64::NAN), |text| self.text(text))
+            }
             Some(other) => self.text(&crate::js::to_string(other)),
         }
     }

@@ -121,9 +121,11 @@ impl Model {
         }
 
         // Campaigns, with ranges allocated; the last of an id wins the id lookup.
-        let mut campaigns: Vec<Campaign<'_>> = Vec::new();
-        let mut by_id: FnvMap<IdKey<'_>, usize> = FnvMap::default();
-        let mut campaigns_by_key = FnvMap::default();
+        let mut campaigns: Vec<Campaign<'_>> = Vec::with_capacity(campaign_values.len());
+        let capacity = campaign_values.len();
+        let mut by_id: FnvMap<IdKey<'_>, usize> =
+            FnvMap::with_capacity_and_hasher(capacity, Default::default());
+        let mut campaigns_by_key = FnvMap::with_capacity_and_hasher(capacity, Default::default());
         for value in campaign_values {
             let Some(campaign) = value.as_object() else {
                 continue;
@@ -141,17 +143,18 @@ impl Model {
             campaigns.push((campaign, variations));
         }
 
-        let mut features = Vec::new();
+        let mut features = Vec::with_capacity(feature_values.len());
         // Each feature's raw rules, read while compiling and not kept.
-        let mut raw_by_feature: Vec<Vec<RawRule>> = Vec::new();
-        let mut first_feature: FnvMap<String, usize> = FnvMap::default();
+        let mut raw_by_feature: Vec<Vec<RawRule>> = Vec::with_capacity(feature_values.len());
+        let mut first_feature: FnvMap<String, usize> =
+            FnvMap::with_capacity_and_hasher(feature_values.len(), Default::default());
         for value in feature_values {
             let Some(feature) = value.as_object() else {
                 continue;
             };
             let raw = list(feature, "rules");
-            let mut rules = Vec::new();
-            let mut raw_rules = Vec::new();
+            let mut rules = Vec::with_capacity(raw.len());
+            let mut raw_rules = Vec::with_capacity(raw.len());
             for rule in raw.iter().filter_map(Value::as_object) {
                 let [campaign_id, variation_id, rule_key] =
                     fields(rule, ["campaignId", "variationId", "ruleKey"]);
