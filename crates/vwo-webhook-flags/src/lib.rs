@@ -7,6 +7,7 @@ mod decide;
 mod events;
 mod flag;
 mod flags;
+mod fnv;
 mod impressions;
 mod js;
 mod meg;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::model::Fnv;
+use crate::fnv::Fnv;
 
 /// A JSON scalar as the settings give it, in 24 bytes where a `Value` takes 72.
 #[derive(Debug, Clone, PartialEq)]

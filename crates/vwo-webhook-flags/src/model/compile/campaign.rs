@@ -1,0 +1,222 @@
+//! One campaign compiled: its variations (ranges, segments, whitelisting, variables) and a
+//! feature's rule linked to it, reading each object's fields in one pass.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::bucket::{self, Range, Weight};
+use crate::fnv::FnvMap;
+use crate::js;
+use crate::model::{GroupRef, Kind, Rule, Segments, Variation, property};
+use crate::segment::{Crash, FeatureIds, Node, Report};
+use crate::variable::{Texts, Variable};
+
+/// The array under `key`, `[]` for a plain object (`{}` normalized) or anything else.
+pub(super) fn list<'a>(map: &'a Map<String, Value>, key: &str) -> &'a [Value] {
+    match map.get(key) {
+        Some(Value::Array(items)) => items,
+        _ => &[],
+    }
+}
+
+/// The values of `names` in `map`, read in one pass over its entries (cheaper than a hash
+/// lookup per name on the many small objects of a settings file).
+pub(super) fn fields<'a, const N: usize>(
+    map: &'a Map<String, Value>,
+    names: [&str; N],
+) -> [Option<&'a Value>; N] {
+    let mut found = [None; N];
+    for (key, value) in map {
+        if let Some(slot) = names.iter().position(|name| *name == key) {
+            found[slot] = Some(value);
+        }
+    }
+    found
+}
+
+pub(super) fn variations(
+    campaign: &Map<String, Value>,
+    kind: Kind,
+    features: &dyn FeatureIds,
+    report: &mut Report,
+    texts: &mut Texts,
+) -> Vec<Arc<Variation>> {
+    let raw: Vec<[Option<&Value>; 11]> = list(campaign, "variations")
+        .iter()
+        .filter_map(Value::as_object)
+        .map(|v| {
+            fields(
+                v,
+                [
+                    "i",
+                    "id",
+                    "n",
+                    "key",
+                    "name",
+                    "w",
+                    "weight",
+                    "seg",
+                    "segments",
+                    "salt",
+                    "variables",
+                ],
+            )
+        })
+        .collect();
+    let weights: Vec<Weight> = raw
+        .iter()
+        .map(|[.., w, weight, _, _, _, _]| Weight::of(js::or(*w, *weight)))
+        .collect();
+    // Testing rules split 10,000 slots by weight; rollout and personalize rules take
+    // 1..=weight*100 each (and decide by traffic, not by range).
+    let ranges = match kind {
+        Kind::Rollout | Kind::Personalize => weights
+            .iter()
+            .map(|w| Range {
+                start: 1.0,
+                end: w.number * 100.0,
+            })
+            .collect(),
+        _ => bucket::ranges(weights.iter().copied()),
+    };
+    raw.iter()
+        .zip(weights)
+        .zip(ranges)
+        .map(
+            |(([i, id, n, key, name, _, _, seg, segs, salt, vars], weight), range)| {
+                let segments = js::or(*seg, *segs);
+                let whitelist = match segments.filter(|_| kind == Kind::Testing) {
+                    Some(dsl @ Value::Object(map)) if !map.is_empty() => {
+                        Some(Box::new(Node::compile(dsl, features, report)))
+                    }
+                    _ => None,
+                };
+                let id = js::or(*i, *id);
+                Arc::new(Variation {
+                    id: id.cloned().unwrap_or(Value::Null),
+                    id_text: texts.js_text(id),
+                    key: texts.js_text(js::or(*n, js::or(*key, *name))),
+                    weight,
+                    salt: salt
+                        .filter(|s| js::truthy(s))
+                        .map(|salt| texts.js_text(Some(salt))),
+                    range,
+                    // Pre-segmentation reads a variation's segments for these kinds only.
+                    segments: if matches!(kind, Kind::Rollout | Kind::Personalize) {
+                        Segments::compile(segments, features, report)
+                    } else {
+                        Segments::Skip
+                    },
+                    whitelist,
+                    variables: variables(*vars, texts),
+                })
+            },
+        )
+        .collect()
+}
+
+fn variables(list: Option<&Value>, texts: &mut Texts) -> Arc<[Variable]> {
+    let Some(Value::Array(items)) = list else {
+        return Arc::from([]);
+    };
+    items
+        .iter()
+        .map(|variable| {
+            let [i, id, kind, k, key, val, value] = match variable {
+                Value::Object(map) => fields(map, ["i", "id", "type", "k", "key", "val", "value"]),
+                _ => [None; 7],
+            };
+            Variable::new(
+                texts.scalar(js::nullish(i, id)),
+                texts.scalar(kind),
+                texts.scalar(js::nullish(k, key)),
+                js::nullish(val, value).cloned().unwrap_or(Value::Null),
+            )
+        })
+        .collect()
+}
+
+/// Where rules find their groups while they are linked.
+pub(super) struct Groups<'a> {
+    pub(super) campaign_groups: Option<&'a Map<String, Value>>,
+    pub(super) groups: Option<&'a Value>,
+    pub(super) index: &'a FnvMap<String, usize>,
+}
+
+pub(super) fn link(
+    campaign: &Map<String, Value>,
+    rule_key: Option<&Value>,
+    variations: Vec<Arc<Variation>>,
+    groups: &Groups<'_>,
+    features: &dyn FeatureIds,
+    report: &mut Report,
+    texts: &mut Texts,
+) -> Rule {
+    let [kind, id, key, salt, traffic, forced, user_list, segments] = fields(
+        campaign,
+        [
+            "type",
+            "id",
+            "key",
+            "salt",
+            "percentTraffic",
+            "isForcedVariationEnabled",
+            "isUserListEnabled",
+            "segments",
+        ],
+    );
+    let kind = Kind::of(kind);
+    let id = id.cloned().unwrap_or(Value::Null);
+    let id_text = js::to_string(&id);
+    let pair = variations
+        .first()
+        .map(|first| format!("{id_text}_{}", first.id_text));
+    // getGroupDetailsIfCampaignPartOfIt: "id" (or "id_variationId" for personalize rules);
+    // reading a group that the settings do not define throws.
+    let group = (|| {
+        let lookup = if kind == Kind::Personalize {
+            pair.clone().ok_or(Crash)?
+        } else {
+            id_text.clone()
+        };
+        let Some(group_id) = groups.campaign_groups.and_then(|cg| cg.get(&lookup)) else {
+            return Ok(None);
+        };
+        let text = js::to_string(group_id);
+        match groups.groups.and_then(|g| property(g, &text)) {
+            None | Some(Value::Null) => Err(Crash),
+            Some(_) => {
+                let index = groups.index.get(&text).copied().ok_or(Crash)?;
+                Ok(Some(Arc::new(GroupRef {
+                    id: group_id.clone(),
+                    storage_key: format!("_vwo_meta_meg_{text}"),
+                    text,
+                    index,
+                })))
+            }
+        }
+    })();
+    Rule {
+        key: key.cloned().unwrap_or(Value::Null),
+        id,
+        id_text,
+        pair,
+        kind,
+        rule_key: rule_key.cloned().unwrap_or(Value::Null),
+        salt: salt
+            .filter(|s| js::truthy(s))
+            .map(|salt| texts.js_text(Some(salt))),
+        traffic: traffic.map_or(f64::NAN, js::to_number),
+        traffic_truthy: traffic.is_some_and(js::truthy),
+        forced_variations: forced.is_some_and(js::truthy),
+        user_list: user_list.is_some_and(js::truthy),
+        segments: if kind == Kind::Testing {
+            Segments::compile(segments, features, report)
+        } else {
+            Segments::Skip
+        },
+        variations,
+        group,
+    }
+}
