@@ -72,35 +72,52 @@ pub fn slow_refresh_answers_503_then_200_on_redelivery<H: Harness>() {
     });
 }
 
-/// A secured receiver on a gated backend, served, and its coordinator to watch.
-fn gated<H: Harness>() -> (TestBackend, vwo_webhook::Coordinator, Server) {
-    let backend = TestBackend::gated();
-    let receiver = secured_receiver(&backend, |b| b);
-    let coordinator = receiver.coordinator().clone();
-    (backend, coordinator, H::serve(receiver))
+/// A secured receiver on a gated backend, served: its refreshes wait until the case opens the
+/// gate, and its coordinator shows who waits behind them.
+struct Gated {
+    backend: TestBackend,
+    coordinator: vwo_webhook::Coordinator,
+    server: Server,
+    request: Request,
 }
 
-/// Sends `request` to `addr` on a task of its own, so the case can go on meanwhile.
-fn spawn_send(
-    request: &Request,
-    addr: std::net::SocketAddr,
-) -> tokio::task::JoinHandle<Result<Response, String>> {
-    let request = request.clone();
-    tokio::spawn(async move { request.send(addr).await })
+impl Gated {
+    fn serve<H: Harness>() -> Self {
+        let backend = TestBackend::gated();
+        let receiver = secured_receiver(&backend, |b| b);
+        let coordinator = receiver.coordinator().clone();
+        Self {
+            backend,
+            coordinator,
+            server: H::serve(receiver),
+            request: delivery(Some(SECRET), DOCUMENTED),
+        }
+    }
+
+    /// Sends a delivery on a task of its own, so the case can go on meanwhile.
+    fn send(&self) -> tokio::task::JoinHandle<Result<Response, String>> {
+        let (request, addr) = (self.request.clone(), self.server.addr());
+        tokio::spawn(async move { request.send(addr).await })
+    }
+
+    /// Sends the first delivery and waits until its refresh runs, held at the gate.
+    async fn first_held(&self) -> tokio::task::JoinHandle<Result<Response, String>> {
+        let first = self.send();
+        self.backend.wait_started(1).await;
+        first
+    }
 }
 
 /// 50 deliveries during one slow refresh cost one more refresh, and all get 200.
 pub fn concurrent_deliveries_coalesce<H: Harness>() {
     const PARALLEL: usize = 50;
     // The first refresh lasts until all 50 deliveries wait behind it.
-    let (backend, coordinator, server) = gated::<H>();
+    let gated = Gated::serve::<H>();
+    let backend = &gated.backend;
     block_on(async {
-        let addr = server.addr();
-        let request = delivery(Some(SECRET), DOCUMENTED);
-        let first = spawn_send(&request, addr);
-        backend.wait_started(1).await;
-        let during: Vec<_> = (0..PARALLEL).map(|_| spawn_send(&request, addr)).collect();
-        wait_queued(&coordinator, PARALLEL as u64).await;
+        let first = gated.first_held().await;
+        let during: Vec<_> = (0..PARALLEL).map(|_| gated.send()).collect();
+        wait_queued(&gated.coordinator, PARALLEL as u64).await;
         backend.open();
         for task in std::iter::once(first).chain(during) {
             let response = task.await.expect("client task").unwrap_or_else(|e| panic!("{e}"));
@@ -113,14 +130,12 @@ pub fn concurrent_deliveries_coalesce<H: Harness>() {
 
 /// A delivery arriving during a refresh is answered only after a refresh that started later.
 pub fn delivery_during_refresh_waits_for_a_fresh_run<H: Harness>() {
-    let (backend, coordinator, server) = gated::<H>();
+    let gated = Gated::serve::<H>();
+    let backend = &gated.backend;
     block_on(async {
-        let addr = server.addr();
-        let request = delivery(Some(SECRET), DOCUMENTED);
-        let first = spawn_send(&request, addr);
-        backend.wait_started(1).await;
-        let second = spawn_send(&request, addr);
-        wait_queued(&coordinator, 1).await;
+        let first = gated.first_held().await;
+        let second = gated.send();
+        wait_queued(&gated.coordinator, 1).await;
         backend.open();
         let second = second
             .await
