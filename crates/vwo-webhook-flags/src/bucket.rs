@@ -14,9 +14,7 @@ pub(crate) const MAX_TRAFFIC_VALUE: f64 = 10_000.0;
 /// The unsigned 32-bit hash of `key`.
 #[cfg(test)]
 pub(crate) fn hash(key: &str) -> u32 {
-    let mut bytes = key.as_bytes();
-    // Reading from a slice cannot fail.
-    murmur3::murmur3_32(&mut bytes, SEED).unwrap_or(0)
+    mur3::murmurhash3_x86_32(key.as_bytes(), SEED)
 }
 
 /// `floor(max * hash / 2^32 + 1)`: 1..=max for any hash.
@@ -45,9 +43,7 @@ pub(crate) fn hash_joined(parts: &[&str]) -> u32 {
         buffer[at..at + part.len()].copy_from_slice(part.as_bytes());
         at += part.len();
     }
-    let mut bytes: &[u8] = buffer;
-    // Reading from a slice cannot fail.
-    murmur3::murmur3_32(&mut bytes, SEED).unwrap_or(0)
+    mur3::murmurhash3_x86_32(buffer, SEED)
 }
 
 /// A weight as the SDK holds it: a number, or a string JavaScript converts when it multiplies.
@@ -143,9 +139,25 @@ mod tests {
     #[test]
     fn known_hashes() {
         // murmurhash 2.0.1's v3 with seed 1, as the SDK calls it.
-        assert_eq!(hash(""), 0x514E_28B7);
-        assert_eq!(hash("user_id"), hash("user_id"));
-        assert_ne!(hash("user_id"), hash("user_id_1"));
+        // Printed by the SDK's own `murmurhash` package (`v3(s, 1) >>> 0`): every tail length
+        // of the 4-byte blocks, and text beyond ASCII.
+        for (key, expected) in [
+            ("", 0x514E_28B7),
+            ("a", 0x588A_DCE8),
+            ("ab", 0xB807_9B46),
+            ("abc", 0xAA75_E9FF),
+            ("abcd", 0x9BF5_4592),
+            ("abcde", 0xFFAC_B11B),
+            ("user_id", 0x1B3F_F282),
+            ("campaign_1_user-42", 0xCCFC_F876),
+            ("é日本", 0x2C43_453C),
+        ] {
+            assert_eq!(hash(key), expected, "{key}");
+        }
+        assert_eq!(
+            hash_joined(&["campaign", "1", "user-42"]),
+            hash("campaign_1_user-42")
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use serde_json::Value;
+use smallvec::SmallVec;
 
 use crate::context::Context;
 use crate::js;
@@ -100,6 +101,10 @@ pub(crate) struct Impression {
     pub(crate) vwo_user_id: Option<String>,
 }
 
+/// A decision's impressions: a few (one per rule that bucketed the user, and the impact
+/// campaign's).
+pub(crate) type Impressions = SmallVec<[Impression; 4]>;
+
 /// What a run decided.
 #[derive(Debug, Default)]
 pub(crate) struct Outcome {
@@ -107,7 +112,7 @@ pub(crate) struct Outcome {
     pub(crate) variation: Option<Arc<Variation>>,
     pub(crate) rollout: Option<Passed>,
     pub(crate) experiment: Option<Passed>,
-    pub(crate) impressions: Vec<Impression>,
+    pub(crate) impressions: Impressions,
     pub(crate) trace: Vec<String>,
     /// The feature does not exist.
     pub(crate) unknown_feature: bool,
@@ -123,10 +128,10 @@ pub(crate) struct Whitelisted {
 }
 
 /// `evaluatedFeatureMap`: the keys of the features whose rollout passed during this run.
-pub(crate) type Evaluated<'a> = Vec<&'a str>;
+pub(crate) type Evaluated<'a> = SmallVec<[&'a str; 4]>;
 
 /// The group winners found during this run (`megGroupWinnerCampaigns`), by group.
-pub(crate) type Winners = Vec<(usize, Value)>;
+pub(crate) type Winners = SmallVec<[(usize, Value); 2]>;
 
 /// One decision in progress.
 pub(crate) struct Run<'a> {
@@ -141,7 +146,7 @@ pub(crate) struct Run<'a> {
     uuid: Option<String>,
     pub(crate) evaluated: Evaluated<'a>,
     pub(crate) depth: u32,
-    pub(crate) impressions: Vec<Impression>,
+    pub(crate) impressions: Impressions,
     pub(crate) trace: Option<Vec<String>>,
 }
 
@@ -161,9 +166,9 @@ impl<'a> Run<'a> {
             custom_user_id: None,
             targeting_user_id: None,
             uuid: None,
-            evaluated: Vec::new(),
+            evaluated: SmallVec::new(),
             depth: 0,
-            impressions: Vec::new(),
+            impressions: Impressions::new(),
             trace: trace.then(Vec::new),
         }
     }
@@ -275,10 +280,10 @@ impl<'a> Run<'a> {
             });
         };
 
-        let rollouts: Vec<&Arc<Rule>> = feature.rollout_rules().collect();
-        if !rollouts.is_empty() && !outcome.enabled {
+        let has_rollouts = feature.rollout_rules().next().is_some();
+        if has_rollouts && !outcome.enabled {
             let mut selected = None;
-            for rule in &rollouts {
+            for rule in feature.rollout_rules() {
                 let (passed, _) = self.check_whitelisting_and_pre_segmentation(feature, rule, None)?;
                 self.note(|| {
                     format!(
@@ -299,7 +304,7 @@ impl<'a> Run<'a> {
                 outcome.rollout = Some(passed);
                 rollout_variation = Some(variation);
             }
-        } else if rollouts.is_empty() {
+        } else if !has_rollouts {
             check_experiments = true;
         }
 

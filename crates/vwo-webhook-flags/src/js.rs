@@ -110,12 +110,13 @@ pub(crate) fn string_to_number(s: &str) -> f64 {
             acc * f64::from(radix) + f64::from(c.to_digit(radix).unwrap_or(0))
         })
     };
-    let lower = s.get(..2).map(str::to_ascii_lowercase);
-    match lower.as_deref() {
-        Some("0x") => return radix(&s[2..], 16),
-        Some("0o") => return radix(&s[2..], 8),
-        Some("0b") => return radix(&s[2..], 2),
-        _ => {}
+    if let [b'0', prefix, ..] = s.as_bytes() {
+        match prefix.to_ascii_lowercase() {
+            b'x' => return radix(&s[2..], 16),
+            b'o' => return radix(&s[2..], 8),
+            b'b' => return radix(&s[2..], 2),
+            _ => {}
+        }
     }
     match decimal_prefix(s) {
         Some((value, used)) if used == s.len() => value,
@@ -172,6 +173,15 @@ fn decimal_prefix(s: &str) -> Option<(f64, usize)> {
         }
     }
     let literal = &s[i..end];
+    // Up to 15 digits and nothing else: the integer itself, exactly (most numbers in contexts
+    // and settings are such integers; the general parser costs several times more).
+    if frac_digits == 0 && end == i + int_digits && int_digits <= 15 {
+        let value = bytes[i..end]
+            .iter()
+            .fold(0u64, |acc, digit| acc * 10 + u64::from(digit - b'0'));
+        #[allow(clippy::cast_precision_loss, reason = "below 10^15, exact in an f64")]
+        return Some((sign * value as f64, end));
+    }
     // Rust's parser takes the same grammar (a leading or trailing dot included) and rounds
     // correctly, as JavaScript does.
     let value: f64 = literal.parse().ok()?;
@@ -354,6 +364,14 @@ mod tests {
             let value = n as f64;
             let general = if value == 0.0 { "0".to_owned() } else { ryu_js::Buffer::new().format(value).to_owned() };
             proptest::prop_assert_eq!(number_to_string(value), general);
+        }
+
+        /// Digits read by the integer fast path are the number Rust's general parser reads.
+        #[test]
+        fn digits_parse_as_the_general_parser_reads_them(text in "[+-]?[0-9]{1,18}") {
+            let general: f64 = text.parse().unwrap_or(f64::NAN);
+            proptest::prop_assert_eq!(parse_float(&text).to_bits(), general.to_bits());
+            proptest::prop_assert_eq!(string_to_number(&text).to_bits(), general.to_bits());
         }
     }
 

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use serde_json::Value;
+use smallvec::SmallVec;
 
 use crate::bucket::{self, Weight};
 use crate::decide::{Run, Stop, Whitelisted, Winners};
@@ -143,8 +144,8 @@ fn evaluate_groups_inner(
 ) -> Result<Option<Arc<Rule>>, Stop> {
     let model = run.model;
     let group = model.group(group_ref)?;
-    let mut skip: Vec<usize> = Vec::new();
-    let mut campaigns: Vec<(usize, &[Arc<Rule>])> = Vec::new();
+    let mut skip: SmallVec<[usize; 8]> = SmallVec::new();
+    let mut campaigns: SmallVec<[(usize, &[Arc<Rule>]); 8]> = SmallVec::new();
     for member in &group.members {
         if skip.contains(&member.feature) {
             continue;
@@ -162,18 +163,17 @@ fn evaluate_groups_inner(
 }
 
 /// `_isRolloutRuleForFeaturePassed`.
-fn rollout_passed(run: &mut Run<'_>, index: usize, skip: &mut Vec<usize>) -> Result<bool, Stop> {
+fn rollout_passed(run: &mut Run<'_>, index: usize, skip: &mut SmallVec<[usize; 8]>) -> Result<bool, Stop> {
     let model = run.model;
     let feature = &model.features[index];
     if run.evaluated.contains(&feature.key.as_str()) {
         return Ok(true);
     }
-    let rollouts: Vec<&Arc<Rule>> = feature.rollout_rules().collect();
-    if rollouts.is_empty() {
+    if feature.rollout_rules().next().is_none() {
         return Ok(true);
     }
     let mut selected = None;
-    for rule in rollouts {
+    for rule in feature.rollout_rules() {
         let (passed, _) = run.check_whitelisting_and_pre_segmentation(feature, rule, None)?;
         if passed {
             selected = Some(Arc::clone(rule));
@@ -190,14 +190,17 @@ fn rollout_passed(run: &mut Run<'_>, index: usize, skip: &mut Vec<usize>) -> Res
     Ok(false)
 }
 
+/// Rules of a group, as a decision collects them.
+type Rules = SmallVec<[Arc<Rule>; 8]>;
+
 /// The campaigns a user is eligible for, and those among them with a stored decision.
-type Eligible = (Vec<Arc<Rule>>, Vec<Arc<Rule>>);
+type Eligible = (Rules, Rules);
 
 /// `_getEligbleCampaigns`: campaigns with a stored decision, and campaigns whose segments and
 /// traffic take the user.
 fn eligible(run: &mut Run<'_>, campaigns: &[(usize, &[Arc<Rule>])]) -> Result<Eligible, Stop> {
-    let mut eligible = Vec::new();
-    let mut stored_eligible: Vec<Arc<Rule>> = Vec::new();
+    let mut eligible = Rules::new();
+    let mut stored_eligible = Rules::new();
     for (feature, rules) in campaigns {
         let feature_key = &run.model.features[*feature].key;
         for rule in *rules {
@@ -226,8 +229,8 @@ fn eligible(run: &mut Run<'_>, campaigns: &[(usize, &[Arc<Rule>])]) -> Result<El
 fn find_winner(
     run: &mut Run<'_>,
     feature: &Feature,
-    eligible: Vec<Arc<Rule>>,
-    stored: Vec<Arc<Rule>>,
+    eligible: Rules,
+    stored: Rules,
     group_ref: &GroupRef,
     group: &Group,
 ) -> Result<Option<Arc<Rule>>, Stop> {

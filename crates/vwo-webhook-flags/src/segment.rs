@@ -184,10 +184,7 @@ impl Node {
                         // The gateway's answer is awaited inside the operand evaluator.
                         Ok(env.lookup.in_list(list, &attribute))
                     }
-                    VariableTest::Operand(operand) => {
-                        let value = tag_text(&tag).is_some_and(|tag| operand.matches(&tag));
-                        Ok(value)
-                    }
+                    VariableTest::Operand(operand) => Ok(with_tag_text(&tag, |tag| operand.matches(tag))),
                 }
             }
             Node::User(users) => {
@@ -248,7 +245,27 @@ impl Env<'_> {
         if let (Some(id), "_vwoUserId") = (self.vwo_user_id, key) {
             return Some(Cow::Owned(Value::String(id.to_owned())));
         }
-        self.properties.get(key).map(Cow::Borrowed)
+        small_map_get(self.properties, key).map(Cow::Borrowed)
+    }
+}
+
+/// `map[key]`. A context holds a handful of variables: comparing the key with each of a few
+/// costs less than hashing it.
+fn small_map_get<'m>(map: &'m Map<String, Value>, key: &str) -> Option<&'m Value> {
+    if map.len() <= 8 {
+        map.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
+    } else {
+        map.get(key)
+    }
+}
+
+/// `f` of [`tag_text`], a number printed on the stack; false for `null`.
+fn with_tag_text(value: &Value, f: impl FnOnce(&str) -> bool) -> bool {
+    match value {
+        Value::Null => false,
+        Value::String(text) => f(text),
+        Value::Number(n) => js::with_number_text(n.as_f64().unwrap_or(f64::NAN), f),
+        other => f(&js::to_string(other)),
     }
 }
 
