@@ -137,6 +137,9 @@ fn evaluate_groups(
     result
 }
 
+/// A member feature whose rollout passed: its index and its experiment rules.
+type Member<'m> = (usize, &'m [Arc<Rule>]);
+
 fn evaluate_groups_inner(
     run: &mut Run<'_>,
     feature: &Feature,
@@ -145,7 +148,7 @@ fn evaluate_groups_inner(
     let model = run.model;
     let group = model.group(group_ref)?;
     let mut skip: SmallVec<[usize; 8]> = SmallVec::new();
-    let mut campaigns: SmallVec<[(usize, &[Arc<Rule>]); 8]> = SmallVec::new();
+    let mut campaigns: SmallVec<[Member<'_>; 8]> = SmallVec::new();
     for member in &group.members {
         if skip.contains(&member.feature) {
             continue;
@@ -198,7 +201,7 @@ type Eligible = (Rules, Rules);
 
 /// `_getEligbleCampaigns`: campaigns with a stored decision, and campaigns whose segments and
 /// traffic take the user.
-fn eligible(run: &mut Run<'_>, campaigns: &[(usize, &[Arc<Rule>])]) -> Result<Eligible, Stop> {
+fn eligible(run: &mut Run<'_>, campaigns: &[Member<'_>]) -> Result<Eligible, Stop> {
     let mut eligible = Rules::new();
     let mut stored_eligible = Rules::new();
     for (feature, rules) in campaigns {
