@@ -5,6 +5,7 @@
 //! A run is pure apart from its storage access, so the async path can replay it (see
 //! [`crate::Flags::get_flag_async`]).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -70,11 +71,12 @@ pub(crate) trait ListCheck {
     fn in_list(&self, list_id: &str, attribute: &str) -> bool;
 }
 
-/// A rule that passed, as the SDK's integrations callback reports it.
+/// A rule that passed, as the SDK's integrations callback reports it; the key is the
+/// settings' own unless storage gave it.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Passed {
+pub(crate) struct Passed<'a> {
     pub(crate) id: Value,
-    pub(crate) key: Value,
+    pub(crate) key: Cow<'a, Value>,
     pub(crate) variation_id: Value,
     pub(crate) how: Source,
 }
@@ -105,13 +107,13 @@ pub(crate) struct Impression {
 /// campaign's).
 pub(crate) type Impressions = SmallVec<[Impression; 4]>;
 
-/// What a run decided.
+/// What a run decided. Built in place (it is large, and a decision is short).
 #[derive(Debug, Default)]
-pub(crate) struct Outcome {
+pub(crate) struct Outcome<'a> {
     pub(crate) enabled: bool,
     pub(crate) variation: Option<Arc<Variation>>,
-    pub(crate) rollout: Option<Passed>,
-    pub(crate) experiment: Option<Passed>,
+    pub(crate) rollout: Option<Passed<'a>>,
+    pub(crate) experiment: Option<Passed<'a>>,
     pub(crate) impressions: Impressions,
     pub(crate) trace: Vec<String>,
     /// The feature does not exist.
@@ -134,11 +136,11 @@ pub(crate) type Evaluated<'a> = SmallVec<[&'a str; 4]>;
 pub(crate) type Winners = SmallVec<[(usize, Value); 2]>;
 
 /// One decision in progress.
-pub(crate) struct Run<'a> {
+pub(crate) struct Run<'a, 'r> {
     pub(crate) model: &'a Model,
     pub(crate) context: &'a Context,
-    pub(crate) access: &'a mut dyn Access,
-    pub(crate) lists: &'a dyn ListCheck,
+    pub(crate) access: &'r mut dyn Access,
+    pub(crate) lists: &'r dyn ListCheck,
     /// `_vwoUserId` as it stands in the custom variables and in the variation targeting
     /// variables (the SDK sets it per rule, and later reads see the last one set).
     pub(crate) custom_user_id: Option<UserIdKind>,
@@ -146,16 +148,15 @@ pub(crate) struct Run<'a> {
     uuid: Option<String>,
     pub(crate) evaluated: Evaluated<'a>,
     pub(crate) depth: u32,
-    pub(crate) impressions: Impressions,
     pub(crate) trace: Option<Vec<String>>,
 }
 
-impl<'a> Run<'a> {
+impl<'a, 'r> Run<'a, 'r> {
     pub(crate) fn new(
         model: &'a Model,
         context: &'a Context,
-        access: &'a mut dyn Access,
-        lists: &'a dyn ListCheck,
+        access: &'r mut dyn Access,
+        lists: &'r dyn ListCheck,
         trace: bool,
     ) -> Self {
         Self {
@@ -168,7 +169,6 @@ impl<'a> Run<'a> {
             uuid: None,
             evaluated: SmallVec::new(),
             depth: 0,
-            impressions: Impressions::new(),
             trace: trace.then(Vec::new),
         }
     }
@@ -196,30 +196,31 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Decides `feature_key`.
-    pub(crate) fn get_flag(mut self, feature_key: &str) -> Result<Outcome, Stop> {
-        match self.decide(feature_key) {
-            Ok(mut outcome) => {
-                outcome.impressions = std::mem::take(&mut self.impressions);
+    /// Decides `feature_key` into `outcome` (a default one).
+    pub(crate) fn get_flag(mut self, feature_key: &str, outcome: &mut Outcome<'a>) -> Result<(), Stop> {
+        match self.decide(feature_key, outcome) {
+            Ok(()) => {
                 outcome.trace = self.trace.take().unwrap_or_default();
-                Ok(outcome)
+                Ok(())
             }
             Err(Stop::Crash) => {
                 let mut trace = self.trace.take().unwrap_or_default();
                 trace.push("the SDK throws here, and answers: disabled".to_owned());
-                Ok(Outcome {
+                // The impressions made before the SDK threw are still sent.
+                let impressions = std::mem::take(&mut outcome.impressions);
+                *outcome = Outcome {
                     crashed: true,
-                    impressions: std::mem::take(&mut self.impressions),
+                    impressions,
                     trace,
                     ..Outcome::default()
-                })
+                };
+                Ok(())
             }
             Err(miss) => Err(miss),
         }
     }
 
-    fn decide(&mut self, feature_key: &str) -> Result<Outcome, Stop> {
-        let mut outcome = Outcome::default();
+    fn decide(&mut self, feature_key: &str, outcome: &mut Outcome<'a>) -> Result<(), Stop> {
         let mut check_experiments = false;
         let mut rollout_variation: Option<Arc<Variation>> = None;
         let mut experiment_variation: Option<Arc<Variation>> = None;
@@ -243,12 +244,12 @@ impl<'a> Run<'a> {
                     outcome.variation = Some(Arc::clone(variation));
                     outcome.experiment = Some(Passed {
                         id: stored.experiment_id.clone().unwrap_or(Value::Null),
-                        key: key.clone(),
+                        key: Cow::Owned(key.clone()),
                         variation_id: variation_id.clone(),
                         how: Source::Stored,
                     });
                     outcome.stored = true;
-                    return Ok(outcome);
+                    return Ok(());
                 }
             } else if let (Some(key), Some(id)) = (
                 stored.rollout_key.as_ref().filter(|v| js::truthy(v)),
@@ -262,7 +263,7 @@ impl<'a> Run<'a> {
                     rollout_variation = Some(Arc::clone(variation));
                     let passed = Passed {
                         id: id.clone(),
-                        key: key.clone(),
+                        key: Cow::Owned(key.clone()),
                         variation_id,
                         how: Source::Stored,
                     };
@@ -274,10 +275,11 @@ impl<'a> Run<'a> {
 
         let Some(feature) = known else {
             self.note(|| format!("no feature `{feature_key}` in the settings"));
-            return Ok(Outcome {
+            *outcome = Outcome {
                 unknown_feature: true,
                 ..Outcome::default()
-            });
+            };
+            return Ok(());
         };
 
         let has_rollouts = feature.rollout_rules().next().is_some();
@@ -294,11 +296,11 @@ impl<'a> Run<'a> {
                 });
                 if passed {
                     self.evaluated.push(&feature.key);
-                    selected = Some(Arc::clone(rule));
+                    selected = Some(rule);
                     break;
                 }
             }
-            if let Some((passed, variation)) = self.bucket(selected)? {
+            if let Some((passed, variation)) = self.bucket(selected, outcome)? {
                 outcome.enabled = true;
                 check_experiments = true;
                 outcome.rollout = Some(passed);
@@ -315,7 +317,7 @@ impl<'a> Run<'a> {
                 let (passed, whitelisted) =
                     self.check_whitelisting_and_pre_segmentation(feature, rule, Some(&mut winners))?;
                 if let Some(whitelisted) = &whitelisted {
-                    self.impression(&rule.id, &whitelisted.variation.id);
+                    self.impression(outcome, &rule.id, &whitelisted.variation.id);
                 }
                 self.note(|| {
                     format!(
@@ -326,7 +328,7 @@ impl<'a> Run<'a> {
                 });
                 if passed {
                     match whitelisted {
-                        None => selected = Some(Arc::clone(rule)),
+                        None => selected = Some(rule),
                         Some(whitelisted) => {
                             self.note(|| format!("whitelisted into variation {}", whitelisted.variation.key));
                             outcome.enabled = true;
@@ -338,7 +340,7 @@ impl<'a> Run<'a> {
                     break;
                 }
             }
-            if let Some((passed, variation)) = self.bucket(selected)? {
+            if let Some((passed, variation)) = self.bucket(selected, outcome)? {
                 outcome.enabled = true;
                 outcome.experiment = Some(passed);
                 experiment_variation = Some(variation);
@@ -348,10 +350,10 @@ impl<'a> Run<'a> {
         if outcome.enabled && self.access.remembers() {
             let decision = StoredDecision {
                 rollout_id: outcome.rollout.as_ref().map(|p| p.id.clone()),
-                rollout_key: outcome.rollout.as_ref().map(|p| p.key.clone()),
+                rollout_key: outcome.rollout.as_ref().map(|p| p.key.clone().into_owned()),
                 rollout_variation_id: outcome.rollout.as_ref().map(|p| p.variation_id.clone()),
                 experiment_id: outcome.experiment.as_ref().map(|p| p.id.clone()),
-                experiment_key: outcome.experiment.as_ref().map(|p| p.key.clone()),
+                experiment_key: outcome.experiment.as_ref().map(|p| p.key.clone().into_owned()),
                 experiment_variation_id: outcome.experiment.as_ref().map(|p| p.variation_id.clone()),
             };
             if storable(&decision) {
@@ -361,7 +363,7 @@ impl<'a> Run<'a> {
 
         if let Some(impact) = &feature.impact_campaign_id {
             let variation = Value::from(if outcome.enabled { 2 } else { 1 });
-            self.impression(&impact.clone(), &variation);
+            self.impression(outcome, impact, &variation);
         }
 
         outcome.variation = experiment_variation.or(rollout_variation);
@@ -371,27 +373,31 @@ impl<'a> Run<'a> {
             outcome.rollout = None;
             outcome.experiment = None;
         }
-        Ok(outcome)
+        Ok(())
     }
 
     /// The selected rule's traffic and variation, with its impression sent, as the SDK does
     /// for a rollout and for an experiment alike.
-    fn bucket(&mut self, selected: Option<Arc<Rule>>) -> Result<Option<(Passed, Arc<Variation>)>, Stop> {
+    fn bucket(
+        &mut self,
+        selected: Option<&'a Arc<Rule>>,
+        outcome: &mut Outcome<'a>,
+    ) -> Result<Option<(Passed<'a>, Arc<Variation>)>, Stop> {
         let Some(rule) = selected else { return Ok(None) };
-        let Some(variation) = self.traffic_and_variation(&rule)? else {
+        let Some(variation) = self.traffic_and_variation(rule)? else {
             return Ok(None);
         };
-        self.impression(&rule.id, &variation.id);
-        Ok(Some((passed_by(&rule, &variation, Source::Bucketed), variation)))
+        self.impression(outcome, &rule.id, &variation.id);
+        Ok(Some((passed_by(rule, &variation, Source::Bucketed), variation)))
     }
 
-    fn impression(&mut self, campaign_id: &Value, variation_id: &Value) {
+    fn impression(&self, outcome: &mut Outcome<'a>, campaign_id: &Value, variation_id: &Value) {
         let vwo_user_id = if self.context.0.post_segmentation_variables.is_empty() {
             None
         } else {
             user_id_text(self.custom_user_id, self.context, &self.uuid).map(str::to_owned)
         };
-        self.impressions.push(Impression {
+        outcome.impressions.push(Impression {
             campaign_id: campaign_id.clone(),
             variation_id: variation_id.clone(),
             vwo_user_id,
@@ -403,10 +409,10 @@ fn verdict(passed: bool) -> &'static str {
     if passed { "passed" } else { "failed" }
 }
 
-fn passed_by(rule: &Rule, variation: &Variation, how: Source) -> Passed {
+fn passed_by<'a>(rule: &'a Rule, variation: &Variation, how: Source) -> Passed<'a> {
     Passed {
         id: rule.id.clone(),
-        key: rule.key.clone(),
+        key: Cow::Borrowed(&rule.key),
         variation_id: variation.id.clone(),
         how,
     }

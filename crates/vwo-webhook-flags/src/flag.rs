@@ -23,7 +23,7 @@ pub struct RuleDecision {
 }
 
 impl RuleDecision {
-    fn of(passed: &Passed) -> Self {
+    fn of(passed: &Passed<'_>) -> Self {
         Self {
             campaign_id: passed.id.clone(),
             key: js::to_string(&passed.key),
@@ -63,7 +63,7 @@ pub struct Flag {
 }
 
 impl Flag {
-    pub(crate) fn from_outcome(outcome: &Outcome) -> Self {
+    pub(crate) fn from_outcome(outcome: &Outcome<'_>) -> Self {
         let reason = if outcome.crashed {
             Reason::InvalidSettings
         } else if outcome.stored {

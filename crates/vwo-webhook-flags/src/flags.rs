@@ -201,12 +201,16 @@ impl Flags {
             user_id: &context.0.id,
         };
         let lists = Lists(&*self.gateway);
-        let outcome = Run::new(&compiled.model, context, &mut access, &lists, trace).get_flag(feature_key);
+        let mut outcome = Outcome::default();
+        let decided = Run::new(&compiled.model, context, &mut access, &lists, trace)
+            .get_flag(feature_key, &mut outcome);
         // A direct storage read never misses.
-        let outcome = outcome.unwrap_or_else(|_| Outcome {
-            crashed: true,
-            ..Outcome::default()
-        });
+        if decided.is_err() {
+            outcome = Outcome {
+                crashed: true,
+                ..Outcome::default()
+            };
+        }
         let flag = Flag::from_outcome(&outcome);
         telemetry::record_decision(&flag);
         // `explain` is a diagnosis, not a user seeing a variation: it reports nothing.
@@ -236,10 +240,11 @@ impl Flags {
                 read: &read,
                 written: Vec::new(),
             };
-            let outcome =
-                Run::new(&compiled.model, context, &mut access, &lists, false).get_flag(feature_key);
-            match outcome {
-                Ok(outcome) => {
+            let mut outcome = Outcome::default();
+            let decided = Run::new(&compiled.model, context, &mut access, &lists, false)
+                .get_flag(feature_key, &mut outcome);
+            match decided {
+                Ok(()) => {
                     let written = std::mem::take(&mut access.written);
                     for (key, decision) in written {
                         storage.set(&key, &context.0.id, decision).await;

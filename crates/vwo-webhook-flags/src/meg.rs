@@ -42,7 +42,7 @@ fn winner_value(winner: &Rule) -> Result<Value, Stop> {
 /// The rest of `checkWhitelistingAndPreSeg`: the group check, pre-segmentation, and the
 /// group's winner when the rule is in one.
 pub(crate) fn check_group(
-    run: &mut Run<'_>,
+    run: &mut Run<'_, '_>,
     feature: &Feature,
     rule: &Arc<Rule>,
     mut winners: Option<&mut Winners>,
@@ -123,7 +123,7 @@ pub(crate) fn check_group(
 
 /// `evaluateGroups`: the group's winner, if it is one of the called feature's campaigns.
 fn evaluate_groups(
-    run: &mut Run<'_>,
+    run: &mut Run<'_, '_>,
     feature: &Feature,
     group: &GroupRef,
 ) -> Result<Option<Arc<Rule>>, Stop> {
@@ -141,7 +141,7 @@ fn evaluate_groups(
 type Member<'m> = (usize, &'m [Arc<Rule>]);
 
 fn evaluate_groups_inner(
-    run: &mut Run<'_>,
+    run: &mut Run<'_, '_>,
     feature: &Feature,
     group_ref: &GroupRef,
 ) -> Result<Option<Arc<Rule>>, Stop> {
@@ -166,7 +166,11 @@ fn evaluate_groups_inner(
 }
 
 /// `_isRolloutRuleForFeaturePassed`.
-fn rollout_passed(run: &mut Run<'_>, index: usize, skip: &mut SmallVec<[usize; 8]>) -> Result<bool, Stop> {
+fn rollout_passed(
+    run: &mut Run<'_, '_>,
+    index: usize,
+    skip: &mut SmallVec<[usize; 8]>,
+) -> Result<bool, Stop> {
     let model = run.model;
     let feature = &model.features[index];
     if run.evaluated.contains(&feature.key.as_str()) {
@@ -201,7 +205,7 @@ type Eligible = (Rules, Rules);
 
 /// `_getEligbleCampaigns`: campaigns with a stored decision, and campaigns whose segments and
 /// traffic take the user.
-fn eligible(run: &mut Run<'_>, campaigns: &[Member<'_>]) -> Result<Eligible, Stop> {
+fn eligible(run: &mut Run<'_, '_>, campaigns: &[Member<'_>]) -> Result<Eligible, Stop> {
     let mut eligible = Rules::new();
     let mut stored_eligible = Rules::new();
     for (feature, rules) in campaigns {
@@ -230,7 +234,7 @@ fn eligible(run: &mut Run<'_>, campaigns: &[Member<'_>]) -> Result<Eligible, Sto
 
 /// `_findWinnerCampaignAmongEligibleCampaigns`.
 fn find_winner(
-    run: &mut Run<'_>,
+    run: &mut Run<'_, '_>,
     feature: &Feature,
     eligible: Rules,
     stored: Rules,
@@ -248,7 +252,7 @@ fn find_winner(
 }
 
 /// `calculateBucketValue(getBucketingSeed(userId, undefined, groupId))`.
-fn bucket_in_group(run: &Run<'_>, group: &GroupRef) -> f64 {
+fn bucket_in_group(run: &Run<'_, '_>, group: &GroupRef) -> f64 {
     bucket::bucket(
         bucket::hash_joined(&[&group.text, &run.context.0.id]),
         bucket::MAX_TRAFFIC_VALUE,
@@ -258,7 +262,7 @@ fn bucket_in_group(run: &Run<'_>, group: &GroupRef) -> f64 {
 /// Stores the group's winner (with storage) and returns it if it is one of the called
 /// feature's campaigns.
 fn settle(
-    run: &mut Run<'_>,
+    run: &mut Run<'_, '_>,
     winner: &Arc<Rule>,
     called: &[Value],
     group: &GroupRef,
@@ -276,7 +280,7 @@ fn settle(
 }
 
 /// Stores the group's winner for the user.
-fn remember_winner(run: &mut Run<'_>, winner: &Arc<Rule>, group: &GroupRef) -> Result<(), Stop> {
+fn remember_winner(run: &mut Run<'_, '_>, winner: &Arc<Rule>, group: &GroupRef) -> Result<(), Stop> {
     let variation_id = if winner.kind == Kind::Personalize {
         winner.first_variation()?.id.clone()
     } else {
@@ -296,7 +300,7 @@ fn remember_winner(run: &mut Run<'_>, winner: &Arc<Rule>, group: &GroupRef) -> R
 
 /// `_normalizeWeightsAndFindWinningCampaign`: equal weights, rounded to 4 decimals.
 fn by_equal_weights(
-    run: &mut Run<'_>,
+    run: &mut Run<'_, '_>,
     list: &[Arc<Rule>],
     called: &[Value],
     group: &GroupRef,
@@ -324,7 +328,7 @@ fn by_equal_weights(
 /// `_getCampaignUsingAdvancedAlgo`: the first campaign in the priority order, else one by the
 /// group's weights.
 fn by_priority(
-    run: &mut Run<'_>,
+    run: &mut Run<'_, '_>,
     list: &[Arc<Rule>],
     called: &[Value],
     group_ref: &GroupRef,

@@ -8,7 +8,7 @@ use super::{Access, ListCheck, Run, Stop, UserIdKind, Whitelisted, Winners, user
 use crate::model::{Feature, Kind, Rule, Segments, Variation};
 use crate::segment::{Crash, Env, Lookup, Node};
 
-impl Run<'_> {
+impl Run<'_, '_> {
     /// `checkWhitelistingAndPreSeg`: whether the rule applies to the user, and the
     /// whitelisted variation if forced variations put the user in one. `winners` is `None`
     /// where the SDK passes `null` (a rollout evaluated for a group), which throws if written.

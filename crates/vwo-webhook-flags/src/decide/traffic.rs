@@ -8,7 +8,7 @@ use crate::bucket;
 use crate::js;
 use crate::model::{Kind, Rule, Variation};
 
-impl Run<'_> {
+impl Run<'_, '_> {
     /// `evaluateTrafficAndGetVariation`: the user's variation if the traffic takes them.
     pub(crate) fn traffic_and_variation(&mut self, rule: &Rule) -> Result<Option<Arc<Variation>>, Stop> {
         let (part, bucket) = self.is_user_part(rule)?;
