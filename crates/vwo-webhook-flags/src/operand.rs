@@ -234,7 +234,7 @@ fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
     // padded with zeros. Read part by part, without collecting either version.
     let part = |part: &str| -> f64 {
         if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
-            part.parse().unwrap_or(0.0)
+            js::parse_float(part)
         } else {
             0.0
         }

@@ -15,19 +15,18 @@ pub const SETTINGS_PROBLEMS: &str = "vwo_webhook_flags_settings_problems";
 /// Features in the current settings file.
 pub const FEATURES: &str = "vwo_webhook_flags_features";
 
-pub(crate) fn reason_label(reason: Reason) -> &'static str {
-    match reason {
-        Reason::Matched => "matched",
-        Reason::Stored => "stored",
-        Reason::NoRulePassed => "no_rule_passed",
-        Reason::UnknownFeature => "unknown_feature",
-        Reason::NoSettings => "no_settings",
-        Reason::InvalidSettings => "invalid_settings",
-    }
-}
-
+/// Counts a decision. Each label is spelled out as a literal so the metric's key is a static
+/// one: a key built at the call allocates, on every decision.
 pub(crate) fn record_decision(flag: &Flag) {
-    metrics::counter!(DECISIONS, "reason" => reason_label(flag.reason())).increment(1);
+    let counter = match flag.reason() {
+        Reason::Matched => metrics::counter!(DECISIONS, "reason" => "matched"),
+        Reason::Stored => metrics::counter!(DECISIONS, "reason" => "stored"),
+        Reason::NoRulePassed => metrics::counter!(DECISIONS, "reason" => "no_rule_passed"),
+        Reason::UnknownFeature => metrics::counter!(DECISIONS, "reason" => "unknown_feature"),
+        Reason::NoSettings => metrics::counter!(DECISIONS, "reason" => "no_settings"),
+        Reason::InvalidSettings => metrics::counter!(DECISIONS, "reason" => "invalid_settings"),
+    };
+    counter.increment(1);
 }
 
 /// Logs the settings' problems once, when they are compiled, and sets the gauges.
@@ -68,3 +67,83 @@ pub const EVENTS_REQUEST_SECONDS: &str = "vwo_webhook_flags_events_request_secon
 
 /// Events waiting in the queue.
 pub const EVENTS_WAITING: &str = "vwo_webhook_flags_events_waiting";
+
+#[cfg(test)]
+mod tests {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
+    use super::*;
+    use crate::decide::Outcome;
+
+    #[test]
+    fn each_decision_is_counted_under_its_reason() {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let flags = [
+            (Flag::without_settings(), "no_settings"),
+            (Flag::from_outcome(&Outcome::default()), "no_rule_passed"),
+            (
+                Flag::from_outcome(&Outcome {
+                    enabled: true,
+                    ..Outcome::default()
+                }),
+                "matched",
+            ),
+            (
+                Flag::from_outcome(&Outcome {
+                    enabled: true,
+                    stored: true,
+                    ..Outcome::default()
+                }),
+                "stored",
+            ),
+            (
+                Flag::from_outcome(&Outcome {
+                    unknown_feature: true,
+                    ..Outcome::default()
+                }),
+                "unknown_feature",
+            ),
+            (
+                Flag::from_outcome(&Outcome {
+                    crashed: true,
+                    ..Outcome::default()
+                }),
+                "invalid_settings",
+            ),
+        ];
+        metrics::with_local_recorder(&recorder, || {
+            for (i, (flag, _)) in flags.iter().enumerate() {
+                // The i-th reason counted i + 1 times.
+                for _ in 0..=i {
+                    record_decision(flag);
+                }
+            }
+        });
+        let mut counted: Vec<(String, u64)> = snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .map(|(key, _, _, value)| {
+                assert_eq!(key.key().name(), DECISIONS);
+                let labels: Vec<String> = key
+                    .key()
+                    .labels()
+                    .map(|l| format!("{}={}", l.key(), l.value()))
+                    .collect();
+                let DebugValue::Counter(n) = value else {
+                    panic!("a counter")
+                };
+                (labels.join(","), n)
+            })
+            .collect();
+        counted.sort();
+        let mut expected: Vec<(String, u64)> = flags
+            .iter()
+            .enumerate()
+            .map(|(i, (_, label))| (format!("reason={label}"), i as u64 + 1))
+            .collect();
+        expected.sort();
+        assert_eq!(counted, expected);
+    }
+}
