@@ -366,6 +366,28 @@ mod tests {
             proptest::prop_assert_eq!(number_to_string(value), general);
         }
 
+        /// `n == x` for a number `n` is `n === Number(x)`, `null` aside (what a group's
+        /// priority order relies on to compare numeric campaign ids without `loose_eq`).
+        #[test]
+        fn a_number_loosely_equals_what_converts_to_it(
+            n in -3i64..300,
+            text in "[ 0-9.xe+-]{0,6}",
+            pick in 0usize..6,
+        ) {
+            let wanted = match pick {
+                0 => Value::Null,
+                1 => Value::Bool(n == 1),
+                2 => Value::from(n),
+                3 => json!([text.clone()]),
+                4 => json!({"a": 1}),
+                _ => Value::String(text),
+            };
+            #[allow(clippy::cast_precision_loss, reason = "small")]
+            let number = n as f64;
+            let converted = if wanted.is_null() { f64::NAN } else { to_number(&wanted) };
+            proptest::prop_assert_eq!(loose_eq(&Value::from(n), &wanted), number == converted);
+        }
+
         /// Digits read by the integer fast path are the number Rust's general parser reads.
         #[test]
         fn digits_parse_as_the_general_parser_reads_them(text in "[+-]?[0-9]{1,18}") {

@@ -342,9 +342,18 @@ fn by_priority(
     let mut winner = None;
     match &group.priority {
         Some(Value::Array(items)) => {
-            'order: for wanted in items {
+            // `id == wanted` for a numeric id is `id === Number(wanted)` (never for `null`).
+            let matches_item = |rule: &Rule, wanted: &Value, number: f64| -> Result<bool, Stop> {
+                match &rule.id {
+                    Value::Number(id) => {
+                        Ok(id.as_f64() == Some(number) || wanted.as_str() == Some(rule.pair()?))
+                    }
+                    _ => matches(rule, wanted),
+                }
+            };
+            'order: for (wanted, number) in items.iter().zip(&group.priority_numbers) {
                 for rule in list {
-                    if matches(rule, wanted)? {
+                    if matches_item(rule, wanted, *number)? {
                         winner = Some(Arc::clone(rule));
                         break 'order;
                     }

@@ -168,6 +168,9 @@ pub(crate) struct Group {
     pub(crate) random: bool,
     /// `p` (priority order) and `wt` (weights), as given.
     pub(crate) priority: Option<Value>,
+    /// `Number(x)` of each item of an array `p` (NaN for `null`, which equals nothing): what a
+    /// numeric campaign id is compared with (`id == x`), read once.
+    pub(crate) priority_numbers: Vec<f64>,
     pub(crate) weights: Option<Value>,
 }
 

@@ -233,15 +233,31 @@ fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
     // Each dot-separated part as a number (0 unless all digits); the shorter version is
     // padded with zeros. Read part by part, without collecting either version.
     let part = |part: &str| -> f64 {
-        if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
-            js::parse_float(part)
-        } else {
+        let digits = part.as_bytes();
+        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
             0.0
+        } else if digits.len() <= 15 {
+            // Exact in an f64: the number itself, without a parser.
+            #[allow(clippy::cast_precision_loss, reason = "below 10^15, exact in an f64")]
+            let value = digits.iter().fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0')) as f64;
+            value
+        } else {
+            js::parse_float(part)
         }
     };
-    let (mut a, mut b) = (a.split('.').map(part), b.split('.').map(part));
+    // `split('.')` by hand: the remaining text, `None` once the last part is taken.
+    let next = |rest: &mut Option<&str>| -> Option<f64> {
+        let text = rest.take()?;
+        let (head, tail) = match text.bytes().position(|b| b == b'.') {
+            Some(dot) => (&text[..dot], Some(&text[dot + 1..])),
+            None => (text, None),
+        };
+        *rest = tail;
+        Some(part(head))
+    };
+    let (mut a, mut b) = (Some(a), Some(b));
     loop {
-        let (x, y) = match (a.next(), b.next()) {
+        let (x, y) = match (next(&mut a), next(&mut b)) {
             (None, None) => return std::cmp::Ordering::Equal,
             (x, y) => (x.unwrap_or(0.0), y.unwrap_or(0.0)),
         };
@@ -265,6 +281,27 @@ mod tests {
             let split = !s.is_empty()
                 && s.split('.').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
             proptest::prop_assert_eq!(is_version(&s), split);
+        }
+
+        /// Versions compare as the SDK's `compareVersions` does: parts split at dots, each
+        /// parsed as a number (0 unless all digits), the shorter padded with zeros.
+        #[test]
+        fn versions_compare_part_by_part(a in "[0-9a.]{0,24}", b in "[0-9.]{0,24}") {
+            let parts = |s: &str| -> Vec<f64> {
+                s.split('.')
+                    .map(|p| if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) { p.parse().unwrap_or(0.0) } else { 0.0 })
+                    .collect()
+            };
+            let (x, y) = (parts(&a), parts(&b));
+            let mut expected = std::cmp::Ordering::Equal;
+            for i in 0..x.len().max(y.len()) {
+                let (p, q) = (x.get(i).copied().unwrap_or(0.0), y.get(i).copied().unwrap_or(0.0));
+                if p != q {
+                    expected = if p < q { std::cmp::Ordering::Less } else { std::cmp::Ordering::Greater };
+                    break;
+                }
+            }
+            proptest::prop_assert_eq!(compare_versions(&a, &b), expected);
         }
 
         /// Digits without a leading zero, up to 15 of them, print back unchanged, so the

@@ -294,10 +294,25 @@ impl Model {
             })
             .collect();
         let et = group.and_then(|g| property(g, "et"));
+        let priority = group.and_then(|g| property(g, "p")).cloned();
+        let priority_numbers = match &priority {
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|item| {
+                    if item.is_null() {
+                        f64::NAN
+                    } else {
+                        js::to_number(item)
+                    }
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
         Ok(Arc::new(Group {
             members,
             random: et.is_none_or(|et| et.as_f64() == Some(1.0)),
-            priority: group.and_then(|g| property(g, "p")).cloned(),
+            priority,
+            priority_numbers,
             weights: group.and_then(|g| property(g, "wt")).cloned(),
         }))
     }
