@@ -77,6 +77,8 @@ pub(crate) trait ListCheck {
 pub(crate) struct Passed<'a> {
     pub(crate) id: Value,
     pub(crate) key: Cow<'a, Value>,
+    /// `String(key)`.
+    pub(crate) key_text: Arc<str>,
     pub(crate) variation_id: Value,
     pub(crate) how: Source,
 }
@@ -245,6 +247,7 @@ impl<'a, 'r> Run<'a, 'r> {
                     outcome.experiment = Some(Passed {
                         id: stored.experiment_id.clone().unwrap_or(Value::Null),
                         key: Cow::Owned(key.clone()),
+                        key_text: Arc::from(js::to_string(key)),
                         variation_id: variation_id.clone(),
                         how: Source::Stored,
                     });
@@ -264,6 +267,7 @@ impl<'a, 'r> Run<'a, 'r> {
                     let passed = Passed {
                         id: id.clone(),
                         key: Cow::Owned(key.clone()),
+                        key_text: Arc::from(js::to_string(key)),
                         variation_id,
                         how: Source::Stored,
                     };
@@ -413,6 +417,7 @@ fn passed_by<'a>(rule: &'a Rule, variation: &Variation, how: Source) -> Passed<'
     Passed {
         id: rule.id.clone(),
         key: Cow::Borrowed(&rule.key),
+        key_text: Arc::clone(&rule.key_text),
         variation_id: variation.id.clone(),
         how,
     }

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::decide::{Outcome, Passed, Source};
-use crate::js;
 use crate::model::Variation;
 use crate::variable::Variable;
 
@@ -14,8 +13,8 @@ use crate::variable::Variable;
 pub struct RuleDecision {
     /// The campaign's id (a number in VWO's settings).
     pub campaign_id: Value,
-    /// The campaign's key (`<feature>_<rule>`).
-    pub key: String,
+    /// The campaign's key (`<feature>_<rule>`), shared with the compiled settings.
+    pub key: Arc<str>,
     /// The variation's id.
     pub variation_id: Value,
     /// How the rule put the user in it: bucketed now, whitelisted, or kept from storage.
@@ -26,7 +25,7 @@ impl RuleDecision {
     fn of(passed: &Passed<'_>) -> Self {
         Self {
             campaign_id: passed.id.clone(),
-            key: js::to_string(&passed.key),
+            key: Arc::clone(&passed.key_text),
             variation_id: passed.variation_id.clone(),
             source: passed.how,
         }
@@ -168,7 +167,7 @@ impl Flag {
         let rule = |r: Option<&RuleDecision>| {
             r.map_or(
                 Value::Null,
-                |r| serde_json::json!({"campaign_id": r.campaign_id, "key": r.key, "variation_id": r.variation_id}),
+                |r| serde_json::json!({"campaign_id": r.campaign_id, "key": &*r.key, "variation_id": r.variation_id}),
             )
         };
         serde_json::json!({

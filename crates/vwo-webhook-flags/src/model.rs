@@ -80,6 +80,8 @@ pub(crate) struct Rule {
     /// without variations: reading it throws).
     pub(crate) pair: Option<String>,
     pub(crate) key: Value,
+    /// `String(key)`, as a decision reports it.
+    pub(crate) key_text: Arc<str>,
     pub(crate) kind: Kind,
     pub(crate) rule_key: Value,
     pub(crate) salt: Option<Arc<str>>,

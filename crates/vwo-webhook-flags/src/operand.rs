@@ -128,7 +128,10 @@ impl Operand {
             // Equal text is an equal version too; otherwise only versions compare by parts.
             Kind::Equal => {
                 tag == operand
-                    || (is_version(tag) && is_version(operand) && compare_versions(tag, operand).is_eq())
+                    || (!distinct_integers(tag, operand)
+                        && is_version(tag)
+                        && is_version(operand)
+                        && compare_versions(tag, operand).is_eq())
             }
         }
     }
@@ -227,6 +230,16 @@ fn is_version(s: &str) -> bool {
         && !bytes.windows(2).any(|pair| pair == b"..")
 }
 
+/// Whether two different texts are different integers as versions too: digits only, no
+/// leading zero, few enough to be exact (a user's number against a number operand, the
+/// common case, need not be compared part by part).
+fn distinct_integers(a: &str, b: &str) -> bool {
+    let plain = |s: &str| {
+        !s.is_empty() && s.len() <= 15 && !s.starts_with('0') && s.bytes().all(|b| b.is_ascii_digit())
+    };
+    a != b && plain(a) && plain(b)
+}
+
 /// `compareVersions`: dot-separated parts, each a number if it is all digits and 0 otherwise,
 /// missing parts 0.
 fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
@@ -304,6 +317,14 @@ mod tests {
             proptest::prop_assert_eq!(compare_versions(&a, &b), expected);
         }
 
+        /// Different integers without leading zeros are different versions.
+        #[test]
+        fn distinct_integers_are_distinct_versions(a in "[0-9]{1,16}", b in "[0-9]{1,16}") {
+            if distinct_integers(&a, &b) {
+                proptest::prop_assert!(compare_versions(&a, &b).is_ne());
+            }
+        }
+
         /// Digits without a leading zero, up to 15 of them, print back unchanged, so the
         /// numeric form may skip parsing them.
         #[test]
@@ -337,6 +358,11 @@ mod tests {
         assert!(check("lower(5.0)", "5"));
         assert!(check("0", "0.0")); // 0 is not normalized, but both are versions, equal
         assert!(check("1.0", "1"));
+        // Texts compared as versions: a leading zero, or digits past an f64's precision.
+        let verbatim = |operand: &str, tag: &str| Operand::compile(operand, Reading::Verbatim).matches(tag);
+        assert!(verbatim("10", "010"));
+        assert!(verbatim("12345678901234567", "12345678901234568"));
+        assert!(!verbatim("10", "11"));
         // "1.10" is parseFloat'd to 1.1 first, so it is not above 1.2 (the SDK's quirk).
         assert!(!check("gt(1.2)", "1.10"));
         assert!(check("gt(1.2)", "1.3"));

@@ -144,9 +144,9 @@ fn ours(flags: &Flags, feature: &str, context: &Value) -> Value {
     json!({
         "enabled": flag.is_enabled(),
         "variables": variables,
-        "rolloutKey": rollout.map(|r| json!(r.key)),
+        "rolloutKey": rollout.map(|r| json!(&*r.key)),
         "rolloutVariationId": rollout.map(|r| r.variation_id.clone()),
-        "experimentKey": experiment.map(|r| json!(r.key)),
+        "experimentKey": experiment.map(|r| json!(&*r.key)),
         "experimentVariationId": experiment.map(|r| r.variation_id.clone()),
     })
 }

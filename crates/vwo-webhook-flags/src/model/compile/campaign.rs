@@ -197,8 +197,10 @@ pub(super) fn link(
             }
         }
     })();
+    let key = key.cloned().unwrap_or(Value::Null);
     Rule {
-        key: key.cloned().unwrap_or(Value::Null),
+        key_text: texts.js_text(Some(&key)),
+        key,
         id,
         id_text,
         pair,
