@@ -1,5 +1,7 @@
 //! Metric names, and what each decision and each compiled settings file records.
 
+use metrics::{Key, Label, Level, Metadata};
+
 use crate::flag::{Flag, Reason};
 use crate::model::Model;
 
@@ -15,18 +17,40 @@ pub const SETTINGS_PROBLEMS: &str = "vwo_webhook_flags_settings_problems";
 /// Features in the current settings file.
 pub const FEATURES: &str = "vwo_webhook_flags_features";
 
-/// Counts a decision. Each label is spelled out as a literal so the metric's key is a static
-/// one: a key built at the call allocates, on every decision.
+/// One key per reason, built once: a key made at the call is hashed (and its labels
+/// allocated) on every decision.
+static DECISION_LABELS: [[Label; 1]; 6] = [
+    [Label::from_static_parts("reason", "matched")],
+    [Label::from_static_parts("reason", "stored")],
+    [Label::from_static_parts("reason", "no_rule_passed")],
+    [Label::from_static_parts("reason", "unknown_feature")],
+    [Label::from_static_parts("reason", "no_settings")],
+    [Label::from_static_parts("reason", "invalid_settings")],
+];
+
+static DECISION_KEYS: [Key; 6] = [
+    Key::from_static_parts(DECISIONS, &DECISION_LABELS[0]),
+    Key::from_static_parts(DECISIONS, &DECISION_LABELS[1]),
+    Key::from_static_parts(DECISIONS, &DECISION_LABELS[2]),
+    Key::from_static_parts(DECISIONS, &DECISION_LABELS[3]),
+    Key::from_static_parts(DECISIONS, &DECISION_LABELS[4]),
+    Key::from_static_parts(DECISIONS, &DECISION_LABELS[5]),
+];
+
+static DECISION_METADATA: Metadata<'static> =
+    Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
+
+/// Counts a decision under its reason.
 pub(crate) fn record_decision(flag: &Flag) {
-    let counter = match flag.reason() {
-        Reason::Matched => metrics::counter!(DECISIONS, "reason" => "matched"),
-        Reason::Stored => metrics::counter!(DECISIONS, "reason" => "stored"),
-        Reason::NoRulePassed => metrics::counter!(DECISIONS, "reason" => "no_rule_passed"),
-        Reason::UnknownFeature => metrics::counter!(DECISIONS, "reason" => "unknown_feature"),
-        Reason::NoSettings => metrics::counter!(DECISIONS, "reason" => "no_settings"),
-        Reason::InvalidSettings => metrics::counter!(DECISIONS, "reason" => "invalid_settings"),
-    };
-    counter.increment(1);
+    let key = &DECISION_KEYS[match flag.reason() {
+        Reason::Matched => 0,
+        Reason::Stored => 1,
+        Reason::NoRulePassed => 2,
+        Reason::UnknownFeature => 3,
+        Reason::NoSettings => 4,
+        Reason::InvalidSettings => 5,
+    }];
+    metrics::with_recorder(|recorder| recorder.register_counter(key, &DECISION_METADATA)).increment(1);
 }
 
 /// Logs the settings' problems once, when they are compiled, and sets the gauges.
