@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::bucket::{Range, Weight};
-use crate::fnv::FnvMap;
+use crate::fast_hash::FastMap;
 use crate::js;
 use crate::segment::{Crash, FeatureIds, Node, Report};
 use crate::variable::Variable;
@@ -202,13 +202,13 @@ pub(crate) struct Model {
     pub(crate) account_id: String,
     pub(crate) reporting: Reporting,
     pub(crate) features: Vec<Feature>,
-    first_feature: FnvMap<String, usize>,
+    first_feature: FastMap<String, usize>,
     /// Campaigns by key (the first of each key): their variations, for stored decisions.
-    campaigns_by_key: FnvMap<String, Vec<Arc<Variation>>>,
+    campaigns_by_key: FastMap<String, Vec<Arc<Variation>>>,
     groups: Vec<Result<Arc<Group>, Crash>>,
     /// For each campaign id (as f64 bits), the features with a rule on it, in order, with
     /// the rule's variation id.
-    features_by_campaign: FnvMap<u64, Vec<(usize, Option<f64>)>>,
+    features_by_campaign: FastMap<u64, Vec<(usize, Option<f64>)>>,
     pub(crate) report: Report,
 }
 

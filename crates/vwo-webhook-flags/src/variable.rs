@@ -2,13 +2,11 @@
 //! every variation of a settings file (`1`, `"string"`, `"price"`), so they are kept in a
 //! third of a `serde_json::Value` each, with their texts shared; only the value stays JSON.
 
-use std::collections::HashSet;
-use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::fnv::Fnv;
+use crate::fast_hash::FastSet;
 
 /// A JSON scalar as the settings give it, in 24 bytes where a `Value` takes 72.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,7 +42,7 @@ impl Scalar {
 
 /// The texts of one settings file, each kept once while it compiles.
 #[derive(Default)]
-pub(crate) struct Texts(HashSet<Arc<str>, BuildHasherDefault<Fnv>>);
+pub(crate) struct Texts(FastSet<Arc<str>>);
 
 impl Texts {
     /// `value` as a scalar, its text shared with every equal text seen before.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::{Feature, Group, Kind, Member, Model, RawRule, Reporting, Rule, Variation, property};
-use crate::fnv::FnvMap;
+use crate::fast_hash::FastMap;
 use crate::js;
 use crate::segment::{Crash, FeatureIds, Report};
 use crate::variable::Texts;
@@ -104,7 +104,7 @@ impl Model {
         let groups_value = either(settings, "g", "groups");
         // Every group a campaign names, in order, compiled once the features are linked.
         let mut group_ids: Vec<String> = Vec::new();
-        let mut group_index: FnvMap<String, usize> = FnvMap::default();
+        let mut group_index: FastMap<String, usize> = FastMap::default();
         for group_id in campaign_groups.into_iter().flat_map(|cg| cg.values()) {
             let text = js::to_string(group_id);
             if !group_index.contains_key(&text) {
@@ -116,9 +116,9 @@ impl Model {
         // Campaigns, with ranges allocated; the last of an id wins the id lookup.
         let mut campaigns: Vec<Campaign<'_>> = Vec::with_capacity(campaign_values.len());
         let capacity = campaign_values.len();
-        let mut by_id: FnvMap<IdKey<'_>, usize> =
-            FnvMap::with_capacity_and_hasher(capacity, Default::default());
-        let mut campaigns_by_key = FnvMap::with_capacity_and_hasher(capacity, Default::default());
+        let mut by_id: FastMap<IdKey<'_>, usize> =
+            FastMap::with_capacity_and_hasher(capacity, Default::default());
+        let mut campaigns_by_key = FastMap::with_capacity_and_hasher(capacity, Default::default());
         for value in campaign_values {
             let Some(campaign) = value.as_object() else {
                 continue;
@@ -139,8 +139,8 @@ impl Model {
         let mut features = Vec::with_capacity(feature_values.len());
         // Each feature's raw rules, read while compiling and not kept.
         let mut raw_by_feature: Vec<Vec<RawRule>> = Vec::with_capacity(feature_values.len());
-        let mut first_feature: FnvMap<String, usize> =
-            FnvMap::with_capacity_and_hasher(feature_values.len(), Default::default());
+        let mut first_feature: FastMap<String, usize> =
+            FastMap::with_capacity_and_hasher(feature_values.len(), Default::default());
         for value in feature_values {
             let Some(feature) = value.as_object() else {
                 continue;
@@ -197,12 +197,12 @@ impl Model {
             });
             raw_by_feature.push(raw_rules);
         }
-        let mut ids_by_key: FnvMap<&str, Vec<Value>> = FnvMap::default();
+        let mut ids_by_key: FastMap<&str, Vec<Value>> = FastMap::default();
         for (feature, raw_rules) in features.iter().zip(&raw_by_feature) {
             let ids = ids_by_key.entry(feature.key.as_str()).or_default();
             ids.extend(raw_rules.iter().map(|r| r.campaign_id.clone()));
         }
-        let ids_by_key: FnvMap<String, Arc<[Value]>> = ids_by_key
+        let ids_by_key: FastMap<String, Arc<[Value]>> = ids_by_key
             .into_iter()
             .map(|(key, ids)| (key.to_owned(), Arc::from(ids)))
             .collect();
@@ -227,7 +227,7 @@ impl Model {
             first_feature,
             campaigns_by_key,
             groups: Vec::new(),
-            features_by_campaign: FnvMap::default(),
+            features_by_campaign: FastMap::default(),
             report,
         };
         for (index, raw_rules) in raw_by_feature.iter().enumerate() {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::bucket::{self, Range, Weight};
-use crate::fnv::FnvMap;
+use crate::fast_hash::FastMap;
 use crate::js;
 use crate::model::{GroupRef, Kind, Rule, Segments, Variation, property};
 use crate::segment::{Crash, FeatureIds, Node, Report};
@@ -141,7 +141,7 @@ fn variables(list: Option<&Value>, texts: &mut Texts) -> Arc<[Variable]> {
 pub(super) struct Groups<'a> {
     pub(super) campaign_groups: Option<&'a Map<String, Value>>,
     pub(super) groups: Option<&'a Value>,
-    pub(super) index: &'a FnvMap<String, usize>,
+    pub(super) index: &'a FastMap<String, usize>,
 }
 
 pub(super) fn link(
