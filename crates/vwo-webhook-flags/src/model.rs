@@ -70,6 +70,9 @@ pub(crate) struct Variation {
     pub(crate) variables: Arc<[Variable]>,
 }
 
+/// A campaign's compiled variations, shared by the rules linked to it.
+pub(crate) type Variations = Arc<[Arc<Variation>]>;
+
 /// A feature's rule linked to its campaign (`rulesLinkedCampaign`).
 #[derive(Debug)]
 pub(crate) struct Rule {
@@ -93,7 +96,8 @@ pub(crate) struct Rule {
     pub(crate) user_list: bool,
     /// The campaign's own segments (for testing rules).
     pub(crate) segments: Segments,
-    pub(crate) variations: Vec<Arc<Variation>>,
+    /// The campaign's variations (shared with it), or the one a rule's `variationId` names.
+    pub(crate) variations: Variations,
     /// The mutually exclusive group the rule is in (`None`: none), or where reading it throws.
     pub(crate) group: Result<Option<Arc<GroupRef>>, Crash>,
 }
@@ -204,7 +208,7 @@ pub(crate) struct Model {
     pub(crate) features: Vec<Feature>,
     first_feature: FastMap<String, usize>,
     /// Campaigns by key (the first of each key): their variations, for stored decisions.
-    campaigns_by_key: FastMap<String, Vec<Arc<Variation>>>,
+    campaigns_by_key: FastMap<String, Variations>,
     groups: Vec<Result<Arc<Group>, Crash>>,
     /// For each campaign id (as f64 bits), the features with a rule on it, in order, with
     /// the rule's variation id.

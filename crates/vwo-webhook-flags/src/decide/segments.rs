@@ -75,7 +75,7 @@ impl Run<'_, '_> {
     fn whitelisting(&mut self, rule: &Rule) -> Result<Option<Whitelisted>, Stop> {
         let mut targeted: Vec<&Arc<Variation>> = Vec::new();
         let properties = &self.context.0.variation_targeting_variables;
-        for variation in &rule.variations {
+        for variation in rule.variations.iter() {
             let Some(node) = &variation.whitelist else {
                 continue;
             };

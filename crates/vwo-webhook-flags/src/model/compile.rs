@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::{Feature, Group, Kind, Member, Model, RawRule, Reporting, Rule, Variation, property};
+use super::{Feature, Group, Kind, Member, Model, RawRule, Reporting, Rule, Variations, property};
 use crate::fast_hash::FastMap;
 use crate::js;
 use crate::segment::{Crash, FeatureIds, Report};
@@ -17,7 +17,7 @@ mod campaign;
 use campaign::{Groups, fields, link, list, variations};
 
 /// A campaign of the document and its compiled variations, while the features are linked.
-type Campaign<'a> = (&'a Map<String, Value>, Vec<Arc<Variation>>);
+type Campaign<'a> = (&'a Map<String, Value>, Variations);
 
 /// The key a `Map` of ids finds an id by (SameValueZero: numbers by value, strings by text).
 #[derive(PartialEq, Eq, Hash)]
@@ -131,7 +131,7 @@ impl Model {
             if let Some(Value::String(key)) = campaign.get("key") {
                 campaigns_by_key
                     .entry(key.clone())
-                    .or_insert_with(|| variations.clone());
+                    .or_insert_with(|| Arc::clone(&variations));
             }
             campaigns.push((campaign, variations));
         }
@@ -161,11 +161,11 @@ impl Model {
                     continue;
                 };
                 let (campaign, all) = &campaigns[index];
-                let mut linked = all.clone();
+                let mut linked = Arc::clone(all);
                 if let Some(wanted) = variation_id.filter(|v| js::truthy(v))
                     && let Some(one) = all.iter().find(|v| js::strict_eq(&v.id, wanted))
                 {
-                    linked = vec![Arc::clone(one)];
+                    linked = Arc::from([Arc::clone(one)]);
                 }
                 let groups = Groups {
                     campaign_groups,

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::bucket::{self, Range, Weight};
 use crate::fast_hash::FastMap;
 use crate::js;
-use crate::model::{GroupRef, Kind, Rule, Segments, Variation, property};
+use crate::model::{GroupRef, Kind, Rule, Segments, Variation, Variations, property};
 use crate::segment::{Crash, FeatureIds, Node, Report};
 use crate::variable::{Texts, Variable};
 
@@ -41,7 +41,7 @@ pub(super) fn variations(
     features: &dyn FeatureIds,
     report: &mut Report,
     texts: &mut Texts,
-) -> Vec<Arc<Variation>> {
+) -> Variations {
     let raw: Vec<[Option<&Value>; 11]> = list(campaign, "variations")
         .iter()
         .filter_map(Value::as_object)
@@ -147,7 +147,7 @@ pub(super) struct Groups<'a> {
 pub(super) fn link(
     campaign: &Map<String, Value>,
     rule_key: Option<&Value>,
-    variations: Vec<Arc<Variation>>,
+    variations: Variations,
     groups: &Groups<'_>,
     features: &dyn FeatureIds,
     report: &mut Report,
@@ -176,11 +176,11 @@ pub(super) fn link(
     // reading a group that the settings do not define throws.
     let group = (|| {
         let lookup = if kind == Kind::Personalize {
-            pair.clone().ok_or(Crash)?
+            pair.as_deref().ok_or(Crash)?
         } else {
-            id_text.clone()
+            id_text.as_str()
         };
-        let Some(group_id) = groups.campaign_groups.and_then(|cg| cg.get(&lookup)) else {
+        let Some(group_id) = groups.campaign_groups.and_then(|cg| cg.get(lookup)) else {
             return Ok(None);
         };
         let text = js::to_string(group_id);
