@@ -107,28 +107,36 @@ impl Range {
     }
 }
 
-/// The ranges for consecutive weights (`assignRangeValues` in a loop).
+/// The ranges of consecutive weights, one at a time (`assignRangeValues` in a loop).
+#[derive(Debug, Default)]
+pub(crate) struct Ranges {
+    allocated: f64,
+}
+
+impl Ranges {
+    /// The next weight's range.
+    pub(crate) fn next(&mut self, weight: Weight) -> Range {
+        let step = step(weight);
+        let range = if step != 0.0 && !step.is_nan() {
+            Range {
+                start: self.allocated + 1.0,
+                end: self.allocated + step,
+            }
+        } else {
+            Range {
+                start: -1.0,
+                end: -1.0,
+            }
+        };
+        self.allocated += step;
+        range
+    }
+}
+
+/// The ranges for consecutive weights.
 pub(crate) fn ranges(weights: impl IntoIterator<Item = Weight>) -> Vec<Range> {
-    let mut allocated = 0.0;
-    weights
-        .into_iter()
-        .map(|weight| {
-            let step = step(weight);
-            let range = if step != 0.0 && !step.is_nan() {
-                Range {
-                    start: allocated + 1.0,
-                    end: allocated + step,
-                }
-            } else {
-                Range {
-                    start: -1.0,
-                    end: -1.0,
-                }
-            };
-            allocated += step;
-            range
-        })
-        .collect()
+    let mut ranges = Ranges::default();
+    weights.into_iter().map(|weight| ranges.next(weight)).collect()
 }
 
 #[cfg(test)]

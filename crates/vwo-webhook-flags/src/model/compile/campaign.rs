@@ -42,11 +42,14 @@ pub(super) fn variations(
     report: &mut Report,
     texts: &mut Texts,
 ) -> Variations {
-    let raw: Vec<[Option<&Value>; 11]> = list(campaign, "variations")
+    // Testing rules split 10,000 slots by weight; rollout and personalize rules take
+    // 1..=weight*100 each (and decide by traffic, not by range).
+    let mut ranges = bucket::Ranges::default();
+    list(campaign, "variations")
         .iter()
         .filter_map(Value::as_object)
         .map(|v| {
-            fields(
+            let [i, id, n, key, name, w, weight, seg, segs, salt, vars] = fields(
                 v,
                 [
                     "i",
@@ -61,58 +64,42 @@ pub(super) fn variations(
                     "salt",
                     "variables",
                 ],
-            )
-        })
-        .collect();
-    let weights: Vec<Weight> = raw
-        .iter()
-        .map(|[.., w, weight, _, _, _, _]| Weight::of(js::or(*w, *weight)))
-        .collect();
-    // Testing rules split 10,000 slots by weight; rollout and personalize rules take
-    // 1..=weight*100 each (and decide by traffic, not by range).
-    let ranges = match kind {
-        Kind::Rollout | Kind::Personalize => weights
-            .iter()
-            .map(|w| Range {
-                start: 1.0,
-                end: w.number * 100.0,
+            );
+            let weight = Weight::of(js::or(w, weight));
+            let range = match kind {
+                Kind::Rollout | Kind::Personalize => Range {
+                    start: 1.0,
+                    end: weight.number * 100.0,
+                },
+                _ => ranges.next(weight),
+            };
+            let segments = js::or(seg, segs);
+            let whitelist = match segments.filter(|_| kind == Kind::Testing) {
+                Some(dsl @ Value::Object(map)) if !map.is_empty() => {
+                    Some(Box::new(Node::compile(dsl, features, report)))
+                }
+                _ => None,
+            };
+            let id = js::or(i, id);
+            Arc::new(Variation {
+                id: id.cloned().unwrap_or(Value::Null),
+                id_text: texts.js_text(id),
+                key: texts.js_text(js::or(n, js::or(key, name))),
+                weight,
+                salt: salt
+                    .filter(|s| js::truthy(s))
+                    .map(|salt| texts.js_text(Some(salt))),
+                range,
+                // Pre-segmentation reads a variation's segments for these kinds only.
+                segments: if matches!(kind, Kind::Rollout | Kind::Personalize) {
+                    Segments::compile(segments, features, report)
+                } else {
+                    Segments::Skip
+                },
+                whitelist,
+                variables: variables(vars, texts),
             })
-            .collect(),
-        _ => bucket::ranges(weights.iter().copied()),
-    };
-    raw.iter()
-        .zip(weights)
-        .zip(ranges)
-        .map(
-            |(([i, id, n, key, name, _, _, seg, segs, salt, vars], weight), range)| {
-                let segments = js::or(*seg, *segs);
-                let whitelist = match segments.filter(|_| kind == Kind::Testing) {
-                    Some(dsl @ Value::Object(map)) if !map.is_empty() => {
-                        Some(Box::new(Node::compile(dsl, features, report)))
-                    }
-                    _ => None,
-                };
-                let id = js::or(*i, *id);
-                Arc::new(Variation {
-                    id: id.cloned().unwrap_or(Value::Null),
-                    id_text: texts.js_text(id),
-                    key: texts.js_text(js::or(*n, js::or(*key, *name))),
-                    weight,
-                    salt: salt
-                        .filter(|s| js::truthy(s))
-                        .map(|salt| texts.js_text(Some(salt))),
-                    range,
-                    // Pre-segmentation reads a variation's segments for these kinds only.
-                    segments: if matches!(kind, Kind::Rollout | Kind::Personalize) {
-                        Segments::compile(segments, features, report)
-                    } else {
-                        Segments::Skip
-                    },
-                    whitelist,
-                    variables: variables(*vars, texts),
-                })
-            },
-        )
+        })
         .collect()
 }
 
