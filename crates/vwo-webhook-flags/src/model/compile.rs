@@ -95,7 +95,10 @@ impl Model {
         let feature_ids: Vec<(Value, String)> = feature_values
             .iter()
             .filter_map(Value::as_object)
-            .map(|f| (f.get("id").cloned().unwrap_or(Value::Null), text(f.get("key"))))
+            .map(|f| {
+                let [id, key] = fields(f, ["id", "key"]);
+                (id.cloned().unwrap_or(Value::Null), text(key))
+            })
             .collect();
         let features_by_id = IdsOf(&feature_ids);
         let mut report = Report::default();
@@ -123,12 +126,13 @@ impl Model {
             let Some(campaign) = value.as_object() else {
                 continue;
             };
-            let kind = Kind::of(campaign.get("type"));
-            let variations = variations(campaign, kind, &features_by_id, &mut report, &mut texts);
-            if let Some(key) = id_key(campaign.get("id").unwrap_or(&Value::Null)) {
+            let [kind, id, key, listed] = fields(campaign, ["type", "id", "key", "variations"]);
+            let kind = Kind::of(kind);
+            let variations = variations(list(listed), kind, &features_by_id, &mut report, &mut texts);
+            if let Some(key) = id_key(id.unwrap_or(&Value::Null)) {
                 by_id.insert(key, campaigns.len());
             }
-            if let Some(Value::String(key)) = campaign.get("key") {
+            if let Some(Value::String(key)) = key {
                 campaigns_by_key
                     .entry(key.clone())
                     .or_insert_with(|| Arc::clone(&variations));
@@ -145,7 +149,8 @@ impl Model {
             let Some(feature) = value.as_object() else {
                 continue;
             };
-            let raw = list(feature, "rules");
+            let [raw, key, impact] = fields(feature, ["rules", "key", "impactCampaign"]);
+            let raw = list(raw);
             let mut rules = Vec::with_capacity(raw.len());
             let mut raw_rules = Vec::with_capacity(raw.len());
             for rule in raw.iter().filter_map(Value::as_object) {
@@ -182,13 +187,12 @@ impl Model {
                     &mut texts,
                 )));
             }
-            let key = text(feature.get("key"));
+            let key = text(key);
             first_feature.entry(key.clone()).or_insert(features.len());
             features.push(Feature {
                 key,
                 rules,
-                impact_campaign_id: feature
-                    .get("impactCampaign")
+                impact_campaign_id: impact
                     .filter(|v| js::truthy(v))
                     .and_then(|impact| impact.get("campaignId"))
                     .filter(|id| js::truthy(id))

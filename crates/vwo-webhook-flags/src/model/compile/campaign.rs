@@ -12,9 +12,9 @@ use crate::model::{GroupRef, Kind, Rule, Segments, Variation, Variations, proper
 use crate::segment::{Crash, FeatureIds, Node, Report};
 use crate::variable::{Texts, Variable};
 
-/// The array under `key`, `[]` for a plain object (`{}` normalized) or anything else.
-pub(super) fn list<'a>(map: &'a Map<String, Value>, key: &str) -> &'a [Value] {
-    match map.get(key) {
+/// An array's items, `[]` for a plain object (`{}` normalized), anything else or nothing.
+pub(super) fn list(value: Option<&Value>) -> &[Value] {
+    match value {
         Some(Value::Array(items)) => items,
         _ => &[],
     }
@@ -28,15 +28,19 @@ pub(super) fn fields<'a, const N: usize>(
 ) -> [Option<&'a Value>; N] {
     let mut found = [None; N];
     for (key, value) in map {
-        if let Some(slot) = names.iter().position(|name| *name == key) {
+        // Byte by byte: the names are a few bytes long, shorter than a call to `memcmp`.
+        let key = key.as_bytes();
+        let same = |name: &&str| name.len() == key.len() && name.bytes().zip(key).all(|(a, b)| a == *b);
+        if let Some(slot) = names.iter().position(same) {
             found[slot] = Some(value);
         }
     }
     found
 }
 
+/// A campaign's `variations`, compiled.
 pub(super) fn variations(
-    campaign: &Map<String, Value>,
+    list: &[Value],
     kind: Kind,
     features: &dyn FeatureIds,
     report: &mut Report,
@@ -45,8 +49,7 @@ pub(super) fn variations(
     // Testing rules split 10,000 slots by weight; rollout and personalize rules take
     // 1..=weight*100 each (and decide by traffic, not by range).
     let mut ranges = bucket::Ranges::default();
-    list(campaign, "variations")
-        .iter()
+    list.iter()
         .filter_map(Value::as_object)
         .map(|v| {
             let [i, id, n, key, name, w, weight, seg, segs, salt, vars] = fields(
