@@ -16,6 +16,7 @@ use crate::js;
 use crate::model::{Model, Rule, Variation};
 use crate::segment::Crash;
 use crate::storage::StoredDecision;
+use crate::variable::Scalar;
 
 mod segments;
 mod traffic;
@@ -76,7 +77,7 @@ pub(crate) trait ListCheck {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Passed<'a> {
     pub(crate) id: Value,
-    pub(crate) key: Cow<'a, Value>,
+    pub(crate) key: Cow<'a, Scalar>,
     /// `String(key)`.
     pub(crate) key_text: Arc<str>,
     pub(crate) variation_id: Value,
@@ -246,7 +247,7 @@ impl<'a, 'r> Run<'a, 'r> {
                     outcome.variation = Some(Arc::clone(variation));
                     outcome.experiment = Some(Passed {
                         id: stored.experiment_id.clone().unwrap_or(Value::Null),
-                        key: Cow::Owned(key.clone()),
+                        key: Cow::Owned(Scalar::of(key)),
                         key_text: Arc::from(js::to_string(key)),
                         variation_id: variation_id.clone(),
                         how: Source::Stored,
@@ -266,12 +267,12 @@ impl<'a, 'r> Run<'a, 'r> {
                     rollout_variation = Some(Arc::clone(variation));
                     let passed = Passed {
                         id: id.clone(),
-                        key: Cow::Owned(key.clone()),
+                        key: Cow::Owned(Scalar::of(key)),
                         key_text: Arc::from(js::to_string(key)),
                         variation_id,
                         how: Source::Stored,
                     };
-                    self.evaluated.extend(known.map(|f| f.key.as_str()));
+                    self.evaluated.extend(known.map(|f| &*f.key));
                     outcome.rollout = Some(passed);
                 }
             }
@@ -354,10 +355,10 @@ impl<'a, 'r> Run<'a, 'r> {
         if outcome.enabled && self.access.remembers() {
             let decision = StoredDecision {
                 rollout_id: outcome.rollout.as_ref().map(|p| p.id.clone()),
-                rollout_key: outcome.rollout.as_ref().map(|p| p.key.clone().into_owned()),
+                rollout_key: outcome.rollout.as_ref().map(|p| p.key.to_value()),
                 rollout_variation_id: outcome.rollout.as_ref().map(|p| p.variation_id.clone()),
                 experiment_id: outcome.experiment.as_ref().map(|p| p.id.clone()),
-                experiment_key: outcome.experiment.as_ref().map(|p| p.key.clone().into_owned()),
+                experiment_key: outcome.experiment.as_ref().map(|p| p.key.to_value()),
                 experiment_variation_id: outcome.experiment.as_ref().map(|p| p.variation_id.clone()),
             };
             if storable(&decision) {

@@ -93,7 +93,7 @@ pub(crate) fn check_group(
     }
     let winner = evaluate_groups(run, feature, &group)?;
     run.note(|| match &winner {
-        Some(w) => format!("group {}: {} wins", group.text, js::to_string(&w.key)),
+        Some(w) => format!("group {}: {} wins", group.text, w.key_text),
         None => format!("group {}: none of this feature's rules wins", group.text),
     });
     match winner {
@@ -173,7 +173,7 @@ fn rollout_passed(
 ) -> Result<bool, Stop> {
     let model = run.model;
     let feature = &model.features[index];
-    if run.evaluated.contains(&feature.key.as_str()) {
+    if run.evaluated.contains(&&*feature.key) {
         return Ok(true);
     }
     if feature.rollout_rules().next().is_none() {
@@ -216,10 +216,10 @@ fn eligible(run: &mut Run<'_, '_>, campaigns: &[Member<'_>]) -> Result<Eligible,
                     stored.experiment_variation_id.as_ref().filter(|v| js::truthy(v)),
                     stored.experiment_key.as_ref().filter(|v| js::truthy(v)),
                 )
-                && js::strict_eq(key, &rule.key)
+                && rule.key.strict_eq(key)
                 && run.model.stored_variation(key, variation_id).is_some()
             {
-                if !stored_eligible.iter().any(|r| js::strict_eq(&r.key, &rule.key)) {
+                if !stored_eligible.iter().any(|r| r.key.strict_eq_scalar(&rule.key)) {
                     stored_eligible.push(Arc::clone(rule));
                 }
                 continue;
@@ -288,7 +288,7 @@ fn remember_winner(run: &mut Run<'_, '_>, winner: &Arc<Rule>, group: &GroupRef) 
     };
     let decision = StoredDecision {
         experiment_id: Some(winner.id.clone()),
-        experiment_key: Some(winner.key.clone()),
+        experiment_key: Some(winner.key.to_value()),
         experiment_variation_id: Some(variation_id),
         ..StoredDecision::default()
     };
@@ -315,13 +315,7 @@ fn by_equal_weights(
         .find(|(_, range)| range.contains(value))
         .ok_or(Stop::Crash)?;
     let winner = Arc::clone(winner);
-    run.note(|| {
-        format!(
-            "group {}: {} wins at random",
-            group.text,
-            js::to_string(&winner.key)
-        )
-    });
+    run.note(|| format!("group {}: {} wins at random", group.text, winner.key_text));
     settle(run, &winner, called, group)
 }
 
@@ -400,8 +394,7 @@ fn by_priority(
             run.note(|| {
                 format!(
                     "group {}: {} wins by priority and weight",
-                    group_ref.text,
-                    js::to_string(&winner.key)
+                    group_ref.text, winner.key_text
                 )
             });
             settle(run, &winner, called, group_ref)

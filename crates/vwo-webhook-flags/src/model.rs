@@ -11,7 +11,7 @@ use crate::bucket::{Range, Weight};
 use crate::fast_hash::FastMap;
 use crate::js;
 use crate::segment::{Crash, FeatureIds, Node, Report};
-use crate::variable::Variable;
+use crate::variable::{Scalar, Variable};
 
 mod compile;
 
@@ -82,7 +82,8 @@ pub(crate) struct Rule {
     /// `id_variationId` of the first variation, as groups list personalize rules (`None`
     /// without variations: reading it throws).
     pub(crate) pair: Option<String>,
-    pub(crate) key: Value,
+    /// The campaign's key (a string in valid settings, then shared with `key_text`).
+    pub(crate) key: Scalar,
     /// `String(key)`, as a decision reports it.
     pub(crate) key_text: Arc<str>,
     pub(crate) kind: Kind,
@@ -144,7 +145,8 @@ pub(crate) struct RawRule {
 /// A feature.
 #[derive(Debug)]
 pub(crate) struct Feature {
-    pub(crate) key: String,
+    /// `String(key)`, shared with the key lookup.
+    pub(crate) key: Arc<str>,
     pub(crate) rules: Vec<Arc<Rule>>,
     pub(crate) impact_campaign_id: Option<Value>,
     /// `getCampaignIdsFromFeatureKey`: the campaign ids of every rule of every feature with
@@ -206,7 +208,7 @@ pub(crate) struct Model {
     pub(crate) account_id: String,
     pub(crate) reporting: Reporting,
     pub(crate) features: Vec<Feature>,
-    first_feature: FastMap<String, usize>,
+    first_feature: FastMap<Arc<str>, usize>,
     /// Campaigns by key (the first of each key): their variations, for stored decisions.
     campaigns_by_key: FastMap<String, Variations>,
     groups: Vec<Result<Arc<Group>, Crash>>,

@@ -31,6 +31,39 @@ impl Scalar {
         }
     }
 
+    /// A scalar of its own (not shared with a settings file's texts).
+    pub(crate) fn of(value: &Value) -> Self {
+        match value {
+            Value::Null => Scalar::Null,
+            Value::Bool(b) => Scalar::Bool(*b),
+            Value::Number(n) => Scalar::Number(n.clone()),
+            Value::String(text) => Scalar::Text(Arc::from(text.as_str())),
+            other => Scalar::Other(Box::new(other.clone())),
+        }
+    }
+
+    /// `this === value` (an object or an array is never `===` another).
+    pub(crate) fn strict_eq(&self, value: &Value) -> bool {
+        match (self, value) {
+            (Scalar::Null, Value::Null) => true,
+            (Scalar::Bool(a), Value::Bool(b)) => a == b,
+            (Scalar::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+            (Scalar::Text(a), Value::String(b)) => **a == **b,
+            _ => false,
+        }
+    }
+
+    /// `this === other`.
+    pub(crate) fn strict_eq_scalar(&self, other: &Scalar) -> bool {
+        match (self, other) {
+            (Scalar::Null, Scalar::Null) => true,
+            (Scalar::Bool(a), Scalar::Bool(b)) => a == b,
+            (Scalar::Number(a), Scalar::Number(b)) => a.as_f64() == b.as_f64(),
+            (Scalar::Text(a), Scalar::Text(b)) => a == b,
+            _ => false,
+        }
+    }
+
     /// Its text, when it is a string.
     pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
@@ -129,5 +162,37 @@ impl Variable {
             "key": self.key.to_value(),
             "value": self.value,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::Scalar;
+    use crate::js;
+
+    fn value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            (-3i64..3).prop_map(Value::from),
+            (-3i64..3).prop_map(|n| json!(n as f64)),
+            "[ab1]{0,2}".prop_map(Value::String),
+            Just(json!([1])),
+            Just(json!({"a": 1})),
+        ]
+    }
+
+    proptest! {
+        /// A scalar compares as the JSON value it was read from.
+        #[test]
+        fn scalars_compare_as_their_values(a in value(), b in value()) {
+            let scalar = Scalar::of(&a);
+            prop_assert_eq!(scalar.to_value(), a.clone());
+            prop_assert_eq!(scalar.strict_eq(&b), js::strict_eq(&a, &b));
+            prop_assert_eq!(scalar.strict_eq_scalar(&Scalar::of(&b)), js::strict_eq(&a, &b));
+        }
     }
 }

@@ -37,14 +37,15 @@ fn id_key(value: &Value) -> Option<IdKey<'_>> {
     }
 }
 
-struct IdsOf<'a>(&'a [(Value, String)]);
+/// Each feature's id and key text, in the document's order (the key shared with the feature).
+struct IdsOf<'a>(&'a [(Value, Arc<str>)]);
 
 impl FeatureIds for IdsOf<'_> {
     fn feature_key_by_id(&self, id: f64) -> Option<String> {
         self.0
             .iter()
             .find(|(fid, _)| fid.as_f64() == Some(id))
-            .map(|(_, key)| key.clone())
+            .map(|(_, key)| key.to_string())
     }
 }
 
@@ -92,12 +93,12 @@ impl Model {
             Some(Value::Array(items)) => items,
             _ => &[],
         };
-        let feature_ids: Vec<(Value, String)> = feature_values
+        let feature_ids: Vec<(Value, Arc<str>)> = feature_values
             .iter()
             .filter_map(Value::as_object)
             .map(|f| {
                 let [id, key] = fields(f, ["id", "key"]);
-                (id.cloned().unwrap_or(Value::Null), text(key))
+                (id.cloned().unwrap_or(Value::Null), Arc::from(text(key)))
             })
             .collect();
         let features_by_id = IdsOf(&feature_ids);
@@ -143,13 +144,15 @@ impl Model {
         let mut features = Vec::with_capacity(feature_values.len());
         // Each feature's raw rules, read while compiling and not kept.
         let mut raw_by_feature: Vec<Vec<RawRule>> = Vec::with_capacity(feature_values.len());
-        let mut first_feature: FastMap<String, usize> =
+        let mut first_feature: FastMap<Arc<str>, usize> =
             FastMap::with_capacity_and_hasher(feature_values.len(), Default::default());
-        for value in feature_values {
-            let Some(feature) = value.as_object() else {
-                continue;
-            };
-            let [raw, key, impact] = fields(feature, ["rules", "key", "impactCampaign"]);
+        // The same objects, in the same order, as `feature_ids`.
+        for (feature, (_, key)) in feature_values
+            .iter()
+            .filter_map(Value::as_object)
+            .zip(&feature_ids)
+        {
+            let [raw, impact] = fields(feature, ["rules", "impactCampaign"]);
             let raw = list(raw);
             let mut rules = Vec::with_capacity(raw.len());
             let mut raw_rules = Vec::with_capacity(raw.len());
@@ -187,10 +190,9 @@ impl Model {
                     &mut texts,
                 )));
             }
-            let key = text(key);
-            first_feature.entry(key.clone()).or_insert(features.len());
+            first_feature.entry(Arc::clone(key)).or_insert(features.len());
             features.push(Feature {
-                key,
+                key: Arc::clone(key),
                 rules,
                 impact_campaign_id: impact
                     .filter(|v| js::truthy(v))
@@ -203,7 +205,7 @@ impl Model {
         }
         let mut ids_by_key: FastMap<&str, Vec<Value>> = FastMap::default();
         for (feature, raw_rules) in features.iter().zip(&raw_by_feature) {
-            let ids = ids_by_key.entry(feature.key.as_str()).or_default();
+            let ids = ids_by_key.entry(&*feature.key).or_default();
             ids.extend(raw_rules.iter().map(|r| r.campaign_id.clone()));
         }
         let ids_by_key: FastMap<String, Arc<[Value]>> = ids_by_key
@@ -211,7 +213,7 @@ impl Model {
             .map(|(key, ids)| (key.to_owned(), Arc::from(ids)))
             .collect();
         for feature in &mut features {
-            if let Some(ids) = ids_by_key.get(&feature.key) {
+            if let Some(ids) = ids_by_key.get(&*feature.key) {
                 feature.campaign_ids = Arc::clone(ids);
             }
         }
@@ -278,7 +280,7 @@ impl Model {
             };
             for &(index, rule_variation) in candidates {
                 let feature = &self.features[index];
-                if seen.contains(feature.key.as_str()) {
+                if seen.contains(&*feature.key) {
                     continue;
                 }
                 if variation_id.is_none_or(|vid| rule_variation == Some(vid)) {
@@ -325,7 +327,7 @@ impl Model {
     /// `id_variationId`), the first of each rule key.
     fn listed_rules(&self, key: &str, campaigns: &[String]) -> Result<Vec<Arc<Rule>>, Crash> {
         let mut rules: Vec<Arc<Rule>> = Vec::new();
-        for feature in self.features.iter().filter(|f| f.key == key) {
+        for feature in self.features.iter().filter(|f| &*f.key == key) {
             for rule in &feature.rules {
                 let listed = campaigns.iter().any(|c| *c == rule.id_text) || {
                     let pair = rule.pair()?;

@@ -10,7 +10,7 @@ use crate::fast_hash::FastMap;
 use crate::js;
 use crate::model::{GroupRef, Kind, Rule, Segments, Variation, Variations, property};
 use crate::segment::{Crash, FeatureIds, Node, Report};
-use crate::variable::{Texts, Variable};
+use crate::variable::{Scalar, Texts, Variable};
 
 /// An array's items, `[]` for a plain object (`{}` normalized), anything else or nothing.
 pub(super) fn list(value: Option<&Value>) -> &[Value] {
@@ -187,9 +187,12 @@ pub(super) fn link(
             }
         }
     })();
-    let key = key.cloned().unwrap_or(Value::Null);
+    let key = texts.scalar(key);
     Rule {
-        key_text: texts.js_text(Some(&key)),
+        key_text: match &key {
+            Scalar::Text(text) => Arc::clone(text),
+            other => texts.js_text(Some(&other.to_value())),
+        },
         key,
         id,
         id_text,
