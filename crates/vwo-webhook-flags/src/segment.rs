@@ -328,7 +328,9 @@ fn and_item(dsl: &Value, features: &dyn FeatureIds, report: &mut Report) -> AndI
 fn or_item(dsl: &Value, features: &dyn FeatureIds, report: &mut Report) -> OrItem {
     let mut keys = Vec::new();
     if let Value::Object(map) = dsl {
-        for (key, value) in js::entries(map) {
+        // JavaScript's key order puts array indices first; none of them is a key looked for
+        // here, and the rest keep their insertion order: the map's own order will do.
+        for (key, value) in map.iter().map(|(key, value)| (key.as_str(), value)) {
             if let Some(ua_key) = USER_AGENT_KEYS.iter().find(|k| **k == key) {
                 let values = match value {
                     Value::Array(items) => items

@@ -15,6 +15,8 @@ pub(crate) enum Scalar {
     Bool(bool),
     Number(serde_json::Number),
     Text(Arc<str>),
+    /// One of VWO's variable types, a string without a shared text to look up.
+    TypeName(&'static str),
     /// An object or an array where a scalar belongs, kept whole.
     Other(Box<Value>),
 }
@@ -27,6 +29,7 @@ impl Scalar {
             Scalar::Bool(b) => Value::Bool(*b),
             Scalar::Number(n) => Value::Number(n.clone()),
             Scalar::Text(text) => Value::String(text.to_string()),
+            Scalar::TypeName(name) => Value::String((*name).to_owned()),
             Scalar::Other(value) => (**value).clone(),
         }
     }
@@ -48,7 +51,7 @@ impl Scalar {
             (Scalar::Null, Value::Null) => true,
             (Scalar::Bool(a), Value::Bool(b)) => a == b,
             (Scalar::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
-            (Scalar::Text(a), Value::String(b)) => **a == **b,
+            (text, Value::String(b)) => text.as_str() == Some(b.as_str()),
             _ => false,
         }
     }
@@ -59,8 +62,7 @@ impl Scalar {
             (Scalar::Null, Scalar::Null) => true,
             (Scalar::Bool(a), Scalar::Bool(b)) => a == b,
             (Scalar::Number(a), Scalar::Number(b)) => a.as_f64() == b.as_f64(),
-            (Scalar::Text(a), Scalar::Text(b)) => a == b,
-            _ => false,
+            (a, b) => a.as_str().is_some() && a.as_str() == b.as_str(),
         }
     }
 
@@ -68,6 +70,7 @@ impl Scalar {
     pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
             Scalar::Text(text) => Some(text),
+            Scalar::TypeName(name) => Some(name),
             _ => None,
         }
     }
@@ -86,6 +89,18 @@ impl Texts {
             Some(Value::Number(n)) => Scalar::Number(n.clone()),
             Some(Value::String(text)) => Scalar::Text(self.text(text)),
             Some(other) => Scalar::Other(Box::new(other.clone())),
+        }
+    }
+
+    /// A variable's `type`: VWO's type names need no lookup.
+    pub(crate) fn type_name(&mut self, value: Option<&Value>) -> Scalar {
+        const NAMES: [&str; 5] = ["string", "boolean", "integer", "double", "json"];
+        match value {
+            Some(Value::String(text)) => match NAMES.iter().find(|name| **name == text.as_str()) {
+                Some(name) => Scalar::TypeName(name),
+                None => Scalar::Text(self.text(text)),
+            },
+            other => self.scalar(other),
         }
     }
 
@@ -148,9 +163,9 @@ impl Variable {
 
     /// Its key as JavaScript would print it (`String(key)`), whatever its type.
     pub(crate) fn key_text(&self) -> String {
-        match &self.key {
-            Scalar::Text(text) => text.to_string(),
-            other => crate::js::to_string(&other.to_value()),
+        match self.key.as_str() {
+            Some(text) => text.to_owned(),
+            None => crate::js::to_string(&self.key.to_value()),
         }
     }
 
@@ -182,6 +197,7 @@ mod tests {
             "[ab1]{0,2}".prop_map(Value::String),
             Just(json!([1])),
             Just(json!({"a": 1})),
+            Just(json!("string")),
         ]
     }
 
@@ -190,6 +206,10 @@ mod tests {
         #[test]
         fn scalars_compare_as_their_values(a in value(), b in value()) {
             let scalar = Scalar::of(&a);
+            let type_name = super::Texts::default().type_name(Some(&a));
+            prop_assert_eq!(type_name.to_value(), a.clone());
+            prop_assert_eq!(type_name.strict_eq(&b), js::strict_eq(&a, &b));
+            prop_assert_eq!(type_name.strict_eq_scalar(&scalar), js::strict_eq(&a, &a));
             prop_assert_eq!(scalar.to_value(), a.clone());
             prop_assert_eq!(scalar.strict_eq(&b), js::strict_eq(&a, &b));
             prop_assert_eq!(scalar.strict_eq_scalar(&Scalar::of(&b)), js::strict_eq(&a, &b));

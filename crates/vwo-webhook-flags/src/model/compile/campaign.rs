@@ -119,7 +119,7 @@ fn variables(list: Option<&Value>, texts: &mut Texts) -> Arc<[Variable]> {
             };
             Variable::new(
                 texts.scalar(js::nullish(i, id)),
-                texts.scalar(kind),
+                texts.type_name(kind),
                 texts.scalar(js::nullish(k, key)),
                 js::nullish(val, value).cloned().unwrap_or(Value::Null),
             )
