@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::bucket::{Range, Weight};
 use crate::fast_hash::FastMap;
 use crate::js;
-use crate::segment::{Crash, FeatureIds, Node, Report};
+use crate::segment::{Compiling, Crash, FeatureIds, Node, Report};
 use crate::variable::{Scalar, Variable};
 
 mod compile;
@@ -44,10 +44,10 @@ pub(crate) enum Segments {
 }
 
 impl Segments {
-    fn compile(value: Option<&Value>, features: &dyn FeatureIds, report: &mut Report) -> Self {
+    fn compile(value: Option<&Value>, features: &dyn FeatureIds, compiling: &mut Compiling) -> Self {
         match value {
             Some(Value::Object(map)) if map.is_empty() => Segments::Skip,
-            Some(dsl) => Segments::Dsl(Box::new(Node::compile(dsl, features, report))),
+            Some(dsl) => Segments::Dsl(Box::new(Node::compile(dsl, features, compiling))),
             None => Segments::Dsl(Box::new(Node::Crash)),
         }
     }

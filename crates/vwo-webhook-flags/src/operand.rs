@@ -3,8 +3,11 @@
 //! `SegmentOperandEvaluator.ts` does it, strings and numbers in JavaScript's terms. Everything
 //! that depends only on the operand is worked out once, when the settings are compiled.
 
+use std::sync::Arc;
+
 use regress::Regex;
 
+use crate::fast_hash::FastMap;
 use crate::js;
 
 /// Which comparison an operand asks for.
@@ -45,13 +48,30 @@ pub(crate) struct Operand {
 
 #[derive(Debug)]
 struct Regexes {
-    text: Option<Regex>,
-    numeric: Option<Regex>,
+    text: Option<Arc<Regex>>,
+    numeric: Option<Arc<Regex>>,
+}
+
+/// Each pattern of a settings file compiled once: segments repeat across campaigns, and a
+/// regular expression costs thousands of instructions to compile.
+#[derive(Debug, Default)]
+pub(crate) struct RegexCache(FastMap<String, Option<Arc<Regex>>>);
+
+impl RegexCache {
+    /// `new RegExp(pattern)` (no flags), or `None` where JavaScript would throw.
+    fn compile(&mut self, pattern: &str) -> Option<Arc<Regex>> {
+        if let Some(compiled) = self.0.get(pattern) {
+            return compiled.clone();
+        }
+        let compiled = compile_regex(pattern).map(Arc::new);
+        self.0.insert(pattern.to_owned(), compiled.clone());
+        compiled
+    }
 }
 
 impl Operand {
     /// Compiles the operand text `raw` (`String(x)` of the DSL's value).
-    pub(crate) fn compile(raw: &str, reading: Reading) -> Self {
+    pub(crate) fn compile(raw: &str, reading: Reading, regexes: &mut RegexCache) -> Self {
         let (kind, mut value) = classify(raw);
         if reading == Reading::Verbatim {
             value = js::trim(&value).replace('"', "");
@@ -65,8 +85,8 @@ impl Operand {
         };
         let regexes = (kind == Kind::Regex).then(|| {
             Box::new(Regexes {
-                text: compile_regex(&value),
-                numeric: numeric.as_deref().and_then(compile_regex),
+                text: regexes.compile(&value),
+                numeric: numeric.as_deref().and_then(|numeric| regexes.compile(numeric)),
             })
         });
         Self {
@@ -334,7 +354,7 @@ mod tests {
     }
 
     fn check(operand: &str, tag: &str) -> bool {
-        Operand::compile(operand, Reading::Numeric).matches(tag)
+        Operand::compile(operand, Reading::Numeric, &mut RegexCache::default()).matches(tag)
     }
 
     #[test]
@@ -352,6 +372,24 @@ mod tests {
     }
 
     #[test]
+    fn a_pattern_is_compiled_once_per_settings_file() {
+        let mut cache = RegexCache::default();
+        let regex = |operand: &Operand| operand.regexes.as_ref().and_then(|r| r.text.clone());
+        let first = Operand::compile("regex(^ab+$)", Reading::Numeric, &mut cache);
+        let again = Operand::compile("regex(^ab+$)", Reading::Verbatim, &mut cache);
+        let (Some(a), Some(b)) = (regex(&first), regex(&again)) else {
+            panic!("the pattern compiles");
+        };
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(again.matches("abbb") && !again.matches("ba"));
+        // A pattern that does not compile is remembered as such, and each operand counts.
+        let bad = Operand::compile("regex(a(b)", Reading::Numeric, &mut cache);
+        let bad_again = Operand::compile("regex(a(b)", Reading::Numeric, &mut cache);
+        assert!(bad.bad_regex() && bad_again.bad_regex());
+        assert_eq!(cache.0.len(), 2);
+    }
+
+    #[test]
     fn numbers_compare_after_parse_float() {
         assert!(check("12abc", "12"));
         assert!(check("1.50", "1.5"));
@@ -359,7 +397,9 @@ mod tests {
         assert!(check("0", "0.0")); // 0 is not normalized, but both are versions, equal
         assert!(check("1.0", "1"));
         // Texts compared as versions: a leading zero, or digits past an f64's precision.
-        let verbatim = |operand: &str, tag: &str| Operand::compile(operand, Reading::Verbatim).matches(tag);
+        let verbatim = |operand: &str, tag: &str| {
+            Operand::compile(operand, Reading::Verbatim, &mut RegexCache::default()).matches(tag)
+        };
         assert!(verbatim("10", "010"));
         assert!(verbatim("12345678901234567", "12345678901234568"));
         assert!(!verbatim("10", "11"));

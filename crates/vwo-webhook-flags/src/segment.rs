@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::context::Context;
 use crate::js;
-use crate::operand::{Operand, Reading};
+use crate::operand::{Operand, Reading, RegexCache};
 
 mod gathered;
 
@@ -103,6 +103,14 @@ pub(crate) trait FeatureIds {
     fn feature_key_by_id(&self, id: f64) -> Option<String>;
 }
 
+/// What compiling a settings file's segments carries from one to the next: the problems
+/// found, and the regular expressions compiled so far.
+#[derive(Debug, Default)]
+pub(crate) struct Compiling {
+    pub(crate) report: Report,
+    pub(crate) regexes: RegexCache,
+}
+
 /// Problems a compiled segment carries, reported once per settings file.
 #[derive(Debug, Default)]
 pub(crate) struct Report {
@@ -112,15 +120,15 @@ pub(crate) struct Report {
 
 impl Node {
     /// Compiles `dsl` (what `isSegmentationValid` receives).
-    pub(crate) fn compile(dsl: &Value, features: &dyn FeatureIds, report: &mut Report) -> Self {
-        let node = Self::compile_inner(dsl, features, report);
+    pub(crate) fn compile(dsl: &Value, features: &dyn FeatureIds, compiling: &mut Compiling) -> Self {
+        let node = Self::compile_inner(dsl, features, compiling);
         if matches!(node, Node::Crash) {
-            report.crashes += 1;
+            compiling.report.crashes += 1;
         }
         node
     }
 
-    fn compile_inner(dsl: &Value, features: &dyn FeatureIds, report: &mut Report) -> Self {
+    fn compile_inner(dsl: &Value, features: &dyn FeatureIds, compiling: &mut Compiling) -> Self {
         let Value::Object(map) = dsl else {
             return Node::Crash;
         };
@@ -128,16 +136,26 @@ impl Node {
             return Node::False;
         };
         match operator {
-            "not" => Node::Not(Box::new(Self::compile(value, features, report))),
+            "not" => Node::Not(Box::new(Self::compile(value, features, compiling))),
             "and" => match elements(value) {
-                Ok(items) => Node::And(items.iter().map(|dsl| and_item(dsl, features, report)).collect()),
+                Ok(items) => Node::And(
+                    items
+                        .iter()
+                        .map(|dsl| and_item(dsl, features, compiling))
+                        .collect(),
+                ),
                 Err(Crash) => Node::Crash,
             },
             "or" => match elements(value) {
-                Ok(items) => Node::Or(items.iter().map(|dsl| or_item(dsl, features, report)).collect()),
+                Ok(items) => Node::Or(
+                    items
+                        .iter()
+                        .map(|dsl| or_item(dsl, features, compiling))
+                        .collect(),
+                ),
                 Err(Crash) => Node::Crash,
             },
-            "custom_variable" => custom_variable(value, report),
+            "custom_variable" => custom_variable(value, compiling),
             "user" => match value {
                 Value::String(users) => {
                     Node::User(users.split(',').map(|u| js::trim(u).to_owned()).collect())
@@ -146,10 +164,10 @@ impl Node {
             },
             "ua" => {
                 let operand = match value {
-                    Value::String(text) => Operand::compile(text, Reading::Numeric),
+                    Value::String(text) => Operand::compile(text, Reading::Numeric, &mut compiling.regexes),
                     other => Operand::equal_to(js::to_string(other)),
                 };
-                count_regex(&operand, report);
+                count_regex(&operand, compiling);
                 Node::UserAgent(operand)
             }
             "ip_address" | "browser_version" | "os_version" => {
@@ -158,8 +176,9 @@ impl Node {
                     "browser_version" => TextOperand::BrowserVersion,
                     _ => TextOperand::OsVersion,
                 };
-                let operand = Operand::compile(&js::to_string(value), Reading::Verbatim);
-                count_regex(&operand, report);
+                let operand =
+                    Operand::compile(&js::to_string(value), Reading::Verbatim, &mut compiling.regexes);
+                count_regex(&operand, compiling);
                 Node::Text(kind, operand)
             }
             _ => Node::False,
@@ -300,7 +319,7 @@ fn elements(value: &Value) -> Result<&[Value], Crash> {
     }
 }
 
-fn and_item(dsl: &Value, features: &dyn FeatureIds, report: &mut Report) -> AndItem {
+fn and_item(dsl: &Value, features: &dyn FeatureIds, compiling: &mut Compiling) -> AndItem {
     match dsl {
         Value::Object(map) => {
             let location: Vec<(&'static str, Value)> = map
@@ -313,7 +332,7 @@ fn and_item(dsl: &Value, features: &dyn FeatureIds, report: &mut Report) -> AndI
                 })
                 .collect();
             if location.is_empty() {
-                AndItem::Node(Node::compile(dsl, features, report))
+                AndItem::Node(Node::compile(dsl, features, compiling))
             } else {
                 AndItem::Location(location)
             }
@@ -325,7 +344,7 @@ fn and_item(dsl: &Value, features: &dyn FeatureIds, report: &mut Report) -> AndI
     }
 }
 
-fn or_item(dsl: &Value, features: &dyn FeatureIds, report: &mut Report) -> OrItem {
+fn or_item(dsl: &Value, features: &dyn FeatureIds, compiling: &mut Compiling) -> OrItem {
     let mut keys = Vec::new();
     if let Value::Object(map) = dsl {
         // JavaScript's key order puts array indices first; none of them is a key looked for
@@ -349,7 +368,7 @@ fn or_item(dsl: &Value, features: &dyn FeatureIds, report: &mut Report) -> OrIte
     }
     OrItem {
         keys,
-        node: Node::compile(dsl, features, report),
+        node: Node::compile(dsl, features, compiling),
     }
 }
 
@@ -371,7 +390,7 @@ fn feature_key(value: &Value, features: &dyn FeatureIds) -> OrKey {
     }
 }
 
-fn custom_variable(value: &Value, report: &mut Report) -> Node {
+fn custom_variable(value: &Value, compiling: &mut Compiling) -> Node {
     let Value::Object(map) = value else {
         return Node::Crash;
     };
@@ -387,8 +406,8 @@ fn custom_variable(value: &Value, report: &mut Report) -> Node {
             VariableTest::InList(inlist_id(operand).map(str::to_owned))
         }
         Value::String(operand) => {
-            let operand = Operand::compile(operand, Reading::Numeric);
-            count_regex(&operand, report);
+            let operand = Operand::compile(operand, Reading::Numeric, &mut compiling.regexes);
+            count_regex(&operand, compiling);
             VariableTest::Operand(operand)
         }
         Value::Array(items) if items.iter().any(|item| item.as_str() == Some("inlist")) => {
@@ -419,9 +438,9 @@ fn inlist_id(operand: &str) -> Option<&str> {
     None
 }
 
-fn count_regex(operand: &Operand, report: &mut Report) {
+fn count_regex(operand: &Operand, compiling: &mut Compiling) {
     if operand.bad_regex() {
-        report.bad_regexes += 1;
+        compiling.report.bad_regexes += 1;
     }
 }
 
@@ -447,7 +466,7 @@ mod tests {
     }
 
     fn eval(dsl: Value, vars: Value) -> Result<bool, Crash> {
-        let node = Node::compile(&dsl, &NoFeatures, &mut Report::default());
+        let node = Node::compile(&dsl, &NoFeatures, &mut Compiling::default());
         let context = Context::new("user").expect("id");
         let Value::Object(properties) = vars else {
             panic!("object")
@@ -547,7 +566,7 @@ impl FeatureIds for NoFeatureIds {
 /// assert_eq!(vwo_webhook_flags::evaluate_segment(&dsl, vars.as_object().unwrap()), Ok(true));
 /// ```
 pub fn evaluate_segment(dsl: &Value, custom_variables: &Map<String, Value>) -> Result<bool, SegmentError> {
-    let node = Node::compile(dsl, &NoFeatureIds, &mut Report::default());
+    let node = Node::compile(dsl, &NoFeatureIds, &mut Compiling::default());
     let context = Context::default();
     let mut lookup = NoLookup;
     let mut env = Env {

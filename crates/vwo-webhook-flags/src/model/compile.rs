@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::{Feature, Group, Kind, Member, Model, RawRule, Reporting, Rule, Variations, property};
 use crate::fast_hash::FastMap;
 use crate::js;
-use crate::segment::{Crash, FeatureIds, Report};
+use crate::segment::{Compiling, Crash, FeatureIds};
 use crate::variable::Texts;
 
 mod campaign;
@@ -102,7 +102,7 @@ impl Model {
             })
             .collect();
         let features_by_id = IdsOf(&feature_ids);
-        let mut report = Report::default();
+        let mut compiling = Compiling::default();
         let mut texts = Texts::default();
         let campaign_groups = either(settings, "cG", "campaignGroups").and_then(Value::as_object);
         let groups_value = either(settings, "g", "groups");
@@ -129,7 +129,7 @@ impl Model {
             };
             let [kind, id, key, listed] = fields(campaign, ["type", "id", "key", "variations"]);
             let kind = Kind::of(kind);
-            let variations = variations(list(listed), kind, &features_by_id, &mut report, &mut texts);
+            let variations = variations(list(listed), kind, &features_by_id, &mut compiling, &mut texts);
             if let Some(key) = id_key(id.unwrap_or(&Value::Null)) {
                 by_id.insert(key, campaigns.len());
             }
@@ -186,7 +186,7 @@ impl Model {
                     linked,
                     &groups,
                     &features_by_id,
-                    &mut report,
+                    &mut compiling,
                     &mut texts,
                 )));
             }
@@ -234,7 +234,7 @@ impl Model {
             campaigns_by_key,
             groups: Vec::new(),
             features_by_campaign: FastMap::default(),
-            report,
+            report: compiling.report,
         };
         for (index, raw_rules) in raw_by_feature.iter().enumerate() {
             for rule in raw_rules {

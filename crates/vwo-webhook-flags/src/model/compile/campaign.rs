@@ -9,7 +9,7 @@ use crate::bucket::{self, Range, Weight};
 use crate::fast_hash::FastMap;
 use crate::js;
 use crate::model::{GroupRef, Kind, Rule, Segments, Variation, Variations, property};
-use crate::segment::{Crash, FeatureIds, Node, Report};
+use crate::segment::{Compiling, Crash, FeatureIds, Node};
 use crate::variable::{Scalar, Texts, Variable};
 
 /// An array's items, `[]` for a plain object (`{}` normalized), anything else or nothing.
@@ -43,7 +43,7 @@ pub(super) fn variations(
     list: &[Value],
     kind: Kind,
     features: &dyn FeatureIds,
-    report: &mut Report,
+    compiling: &mut Compiling,
     texts: &mut Texts,
 ) -> Variations {
     // Testing rules split 10,000 slots by weight; rollout and personalize rules take
@@ -79,7 +79,7 @@ pub(super) fn variations(
             let segments = js::or(seg, segs);
             let whitelist = match segments.filter(|_| kind == Kind::Testing) {
                 Some(dsl @ Value::Object(map)) if !map.is_empty() => {
-                    Some(Box::new(Node::compile(dsl, features, report)))
+                    Some(Box::new(Node::compile(dsl, features, compiling)))
                 }
                 _ => None,
             };
@@ -95,7 +95,7 @@ pub(super) fn variations(
                 range,
                 // Pre-segmentation reads a variation's segments for these kinds only.
                 segments: if matches!(kind, Kind::Rollout | Kind::Personalize) {
-                    Segments::compile(segments, features, report)
+                    Segments::compile(segments, features, compiling)
                 } else {
                     Segments::Skip
                 },
@@ -140,7 +140,7 @@ pub(super) fn link(
     variations: Variations,
     groups: &Groups<'_>,
     features: &dyn FeatureIds,
-    report: &mut Report,
+    compiling: &mut Compiling,
     texts: &mut Texts,
 ) -> Rule {
     let [kind, id, key, salt, traffic, forced, user_list, segments] = fields(
@@ -207,7 +207,7 @@ pub(super) fn link(
         forced_variations: forced.is_some_and(js::truthy),
         user_list: user_list.is_some_and(js::truthy),
         segments: if kind == Kind::Testing {
-            Segments::compile(segments, features, report)
+            Segments::compile(segments, features, compiling)
         } else {
             Segments::Skip
         },
