@@ -161,7 +161,7 @@ pub(super) fn link(
     let id_text = js::to_string(&id);
     let pair = variations
         .first()
-        .map(|first| format!("{id_text}_{}", first.id_text));
+        .map(|first| [id_text.as_str(), &first.id_text].join("_"));
     // getGroupDetailsIfCampaignPartOfIt: "id" (or "id_variationId" for personalize rules);
     // reading a group that the settings do not define throws.
     let group = (|| {
@@ -180,7 +180,7 @@ pub(super) fn link(
                 let index = groups.index.get(&text).copied().ok_or(Crash)?;
                 Ok(Some(Arc::new(GroupRef {
                     id: group_id.clone(),
-                    storage_key: format!("_vwo_meta_meg_{text}"),
+                    storage_key: ["_vwo_meta_meg_", &text].concat(),
                     text,
                     index,
                 })))
