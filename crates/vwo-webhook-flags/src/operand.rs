@@ -40,10 +40,20 @@ pub(crate) struct Operand {
     value: String,
     /// `parseFloat(value)` printed back, when it is a number other than 0: the form both sides
     /// take when the user's value is numeric too.
-    numeric: Option<String>,
+    numeric: Numeric,
     /// For `regex(..)`: the expression of `value` and of `numeric` (`None` where it does
     /// not compile).
     regexes: Option<Box<Regexes>>,
+}
+
+/// An operand's numeric form.
+#[derive(Debug)]
+enum Numeric {
+    /// Not a number, or 0.
+    None,
+    /// The operand's text itself: digits that print as themselves, not kept twice.
+    Value,
+    Text(String),
 }
 
 #[derive(Debug)]
@@ -77,16 +87,17 @@ impl Operand {
             value = js::trim(&value).replace('"', "");
         }
         let numeric = match reading {
-            Reading::Numeric => {
-                let parsed = js::parse_float(&value);
-                (parsed != 0.0 && !parsed.is_nan()).then(|| js::number_to_string(parsed))
-            }
-            Reading::Verbatim => None,
+            Reading::Numeric => numeric_form(&value),
+            Reading::Verbatim => Numeric::None,
         };
         let regexes = (kind == Kind::Regex).then(|| {
             Box::new(Regexes {
                 text: regexes.compile(&value),
-                numeric: numeric.as_deref().and_then(|numeric| regexes.compile(numeric)),
+                numeric: match &numeric {
+                    Numeric::None => None,
+                    Numeric::Value => regexes.compile(&value),
+                    Numeric::Text(text) => regexes.compile(text.as_str()),
+                },
             })
         });
         Self {
@@ -100,8 +111,7 @@ impl Operand {
     /// An operand that is not a string: `matchWithRegex` fails on it, so it is compared for
     /// equality with its string form.
     pub(crate) fn equal_to(text: String) -> Self {
-        let parsed = js::parse_float(&text);
-        let numeric = (parsed != 0.0 && !parsed.is_nan()).then(|| js::number_to_string(parsed));
+        let numeric = numeric_form(&text);
         Self {
             kind: Kind::Equal,
             value: text,
@@ -117,7 +127,12 @@ impl Operand {
         let mut tag_text = std::borrow::Cow::Borrowed(tag);
         let mut operand = self.value.as_str();
         let mut regex = self.regexes.as_ref().and_then(|r| r.text.as_ref());
-        if let Some(numeric) = &self.numeric
+        let numeric = match &self.numeric {
+            Numeric::None => None,
+            Numeric::Value => Some(self.value.as_str()),
+            Numeric::Text(text) => Some(text.as_str()),
+        };
+        if let Some(numeric) = numeric
             && tag.bytes().all(|b| b.is_ascii_digit() || b == b'.')
         {
             // Digits without a leading zero, few enough to be exact, print back as they are.
@@ -159,6 +174,21 @@ impl Operand {
     /// Whether the operand's regular expression compiled (for the settings report).
     pub(crate) fn bad_regex(&self) -> bool {
         self.regexes.as_ref().is_some_and(|r| r.text.is_none())
+    }
+}
+
+/// `String(parseFloat(value))` when that is a number other than 0. Digits without a leading
+/// zero, few enough to be exact, print as themselves (`short_digit_runs_print_as_themselves`).
+fn numeric_form(value: &str) -> Numeric {
+    let digits = value.as_bytes();
+    if (1..=15).contains(&digits.len()) && digits[0] != b'0' && digits.iter().all(u8::is_ascii_digit) {
+        return Numeric::Value;
+    }
+    let parsed = js::parse_float(value);
+    if parsed != 0.0 && !parsed.is_nan() {
+        Numeric::Text(js::number_to_string(parsed))
+    } else {
+        Numeric::None
     }
 }
 
