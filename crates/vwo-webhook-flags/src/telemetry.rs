@@ -103,38 +103,22 @@ mod tests {
     fn each_decision_is_counted_under_its_reason() {
         let recorder = DebuggingRecorder::new();
         let snapshotter = recorder.snapshotter();
+        // A flag decided from an outcome with the given marks set.
+        let decided = |enabled: bool, mark: fn(&mut Outcome<'static>)| {
+            let mut outcome = Outcome {
+                enabled,
+                ..Outcome::default()
+            };
+            mark(&mut outcome);
+            Flag::from_outcome(&outcome)
+        };
         let flags = [
             (Flag::without_settings(), "no_settings"),
-            (Flag::from_outcome(&Outcome::default()), "no_rule_passed"),
-            (
-                Flag::from_outcome(&Outcome {
-                    enabled: true,
-                    ..Outcome::default()
-                }),
-                "matched",
-            ),
-            (
-                Flag::from_outcome(&Outcome {
-                    enabled: true,
-                    stored: true,
-                    ..Outcome::default()
-                }),
-                "stored",
-            ),
-            (
-                Flag::from_outcome(&Outcome {
-                    unknown_feature: true,
-                    ..Outcome::default()
-                }),
-                "unknown_feature",
-            ),
-            (
-                Flag::from_outcome(&Outcome {
-                    crashed: true,
-                    ..Outcome::default()
-                }),
-                "invalid_settings",
-            ),
+            (decided(false, |_| {}), "no_rule_passed"),
+            (decided(true, |_| {}), "matched"),
+            (decided(true, |o| o.stored = true), "stored"),
+            (decided(false, |o| o.unknown_feature = true), "unknown_feature"),
+            (decided(false, |o| o.crashed = true), "invalid_settings"),
         ];
         metrics::with_local_recorder(&recorder, || {
             for (i, (flag, _)) in flags.iter().enumerate() {
