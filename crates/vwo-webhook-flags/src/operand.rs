@@ -136,7 +136,10 @@ impl Operand {
             && tag.bytes().all(|b| b.is_ascii_digit() || b == b'.')
         {
             // Digits without a leading zero, few enough to be exact, print back as they are.
-            let as_is = tag.len() <= 15 && tag.bytes().all(|b| b.is_ascii_digit()) && !tag.starts_with('0');
+            let as_is = !tag.is_empty()
+                && tag.len() <= 15
+                && tag.bytes().all(|b| b.is_ascii_digit())
+                && !tag.starts_with('0');
             let parsed = if as_is { 1.0 } else { js::parse_float(tag) };
             if parsed != 0.0 && !parsed.is_nan() {
                 if !as_is {
@@ -433,6 +436,9 @@ mod tests {
         assert!(verbatim("10", "010"));
         assert!(verbatim("12345678901234567", "12345678901234568"));
         assert!(!verbatim("10", "11"));
+        // An empty value is not numeric (`parseFloat("")` is NaN): the operand's own text
+        // decides, not its numeric form.
+        assert!(check("regex(1|^$)", ""));
         // "1.10" is parseFloat'd to 1.1 first, so it is not above 1.2 (the SDK's quirk).
         assert!(!check("gt(1.2)", "1.10"));
         assert!(check("gt(1.2)", "1.3"));
