@@ -124,6 +124,25 @@ pub(crate) fn string_to_number(s: &str) -> f64 {
     }
 }
 
+/// The value of 1 to 15 ASCII digits and nothing else, read exactly without the general float
+/// parser (most numbers in contexts and settings are such integers, and it costs several
+/// times more); `None` for any other text.
+pub(crate) fn small_integer(text: &str) -> Option<f64> {
+    let digits = text.as_bytes();
+    if !(1..=15).contains(&digits.len()) || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let value = digits.iter().fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
+    #[allow(clippy::cast_precision_loss, reason = "below 10^15, exact in an f64")]
+    Some(value as f64)
+}
+
+/// Whether `String(parseFloat(text))` is `text` itself because it is a [`small_integer`]
+/// without a leading zero (`short_digit_runs_print_as_themselves`).
+pub(crate) fn prints_as_itself(text: &str) -> bool {
+    !text.starts_with('0') && small_integer(text).is_some()
+}
+
 /// `parseFloat(s)`: the longest decimal literal at the start of the trimmed string, or NaN.
 pub(crate) fn parse_float(s: &str) -> f64 {
     decimal_prefix(trim_start(s)).map_or(f64::NAN, |(value, _)| value)
@@ -173,14 +192,8 @@ fn decimal_prefix(s: &str) -> Option<(f64, usize)> {
         }
     }
     let literal = &s[i..end];
-    // Up to 15 digits and nothing else: the integer itself, exactly (most numbers in contexts
-    // and settings are such integers; the general parser costs several times more).
-    if frac_digits == 0 && end == i + int_digits && int_digits <= 15 {
-        let value = bytes[i..end]
-            .iter()
-            .fold(0u64, |acc, digit| acc * 10 + u64::from(digit - b'0'));
-        #[allow(clippy::cast_precision_loss, reason = "below 10^15, exact in an f64")]
-        return Some((sign * value as f64, end));
+    if let Some(value) = small_integer(literal) {
+        return Some((sign * value, end));
     }
     // Rust's parser takes the same grammar (a leading or trailing dot included) and rounds
     // correctly, as JavaScript does.

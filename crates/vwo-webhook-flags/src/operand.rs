@@ -136,10 +136,7 @@ impl Operand {
             && tag.bytes().all(|b| b.is_ascii_digit() || b == b'.')
         {
             // Digits without a leading zero, few enough to be exact, print back as they are.
-            let as_is = !tag.is_empty()
-                && tag.len() <= 15
-                && tag.bytes().all(|b| b.is_ascii_digit())
-                && !tag.starts_with('0');
+            let as_is = js::prints_as_itself(tag);
             let parsed = if as_is { 1.0 } else { js::parse_float(tag) };
             if parsed != 0.0 && !parsed.is_nan() {
                 if !as_is {
@@ -183,8 +180,7 @@ impl Operand {
 /// `String(parseFloat(value))` when that is a number other than 0. Digits without a leading
 /// zero, few enough to be exact, print as themselves (`short_digit_runs_print_as_themselves`).
 fn numeric_form(value: &str) -> Numeric {
-    let digits = value.as_bytes();
-    if (1..=15).contains(&digits.len()) && digits[0] != b'0' && digits.iter().all(u8::is_ascii_digit) {
+    if js::prints_as_itself(value) {
         return Numeric::Value;
     }
     let parsed = js::parse_float(value);
@@ -287,10 +283,7 @@ fn is_version(s: &str) -> bool {
 /// leading zero, few enough to be exact (a user's number against a number operand, the
 /// common case, need not be compared part by part).
 fn distinct_integers(a: &str, b: &str) -> bool {
-    let plain = |s: &str| {
-        !s.is_empty() && s.len() <= 15 && !s.starts_with('0') && s.bytes().all(|b| b.is_ascii_digit())
-    };
-    a != b && plain(a) && plain(b)
+    a != b && js::prints_as_itself(a) && js::prints_as_itself(b)
 }
 
 /// `compareVersions`: dot-separated parts, each a number if it is all digits and 0 otherwise,
@@ -299,17 +292,13 @@ fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
     // Each dot-separated part as a number (0 unless all digits); the shorter version is
     // padded with zeros. Read part by part, without collecting either version.
     let part = |part: &str| -> f64 {
-        let digits = part.as_bytes();
-        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-            0.0
-        } else if digits.len() <= 15 {
-            // Exact in an f64: the number itself, without a parser.
-            #[allow(clippy::cast_precision_loss, reason = "below 10^15, exact in an f64")]
-            let value = digits.iter().fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0')) as f64;
-            value
-        } else {
-            js::parse_float(part)
-        }
+        js::small_integer(part).unwrap_or_else(|| {
+            if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
+                js::parse_float(part)
+            } else {
+                0.0
+            }
+        })
     };
     // `split('.')` by hand: the remaining text, `None` once the last part is taken.
     let next = |rest: &mut Option<&str>| -> Option<f64> {
