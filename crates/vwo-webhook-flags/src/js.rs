@@ -4,6 +4,8 @@
 
 use serde_json::Value;
 
+pub(crate) mod regex;
+
 /// `String(x)` for a number: JavaScript's shortest round-trip form (`1e21`, `0.1`, `-5`).
 pub(crate) fn number_to_string(value: f64) -> String {
     with_number_text(value, str::to_owned)

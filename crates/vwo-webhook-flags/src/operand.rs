@@ -5,10 +5,9 @@
 
 use std::sync::Arc;
 
-use regress::Regex;
-
 use crate::fast_hash::FastMap;
 use crate::js;
+use crate::js::regex::{Flags, JsRegex};
 
 /// Which comparison an operand asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,18 +57,18 @@ enum Numeric {
 
 #[derive(Debug)]
 struct Regexes {
-    text: Option<Arc<Regex>>,
-    numeric: Option<Arc<Regex>>,
+    text: Option<Arc<JsRegex>>,
+    numeric: Option<Arc<JsRegex>>,
 }
 
 /// Each pattern of a settings file compiled once: segments repeat across campaigns, and a
 /// regular expression costs thousands of instructions to compile.
 #[derive(Debug, Default)]
-pub(crate) struct RegexCache(FastMap<String, Option<Arc<Regex>>>);
+pub(crate) struct RegexCache(FastMap<String, Option<Arc<JsRegex>>>);
 
 impl RegexCache {
     /// `new RegExp(pattern)` (no flags), or `None` where JavaScript would throw.
-    fn compile(&mut self, pattern: &str) -> Option<Arc<Regex>> {
+    fn compile(&mut self, pattern: &str) -> Option<Arc<JsRegex>> {
         if let Some(compiled) = self.0.get(pattern) {
             return compiled.clone();
         }
@@ -152,10 +151,7 @@ impl Operand {
             Kind::Contains => tag.contains(operand),
             Kind::EndsWith => tag.ends_with(operand),
             Kind::StartsWith => tag.starts_with(operand),
-            Kind::Regex => regex.is_some_and(|regex| {
-                let units: Vec<u16> = tag.encode_utf16().collect();
-                regex.find_from_ucs2(&units, 0).next().is_some()
-            }),
+            Kind::Regex => regex.is_some_and(|regex| regex.test(tag)),
             Kind::GreaterThan => compare_versions(tag, operand).is_gt(),
             Kind::GreaterOrEqual => compare_versions(tag, operand).is_ge(),
             Kind::LessThan => compare_versions(tag, operand).is_lt(),
@@ -175,6 +171,15 @@ impl Operand {
     pub(crate) fn bad_regex(&self) -> bool {
         self.regexes.as_ref().is_some_and(|r| r.text.is_none())
     }
+
+    /// Whether the operand's regular expression compiles but has no bounded form, so never
+    /// matches here (for the settings report).
+    pub(crate) fn unbounded_regex(&self) -> bool {
+        self.regexes
+            .as_ref()
+            .and_then(|r| r.text.as_ref())
+            .is_some_and(|regex| regex.unbounded())
+    }
 }
 
 /// `String(parseFloat(value))` when that is a number other than 0. Digits without a leading
@@ -192,8 +197,8 @@ fn numeric_form(value: &str) -> Numeric {
 }
 
 /// `new RegExp(pattern)` (no flags), or `None` where JavaScript would throw.
-pub(crate) fn compile_regex(pattern: &str) -> Option<Regex> {
-    Regex::with_flags(pattern, "").ok()
+pub(crate) fn compile_regex(pattern: &str) -> Option<JsRegex> {
+    JsRegex::new(pattern, Flags::None)
 }
 
 /// `preProcessOperandValue`: the first of `lower(..)`, `wildcard(..)`, `regex(..)`, `gt(..)`,

@@ -115,6 +115,8 @@ pub(crate) struct Compiling {
 #[derive(Debug, Default)]
 pub(crate) struct Report {
     pub(crate) bad_regexes: usize,
+    /// `regex(..)` operands JavaScript accepts that have no bounded form here (never match).
+    pub(crate) unbounded_regexes: usize,
     pub(crate) crashes: usize,
 }
 
@@ -441,6 +443,9 @@ fn inlist_id(operand: &str) -> Option<&str> {
 fn count_regex(operand: &Operand, compiling: &mut Compiling) {
     if operand.bad_regex() {
         compiling.report.bad_regexes += 1;
+    }
+    if operand.unbounded_regex() {
+        compiling.report.unbounded_regexes += 1;
     }
 }
 

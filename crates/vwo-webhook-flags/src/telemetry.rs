@@ -10,9 +10,14 @@ use crate::model::Model;
 pub const DECISIONS: &str = "vwo_webhook_flags_decisions_total";
 
 /// Problems found in the current settings file, by `kind`: `segment_error` (a segment the
-/// SDK fails on, which decides "disabled") and `bad_regex` (a `regex(..)` that does not compile,
-/// which never matches).
+/// SDK fails on, which decides "disabled"), `bad_regex` (a `regex(..)` that does not compile,
+/// which never matches) and `unbounded_regex` (a `regex(..)` JavaScript runs that has no
+/// bounded-cost form here, which never matches either).
 pub const SETTINGS_PROBLEMS: &str = "vwo_webhook_flags_settings_problems";
+
+/// `regex(..)` tests that ran out of their step budget (a back-reference or lookaround pattern
+/// against a value that would make it backtrack without end), each answered "no match".
+pub const REGEX_OVER_BUDGET: &str = "vwo_webhook_flags_regex_over_budget_total";
 
 /// Features in the current settings file.
 pub const FEATURES: &str = "vwo_webhook_flags_features";
@@ -51,6 +56,10 @@ pub(crate) fn record_decision(flag: &Flag) {
         Reason::InvalidSettings => 5,
     }];
     metrics::with_recorder(|recorder| recorder.register_counter(key, &DECISION_METADATA)).increment(1);
+    let over_budget = crate::js::regex::over_budget_total();
+    if over_budget > 0 {
+        metrics::counter!(REGEX_OVER_BUDGET).absolute(over_budget);
+    }
 }
 
 /// Logs the settings' problems once, when they are compiled, and sets the gauges.
@@ -69,7 +78,14 @@ pub(crate) fn record_compiled(model: &Model) {
         );
     }
     metrics::gauge!(SETTINGS_PROBLEMS, "kind" => "segment_error").set(report.crashes as f64);
+    if report.unbounded_regexes > 0 {
+        tracing::warn!(
+            regexes = report.unbounded_regexes,
+            "the settings hold regex() segments that cannot run at a bounded cost here; they never match"
+        );
+    }
     metrics::gauge!(SETTINGS_PROBLEMS, "kind" => "bad_regex").set(report.bad_regexes as f64);
+    metrics::gauge!(SETTINGS_PROBLEMS, "kind" => "unbounded_regex").set(report.unbounded_regexes as f64);
     metrics::gauge!(FEATURES).set(model.feature_count() as f64);
 }
 
@@ -132,6 +148,8 @@ mod tests {
             .snapshot()
             .into_vec()
             .into_iter()
+            // Other tests of this process may have exhausted a regex budget.
+            .filter(|(key, _, _, _)| key.key().name() != REGEX_OVER_BUDGET)
             .map(|(key, _, _, value)| {
                 assert_eq!(key.key().name(), DECISIONS);
                 let labels: Vec<String> = key
@@ -153,5 +171,25 @@ mod tests {
             .collect();
         expected.sort();
         assert_eq!(counted, expected);
+    }
+
+    #[test]
+    fn an_exhausted_regex_budget_is_counted_with_the_next_decision() {
+        let regex = crate::js::regex::JsRegex::new("^(a*)*\\1b$", crate::js::regex::Flags::None)
+            .expect("JavaScript accepts it");
+        assert!(!regex.test(&"a".repeat(10_000)));
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        metrics::with_local_recorder(&recorder, || record_decision(&Flag::without_settings()));
+        let counted = snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .find(|(key, _, _, _)| key.key().name() == REGEX_OVER_BUDGET)
+            .map(|(_, _, _, value)| value);
+        assert!(
+            matches!(counted, Some(DebugValue::Counter(n)) if n >= 1),
+            "{counted:?}"
+        );
     }
 }

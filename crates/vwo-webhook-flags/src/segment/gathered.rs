@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::{AndItem, Crash, Env, OrItem, OrKey};
 use crate::context::Context;
 use crate::js;
+use crate::js::regex::{Flags, JsRegex};
 
 /// `every`: false at the first false element; location elements are gathered and, once one
 /// of each element is a location, checked together.
@@ -132,9 +133,8 @@ fn check_value_present(expected: &[(&'static str, Vec<String>)], details: &Value
         let lowered: Vec<String> = values.iter().map(|v| v.to_lowercase()).collect();
         for value in &lowered {
             if let Some(pattern) = value.strip_prefix("wildcard(").and_then(|v| v.strip_suffix(')')) {
-                let regex = regress::Regex::with_flags(&pattern.replace('*', ".*"), "i").ok()?;
-                let text: Vec<u16> = js::to_string(actual_value).encode_utf16().collect();
-                if regex.find_from_ucs2(&text, 0).next().is_some() {
+                let regex = JsRegex::new(&pattern.replace('*', ".*"), Flags::IgnoreCase)?;
+                if regex.test(&js::to_string(actual_value)) {
                     return Some(true);
                 }
             }
