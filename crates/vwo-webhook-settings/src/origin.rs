@@ -2,7 +2,7 @@
 //! a size cap, a JSON content type, `ETag` revalidation, and an SDK key that never shows.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use reqwest::StatusCode;
@@ -216,7 +216,7 @@ impl Origin {
                 .headers()
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok());
+                .and_then(|v| retry_after_seconds(v, SystemTime::now()));
             return Err(FetchError::Status {
                 status: status.as_u16(),
                 retry_after,
@@ -253,6 +253,18 @@ impl Origin {
 }
 
 /// `application/json`, `application/json; charset=utf-8`, `application/vnd.x+json`.
+/// `Retry-After` in either of its forms (RFC 9110, 10.2.3), as seconds from `now`: a number of
+/// seconds, or an HTTP date (one already past is 0). The coordinator caps whatever it says at
+/// the retry policy's largest delay.
+fn retry_after_seconds(value: &str, now: SystemTime) -> Option<u64> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(seconds);
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).map_or(0, |ahead| ahead.as_secs()))
+}
+
 fn is_json(content_type: &str) -> bool {
     let essence = content_type
         .split(';')
@@ -285,4 +297,24 @@ fn describe(error: &reqwest::Error) -> String {
         source = cause.source();
     }
     message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_read_in_both_forms() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(retry_after_seconds(" 7 ", now), Some(7));
+        assert_eq!(retry_after_seconds("18446744073709551615", now), Some(u64::MAX));
+        let soon = httpdate::fmt_http_date(now + Duration::from_secs(30));
+        assert_eq!(retry_after_seconds(&soon, now), Some(30));
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
+        assert_eq!(retry_after_seconds(&past, now), Some(0));
+        assert_eq!(retry_after_seconds("Sun, 06 Nov 1994 08:49:37 GMT", now), Some(0));
+        for nonsense in ["", "-1", "1.5", "soon", "99999999999999999999999"] {
+            assert_eq!(retry_after_seconds(nonsense, now), None, "{nonsense:?}");
+        }
+    }
 }

@@ -614,3 +614,39 @@ async fn a_webhook_validates_like_update_settings_and_a_poll_like_init() {
     assert_eq!(current.raw().as_ref(), EMPTY_OBJECTS.as_bytes());
     assert_eq!(current.document()["features"], serde_json::json!([]));
 }
+
+/// An origin's absurd `Retry-After` once panicked the coordinator (`18446744073709551615`: no
+/// answer to any later delivery) or paused it for years (`99999999`: 503 "still running" until
+/// a restart). Now it is capped at the policy's largest delay, and VWO's next redelivery after
+/// the origin recovers applies the change.
+#[tokio::test]
+async fn an_absurd_retry_after_neither_panics_nor_stops_the_schedule() {
+    let (origin, settings, _, _) = primed(|b| b).await;
+    let retry = RetryPolicy::none()
+        .with_initial_delay(Duration::from_millis(10))
+        .with_max_delay(Duration::from_millis(200));
+    let receiver = receiver(&settings, retry);
+    origin.then(Reply::Status(503, &[("retry-after", "18446744073709551615")]));
+    assert_eq!(deliver(&receiver).await, 503);
+    origin.then(Reply::Status(429, &[("retry-after", "99999999")]));
+    assert_eq!(deliver(&receiver).await, 503);
+    origin.then(Reply::Status(
+        503,
+        &[("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT")],
+    ));
+    assert_eq!(deliver(&receiver).await, 503);
+    origin.publish(OTHER, "\"v2\"");
+    // VWO redelivers every 1-2 s; a few redeliveries are plenty once the pause is capped.
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let status = deliver(&receiver).await;
+        statuses.push(status);
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(statuses.last(), Some(&200), "{statuses:?}");
+    let current = settings.store().current().expect("settings");
+    assert_eq!(current.etag(), Some("\"v2\""));
+}

@@ -39,6 +39,7 @@
 mod ack;
 pub mod adapter;
 mod builder;
+mod clock;
 mod compose;
 mod coordinator;
 mod delivery;

@@ -295,7 +295,7 @@ impl ReplayCache {
             }
             entries.order.pop_front();
         }
-        let expires = now + self.ttl;
+        let expires = crate::clock::later(now, self.ttl);
         entries.expiry.insert(id.to_vec(), expires);
         entries.order.push_back((id.to_vec(), expires));
     }

@@ -7,7 +7,6 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::Shared;
-use super::retry::equal_jitter;
 use super::state::{AfterRun, State};
 use super::ticket::RunOutcome;
 use crate::refresh::{FailureKind, Trigger};
@@ -45,7 +44,7 @@ impl Driver {
     /// no earlier than the failure streak allows.
     async fn one_refresh(&self, mut generation: u64, mut trigger: Trigger) {
         let retry = self.shared.retry;
-        let deadline = Instant::now() + retry.deadline;
+        let deadline = crate::clock::later(Instant::now(), retry.deadline);
         let mut attempts = 0u32;
         loop {
             let earliest = self
@@ -107,9 +106,7 @@ impl Driver {
                 }
             };
             let resume = self.shared.state.apply(|state| {
-                state.attempt_failed(Instant::now(), |failures| {
-                    equal_jitter(retry.exponential(failures)).max(retry_after.unwrap_or_default())
-                })
+                state.attempt_failed(Instant::now(), |failures| retry.pause(failures, retry_after))
             });
             if resume >= deadline {
                 tracing::warn!(

@@ -12,7 +12,8 @@ pub const DEFAULT_MIN_SPACING: Duration = Duration::from_millis(20);
 ///
 /// After the `n`th transient failure in a row, no attempt starts before a pause drawn uniformly
 /// between half and all of `initial_delay × 2^(n-1)` (capped at `max_delay`; a backend's
-/// `retry_after` lengthens it). Deliveries, polls and manual refreshes arriving during the pause
+/// `retry_after` lengthens it, up to `max_delay` too: an origin's absurd `Retry-After` cannot
+/// stop the schedule). Deliveries, polls and manual refreshes arriving during the pause
 /// join the waiting attempt instead of starting one, so however fast VWO redelivers, the origin
 /// is asked on this schedule. Half of each pause is fixed so that the schedule has a bound, not
 /// only an average: with the defaults, at most 7 attempts in the first minute of an outage
@@ -107,6 +108,13 @@ impl RetryPolicy {
         self.initial_delay
             .saturating_mul(1 << doublings)
             .min(self.max_delay)
+    }
+
+    /// The pause after `failures` transient failures in a row, the last with the backend's
+    /// `retry_after` hint: never longer than `max_delay`, whatever the hint.
+    pub(super) fn pause(&self, failures: u32, retry_after: Option<Duration>) -> Duration {
+        let hint = retry_after.unwrap_or_default().min(self.max_delay);
+        equal_jitter(self.exponential(failures)).max(hint)
     }
 
     /// How long after a refresh began a retry may still start.

@@ -92,7 +92,7 @@ impl State {
     /// The earliest the next attempt may start: after the failure streak's pause and the
     /// minimum spacing since the previous attempt. `None`: at once.
     pub(super) fn earliest_start(&self, min_spacing: Duration) -> Option<Instant> {
-        let spaced = self.last_attempt.map(|at| at + min_spacing);
+        let spaced = self.last_attempt.map(|at| crate::clock::later(at, min_spacing));
         self.not_before.max(spaced)
     }
 
@@ -114,7 +114,7 @@ impl State {
     /// the returned time. `pause` turns the streak's length into its pause.
     pub(super) fn attempt_failed(&mut self, now: Instant, pause: impl FnOnce(u32) -> Duration) -> Instant {
         self.failures = self.failures.saturating_add(1);
-        let resume = now + pause(self.failures);
+        let resume = crate::clock::later(now, pause(self.failures));
         self.not_before = Some(resume);
         resume
     }

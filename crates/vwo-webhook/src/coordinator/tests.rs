@@ -175,11 +175,46 @@ async fn retry_after_hint_is_honoured() {
         Duration::ZERO,
         vec![|| Err(RefreshError::transient_after(Duration::from_millis(80), "429"))],
     );
-    let coordinator = Coordinator::new(backend, fast_retry());
+    // A hint within the policy's largest delay is waited out in full.
+    let coordinator = Coordinator::new(backend, fast_retry().with_max_delay(Duration::from_millis(100)));
     let started = Instant::now();
     assert_eq!(coordinator.refresh(Trigger::Manual).await, RunOutcome::Refreshed);
     assert!(started.elapsed() >= Duration::from_millis(80));
     assert_eq!(runs.load(Ordering::SeqCst), 2);
+}
+
+/// An origin's `Retry-After: 18446744073709551615` once overflowed the clock (a panic in the
+/// driver: no answer to any later delivery), and `99999999` paused the schedule for years.
+#[tokio::test(start_paused = true)]
+async fn an_absurd_retry_after_is_capped_at_the_largest_delay() {
+    let (runs, backend) = backend(
+        Duration::ZERO,
+        vec![
+            || {
+                Err(RefreshError::transient_after(
+                    Duration::from_secs(u64::MAX),
+                    "503",
+                ))
+            },
+            || Err(RefreshError::transient_after(Duration::MAX, "503")),
+            || {
+                Err(RefreshError::transient_after(
+                    Duration::from_secs(99_999_999),
+                    "429",
+                ))
+            },
+        ],
+    );
+    let policy = fast_retry();
+    let coordinator = Coordinator::new(backend, policy);
+    let started = Instant::now();
+    assert_eq!(coordinator.refresh(Trigger::Manual).await, RunOutcome::Refreshed);
+    assert_eq!(runs.load(Ordering::SeqCst), 4);
+    assert!(
+        started.elapsed() <= policy.max_delay().max(policy.min_spacing()) * 3 + Duration::from_millis(1),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test(start_paused = true)]

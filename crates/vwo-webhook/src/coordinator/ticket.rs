@@ -88,7 +88,7 @@ impl Ticket {
     /// Waits until a covering refresh ends, or `timeout` passes. A transient failure that
     /// will be retried does not end the wait: the retry also covers this ticket.
     pub async fn wait(mut self, timeout: Option<Duration>) -> Settled {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let deadline = timeout.map(|t| crate::clock::later(Instant::now(), t));
         let mut retrying = false;
         loop {
             {
