@@ -32,6 +32,7 @@ pub use vwo_webhook;
 pub use vwo_webhook::prelude::*;
 
 use std::cell::Cell;
+use std::time::Duration;
 
 use actix_web::dev::{AppService, HttpServiceFactory, Payload};
 use actix_web::http::StatusCode;
@@ -70,7 +71,7 @@ impl HttpServiceFactory for WebhookService {
                         |limit| slot.read(limit),
                     )
                     .await;
-                slot.drain_unread(&request, &receiver).await;
+                slot.release(&request, &receiver).await;
                 WebhookResponse(response)
             }
         };
@@ -124,11 +125,17 @@ impl HeaderLookup for ActixHeaders<'_> {
 
 /// The request's payload, read by the core if its checks get that far.
 ///
-/// actix closes a connection whose request body was left unread. A refusal before the body
-/// (401, 405) would then cost every forged delivery a new connection; so a small body left
-/// unread is drained after the answer is decided (up to the body limit, within the body
-/// timeout), and the connection stays open, as hyper keeps it.
+/// actix-http decides whether to keep a connection when it sends the response: a body left
+/// unread keeps it open while actix drains the rest (chunked) or closes it (`Content-Length`),
+/// and a body that never ends would hold it open without limit. So after the answer is
+/// decided, a small body already on its way is read out (the connection then serves the next
+/// request: a forged flood costs no reconnects), and one that is not finished within
+/// [`DRAIN_WINDOW`] is kept alive past the response, which makes actix close the connection
+/// after it, as the other adapters do.
 struct PayloadSlot(Cell<Option<Payload>>);
+
+/// How long a refusal waits for the rest of a small body before closing the connection instead.
+const DRAIN_WINDOW: Duration = Duration::from_millis(100);
 
 impl PayloadSlot {
     fn new(payload: Payload) -> Self {
@@ -136,35 +143,73 @@ impl PayloadSlot {
     }
 
     async fn read(&self, limit: usize) -> Result<Vec<u8>, BodyError> {
-        match self.0.take() {
-            Some(payload) => read_body(payload, limit).await,
-            None => Err(BodyError::Unreadable("the body was already read".to_owned())),
+        let mut lent = Lent {
+            slot: self,
+            payload: self.0.take(),
+        };
+        let Some(payload) = lent.payload.as_mut() else {
+            return Err(BodyError::Unreadable("the body was already read".to_owned()));
+        };
+        let body = read_body(payload, limit).await;
+        if body.is_ok() {
+            lent.payload = None; // read to its end
         }
+        body
     }
 
-    async fn drain_unread(&self, request: &HttpRequest, receiver: &Receiver) {
+    /// Reads out a small unread body, or holds an unfinished one past the response.
+    async fn release(&self, request: &HttpRequest, receiver: &Receiver) {
         let Some(mut payload) = self.0.take() else {
             return;
         };
-        if vwo_webhook::adapter::declares_oversized_body(receiver, &ActixHeaders(request.headers())) {
-            return; // too large to be worth it: let actix close
-        }
-        let limit = receiver.body_limit();
-        let drain = async {
-            let mut seen = 0usize;
-            while let Some(Ok(chunk)) = payload.next().await {
-                seen += chunk.len();
-                if seen > limit {
-                    return;
-                }
+        if !vwo_webhook::adapter::declares_oversized_body(receiver, &ActixHeaders(request.headers())) {
+            let limit = receiver.body_limit();
+            let window = DRAIN_WINDOW.min(receiver.body_timeout());
+            if let Ok(true) = tokio::time::timeout(window, drain(&mut payload, limit)).await {
+                return;
             }
-        };
-        let _ = tokio::time::timeout(receiver.body_timeout(), drain).await;
+        }
+        // Alive when actix sends the response, so it closes the connection after it; the
+        // connection's end then ends the payload, and this task.
+        let patience = receiver.body_timeout();
+        actix_web::rt::spawn(async move {
+            let _ = tokio::time::timeout(patience, drain(&mut payload, usize::MAX)).await;
+        });
     }
 }
 
+/// The payload lent to one read: given back to its slot if the read is dropped unfinished (the
+/// core's body timeout), so that [`PayloadSlot::release`] still holds it.
+struct Lent<'a> {
+    slot: &'a PayloadSlot,
+    payload: Option<Payload>,
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        if let Some(payload) = self.payload.take() {
+            self.slot.0.set(Some(payload));
+        }
+    }
+}
+
+/// Reads and discards the payload; whether it ended within `limit` bytes.
+async fn drain(payload: &mut Payload, limit: usize) -> bool {
+    let mut seen = 0usize;
+    while let Some(chunk) = payload.next().await {
+        let Ok(chunk) = chunk else {
+            return false;
+        };
+        seen = seen.saturating_add(chunk.len());
+        if seen > limit {
+            return false;
+        }
+    }
+    true
+}
+
 /// Reads the payload stream into memory, refusing it as soon as it exceeds `limit` bytes.
-async fn read_body(mut payload: Payload, limit: usize) -> Result<Vec<u8>, BodyError> {
+async fn read_body(payload: &mut Payload, limit: usize) -> Result<Vec<u8>, BodyError> {
     let mut body = BodyBuffer::new(limit);
     while let Some(chunk) = payload.next().await {
         body.push(&chunk.map_err(|error| BodyError::Unreadable(error.to_string()))?)?;
@@ -217,7 +262,7 @@ impl FromRequest for Webhook {
                     |limit| slot.read(limit),
                 )
                 .await;
-            slot.drain_unread(&request, receiver).await;
+            slot.release(&request, receiver).await;
             accepted.map(Webhook).map_err(WebhookRejection)
         })
     }

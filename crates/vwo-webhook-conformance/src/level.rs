@@ -35,6 +35,14 @@ pub const HARDENING: &[(&str, &str)] = &[
         "VWO sends whole bodies; a client that stops mid-body only holds a connection until a timeout frees it",
     ),
     (
+        "stalled_chunked_body_times_out",
+        "VWO sends whole bodies; a client that stops mid-chunk only holds a connection until a timeout frees it",
+    ),
+    (
+        "refusal_mid_body_closes",
+        "VWO sends whole bodies with the right key; a forged upload that stalls only holds a connection until the refusal closes it",
+    ),
+    (
         "stalled_after_first_byte_times_out",
         "VWO sends whole bodies; a client that stops after one byte only holds a connection until a timeout frees it",
     ),

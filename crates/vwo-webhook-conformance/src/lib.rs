@@ -76,6 +76,8 @@ macro_rules! for_each_case {
                 // edge
                 stalled_body_times_out,
                 stalled_after_first_byte_times_out,
+                stalled_chunked_body_times_out,
+                refusal_mid_body_closes,
             }
         }
     };

@@ -80,3 +80,49 @@ pub fn stalled_after_first_byte_times_out<H: Harness>() {
         assert_eq!(backend.started(), 0, "no refresh for a stalled body");
     });
 }
+
+/// A chunked body that stops arriving (no terminating chunk) gets 408 once the body timeout
+/// passes, and the connection is closed: the client cannot hold it, and a file descriptor,
+/// any longer.
+pub fn stalled_chunked_body_times_out<H: Harness>() {
+    let backend = TestBackend::counting();
+    let timeout = Duration::from_millis(300);
+    let server = H::serve(secured_receiver(&backend, |b| b.body_timeout(timeout)));
+    block_on(async {
+        let stalled = delivery(Some(SECRET), "").chunked_unterminated(SENT_PREFIX, 16);
+        let response = stalled
+            .send_expecting_close(server.addr())
+            .await
+            .unwrap_or_else(|e| panic!("stalled chunked body: {e}"));
+        expect_status(&response, 408, "stalled chunked body");
+        expect_json_shape(&response, "408");
+        assert_eq!(backend.started(), 0, "no refresh for a stalled body");
+        expect_delivery(&server, Some(SECRET), DOCUMENTED, 200, "a timely delivery").await;
+    });
+}
+
+/// A wrong key with a chunked body that stops arriving: the 401 does not wait for the rest of
+/// the body until the body timeout, and the connection is closed after it (an unread body
+/// cannot be skipped to reach a next request).
+pub fn refusal_mid_body_closes<H: Harness>() {
+    let backend = TestBackend::counting();
+    // Long enough to tell a prompt refusal (and a framework's linger before it closes, 1 s on
+    // actix) from one that waited for the body.
+    let timeout = Duration::from_secs(5);
+    let server = H::serve(secured_receiver(&backend, |b| b.body_timeout(timeout)));
+    block_on(async {
+        let forged = delivery(Some("wrong-key"), "").chunked_unterminated(SENT_PREFIX, 16);
+        let sent = std::time::Instant::now();
+        let response = forged
+            .send_expecting_close(server.addr())
+            .await
+            .unwrap_or_else(|e| panic!("a refusal mid-body: {e}"));
+        expect_status(&response, 401, "wrong key, stalled chunked body");
+        assert!(
+            sent.elapsed() < timeout,
+            "the 401 and the close waited for the stalled body: {:?}",
+            sent.elapsed()
+        );
+        assert_eq!(backend.started(), 0, "no refresh for a refused delivery");
+    });
+}
