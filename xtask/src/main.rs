@@ -10,6 +10,9 @@
 //!   `tests/benches`, the flags table); `bench adapters` only the adapter-overhead table;
 //!   `bench replicas` only the fleet on Redis (fetches per burst, time until every replica
 //!   serves a change); `bench flags` only `get_flag` beside the Node SDK's `getFlag`.
+//! - `bench --check`: the speed guards: every probe of `tests/benches/guard.rs` counted by
+//!   callgrind and compared with `xtask/guard-baselines.txt`; fails on a growth over 5%.
+//!   `bench --update-baselines` rewrites the baselines from a run (commit it with the reason).
 //!
 //! - `soak [--minutes N]`: the fleet soak (default 3 minutes): four replica processes on
 //!   Redis through faults, key rotation and bursts, judged by its invariants
@@ -18,10 +21,12 @@
 //! No dependencies, so it starts in seconds on a warm build.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod guard;
+
 use std::collections::BTreeMap;
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask conformance [--url URL --secret S [--body-limit BYTES] [--strict]] | cargo xtask package | cargo xtask bench [adapters | replicas | flags] | cargo xtask soak [--minutes N]";
+const USAGE: &str = "usage: cargo xtask conformance [--url URL --secret S [--body-limit BYTES] [--strict]] | cargo xtask package | cargo xtask bench [adapters | replicas | flags | --check | --update-baselines] | cargo xtask soak [--minutes N]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -39,6 +44,8 @@ fn main() -> ExitCode {
                 "--bench",
                 &args[1],
             ])),
+        Some("bench") if args.get(1).is_some_and(|a| a == "--check") => guard::run(false),
+        Some("bench") if args.get(1).is_some_and(|a| a == "--update-baselines") => guard::run(true),
         Some("bench") if args.get(1).is_some_and(|a| a == "flags") => {
             run(cargo().args(["bench", "--locked", "-p", "vwo-webhook-flags", "--bench", "flags"]))
         }
@@ -148,6 +155,10 @@ fn forget_verified_packages(packages: &[String]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 fn crates_dir() -> std::path::PathBuf {
