@@ -36,7 +36,7 @@ use std::time::Duration;
 
 use actix_web::dev::{AppService, HttpServiceFactory, Payload};
 use actix_web::http::StatusCode;
-use actix_web::http::header::HeaderMap;
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::web;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, Responder, ResponseError};
 use futures_util::StreamExt;
@@ -297,7 +297,8 @@ impl WebhookResponse {
             if name == "connection" && value == "close" {
                 response.force_close();
             } else {
-                response.insert_header((name, value));
+                // The core's headers are static and valid: no parsing per response.
+                response.insert_header((HeaderName::from_static(name), HeaderValue::from_static(value)));
             }
         }
         match vwo_webhook::adapter::static_body(&self.0) {

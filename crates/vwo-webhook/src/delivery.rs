@@ -157,7 +157,7 @@ impl Receiver {
                 if response.is_success() {
                     record(&span, &response, Outcome::Replayed, arrived);
                     telemetry::delivery(Outcome::Replayed, response.status(), None, arrived.elapsed());
-                    tracing::info!(reason, "vwo webhook delivery already processed");
+                    tracing::info!(reason = ?reason, "vwo webhook delivery already processed");
                 } else {
                     record(&span, &response, Outcome::Refused, arrived);
                     telemetry::delivery(
@@ -167,9 +167,9 @@ impl Receiver {
                         arrived.elapsed(),
                     );
                     if response.status() == 401 {
-                        tracing::warn!(reason, "vwo webhook delivery rejected");
+                        tracing::warn!(reason = ?reason, "vwo webhook delivery rejected");
                     } else {
-                        tracing::info!(reason, "vwo webhook delivery rejected");
+                        tracing::info!(reason = ?reason, "vwo webhook delivery rejected");
                     }
                 }
                 Err(response)

@@ -54,15 +54,62 @@ impl Outcome {
 pub(crate) struct Refusal {
     pub(crate) response: crate::Response,
     pub(crate) check: &'static str,
-    pub(crate) reason: String,
+    pub(crate) reason: Reason,
 }
 
 impl Refusal {
-    pub(crate) fn new(response: crate::Response, check: &'static str, reason: impl Into<String>) -> Self {
+    pub(crate) fn new(response: crate::Response, check: &'static str, reason: impl Into<Reason>) -> Self {
         Self {
             response,
             check,
             reason: reason.into(),
+        }
+    }
+}
+
+/// Why a check refused, written out only when a log event is: a forged delivery costs no
+/// formatting unless its warning is logged.
+pub(crate) enum Reason {
+    Static(&'static str),
+    Text(String),
+    Verify(crate::verify::VerifyError),
+}
+
+impl From<&'static str> for Reason {
+    fn from(text: &'static str) -> Self {
+        Reason::Static(text)
+    }
+}
+
+impl From<String> for Reason {
+    fn from(text: String) -> Self {
+        Reason::Text(text)
+    }
+}
+
+impl From<crate::verify::VerifyError> for Reason {
+    fn from(error: crate::verify::VerifyError) -> Self {
+        Reason::Verify(error)
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reason::Static(text) => f.write_str(text),
+            Reason::Text(text) => f.write_str(text),
+            Reason::Verify(error) => std::fmt::Display::fmt(error, f),
+        }
+    }
+}
+
+/// Quoted, as a text field is logged.
+impl std::fmt::Debug for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reason::Static(text) => std::fmt::Debug::fmt(text, f),
+            Reason::Text(text) => std::fmt::Debug::fmt(text, f),
+            Reason::Verify(error) => std::fmt::Debug::fmt(&error.to_string(), f),
         }
     }
 }

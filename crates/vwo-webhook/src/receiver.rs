@@ -237,7 +237,7 @@ impl Receiver {
         Ok((payload, remembered))
     }
 
-    fn too_large(&self, reason: &str) -> Refusal {
+    fn too_large(&self, reason: &'static str) -> Refusal {
         Refusal::new(Response::payload_too_large(self.body_limit), "body_limit", reason)
     }
 }
@@ -245,10 +245,8 @@ impl Receiver {
 /// A refused check's answer: a replay is acknowledged, anything else is 401.
 fn refused(error: VerifyError) -> Refusal {
     match error {
-        VerifyError::Replayed { .. } => {
-            Refusal::new(Response::already_processed(), "replay", error.to_string())
-        }
-        _ => Refusal::new(Response::unauthorized(), "authentication", error.to_string()),
+        VerifyError::Replayed { .. } => Refusal::new(Response::already_processed(), "replay", error),
+        _ => Refusal::new(Response::unauthorized(), "authentication", error),
     }
 }
 
