@@ -71,7 +71,14 @@ pub enum FetchError {
     /// Connecting or the whole exchange took too long.
     #[error("the settings origin did not answer in time")]
     Timeout,
-    /// An answer other than 200 or 304.
+    /// A redirect (3xx): not followed, since its target is not the origin this was configured
+    /// with, and whatever it serves would be installed as the settings.
+    #[error("the settings origin answered {status}, a redirect, which is not followed")]
+    Redirect {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// An answer other than 200, 304 or a redirect.
     #[error("the settings origin answered {status}")]
     Status {
         /// The HTTP status.
@@ -95,13 +102,14 @@ pub enum FetchError {
 
 impl FetchError {
     /// A short, fixed name for the kind of failure (a metric label): `connect`, `timeout`,
-    /// `status_4xx`, `status_429`, `status_5xx`, `too_large`, `content_type`, `body`.
+    /// `redirect`, `status_4xx`, `status_429`, `status_5xx`, `too_large`, `content_type`, `body`.
     pub fn kind(&self) -> &'static str {
         match self {
             FetchError::Connect(_) => "connect",
             FetchError::Timeout => "timeout",
             FetchError::Status { status: 429, .. } => "status_429",
             FetchError::Status { status, .. } if *status >= 500 => "status_5xx",
+            FetchError::Redirect { .. } => "redirect",
             FetchError::Status { .. } => "status_4xx",
             FetchError::TooLarge { .. } => "too_large",
             FetchError::ContentType(_) => "content_type",
@@ -124,9 +132,10 @@ impl FetchError {
             FetchError::Connect(_) | FetchError::Timeout | FetchError::Body(_) => {
                 RefreshError::transient(self)
             }
-            FetchError::Status { .. } | FetchError::TooLarge { .. } | FetchError::ContentType(_) => {
-                RefreshError::permanent(self)
-            }
+            FetchError::Status { .. }
+            | FetchError::Redirect { .. }
+            | FetchError::TooLarge { .. }
+            | FetchError::ContentType(_) => RefreshError::permanent(self),
         }
     }
 }
@@ -170,6 +179,8 @@ impl Origin {
             .connect_timeout(connect_timeout)
             .timeout(timeout)
             .user_agent(concat!("vwo-webhook/", env!("CARGO_PKG_VERSION")))
+            // A redirect could install another server's document as the settings.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|error| FetchError::Connect(describe(&error)))?;
         Ok(Self {
@@ -210,6 +221,11 @@ impl Origin {
         let status = response.status();
         if status == StatusCode::NOT_MODIFIED && etag.is_some() {
             return Ok(Fetched::NotModified);
+        }
+        if status.is_redirection() {
+            return Err(FetchError::Redirect {
+                status: status.as_u16(),
+            });
         }
         if status != StatusCode::OK {
             let retry_after = response
@@ -252,7 +268,6 @@ impl Origin {
     }
 }
 
-/// `application/json`, `application/json; charset=utf-8`, `application/vnd.x+json`.
 /// `Retry-After` in either of its forms (RFC 9110, 10.2.3), as seconds from `now`: a number of
 /// seconds, or an HTTP date (one already past is 0). The coordinator caps whatever it says at
 /// the retry policy's largest delay.
@@ -265,6 +280,7 @@ fn retry_after_seconds(value: &str, now: SystemTime) -> Option<u64> {
     Some(at.duration_since(now).map_or(0, |ahead| ahead.as_secs()))
 }
 
+/// `application/json`, `application/json; charset=utf-8`, `application/vnd.x+json`.
 fn is_json(content_type: &str) -> bool {
     let essence = content_type
         .split(';')

@@ -650,3 +650,26 @@ async fn an_absurd_retry_after_neither_panics_nor_stops_the_schedule() {
     let current = settings.store().current().expect("settings");
     assert_eq!(current.etag(), Some("\"v2\""));
 }
+
+/// A redirect is not followed: whatever another host (or port) serves would otherwise be
+/// installed as the settings, and the status would not say where it came from.
+#[tokio::test]
+async fn a_redirect_is_refused_and_the_last_good_settings_stay() {
+    let elsewhere = Origin::start(OTHER, "\"elsewhere\"")
+        .await
+        .expect("another origin");
+    let location = format!("{}/server-side/v2-pull", elsewhere.base_url());
+    let location: &'static str = Box::leak(location.into_boxed_str());
+    let (origin, settings, receiver, good) = primed(|b| b).await;
+    for status in [301, 302, 307, 308] {
+        let headers: &'static [(&'static str, &'static str)] = Box::leak(Box::new([("location", location)]));
+        origin.then(Reply::Status(status, headers));
+        let error = settings.refresh(Trigger::Manual).await.expect_err("a redirect");
+        assert_eq!(error.kind(), FailureKind::Permanent, "{status}");
+        assert!(error.to_string().contains("redirect"), "{error}");
+        origin.then(Reply::Status(status, headers));
+        assert_eq!(deliver(&receiver).await, 500, "{status}");
+        kept(&settings.store(), &good, "redirect");
+    }
+    assert_eq!(elsewhere.requests(), 0, "the redirect's target was never asked");
+}
