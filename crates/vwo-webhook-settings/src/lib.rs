@@ -34,7 +34,8 @@ pub use backend::{
     SettingsError, VwoSettings,
 };
 pub use origin::{
-    DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_SIZE, DEFAULT_TIMEOUT, FetchError, SdkKey,
+    DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_SIZE, DEFAULT_TIMEOUT, FetchError,
+    MAX_ETAG_LENGTH, SdkKey,
 };
 pub use persist::{CacheError, load as load_cache};
 pub use snapshot::{DocumentError, Snapshot, Source};

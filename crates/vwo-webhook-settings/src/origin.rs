@@ -253,7 +253,13 @@ impl Origin {
         if declared.is_some_and(|length| length > self.max_size as u64) {
             return Err(FetchError::TooLarge { limit: self.max_size });
         }
-        let etag = headers.get(ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        // An ETag is kept (and sent back, and persisted) only at a sane length: a hostile
+        // origin's megabyte-long one would otherwise ride along with every request.
+        let etag = headers
+            .get(ETAG)
+            .filter(|v| v.len() <= MAX_ETAG_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let mut body = BytesMut::new();
         while let Some(chunk) = response.chunk().await.map_err(classify)? {
             if body.len() + chunk.len() > self.max_size {
@@ -267,6 +273,9 @@ impl Origin {
         })
     }
 }
+
+/// The longest ETag kept: far beyond any real one (VWO's are about 40 bytes).
+pub const MAX_ETAG_LENGTH: usize = 256;
 
 /// `Retry-After` in either of its forms (RFC 9110, 10.2.3), as seconds from `now`: a number of
 /// seconds, or an HTTP date (one already past is 0). The coordinator caps whatever it says at

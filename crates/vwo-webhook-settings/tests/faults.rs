@@ -673,3 +673,25 @@ async fn a_redirect_is_refused_and_the_last_good_settings_stay() {
     }
     assert_eq!(elsewhere.requests(), 0, "the redirect's target was never asked");
 }
+
+/// An absurdly long ETag is not kept: the document is installed, but the next fetch is a plain
+/// one, and no status or persisted file carries the ETag.
+#[tokio::test]
+async fn an_etag_over_the_limit_is_not_kept() {
+    let origin = start_origin().await;
+    let huge = format!("\"{}\"", "e".repeat(vwo_webhook_settings::MAX_ETAG_LENGTH * 40));
+    origin.publish(OTHER, &huge);
+    let settings = settings(&origin.base_url(), |b| b);
+    settings
+        .refresh(Trigger::Manual)
+        .await
+        .expect("the document is fine");
+    let current = settings.store().current().expect("installed");
+    assert_eq!(current.etag(), None);
+    assert_eq!(settings.store().status().etag, None);
+    settings.refresh(Trigger::Manual).await.expect("fetched again");
+    assert!(
+        origin.seen().iter().all(|seen| seen.if_none_match.is_none()),
+        "the long ETag was sent back"
+    );
+}
