@@ -9,6 +9,6 @@ mod queue;
 mod reporter;
 mod retry;
 
-pub use config::{Batching, ConfigError, DEFAULT_EVENTS_URL, ReportingConfig};
+pub use config::{Batching, ConfigError, DEFAULT_CAPACITY_BYTES, DEFAULT_EVENTS_URL, ReportingConfig};
 pub use payload::{SDK_NAME, SDK_VERSION};
 pub use reporter::{Reporter, ReportingStats};

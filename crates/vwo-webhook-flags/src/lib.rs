@@ -25,8 +25,8 @@ mod variable;
 pub use context::{Context, ContextError};
 pub use decide::Source;
 pub use events::{
-    Batching, ConfigError, DEFAULT_EVENTS_URL, Reporter, ReportingConfig, ReportingStats, SDK_NAME,
-    SDK_VERSION,
+    Batching, ConfigError, DEFAULT_CAPACITY_BYTES, DEFAULT_EVENTS_URL, Reporter, ReportingConfig,
+    ReportingStats, SDK_NAME, SDK_VERSION,
 };
 pub use flag::{Flag, Reason, RuleDecision};
 pub use flags::{Flags, Gateway, NoGateway};

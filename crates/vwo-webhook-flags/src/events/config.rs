@@ -48,6 +48,9 @@ pub enum ConfigError {
     Client,
 }
 
+/// The default [`ReportingConfig::capacity_bytes`]: 32 MiB.
+pub const DEFAULT_CAPACITY_BYTES: usize = 32 * 1024 * 1024;
+
 /// Where and how to report: the account and SDK key, VWO's host (or a gateway or proxy),
 /// batching, the queue's bound, timeouts and retries.
 #[derive(Clone)]
@@ -57,6 +60,7 @@ pub struct ReportingConfig {
     pub(crate) base_url: String,
     pub(crate) batching: Option<Batching>,
     pub(crate) capacity: usize,
+    pub(crate) capacity_bytes: usize,
     pub(crate) timeout: Duration,
     pub(crate) first_retry: Duration,
     pub(crate) max_retry: Duration,
@@ -72,6 +76,7 @@ impl fmt::Debug for ReportingConfig {
             .field("base_url", &self.base_url)
             .field("batching", &self.batching)
             .field("capacity", &self.capacity)
+            .field("capacity_bytes", &self.capacity_bytes)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
@@ -87,6 +92,7 @@ impl ReportingConfig {
             base_url: DEFAULT_EVENTS_URL.to_owned(),
             batching: Some(Batching::default()),
             capacity: 10_000,
+            capacity_bytes: DEFAULT_CAPACITY_BYTES,
             timeout: Duration::from_secs(10),
             first_retry: Duration::from_secs(2),
             max_retry: Duration::from_secs(60),
@@ -122,6 +128,14 @@ impl ReportingConfig {
     /// (and counted).
     pub fn capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity.max(1);
+        self
+    }
+
+    /// Holds events of about `bytes` at most waiting to be sent (default 32 MiB): a count
+    /// alone does not bound memory when users' ids or variables are large. Past it the oldest
+    /// are dropped (and counted as overflow).
+    pub fn capacity_bytes(mut self, bytes: usize) -> Self {
+        self.capacity_bytes = bytes.max(1);
         self
     }
 

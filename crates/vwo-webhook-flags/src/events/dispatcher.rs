@@ -34,7 +34,7 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn new(config: &ReportingConfig) -> Self {
         Self {
-            queue: Mutex::new(Queue::new(config.capacity)),
+            queue: Mutex::new(Queue::new(config.capacity, config.capacity_bytes)),
             wake: Notify::new(),
             settled: Notify::new(),
             wake_at: config.batching.map_or(1, |b| b.events_per_request),

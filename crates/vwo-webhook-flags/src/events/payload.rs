@@ -53,6 +53,47 @@ pub(crate) struct Pending {
     pub(crate) prefix: Option<Arc<str>>,
 }
 
+impl Pending {
+    /// About the bytes this event holds: its fixed size, its context's texts and variables
+    /// (counted for each event, even where several share one context), and its own fields.
+    /// What bounds the queue in bytes, cheaply: no serialization.
+    pub(crate) fn weight(&self) -> usize {
+        let data = &self.context.0;
+        let mut bytes = std::mem::size_of::<Pending>()
+            + data.id.len()
+            + data.user_agent.as_ref().map_or(0, String::len)
+            + data.ip_address.as_ref().map_or(0, String::len)
+            + map_weight(&data.custom_variables)
+            + map_weight(&data.variation_targeting_variables)
+            + data.location.as_ref().map_or(0, value_weight)
+            + data.user_agent_details.as_ref().map_or(0, value_weight);
+        bytes += match &self.what {
+            What::Shown { vwo_user_id, .. } => vwo_user_id.as_ref().map_or(0, String::len),
+            What::Track { name, properties } => name.len() + map_weight(properties),
+            What::Attributes {
+                attributes,
+                environment,
+            } => map_weight(attributes) + environment.as_deref().map_or(0, value_weight),
+        };
+        bytes
+    }
+}
+
+fn map_weight(map: &Map<String, Value>) -> usize {
+    map.iter()
+        .map(|(key, value)| 16 + key.len() + value_weight(value))
+        .sum()
+}
+
+fn value_weight(value: &Value) -> usize {
+    match value {
+        Value::String(text) => 24 + text.len(),
+        Value::Array(items) => 24 + items.iter().map(value_weight).sum::<usize>(),
+        Value::Object(map) => 24 + map_weight(map),
+        Value::Null | Value::Bool(_) | Value::Number(_) => 16,
+    }
+}
+
 /// The three kinds of event.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum What {

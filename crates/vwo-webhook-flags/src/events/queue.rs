@@ -1,5 +1,6 @@
 //! The bounded queue between decisions and the dispatcher: a push is O(1) and never waits
-//! for I/O; past the bound the oldest event is dropped. Pure: the dispatcher's task and the
+//! for I/O; past the bound (a count of events, and about their bytes) the oldest event is
+//! dropped. Pure: the dispatcher's task and the
 //! flush waiters read it under one lock.
 
 use std::collections::VecDeque;
@@ -35,6 +36,9 @@ pub(crate) struct Counts {
 pub(crate) struct Queue {
     events: VecDeque<(u64, Pending)>,
     capacity: usize,
+    /// About the bytes the waiting events hold ([`Pending::weight`]), and its bound.
+    bytes: usize,
+    capacity_bytes: usize,
     next: u64,
     /// The number of the oldest event the dispatcher has taken and not settled yet.
     in_hand: Option<u64>,
@@ -45,10 +49,12 @@ pub(crate) struct Queue {
 }
 
 impl Queue {
-    pub(crate) fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize, capacity_bytes: usize) -> Self {
         Self {
             events: VecDeque::with_capacity(capacity.min(1024)),
             capacity: capacity.max(1),
+            bytes: 0,
+            capacity_bytes,
             next: 0,
             in_hand: None,
             flush_to: 0,
@@ -62,16 +68,30 @@ impl Queue {
             self.counts.shutdown += 1;
             return Pushed::Closed;
         }
-        let dropped = self.events.len() >= self.capacity && self.events.pop_front().is_some();
+        let weight = event.weight();
+        let mut dropped = 0;
+        while self.events.len() >= self.capacity || self.bytes.saturating_add(weight) > self.capacity_bytes {
+            if self.pop_front().is_none() {
+                break; // an event over the whole bound on its own still waits, alone
+            }
+            dropped += 1;
+        }
+        self.bytes = self.bytes.saturating_add(weight);
         self.events.push_back((self.next, event));
         self.next += 1;
         self.counts.queued += 1;
-        if dropped {
-            self.counts.overflow += 1;
+        if dropped > 0 {
+            self.counts.overflow += dropped;
             Pushed::DroppedOldest
         } else {
             Pushed::Queued(self.events.len())
         }
+    }
+
+    fn pop_front(&mut self) -> Option<(u64, Pending)> {
+        let popped = self.events.pop_front()?;
+        self.bytes = self.bytes.saturating_sub(popped.1.weight());
+        Some(popped)
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -102,7 +122,7 @@ impl Queue {
             && let Some((_, event)) = self.events.front()
             && event.prefix == prefix
         {
-            if let Some((_, event)) = self.events.pop_front() {
+            if let Some((_, event)) = self.pop_front() {
                 taken.push(event);
             }
         }
@@ -140,6 +160,7 @@ impl Queue {
     pub(crate) fn clear(&mut self) -> usize {
         let count = self.events.len();
         self.events.clear();
+        self.bytes = 0;
         count
     }
 }
@@ -166,7 +187,7 @@ mod tests {
 
     #[test]
     fn past_the_bound_the_oldest_is_dropped() {
-        let mut queue = Queue::new(3);
+        let mut queue = Queue::new(3, usize::MAX);
         for n in 0..3 {
             assert_eq!(queue.push(event(n)), Pushed::Queued(n as usize + 1));
         }
@@ -179,7 +200,7 @@ mod tests {
 
     #[test]
     fn a_flush_waits_for_what_is_in_hand() {
-        let mut queue = Queue::new(10);
+        let mut queue = Queue::new(10, usize::MAX);
         for n in 0..4 {
             queue.push(event(n));
         }
@@ -200,7 +221,7 @@ mod tests {
 
     #[test]
     fn a_batch_holds_one_collection_prefix() {
-        let mut queue = Queue::new(10);
+        let mut queue = Queue::new(10, usize::MAX);
         queue.push(event(0));
         let mut other = event(1);
         other.prefix = Some("eu01".into());
@@ -213,7 +234,7 @@ mod tests {
 
     #[test]
     fn a_closed_queue_refuses_new_events() {
-        let mut queue = Queue::new(10);
+        let mut queue = Queue::new(10, usize::MAX);
         queue.push(event(0));
         queue.close();
         assert!(queue.is_closed());
@@ -221,5 +242,32 @@ mod tests {
         assert_eq!(queue.push(event(1)), Pushed::Closed);
         assert_eq!(queue.counts.shutdown, 1);
         assert_eq!(queue.clear(), 1);
+    }
+
+    #[test]
+    fn past_the_byte_bound_the_oldest_go_too() {
+        let big = |n: u64| {
+            let mut event = event(n);
+            event.context = Context::new("u".repeat(60_000)).expect("a 60 KB id");
+            event
+        };
+        let weight = big(0).weight();
+        assert!(weight > 60_000, "{weight}");
+        let mut queue = Queue::new(10_000, weight * 3);
+        for n in 0..3 {
+            assert_eq!(queue.push(big(n)), Pushed::Queued(n as usize + 1));
+        }
+        assert_eq!(queue.push(big(3)), Pushed::DroppedOldest);
+        assert_eq!(queue.len(), 3);
+        assert_eq!(queue.counts.overflow, 1);
+        // Small events fit many at a time where one large one was.
+        let small = event(4).weight();
+        assert!(small < 1_000, "{small}");
+        let taken = queue.take(10);
+        assert_eq!(taken.iter().map(|e| e.at_ms).collect::<Vec<_>>(), [1, 2, 3]);
+        queue.settle();
+        for n in 0..100 {
+            assert!(matches!(queue.push(event(n)), Pushed::Queued(_)));
+        }
     }
 }
