@@ -11,6 +11,8 @@
 #[path = "../../crates/vwo-webhook-flags/tests/differential/generate.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod generate;
+#[path = "../../crates/vwo-webhook-flags/tests/support/meg.rs"]
+mod meg;
 
 use std::hint::black_box;
 use std::process::ExitCode;
@@ -262,27 +264,12 @@ fn poem_refused() {
     });
 }
 
-/// VWO's MEG settings (the e2e fixture) and users with the variables its segments read, as
-/// the flags benchmark draws them (seed 42).
+/// VWO's MEG settings and the users the flags benchmark decides on them (seed 42).
 fn meg_cases() -> (Value, Vec<(String, Context)>) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../crates/vwo-webhook-flags/testdata/vwo-e2e/settings/MegAdvanceAlgoCampaignSettings.json");
-    let settings: Value = serde_json::from_slice(&std::fs::read(path).expect("fixture")).expect("JSON");
-    let keys: Vec<String> = settings["features"]
-        .as_array()
+    let settings = meg::settings();
+    let cases = meg::cases(&mut Rng::with_seed(42), &settings, DECISIONS)
         .into_iter()
-        .flatten()
-        .filter_map(|f| f["key"].as_str().map(str::to_owned))
-        .collect();
-    let mut rng = Rng::with_seed(42);
-    let cases = (0..DECISIONS)
-        .map(|i| {
-            let feature = keys[rng.usize(0..keys.len())].clone();
-            let price = [100, 200, 50][rng.usize(0..3)];
-            let name = ["personalise", "other"][rng.usize(0..2)];
-            let context = json!({"id": format!("user-{i}"), "customVariables": {"price": price, "name": name, "firstname": "testingRule2"}});
-            (feature, Context::from_sdk_json(&context).expect("context"))
-        })
+        .map(|(feature, context)| (feature, Context::from_sdk_json(&context).expect("context")))
         .collect();
     (settings, cases)
 }

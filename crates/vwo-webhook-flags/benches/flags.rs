@@ -17,6 +17,8 @@ mod collector;
 #[path = "../tests/differential/generate.rs"]
 #[allow(dead_code)]
 mod generate;
+#[path = "../tests/support/meg.rs"]
+mod meg;
 #[path = "../../../tests/oracle/node.rs"]
 mod node;
 
@@ -40,20 +42,8 @@ struct Timing {
     per_second: f64,
 }
 
-fn fixture(name: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata/vwo-e2e/settings")
-        .join(name);
-    serde_json::from_slice(&std::fs::read(path).expect("fixture")).expect("JSON")
-}
-
 fn cases(rng: &mut Rng, settings: &Value, contexts: impl Fn(&mut Rng, usize) -> Value) -> Vec<Case> {
-    let keys: Vec<String> = settings["features"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|f| f["key"].as_str().map(str::to_owned))
-        .collect();
+    let keys = meg::feature_keys(settings);
     (0..CASES)
         .map(|i| Case {
             feature: keys[rng.usize(0..keys.len())].clone(),
@@ -191,12 +181,11 @@ fn main() {
         node::install()
     };
 
-    let meg = fixture("MegAdvanceAlgoCampaignSettings.json");
-    let meg_cases = cases(&mut rng, &meg, |rng, i| {
-        let price = [100, 200, 50][rng.usize(0..3)];
-        let name = ["personalise", "other"][rng.usize(0..2)];
-        json!({"id": format!("user-{i}"), "customVariables": {"price": price, "name": name, "firstname": "testingRule2"}})
-    });
+    let meg = meg::settings();
+    let meg_cases: Vec<Case> = meg::cases(&mut rng, &meg, CASES)
+        .into_iter()
+        .map(|(feature, context)| Case { feature, context })
+        .collect();
     let generated = generate::settings_with(&mut rng, 200);
     let generated_cases = cases(&mut rng, &generated, |rng, _| generate::context(rng));
 
