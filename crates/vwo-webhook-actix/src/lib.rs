@@ -164,8 +164,22 @@ impl PayloadSlot {
         };
         if !vwo_webhook::adapter::declares_oversized_body(receiver, &ActixHeaders(request.headers())) {
             let limit = receiver.body_limit();
-            let window = DRAIN_WINDOW.min(receiver.body_timeout());
-            if let Ok(true) = tokio::time::timeout(window, drain(&mut payload, limit)).await {
+            let mut drained = std::pin::pin!(drain(&mut payload, limit));
+            // A small body usually came in the same read as its head: once actix has decoded
+            // the rest of that read (one yield), it is all here, and no timer is needed.
+            let mut ended = now(drained.as_mut()).await;
+            if ended.is_none() {
+                tokio::task::yield_now().await;
+                ended = now(drained.as_mut()).await;
+            }
+            let ended = match ended {
+                Some(ended) => ended,
+                None => {
+                    let window = DRAIN_WINDOW.min(receiver.body_timeout());
+                    tokio::time::timeout(window, drained).await.unwrap_or(false)
+                }
+            };
+            if ended {
                 return;
             }
         }
@@ -191,6 +205,15 @@ impl Drop for Lent<'_> {
             self.slot.0.set(Some(payload));
         }
     }
+}
+
+/// Polls `future` once: its output if it is ready.
+async fn now<F: Future>(mut future: std::pin::Pin<&mut F>) -> Option<F::Output> {
+    std::future::poll_fn(|cx| match future.as_mut().poll(cx) {
+        std::task::Poll::Ready(output) => std::task::Poll::Ready(Some(output)),
+        std::task::Poll::Pending => std::task::Poll::Ready(None),
+    })
+    .await
 }
 
 /// Reads and discards the payload; whether it ended within `limit` bytes.
