@@ -54,29 +54,37 @@ pub(crate) struct Pending {
 }
 
 impl Pending {
-    /// About the bytes this event holds: its fixed size, its context's texts and variables
-    /// (counted for each event, even where several share one context), and its own fields.
+    /// About the bytes this event holds: [`Pending::own_weight`] and its context's
+    /// [`context_weight`] (counted for each event, even where several share one context).
     /// What bounds the queue in bytes, cheaply: no serialization.
     pub(crate) fn weight(&self) -> usize {
-        let data = &self.context.0;
-        let mut bytes = std::mem::size_of::<Pending>()
-            + data.id.len()
-            + data.user_agent.as_ref().map_or(0, String::len)
-            + data.ip_address.as_ref().map_or(0, String::len)
-            + map_weight(&data.custom_variables)
-            + map_weight(&data.variation_targeting_variables)
-            + data.location.as_ref().map_or(0, value_weight)
-            + data.user_agent_details.as_ref().map_or(0, value_weight);
-        bytes += match &self.what {
-            What::Shown { vwo_user_id, .. } => vwo_user_id.as_ref().map_or(0, String::len),
-            What::Track { name, properties } => name.len() + map_weight(properties),
-            What::Attributes {
-                attributes,
-                environment,
-            } => map_weight(attributes) + environment.as_deref().map_or(0, value_weight),
-        };
-        bytes
+        self.own_weight() + context_weight(&self.context)
     }
+
+    /// Its fixed size and its own fields.
+    pub(crate) fn own_weight(&self) -> usize {
+        std::mem::size_of::<Pending>()
+            + match &self.what {
+                What::Shown { vwo_user_id, .. } => vwo_user_id.as_ref().map_or(0, String::len),
+                What::Track { name, properties } => name.len() + map_weight(properties),
+                What::Attributes {
+                    attributes,
+                    environment,
+                } => map_weight(attributes) + environment.as_deref().map_or(0, value_weight),
+            }
+    }
+}
+
+/// About the bytes a context's texts and variables hold.
+pub(crate) fn context_weight(context: &Context) -> usize {
+    let data = &context.0;
+    data.id.len()
+        + data.user_agent.as_ref().map_or(0, String::len)
+        + data.ip_address.as_ref().map_or(0, String::len)
+        + map_weight(&data.custom_variables)
+        + map_weight(&data.variation_targeting_variables)
+        + data.location.as_ref().map_or(0, value_weight)
+        + data.user_agent_details.as_ref().map_or(0, value_weight)
 }
 
 fn map_weight(map: &Map<String, Value>) -> usize {
@@ -85,12 +93,13 @@ fn map_weight(map: &Map<String, Value>) -> usize {
         .sum()
 }
 
+#[inline]
 fn value_weight(value: &Value) -> usize {
     match value {
         Value::String(text) => 24 + text.len(),
+        Value::Null | Value::Bool(_) | Value::Number(_) => 16,
         Value::Array(items) => 24 + items.iter().map(value_weight).sum::<usize>(),
         Value::Object(map) => 24 + map_weight(map),
-        Value::Null | Value::Bool(_) | Value::Number(_) => 16,
     }
 }
 

@@ -63,12 +63,13 @@ impl Queue {
         }
     }
 
-    pub(crate) fn push(&mut self, event: Pending) -> Pushed {
+    /// Queues `event`, of `weight` ([`Pending::weight`], which the caller may have worked out
+    /// in part for several events at once).
+    pub(crate) fn push(&mut self, event: Pending, weight: usize) -> Pushed {
         if self.closed {
             self.counts.shutdown += 1;
             return Pushed::Closed;
         }
-        let weight = event.weight();
         let mut dropped = 0;
         while self.events.len() >= self.capacity || self.bytes.saturating_add(weight) > self.capacity_bytes {
             if self.pop_front().is_none() {
@@ -172,6 +173,11 @@ mod tests {
     use crate::events::payload::{Id, What};
     use serde_json::json;
 
+    fn push(queue: &mut Queue, event: Pending) -> Pushed {
+        let weight = event.weight();
+        queue.push(event, weight)
+    }
+
     fn event(n: u64) -> Pending {
         Pending {
             what: What::Shown {
@@ -189,9 +195,9 @@ mod tests {
     fn past_the_bound_the_oldest_is_dropped() {
         let mut queue = Queue::new(3, usize::MAX);
         for n in 0..3 {
-            assert_eq!(queue.push(event(n)), Pushed::Queued(n as usize + 1));
+            assert_eq!(push(&mut queue, event(n)), Pushed::Queued(n as usize + 1));
         }
-        assert_eq!(queue.push(event(3)), Pushed::DroppedOldest);
+        assert_eq!(push(&mut queue, event(3)), Pushed::DroppedOldest);
         assert_eq!(queue.len(), 3);
         assert_eq!((queue.counts.queued, queue.counts.overflow), (4, 1));
         let taken = queue.take(10);
@@ -202,7 +208,7 @@ mod tests {
     fn a_flush_waits_for_what_is_in_hand() {
         let mut queue = Queue::new(10, usize::MAX);
         for n in 0..4 {
-            queue.push(event(n));
+            push(&mut queue, event(n));
         }
         let target = queue.flush();
         assert_eq!(target, 4);
@@ -212,7 +218,7 @@ mod tests {
         assert_eq!(queue.settled_below(), 0, "the taken events are not settled");
         queue.settle();
         assert_eq!(queue.settled_below(), 2);
-        queue.push(event(4));
+        push(&mut queue, event(4));
         let _ = queue.take(10);
         queue.settle();
         assert!(queue.settled_below() >= target);
@@ -222,11 +228,11 @@ mod tests {
     #[test]
     fn a_batch_holds_one_collection_prefix() {
         let mut queue = Queue::new(10, usize::MAX);
-        queue.push(event(0));
+        push(&mut queue, event(0));
         let mut other = event(1);
         other.prefix = Some("eu01".into());
-        queue.push(other);
-        queue.push(event(2));
+        push(&mut queue, other);
+        push(&mut queue, event(2));
         assert_eq!(queue.take(10).len(), 1);
         queue.settle();
         assert_eq!(queue.take(10)[0].prefix.as_deref(), Some("eu01"));
@@ -235,11 +241,11 @@ mod tests {
     #[test]
     fn a_closed_queue_refuses_new_events() {
         let mut queue = Queue::new(10, usize::MAX);
-        queue.push(event(0));
+        push(&mut queue, event(0));
         queue.close();
         assert!(queue.is_closed());
         assert!(queue.flush_due());
-        assert_eq!(queue.push(event(1)), Pushed::Closed);
+        assert_eq!(push(&mut queue, event(1)), Pushed::Closed);
         assert_eq!(queue.counts.shutdown, 1);
         assert_eq!(queue.clear(), 1);
     }
@@ -255,9 +261,9 @@ mod tests {
         assert!(weight > 60_000, "{weight}");
         let mut queue = Queue::new(10_000, weight * 3);
         for n in 0..3 {
-            assert_eq!(queue.push(big(n)), Pushed::Queued(n as usize + 1));
+            assert_eq!(push(&mut queue, big(n)), Pushed::Queued(n as usize + 1));
         }
-        assert_eq!(queue.push(big(3)), Pushed::DroppedOldest);
+        assert_eq!(push(&mut queue, big(3)), Pushed::DroppedOldest);
         assert_eq!(queue.len(), 3);
         assert_eq!(queue.counts.overflow, 1);
         // Small events fit many at a time where one large one was.
@@ -267,7 +273,7 @@ mod tests {
         assert_eq!(taken.iter().map(|e| e.at_ms).collect::<Vec<_>>(), [1, 2, 3]);
         queue.settle();
         for n in 0..100 {
-            assert!(matches!(queue.push(event(n)), Pushed::Queued(_)));
+            assert!(matches!(push(&mut queue, event(n)), Pushed::Queued(_)));
         }
     }
 }
