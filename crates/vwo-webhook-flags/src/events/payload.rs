@@ -135,17 +135,10 @@ pub(crate) enum Id {
 
 impl Id {
     pub(crate) fn of(value: &Value) -> Self {
-        let Value::Number(number) = value else {
-            return Id::Other(Box::new(value.clone()));
-        };
-        match number.as_u64() {
-            // The usual id: a whole number, kept as a number where f64 holds it exactly.
-            #[allow(clippy::cast_precision_loss, reason = "checked to be exact")]
-            Some(u) if (u as f64) as u64 == u => Id::Number(u as f64),
-            Some(_) => Id::Other(Box::new(value.clone())),
-            None => number
-                .as_f64()
-                .map_or_else(|| Id::Other(Box::new(value.clone())), Id::Number),
+        match value.as_f64() {
+            // Only a number f64 holds exactly (a u64 past 2^53 does not).
+            Some(f) if value.as_u64().is_none_or(|u| f as u64 == u) => Id::Number(f),
+            _ => Id::Other(Box::new(value.clone())),
         }
     }
 }
