@@ -695,3 +695,19 @@ async fn an_etag_over_the_limit_is_not_kept() {
         "the long ETag was sent back"
     );
 }
+
+/// A document nested 10,000 levels deep is refused as JSON (the parser's depth limit), not
+/// parsed into a stack overflow; the last good settings stay.
+#[tokio::test]
+async fn json_nested_ten_thousand_levels_deep_is_refused() {
+    let deep = format!(
+        r#"{{"version": 1, "accountId": 123456, "campaigns": [], "features": [], "x": {}{}}}"#,
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    let deep: &'static str = Box::leak(deep.into_boxed_str());
+    let (origin, settings, receiver, good) = primed(|b| b).await;
+    origin.then(Reply::Json(deep, None));
+    assert_eq!(deliver(&receiver).await, 500);
+    kept(&settings.store(), &good, "not valid JSON");
+}

@@ -272,6 +272,19 @@ mod tests {
         }
     }
 
+    /// An unknown field nested 30,000 levels deep (60 KB, under the default body limit) is
+    /// skipped without recursion: no stack overflow, and the notice is read.
+    #[test]
+    fn an_unknown_field_nested_deep_is_skipped() {
+        let body = format!(
+            r#"{{"timestamp":1,"event":"settings_changed","x":{}{}}}"#,
+            "[".repeat(30_000),
+            "]".repeat(30_000)
+        );
+        let notice = SettingsChanged::from_slice(body.as_bytes()).expect("the notice is read");
+        assert_eq!(notice.timestamp, 1);
+    }
+
     #[test]
     fn rejects_bodies_that_are_not_objects() {
         assert_eq!(SettingsChanged::from_slice(b""), Err(PayloadError::Empty));
