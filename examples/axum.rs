@@ -5,8 +5,6 @@
 //! VWO_WEBHOOK_SECRET=s3cret cargo run --example axum
 //! ```
 
-use std::future::IntoFuture;
-
 use axum::Router;
 use axum::routing::get;
 use vwo_webhook_examples::{Example, shutdown_signal};
@@ -30,13 +28,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         admin_listener.local_addr()?,
         &path,
     );
+    // `vwo_webhook_axum::serve` closes idle and trickling connections (`axum::serve` keeps them).
     tokio::try_join!(
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .into_future(),
-        axum::serve(admin_listener, admin)
-            .with_graceful_shutdown(shutdown_signal())
-            .into_future(),
+        vwo_webhook_axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()),
+        vwo_webhook_axum::serve(admin_listener, admin).with_graceful_shutdown(shutdown_signal()),
     )?;
     started.finish().await;
     Ok(())

@@ -108,7 +108,7 @@ pub fn start_replica(
         .merge(crate::flags::router(Arc::clone(&flags)));
     let serve = |listener: tokio::net::TcpListener, app: Router| {
         tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, app).await {
+            if let Err(error) = vwo_webhook_axum::serve(listener, app).await {
                 tracing::error!(%error, "replica server stopped");
             }
         })

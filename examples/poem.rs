@@ -55,17 +55,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         admin_listener.local_addr()?,
         &path,
     );
+    // poem keeps an idle connection forever unless told otherwise.
+    let idle = std::time::Duration::from_secs(10);
     tokio::try_join!(
-        poem::Server::new_with_acceptor(TcpAcceptor::from_tokio(listener)?).run_with_graceful_shutdown(
-            app,
-            shutdown_signal(),
-            None
-        ),
-        poem::Server::new_with_acceptor(TcpAcceptor::from_tokio(admin_listener)?).run_with_graceful_shutdown(
-            admin,
-            shutdown_signal(),
-            None
-        ),
+        poem::Server::new_with_acceptor(TcpAcceptor::from_tokio(listener)?)
+            .idle_timeout(idle)
+            .run_with_graceful_shutdown(app, shutdown_signal(), None),
+        poem::Server::new_with_acceptor(TcpAcceptor::from_tokio(admin_listener)?)
+            .idle_timeout(idle)
+            .run_with_graceful_shutdown(admin, shutdown_signal(), None),
     )?;
     started.finish().await;
     Ok(())

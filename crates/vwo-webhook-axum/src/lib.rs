@@ -13,7 +13,7 @@
 //!     .route("/", get(|| async { "hello" }))
 //!     .merge(vwo_webhook_axum::router(receiver)); // POST /vwo-webhook
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:4000").await?;
-//! axum::serve(listener, app).await?;
+//! vwo_webhook_axum::serve(listener, app).await?; // closes idle and trickling connections
 //! # Ok(()) }
 //! ```
 //!
@@ -25,6 +25,10 @@
 /// two versions cannot drift apart.
 pub use vwo_webhook;
 pub use vwo_webhook::prelude::*;
+
+mod serve;
+
+pub use serve::{DEFAULT_HEADER_TIMEOUT, Serve, serve};
 
 use axum::Router;
 use axum::extract::{FromRef, FromRequest, Request};
