@@ -2,7 +2,7 @@
 //! VWO's gateway would otherwise look up (location, parsed user agent) given by the caller, so
 //! every operand can be evaluated offline.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
@@ -49,11 +49,42 @@ pub(crate) struct Data {
     pub(crate) user_agent_details: Option<Value>,
     /// Custom variables whose values impressions carry as visitor properties.
     pub(crate) post_segmentation_variables: Vec<String>,
+    /// [`Context::weight`], once worked out.
+    pub(crate) weight: Weighed,
+}
+
+/// A context's weight, worked out at its first reported decision and kept for the next ones
+/// (a request's context usually decides several flags). Not part of what a context is: equal
+/// contexts are equal whether or not one was weighed.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Weighed(OnceLock<usize>);
+
+impl PartialEq for Weighed {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl Context {
+    /// The data to change: this context's own (copied if shared), weighed anew.
     fn data(&mut self) -> &mut Data {
-        Arc::make_mut(&mut self.0)
+        let data = Arc::make_mut(&mut self.0);
+        data.weight = Weighed::default();
+        data
+    }
+
+    /// About the bytes its texts and variables hold, which bound the event queue in bytes.
+    pub(crate) fn weight(&self) -> usize {
+        *self.0.weight.0.get_or_init(|| {
+            let data = &self.0;
+            data.id.len()
+                + data.user_agent.as_ref().map_or(0, String::len)
+                + data.ip_address.as_ref().map_or(0, String::len)
+                + map_weight(&data.custom_variables)
+                + map_weight(&data.variation_targeting_variables)
+                + data.location.as_ref().map_or(0, value_weight)
+                + data.user_agent_details.as_ref().map_or(0, value_weight)
+        })
     }
 
     /// A context for the user `id`; an empty id is refused, as the SDK refuses it.
@@ -185,6 +216,23 @@ impl Context {
     }
 }
 
+/// About the bytes a JSON object holds: its keys and values, and a little for each entry.
+pub(crate) fn map_weight(map: &Map<String, Value>) -> usize {
+    map.iter()
+        .map(|(key, value)| 16 + key.len() + value_weight(value))
+        .sum()
+}
+
+/// About the bytes a JSON value holds.
+pub(crate) fn value_weight(value: &Value) -> usize {
+    match value {
+        Value::String(text) => 24 + text.len(),
+        Value::Null | Value::Bool(_) | Value::Number(_) => 16,
+        Value::Array(items) => 24 + items.iter().map(value_weight).sum::<usize>(),
+        Value::Object(map) => 24 + map_weight(map),
+    }
+}
+
 /// `Object.assign({}, value)`: an object's own properties; an array's or a string's indices.
 fn own_properties(value: &Value) -> Map<String, Value> {
     match value {
@@ -223,6 +271,24 @@ mod tests {
         assert_eq!(context.user_agent(), Some("UA"));
         assert_eq!(context.ip_address(), Some("1.2.3.4"));
         assert_eq!(context.0.location, Some(json!({"country": "IN"})));
+    }
+
+    #[test]
+    fn a_context_changed_after_it_was_weighed_is_weighed_anew() {
+        let context = Context::new("u").expect("id");
+        let before = context.weight();
+        let kept = context.clone();
+        let changed = context.with_custom_variable("plan", "enterprise");
+        assert_eq!(
+            changed.weight(),
+            before + 16 + "plan".len() + 24 + "enterprise".len()
+        );
+        assert_eq!(kept.weight(), before);
+        let alone = Context::new("v").expect("id");
+        let _ = alone.weight();
+        assert!(alone.with_user_agent("UA").weight() > Context::new("v").expect("id").weight());
+        // The kept weight is not part of what the context is.
+        assert_eq!(kept, Context::new("u").expect("id"));
     }
 
     #[test]

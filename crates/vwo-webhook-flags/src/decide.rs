@@ -13,7 +13,7 @@ use smallvec::SmallVec;
 
 use crate::context::Context;
 use crate::js;
-use crate::model::{Model, Rule, Variation};
+use crate::model::{Model, ReportedId, Rule, Variation};
 use crate::segment::Crash;
 use crate::storage::StoredDecision;
 use crate::variable::Scalar;
@@ -99,8 +99,8 @@ pub enum Source {
 /// An impression the SDK sends (`vwo_variationShown`).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Impression {
-    pub(crate) campaign_id: Value,
-    pub(crate) variation_id: Value,
+    pub(crate) campaign_id: ReportedId,
+    pub(crate) variation_id: ReportedId,
     /// `customVariables._vwoUserId` as the decision had set it when the impression was made
     /// (kept only for a context that reports custom variables with its impressions).
     pub(crate) vwo_user_id: Option<String>,
@@ -322,7 +322,7 @@ impl<'a, 'r> Run<'a, 'r> {
                 let (passed, whitelisted) =
                     self.check_whitelisting_and_pre_segmentation(feature, rule, Some(&mut winners))?;
                 if let Some(whitelisted) = &whitelisted {
-                    self.impression(outcome, &rule.id, &whitelisted.variation.id);
+                    self.impression(outcome, &rule.reported_id, &whitelisted.variation.reported_id);
                 }
                 self.note(|| {
                     format!(
@@ -367,7 +367,7 @@ impl<'a, 'r> Run<'a, 'r> {
         }
 
         if let Some(impact) = &feature.impact_campaign_id {
-            let variation = Value::from(if outcome.enabled { 2 } else { 1 });
+            let variation = ReportedId::Number(if outcome.enabled { 2.0 } else { 1.0 });
             self.impression(outcome, impact, &variation);
         }
 
@@ -392,11 +392,11 @@ impl<'a, 'r> Run<'a, 'r> {
         let Some(variation) = self.traffic_and_variation(rule)? else {
             return Ok(None);
         };
-        self.impression(outcome, &rule.id, &variation.id);
+        self.impression(outcome, &rule.reported_id, &variation.reported_id);
         Ok(Some((passed_by(rule, &variation, Source::Bucketed), variation)))
     }
 
-    fn impression(&self, outcome: &mut Outcome<'a>, campaign_id: &Value, variation_id: &Value) {
+    fn impression(&self, outcome: &mut Outcome<'a>, campaign_id: &ReportedId, variation_id: &ReportedId) {
         let vwo_user_id = if self.context.0.post_segmentation_variables.is_empty() {
             None
         } else {

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::context::Context;
 use crate::decide::Impression;
 use crate::events::Reporter;
-use crate::events::payload::{Id, Pending, What};
+use crate::events::payload::{Pending, What};
 use crate::model::Model;
 
 /// Milliseconds since the Unix epoch, as the SDK stamps events.
@@ -25,8 +25,8 @@ pub(crate) fn queue(reporter: &Reporter, model: &Model, context: &Context, impre
     let prefix = &model.reporting.collection_prefix;
     reporter.push(impressions.iter().map(|impression| Pending {
         what: What::Shown {
-            campaign_id: Id::of(&impression.campaign_id),
-            variation_id: Id::of(&impression.variation_id),
+            campaign_id: impression.campaign_id.clone(),
+            variation_id: impression.variation_id.clone(),
             vwo_user_id: impression.vwo_user_id.clone(),
         },
         context: context.clone(),

@@ -15,6 +15,39 @@ use crate::variable::{Scalar, Variable};
 
 mod compile;
 
+/// A campaign's or a variation's id as an impression reports it, worked out when the settings
+/// are compiled so that a decision only copies it: a number, as the settings nearly always
+/// write it, or whatever else they hold.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum ReportedId {
+    Number(f64),
+    Other(Box<Value>),
+}
+
+impl ReportedId {
+    pub(crate) fn of(value: &Value) -> Self {
+        match value.as_f64() {
+            // Only a number f64 holds exactly (a u64 past 2^53 does not).
+            Some(f) if value.as_u64().is_none_or(|u| f as u64 == u) => ReportedId::Number(f),
+            _ => ReportedId::Other(Box::new(value.clone())),
+        }
+    }
+}
+
+impl serde::Serialize for ReportedId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ReportedId::Number(f) if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => {
+                // Exact: a whole number below 2^53, written as JavaScript writes it.
+                #[allow(clippy::cast_possible_truncation)]
+                serializer.serialize_i64(*f as i64)
+            }
+            ReportedId::Number(f) => serializer.serialize_f64(*f),
+            ReportedId::Other(value) => js::JsJson(value).serialize(serializer),
+        }
+    }
+}
+
 /// The three kinds of rule a feature has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -57,6 +90,8 @@ impl Segments {
 #[derive(Debug)]
 pub(crate) struct Variation {
     pub(crate) id: Value,
+    /// `id` as impressions report it.
+    pub(crate) reported_id: ReportedId,
     /// `String(id)`, for bucketing keys and group lists.
     pub(crate) id_text: Arc<str>,
     pub(crate) key: Arc<str>,
@@ -77,6 +112,8 @@ pub(crate) type Variations = Arc<[Arc<Variation>]>;
 #[derive(Debug)]
 pub(crate) struct Rule {
     pub(crate) id: Value,
+    /// `id` as impressions report it.
+    pub(crate) reported_id: ReportedId,
     /// `String(id)`.
     pub(crate) id_text: String,
     /// `id_variationId` of the first variation, as groups list personalize rules (`None`
@@ -148,7 +185,8 @@ pub(crate) struct Feature {
     /// `String(key)`, shared with the key lookup.
     pub(crate) key: Arc<str>,
     pub(crate) rules: Vec<Arc<Rule>>,
-    pub(crate) impact_campaign_id: Option<Value>,
+    /// The impact campaign's id, as its impressions report it.
+    pub(crate) impact_campaign_id: Option<ReportedId>,
     /// `getCampaignIdsFromFeatureKey`: the campaign ids of every rule of every feature with
     /// this key.
     pub(crate) campaign_ids: Arc<[Value]>,

@@ -52,19 +52,8 @@ impl Shared {
     pub(crate) fn push(&self, events: impl IntoIterator<Item = Pending>) {
         let mut queue = self.queue();
         let mut wake = false;
-        // A decision's impressions share its context: weighed once for all of them.
-        let mut context: Option<(*const crate::context::Data, usize)> = None;
         for event in events {
-            let shared = Arc::as_ptr(&event.context.0);
-            let context_weight = match context {
-                Some((last, weight)) if std::ptr::eq(last, shared) => weight,
-                _ => {
-                    let weight = payload::context_weight(&event.context);
-                    context = Some((shared, weight));
-                    weight
-                }
-            };
-            let weight = event.own_weight() + context_weight;
+            let weight = event.own_weight() + event.context.weight();
             wake |= queue.push(event, weight) == Pushed::Queued(self.wake_at);
         }
         drop(queue);

@@ -15,8 +15,9 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::context::Context;
+use crate::context::{Context, map_weight, value_weight};
 use crate::js::{self, JsJson};
+use crate::model::ReportedId;
 use crate::uuid::user_uuid_in;
 
 /// The name this project reports where the SDK reports its own (`sn`, `vwo_sdkName`).
@@ -55,10 +56,10 @@ pub(crate) struct Pending {
 
 impl Pending {
     /// About the bytes this event holds: [`Pending::own_weight`] and its context's
-    /// [`context_weight`] (counted for each event, even where several share one context).
+    /// [`Context::weight`] (counted for each event, even where several share one context).
     /// What bounds the queue in bytes, cheaply: no serialization.
     pub(crate) fn weight(&self) -> usize {
-        self.own_weight() + context_weight(&self.context)
+        self.own_weight() + self.context.weight()
     }
 
     /// Its fixed size and its own fields.
@@ -75,42 +76,14 @@ impl Pending {
     }
 }
 
-/// About the bytes a context's texts and variables hold.
-pub(crate) fn context_weight(context: &Context) -> usize {
-    let data = &context.0;
-    data.id.len()
-        + data.user_agent.as_ref().map_or(0, String::len)
-        + data.ip_address.as_ref().map_or(0, String::len)
-        + map_weight(&data.custom_variables)
-        + map_weight(&data.variation_targeting_variables)
-        + data.location.as_ref().map_or(0, value_weight)
-        + data.user_agent_details.as_ref().map_or(0, value_weight)
-}
-
-fn map_weight(map: &Map<String, Value>) -> usize {
-    map.iter()
-        .map(|(key, value)| 16 + key.len() + value_weight(value))
-        .sum()
-}
-
-#[inline]
-fn value_weight(value: &Value) -> usize {
-    match value {
-        Value::String(text) => 24 + text.len(),
-        Value::Null | Value::Bool(_) | Value::Number(_) => 16,
-        Value::Array(items) => 24 + items.iter().map(value_weight).sum::<usize>(),
-        Value::Object(map) => 24 + map_weight(map),
-    }
-}
-
 /// The three kinds of event.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum What {
     /// `vwo_variationShown` for a campaign's variation; `customVariables._vwoUserId` as the
     /// decision had set it then, for a context that reports its custom variables.
     Shown {
-        campaign_id: Id,
-        variation_id: Id,
+        campaign_id: ReportedId,
+        variation_id: ReportedId,
         vwo_user_id: Option<String>,
     },
     /// A custom or revenue metric (`trackEvent`).
@@ -123,38 +96,6 @@ pub(crate) enum What {
         attributes: Box<Map<String, Value>>,
         environment: Option<Box<Value>>,
     },
-}
-
-/// A campaign's or a variation's id, kept small in the queue: a number, as the settings
-/// nearly always write it, or whatever else they hold.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Id {
-    Number(f64),
-    Other(Box<Value>),
-}
-
-impl Id {
-    pub(crate) fn of(value: &Value) -> Self {
-        match value.as_f64() {
-            // Only a number f64 holds exactly (a u64 past 2^53 does not).
-            Some(f) if value.as_u64().is_none_or(|u| f as u64 == u) => Id::Number(f),
-            _ => Id::Other(Box::new(value.clone())),
-        }
-    }
-}
-
-impl Serialize for Id {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Id::Number(f) if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => {
-                // Exact: a whole number below 2^53, written as JavaScript writes it.
-                #[allow(clippy::cast_possible_truncation)]
-                serializer.serialize_i64(*f as i64)
-            }
-            Id::Number(f) => serializer.serialize_f64(*f),
-            Id::Other(value) => JsJson(value).serialize(serializer),
-        }
-    }
 }
 
 /// Who reports: the account and SDK key the events are for, and the host they go to.
@@ -374,7 +315,7 @@ struct VisitorBody<'a> {
 struct Props<'a>(Vec<(&'a str, Prop<'a>)>);
 
 enum Prop<'a> {
-    Id(&'a Id),
+    Id(&'a ReportedId),
     Text(&'a str),
     Int(i64),
     Bool(bool),
@@ -441,8 +382,8 @@ mod tests {
             .with_post_segmentation_variables(["plan", "empty", "missing"]);
         Pending {
             what: What::Shown {
-                campaign_id: Id::of(&json!(7)),
-                variation_id: Id::of(&json!(2.0)),
+                campaign_id: ReportedId::of(&json!(7)),
+                variation_id: ReportedId::of(&json!(2.0)),
                 vwo_user_id: None,
             },
             context,

@@ -170,7 +170,8 @@ impl Queue {
 mod tests {
     use super::*;
     use crate::context::Context;
-    use crate::events::payload::{Id, What};
+    use crate::events::payload::What;
+    use crate::model::ReportedId;
     use serde_json::json;
 
     fn push(queue: &mut Queue, event: Pending) -> Pushed {
@@ -181,8 +182,8 @@ mod tests {
     fn event(n: u64) -> Pending {
         Pending {
             what: What::Shown {
-                campaign_id: Id::of(&json!(n)),
-                variation_id: Id::of(&json!(1)),
+                campaign_id: ReportedId::of(&json!(n)),
+                variation_id: ReportedId::of(&json!(1)),
                 vwo_user_id: None,
             },
             context: Context::new(format!("u{n}")).expect("context"),

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::{Feature, Group, Kind, Member, Model, RawRule, Reporting, Rule, Variations, property};
+use super::{
+    Feature, Group, Kind, Member, Model, RawRule, ReportedId, Reporting, Rule, Variations, property,
+};
 use crate::fast_hash::FastMap;
 use crate::js;
 use crate::segment::{Compiling, Crash, FeatureIds};
@@ -198,7 +200,7 @@ impl Model {
                     .filter(|v| js::truthy(v))
                     .and_then(|impact| impact.get("campaignId"))
                     .filter(|id| js::truthy(id))
-                    .cloned(),
+                    .map(ReportedId::of),
                 campaign_ids: Arc::from(Vec::new()),
             });
             raw_by_feature.push(raw_rules);

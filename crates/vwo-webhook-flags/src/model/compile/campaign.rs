@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::bucket::{self, Range, Weight};
 use crate::fast_hash::FastMap;
 use crate::js;
-use crate::model::{GroupRef, Kind, Rule, Segments, Variation, Variations, property};
+use crate::model::{GroupRef, Kind, ReportedId, Rule, Segments, Variation, Variations, property};
 use crate::segment::{Compiling, Crash, FeatureIds, Node};
 use crate::variable::{Scalar, Texts, Variable};
 
@@ -86,6 +86,7 @@ pub(super) fn variations(
             let id = js::or(i, id);
             Arc::new(Variation {
                 id: id.cloned().unwrap_or(Value::Null),
+                reported_id: ReportedId::of(id.unwrap_or(&Value::Null)),
                 id_text: texts.js_text(id),
                 key: texts.js_text(js::or(n, js::or(key, name))),
                 weight,
@@ -194,6 +195,7 @@ pub(super) fn link(
             other => texts.js_text(Some(&other.to_value())),
         },
         key,
+        reported_id: ReportedId::of(&id),
         id,
         id_text,
         pair,
