@@ -99,7 +99,8 @@ fn single(flags: &Flags, args: &Args) -> Outcome {
     if let Some(ip) = &args.ip {
         context = context.with_ip_address(ip.clone());
     }
-    let (flag, path) = flags.explain(feature, &context);
+    let explained = flags.explain(feature, &context);
+    let (flag, path) = (explained.flag, explained.steps);
     let yes = if flag.is_enabled() {
         paint(style::OK, "enabled")
     } else {

@@ -4,6 +4,8 @@
 
 mod config;
 mod dispatcher;
+pub(crate) mod impressions;
+pub(crate) mod metric_names;
 pub(crate) mod payload;
 mod queue;
 mod reporter;

@@ -8,13 +8,10 @@ use arc_swap::ArcSwapOption;
 use serde_json::Value;
 use vwo_webhook_settings::{SettingsStore, Snapshot};
 
-use crate::context::Context;
-use crate::decide::{Access, ListCheck, Outcome, Run, Stop};
+use crate::engine::{self, Context, Decision, Flag, Lists, Miss, Model, StorageView};
 use crate::events::Reporter;
-use crate::flag::Flag;
-use crate::model::Model;
+use crate::meter;
 use crate::storage::{AsyncStorage, Storage, StoredDecision};
-use crate::telemetry;
 
 /// VWO's gateway, which the SDK asks whether a value is in a list (`inlist(..)` segments).
 /// Without one, `inlist` answers false, as the SDK does without a gateway.
@@ -33,9 +30,10 @@ impl Gateway for NoGateway {
     }
 }
 
-struct Lists<'a>(&'a dyn Gateway);
+/// The gateway as the engine asks it.
+struct GatewayLists<'a>(&'a dyn Gateway);
 
-impl ListCheck for Lists<'_> {
+impl Lists for GatewayLists<'_> {
     fn in_list(&self, list_id: &str, attribute: &str) -> bool {
         self.0.in_list(list_id, attribute)
     }
@@ -130,7 +128,7 @@ impl Flags {
     }
 
     fn install(&self, model: Model, snapshot: Option<Arc<Snapshot>>) -> Arc<Compiled> {
-        telemetry::record_compiled(&model);
+        meter::record_compiled(&model);
         let compiled = Arc::new(Compiled { model, snapshot });
         self.compiled.store(Some(Arc::clone(&compiled)));
         compiled
@@ -183,41 +181,28 @@ impl Flags {
     /// Decides `feature_key` for the user in `context`, as the SDK's `getFlag` does.
     /// Synchronous: storage is read through [`Storage`], which answers at once.
     pub fn get_flag(&self, feature_key: &str, context: &Context) -> Flag {
-        self.decide(feature_key, context, false).0
+        let Some(compiled) = self.current() else {
+            return Flag::without_settings();
+        };
+        let decision = self.decide_direct(&compiled, feature_key, context, false);
+        self.finish(&compiled, context, decision)
     }
 
     /// [`Flags::get_flag`], and the path to the answer: which rules were tried, which
-    /// segment or traffic check failed.
-    pub fn explain(&self, feature_key: &str, context: &Context) -> (Flag, Vec<String>) {
-        self.decide(feature_key, context, true)
-    }
-
-    fn decide(&self, feature_key: &str, context: &Context, trace: bool) -> (Flag, Vec<String>) {
+    /// segment or traffic check failed. A diagnosis, not a user seeing a variation: it
+    /// reports nothing and is not counted.
+    pub fn explain(&self, feature_key: &str, context: &Context) -> Explanation {
         let Some(compiled) = self.current() else {
-            return (Flag::without_settings(), vec!["no settings loaded".to_owned()]);
-        };
-        let mut access = Direct {
-            storage: self.storage.as_deref(),
-            user_id: &context.0.id,
-        };
-        let lists = Lists(&*self.gateway);
-        let mut outcome = Outcome::default();
-        let decided = Run::new(&compiled.model, context, &mut access, &lists, trace)
-            .get_flag(feature_key, &mut outcome);
-        // A direct storage read never misses.
-        if decided.is_err() {
-            outcome = Outcome {
-                crashed: true,
-                ..Outcome::default()
+            return Explanation {
+                flag: Flag::without_settings(),
+                steps: vec!["no settings loaded".to_owned()],
             };
+        };
+        let decision = self.decide_direct(&compiled, feature_key, context, true);
+        Explanation {
+            flag: decision.flag,
+            steps: decision.trace,
         }
-        let flag = Flag::from_outcome(&outcome);
-        telemetry::record_decision(&flag);
-        // `explain` is a diagnosis, not a user seeing a variation: it reports nothing.
-        if !trace {
-            crate::impressions::queue(&self.reporter, &compiled.model, context, &outcome.impressions);
-        }
-        (flag, outcome.trace)
     }
 
     /// [`Flags::get_flag`] with a storage connector that does I/O. The decision runs on what
@@ -233,40 +218,70 @@ impl Flags {
         let Some(compiled) = self.current() else {
             return Flag::without_settings();
         };
-        let lists = Lists(&*self.gateway);
+        let lists = GatewayLists(&*self.gateway);
         let mut read: HashMap<String, Option<StoredDecision>> = HashMap::new();
         loop {
-            let mut access = Replay {
+            let mut view = Replay {
                 read: &read,
                 written: Vec::new(),
             };
-            let mut outcome = Outcome::default();
-            let decided = Run::new(&compiled.model, context, &mut access, &lists, false)
-                .get_flag(feature_key, &mut outcome);
-            match decided {
-                Ok(()) => {
-                    let written = std::mem::take(&mut access.written);
-                    for (key, decision) in written {
-                        storage.set(&key, &context.0.id, decision).await;
+            match engine::decide(&compiled.model, feature_key, context, &mut view, &lists, false) {
+                Ok(decision) => {
+                    for (key, stored) in std::mem::take(&mut view.written) {
+                        storage.set(&key, context.id(), stored).await;
                     }
-                    let flag = Flag::from_outcome(&outcome);
-                    telemetry::record_decision(&flag);
-                    crate::impressions::queue(&self.reporter, &compiled.model, context, &outcome.impressions);
-                    return flag;
+                    return self.finish(&compiled, context, decision);
                 }
-                Err(Stop::Miss(key)) => {
-                    let value = storage.get(&key, &context.0.id).await;
+                Err(Miss(key)) => {
+                    let value = storage.get(&key, context.id()).await;
                     read.insert(key, value);
-                }
-                Err(Stop::Crash) => {
-                    return Flag::from_outcome(&Outcome {
-                        crashed: true,
-                        ..Outcome::default()
-                    });
                 }
             }
         }
     }
+
+    /// A decision with the storage that answers at once.
+    fn decide_direct(
+        &self,
+        compiled: &Compiled,
+        feature_key: &str,
+        context: &Context,
+        trace: bool,
+    ) -> Decision {
+        let mut view = Direct {
+            storage: self.storage.as_deref(),
+            user_id: context.id(),
+        };
+        let lists = GatewayLists(&*self.gateway);
+        match engine::decide(&compiled.model, feature_key, context, &mut view, &lists, trace) {
+            Ok(decision) => decision,
+            // A direct read never misses; were it to, the flag is off as for a throw.
+            Err(Miss(_)) => Decision {
+                flag: Flag::invalid_settings(),
+                impressions: Default::default(),
+                trace: Vec::new(),
+            },
+        }
+    }
+
+    /// What every answered decision does, sync or async: it is counted, and its impressions
+    /// are queued.
+    fn finish(&self, compiled: &Compiled, context: &Context, decision: Decision) -> Flag {
+        meter::record_decision(&decision.flag);
+        crate::events::impressions::queue(&self.reporter, &compiled.model, context, &decision.impressions);
+        decision.flag
+    }
+}
+
+/// What [`Flags::explain`] answers: the flag, and how the decision got there.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Explanation {
+    /// The flag, as [`Flags::get_flag`] would answer it.
+    pub flag: Flag,
+    /// Each step: which rules were tried, which segment or traffic check failed, where the
+    /// settings made the SDK throw.
+    pub steps: Vec<String>,
 }
 
 /// Storage read and written in place.
@@ -275,8 +290,8 @@ struct Direct<'a> {
     user_id: &'a str,
 }
 
-impl Access for Direct<'_> {
-    fn get(&mut self, key: &str) -> Result<Option<StoredDecision>, Stop> {
+impl StorageView for Direct<'_> {
+    fn get(&mut self, key: &str) -> Result<Option<StoredDecision>, Miss> {
         Ok(self.storage.and_then(|storage| storage.get(key, self.user_id)))
     }
 
@@ -297,15 +312,12 @@ struct Replay<'a> {
     written: Vec<(String, StoredDecision)>,
 }
 
-impl Access for Replay<'_> {
-    fn get(&mut self, key: &str) -> Result<Option<StoredDecision>, Stop> {
+impl StorageView for Replay<'_> {
+    fn get(&mut self, key: &str) -> Result<Option<StoredDecision>, Miss> {
         if let Some((_, decision)) = self.written.iter().rev().find(|(k, _)| k == key) {
             return Ok(Some(decision.clone()));
         }
-        self.read
-            .get(key)
-            .cloned()
-            .ok_or_else(|| Stop::Miss(key.to_owned()))
+        self.read.get(key).cloned().ok_or_else(|| Miss(key.to_owned()))
     }
 
     fn set(&mut self, key: &str, decision: StoredDecision) {

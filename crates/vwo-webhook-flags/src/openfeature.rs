@@ -13,7 +13,8 @@ use open_feature::{
 };
 use serde_json::{Map, Value};
 
-use crate::{Context, Flag, Flags, Reason};
+use crate::engine::{Context, Flag, Reason};
+use crate::flags::Flags;
 
 /// The provider's name, as OpenFeature hooks and telemetry see it.
 pub const PROVIDER_NAME: &str = "vwo-webhook-flags";
@@ -68,19 +69,21 @@ impl VwoProvider {
                 }
             }
         }
-        let id = id.filter(|id| !id.is_empty()).ok_or_else(|| {
-            error(
-                EvaluationErrorCode::TargetingKeyMissing,
-                "the context needs a targeting key (the VWO user id)",
-            )
-        })?;
-        let vwo = Context(std::sync::Arc::new(crate::context::Data {
-            id,
-            custom_variables: custom,
-            user_agent,
-            ip_address,
-            ..crate::context::Data::default()
-        }));
+        // `Context::new` refuses an empty id, as a missing one.
+        let mut vwo = Context::new(id.unwrap_or_default())
+            .map_err(|_| {
+                error(
+                    EvaluationErrorCode::TargetingKeyMissing,
+                    "the context needs a targeting key (the VWO user id)",
+                )
+            })?
+            .with_custom_variables(custom);
+        if let Some(user_agent) = user_agent {
+            vwo = vwo.with_user_agent(user_agent);
+        }
+        if let Some(ip_address) = ip_address {
+            vwo = vwo.with_ip_address(ip_address);
+        }
         let flag = self.flags.get_flag(flag_key, &vwo);
         match flag.reason() {
             Reason::NoSettings => Err(error(

@@ -3,11 +3,11 @@
 
 use serde_json::{Map, Value};
 
-use crate::context::Context;
+use crate::engine::Context;
+use crate::engine::Model;
+use crate::events::impressions::now_ms;
 use crate::events::payload::{Pending, What};
 use crate::flags::Flags;
-use crate::impressions::now_ms;
-use crate::model::Model;
 
 /// Why an event was not reported. Names the event or attribute, never a key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

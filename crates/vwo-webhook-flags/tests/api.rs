@@ -160,13 +160,16 @@ async fn the_async_path_decides_and_stores_what_the_sync_path_does() {
 #[test]
 fn explain_names_the_rules_tried() {
     let flags = Flags::from_document(&fixture("RolloutAndTestingSettingsWithPreSegment.json"));
-    let (flag, path) = flags.explain("feature1", &Context::new("user_id").expect("id"));
+    let explained = flags.explain("feature1", &Context::new("user_id").expect("id"));
+    let (flag, path) = (explained.flag, explained.steps);
     assert!(!flag.is_enabled());
     assert!(
         path.iter().any(|step| step.contains("segments failed")),
         "{path:?}"
     );
-    let (_, path) = flags.explain("missing", &Context::new("user_id").expect("id"));
+    let path = flags
+        .explain("missing", &Context::new("user_id").expect("id"))
+        .steps;
     assert_eq!(path, ["no feature `missing` in the settings"]);
 }
 

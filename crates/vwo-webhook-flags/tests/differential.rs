@@ -22,7 +22,7 @@ use std::path::Path;
 
 use fastrand::Rng;
 use serde_json::{Map, Value, json};
-use vwo_webhook_flags::{Context, Flags, MemoryStorage, Reason, Source, evaluate_segment};
+use vwo_webhook_flags::{Context, Flags, MemoryStorage, Placement, Reason, evaluate_segment};
 use vwo_webhook_settings::{Check, validate};
 
 const GENERATED_SETTINGS: usize = 500;
@@ -134,7 +134,9 @@ fn ours(flags: &Flags, feature: &str, context: &Value) -> Value {
     let stored = flag.reason() == Reason::Stored;
     let experiment = flag.experiment().filter(|_| !stored);
     let rollout = flag.rollout().filter(|r| {
-        !stored && (r.source != Source::Stored || experiment.is_some_and(|e| e.source == Source::Bucketed))
+        !stored
+            && (r.placement != Placement::Stored
+                || experiment.is_some_and(|e| e.placement == Placement::Bucketed))
     });
     let variables: Vec<Value> = flag
         .variables()

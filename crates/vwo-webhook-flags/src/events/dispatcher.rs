@@ -10,10 +10,12 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::events::config::ReportingConfig;
+use crate::events::metric_names::{
+    EVENTS_DROPPED, EVENTS_QUEUED, EVENTS_REQUEST_SECONDS, EVENTS_RETRIED, EVENTS_SENT, EVENTS_WAITING,
+};
 use crate::events::payload::{self, Identity, Pending};
 use crate::events::queue::{Counts, Pushed, Queue};
 use crate::events::retry;
-use crate::telemetry;
 
 /// What the decisions and the task share.
 pub(crate) struct Shared {
@@ -84,19 +86,19 @@ impl Shared {
         };
         let mut published = self.published.lock().unwrap_or_else(PoisonError::into_inner);
         let delta = |f: fn(&Counts) -> u64| f(&now).saturating_sub(f(&published));
-        metrics::counter!(telemetry::EVENTS_QUEUED).increment(delta(|c| c.queued));
-        metrics::counter!(telemetry::EVENTS_SENT).increment(delta(|c| c.sent));
-        metrics::counter!(telemetry::EVENTS_RETRIED).increment(delta(|c| c.retried));
+        metrics::counter!(EVENTS_QUEUED).increment(delta(|c| c.queued));
+        metrics::counter!(EVENTS_SENT).increment(delta(|c| c.sent));
+        metrics::counter!(EVENTS_RETRIED).increment(delta(|c| c.retried));
         for (reason, count) in [
             ("overflow", delta(|c| c.overflow)),
             ("rejected", delta(|c| c.rejected)),
             ("shutdown", delta(|c| c.shutdown)),
         ] {
-            metrics::counter!(telemetry::EVENTS_DROPPED, "reason" => reason).increment(count);
+            metrics::counter!(EVENTS_DROPPED, "reason" => reason).increment(count);
         }
         *published = now;
         drop(published);
-        metrics::gauge!(telemetry::EVENTS_WAITING).set(waiting as f64);
+        metrics::gauge!(EVENTS_WAITING).set(waiting as f64);
     }
 
     fn record(&self, sent: Sent, count: usize) {
@@ -177,7 +179,7 @@ impl Sender {
             Sent::Refused(_) => "rejected",
             Sent::Failed(_) => "failed",
         };
-        metrics::histogram!(telemetry::EVENTS_REQUEST_SECONDS, "outcome" => outcome)
+        metrics::histogram!(EVENTS_REQUEST_SECONDS, "outcome" => outcome)
             .record(started.elapsed().as_secs_f64());
         sent
     }

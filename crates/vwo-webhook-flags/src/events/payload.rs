@@ -15,10 +15,10 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::context::{Context, map_weight, value_weight};
-use crate::js::{self, JsJson};
-use crate::model::ReportedId;
-use crate::uuid::user_uuid_in;
+use crate::engine::ReportedId;
+use crate::engine::js::{self, JsJson};
+use crate::engine::user_uuid_in;
+use crate::engine::{Context, map_weight, value_weight};
 
 /// The name this project reports where the SDK reports its own (`sn`, `vwo_sdkName`).
 pub const SDK_NAME: &str = "vwo-webhook-rust";
@@ -122,7 +122,7 @@ impl Pending {
     /// The JSON body (`{"d": ..}`), one element of a batch's `ev`, written to `out`.
     pub(crate) fn write_body(&self, identity: &Identity, uuids: &mut Uuids, out: &mut Vec<u8>) {
         let sdk_key = identity.sdk_key.expose_secret();
-        let data = &*self.context.0;
+        let context = &self.context;
         let uuid = uuids.of(identity, &self.context);
         let mut props = Props::default();
         props.set("vwo_sdkName", Prop::Text(SDK_NAME));
@@ -139,7 +139,7 @@ impl Pending {
                 props.set("id", Prop::Id(campaign_id));
                 props.set("variation", Prop::Id(variation_id));
                 props.set("isFirst", Prop::Int(1));
-                for name in &data.post_segmentation_variables {
+                for name in context.post_segmentation_variables() {
                     // The decision sets `_vwoUserId` among the custom variables as it goes.
                     if name == "_vwoUserId"
                         && let Some(id) = vwo_user_id
@@ -147,11 +147,12 @@ impl Pending {
                         if !id.is_empty() {
                             visitor.set(name, Prop::Text(id));
                         }
-                    } else if let Some(value) = data.custom_variables.get(name).filter(|v| js::truthy(v)) {
+                    } else if let Some(value) = context.custom_variables().get(name).filter(|v| js::truthy(v))
+                    {
                         visitor.set(name, Prop::Json(value));
                     }
                 }
-                if let Some(ip) = data.ip_address.as_deref().filter(|ip| !ip.is_empty()) {
+                if let Some(ip) = context.ip_address().filter(|ip| !ip.is_empty()) {
                     visitor.set("ip", Prop::Text(ip));
                 }
             }
@@ -181,8 +182,8 @@ impl Pending {
                 msg_id: format!("{uuid}-{}", self.at_ms),
                 vis_id: &uuid,
                 session_id: self.at_ms.div_ceil(1000),
-                visitor_ua: data.user_agent.as_deref().unwrap_or(""),
-                visitor_ip: data.ip_address.as_deref().unwrap_or(""),
+                visitor_ua: context.user_agent().unwrap_or(""),
+                visitor_ip: context.ip_address().unwrap_or(""),
                 event: EventBody {
                     props,
                     name: self.name(),
@@ -198,8 +199,8 @@ impl Pending {
     /// The query string of `/events/t` (without `?`), in the SDK's order: `en`, `a`,
     /// `eTime`, `random`, `p`, `visitor_ua`, `visitor_ip`, `sn`, `sv`, `env`, `url`.
     pub(crate) fn query(&self, identity: &Identity, random: f64) -> String {
-        let data = &*self.context.0;
-        let user_agent = match &data.user_agent {
+        let context = &self.context;
+        let user_agent = match context.user_agent() {
             Some(ua) => utf8_percent_encode(ua, URI_COMPONENT).to_string(),
             None => "undefined".to_owned(),
         };
@@ -211,7 +212,7 @@ impl Pending {
             identity.account_id,
             self.at_ms,
             js::number_to_string(random),
-            data.ip_address.as_deref().unwrap_or(""),
+            context.ip_address().unwrap_or(""),
             identity.sdk_key.expose_secret(),
             identity.hostname,
         );
@@ -220,12 +221,12 @@ impl Pending {
 
     /// The headers of `/events/t`: the visitor's user agent and IP, when given.
     pub(crate) fn headers(&self) -> Vec<(&'static str, String)> {
-        let data = &*self.context.0;
+        let context = &self.context;
         let mut headers = Vec::new();
-        if let Some(ua) = data.user_agent.as_deref().filter(|ua| !ua.is_empty()) {
+        if let Some(ua) = context.user_agent().filter(|ua| !ua.is_empty()) {
             headers.push(("X-Device-User-Agent", ua.to_owned()));
         }
-        if let Some(ip) = data.ip_address.as_deref().filter(|ip| !ip.is_empty()) {
+        if let Some(ip) = context.ip_address().filter(|ip| !ip.is_empty()) {
             headers.push(("VWO-X-Forwarded-For", ip.to_owned()));
         }
         headers
@@ -242,9 +243,9 @@ pub(crate) struct Uuids {
 impl Uuids {
     fn of(&mut self, identity: &Identity, context: &Context) -> String {
         match &self.last {
-            Some((last, uuid)) if Arc::ptr_eq(&last.0, &context.0) => uuid.clone(),
+            Some((last, uuid)) if last.is_same(context) => uuid.clone(),
             _ => {
-                let uuid = user_uuid_in(&identity.namespace, &context.0.id);
+                let uuid = user_uuid_in(&identity.namespace, context.id());
                 self.last = Some((context.clone(), uuid.clone()));
                 uuid
             }
@@ -351,7 +352,7 @@ impl Serialize for Props<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::uuid::{account_namespace, user_uuid};
+    use crate::engine::{account_namespace, user_uuid};
     use serde_json::json;
     use vwo_webhook_settings::SdkKey;
 

@@ -169,9 +169,9 @@ impl Queue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::Context;
+    use crate::engine::Context;
+    use crate::engine::ReportedId;
     use crate::events::payload::What;
-    use crate::model::ReportedId;
     use serde_json::json;
 
     fn push(queue: &mut Queue, event: Pending) -> Pushed {

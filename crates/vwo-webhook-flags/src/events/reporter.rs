@@ -81,7 +81,7 @@ impl Reporter {
             account_id: config.account_id.clone(),
             sdk_key: config.sdk_key.clone(),
             hostname: config.hostname()?,
-            namespace: crate::uuid::account_namespace(&config.account_id),
+            namespace: crate::engine::account_namespace(&config.account_id),
         };
         let shared = Arc::new(Shared::new(&config));
         let sender = Sender::new(config, identity).map_err(|_| ConfigError::Client)?;

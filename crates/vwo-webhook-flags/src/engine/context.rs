@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
-use crate::js;
+use crate::engine::js;
 
 /// Why a context was refused: the SDK refuses the same (`INVALID_CONTEXT_PASSED`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,22 +35,22 @@ pub enum ContextError {
 ///
 /// Cheap to clone: the events a decision queues share it rather than copy it.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Context(pub(crate) Arc<Data>);
+pub struct Context(Arc<Data>);
 
 /// What a context holds.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct Data {
-    pub(crate) id: String,
-    pub(crate) custom_variables: Map<String, Value>,
-    pub(crate) variation_targeting_variables: Map<String, Value>,
-    pub(crate) user_agent: Option<String>,
-    pub(crate) ip_address: Option<String>,
-    pub(crate) location: Option<Value>,
-    pub(crate) user_agent_details: Option<Value>,
+struct Data {
+    id: String,
+    custom_variables: Map<String, Value>,
+    variation_targeting_variables: Map<String, Value>,
+    user_agent: Option<String>,
+    ip_address: Option<String>,
+    location: Option<Value>,
+    user_agent_details: Option<Value>,
     /// Custom variables whose values impressions carry as visitor properties.
-    pub(crate) post_segmentation_variables: Vec<String>,
+    post_segmentation_variables: Vec<String>,
     /// [`Context::weight`], once worked out.
-    pub(crate) weight: Weighed,
+    weight: Weighed,
 }
 
 /// A context's weight, worked out at its first reported decision and kept for the next ones
@@ -213,6 +213,31 @@ impl Context {
     /// The IP address, if given.
     pub fn ip_address(&self) -> Option<&str> {
         self.0.ip_address.as_deref()
+    }
+
+    /// The variables whitelisting segments read.
+    pub(crate) fn variation_targeting_variables(&self) -> &Map<String, Value> {
+        &self.0.variation_targeting_variables
+    }
+
+    /// The user's location, as VWO's gateway would give it.
+    pub(crate) fn location(&self) -> Option<&Value> {
+        self.0.location.as_ref()
+    }
+
+    /// The parsed user agent, as VWO's gateway would give it.
+    pub(crate) fn user_agent_details(&self) -> Option<&Value> {
+        self.0.user_agent_details.as_ref()
+    }
+
+    /// The custom variables impressions carry as visitor properties.
+    pub(crate) fn post_segmentation_variables(&self) -> &[String] {
+        &self.0.post_segmentation_variables
+    }
+
+    /// Whether `other` is this very context (a clone of it), not merely an equal one.
+    pub(crate) fn is_same(&self, other: &Context) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
     }
 }
 

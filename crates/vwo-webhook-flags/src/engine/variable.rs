@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::fast_hash::FastSet;
+use crate::engine::fast_hash::FastSet;
 
 /// A JSON scalar as the settings give it, in 24 bytes where a `Value` takes 72.
 #[derive(Debug, Clone, PartialEq)]
@@ -110,9 +110,9 @@ impl Texts {
             None => self.text(""),
             Some(Value::String(text)) => self.text(text),
             Some(Value::Number(n)) => {
-                crate::js::with_number_text(n.as_f64().unwrap_or(f64::NAN), |text| self.text(text))
+                crate::engine::js::with_number_text(n.as_f64().unwrap_or(f64::NAN), |text| self.text(text))
             }
-            Some(other) => self.text(&crate::js::to_string(other)),
+            Some(other) => self.text(&crate::engine::js::to_string(other)),
         }
     }
 
@@ -165,7 +165,7 @@ impl Variable {
     pub(crate) fn key_text(&self) -> String {
         match self.key.as_str() {
             Some(text) => text.to_owned(),
-            None => crate::js::to_string(&self.key.to_value()),
+            None => crate::engine::js::to_string(&self.key.to_value()),
         }
     }
 
@@ -186,7 +186,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::Scalar;
-    use crate::js;
+    use crate::engine::js;
 
     fn value() -> impl Strategy<Value = Value> {
         prop_oneof![

@@ -1,13 +1,13 @@
 //! The impressions a decision queues: what makes an experiment's variations show in VWO's
-//! reports. Apart from `report` so that the decision path depends on it alone.
+//! reports.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::context::Context;
-use crate::decide::Impression;
-use crate::events::Reporter;
+use crate::engine::Context;
+use crate::engine::Impression;
+use crate::engine::Model;
 use crate::events::payload::{Pending, What};
-use crate::model::Model;
+use crate::events::reporter::Reporter;
 
 /// Milliseconds since the Unix epoch, as the SDK stamps events.
 pub(crate) fn now_ms() -> u64 {

@@ -62,8 +62,8 @@ impl Weight {
                 truthy: false,
             },
             Some(value) => Self {
-                number: crate::js::to_number(value),
-                truthy: crate::js::truthy(value),
+                number: crate::engine::js::to_number(value),
+                truthy: crate::engine::js::truthy(value),
             },
         }
     }

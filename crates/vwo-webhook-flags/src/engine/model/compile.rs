@@ -9,10 +9,10 @@ use serde_json::{Map, Value};
 use super::{
     Feature, Group, Kind, Member, Model, RawRule, ReportedId, Reporting, Rule, Variations, property,
 };
-use crate::fast_hash::FastMap;
-use crate::js;
-use crate::segment::{Compiling, Crash, FeatureIds};
-use crate::variable::Texts;
+use crate::engine::fast_hash::FastMap;
+use crate::engine::js;
+use crate::engine::segment::{Compiling, Crash, FeatureIds};
+use crate::engine::variable::Texts;
 
 mod campaign;
 

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use serde_json::Value;
 use smallvec::SmallVec;
 
-use crate::bucket::{self, Weight};
-use crate::decide::{Run, Stop, Whitelisted, Winners};
-use crate::js;
-use crate::model::{Feature, Group, GroupRef, Kind, Rule, property};
-use crate::storage::StoredDecision;
+use super::{Run, Stop, Whitelisted, Winners};
+use crate::engine::bucket::{self, Weight};
+use crate::engine::js;
+use crate::engine::model::{Feature, Group, GroupRef, Kind, Rule, property};
+use crate::engine::stored::StoredDecision;
 
 /// How deep groups may nest through rollout rules before the SDK's recursion would overflow
 /// its stack (a group whose rollout is in the same group recurses for ever).
@@ -41,7 +41,7 @@ fn winner_value(winner: &Rule) -> Result<Value, Stop> {
 
 /// The rest of `checkWhitelistingAndPreSeg`: the group check, pre-segmentation, and the
 /// group's winner when the rule is in one.
-pub(crate) fn check_group(
+pub(super) fn check_group(
     run: &mut Run<'_, '_>,
     feature: &Feature,
     rule: &Arc<Rule>,
@@ -254,7 +254,7 @@ fn find_winner(
 /// `calculateBucketValue(getBucketingSeed(userId, undefined, groupId))`.
 fn bucket_in_group(run: &Run<'_, '_>, group: &GroupRef) -> f64 {
     bucket::bucket(
-        bucket::hash_joined(&[&group.text, &run.context.0.id]),
+        bucket::hash_joined(&[&group.text, run.context.id()]),
         bucket::MAX_TRAFFIC_VALUE,
     )
 }
@@ -292,7 +292,7 @@ fn remember_winner(run: &mut Run<'_, '_>, winner: &Arc<Rule>, group: &GroupRef) 
         experiment_variation_id: Some(variation_id),
         ..StoredDecision::default()
     };
-    if crate::decide::storable(&decision) {
+    if crate::engine::decide::storable(&decision) {
         run.access.set(&group.storage_key, decision);
     }
     Ok(())

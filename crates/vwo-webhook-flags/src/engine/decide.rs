@@ -1,9 +1,10 @@
 //! `getFlag`: the rule order, traffic, bucketing and whitelisting of `api/GetFlag.ts`,
 //! `utils/DecisionUtil.ts` and `services/CampaignDecisionService.ts`, step for step. Mutually
-//! exclusive groups are in [`crate::meg`].
+//! exclusive groups are in [`groups`]; pre-segmentation and whitelisting in `segments`;
+//! traffic and variation bucketing in `traffic`.
 //!
-//! A run is pure apart from its storage access, so the async path can replay it (see
-//! [`crate::Flags::get_flag_async`]).
+//! [`decide`] is the engine's door. A run is pure apart from its storage view, so the async
+//! path can replay it (see [`crate::Flags::get_flag_async`]).
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -11,43 +12,120 @@ use std::sync::Arc;
 use serde_json::Value;
 use smallvec::SmallVec;
 
-use crate::context::Context;
-use crate::js;
-use crate::model::{Model, ReportedId, Rule, Variation};
-use crate::segment::Crash;
-use crate::storage::StoredDecision;
-use crate::variable::Scalar;
+use crate::engine::context::Context;
+use crate::engine::flag::{Flag, Placement, Reason, RuleDecision};
+use crate::engine::js;
+use crate::engine::model::{Model, ReportedId, Rule, Variation};
+use crate::engine::segment::Crash;
+use crate::engine::stored::StoredDecision;
+use crate::engine::variable::Scalar;
 
+mod groups;
 mod segments;
 mod traffic;
+
+/// What a decision answers: the flag, the impressions the SDK sends for it, and (when asked
+/// for) the path to the answer.
+#[derive(Debug)]
+pub(crate) struct Decision {
+    pub(crate) flag: Flag,
+    pub(crate) impressions: Impressions,
+    /// Which rules were tried and which check failed; empty unless traced.
+    pub(crate) trace: Vec<String>,
+}
+
+/// A storage key the decision needs that the view has not read yet: the async path reads it
+/// and decides again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Miss(pub(crate) String);
+
+/// Decides `feature_key` for `context` on `model`, as the SDK's `getFlag` does: reads and
+/// writes sticky decisions through `storage`, asks `lists` for `inlist(..)` segments, and
+/// records the path when `trace` is set. Where the SDK would throw, the flag is off
+/// ([`Reason::InvalidSettings`]) and the impressions made before are kept, as the SDK sends them.
+pub(crate) fn decide(
+    model: &Model,
+    feature_key: &str,
+    context: &Context,
+    storage: &mut dyn StorageView,
+    lists: &dyn Lists,
+    trace: bool,
+) -> Result<Decision, Miss> {
+    let mut outcome = Outcome::default();
+    Run::new(model, context, storage, lists, trace).get_flag(feature_key, &mut outcome)?;
+    Ok(Decision {
+        flag: flag_of(&outcome),
+        impressions: outcome.impressions,
+        trace: outcome.trace,
+    })
+}
+
+/// The answer a run's outcome gives.
+fn flag_of(outcome: &Outcome<'_>) -> Flag {
+    let reason = if outcome.crashed {
+        Reason::InvalidSettings
+    } else if outcome.stored {
+        Reason::Stored
+    } else if outcome.unknown_feature {
+        Reason::UnknownFeature
+    } else if outcome.enabled {
+        Reason::Matched
+    } else {
+        Reason::NoRulePassed
+    };
+    let enabled = outcome.enabled && !outcome.crashed;
+    let rule = |passed: &Passed<'_>| RuleDecision {
+        campaign_id: passed.id.clone(),
+        key: Arc::clone(&passed.key_text),
+        variation_id: passed.variation_id.clone(),
+        placement: passed.how,
+    };
+    Flag {
+        enabled,
+        variables: outcome
+            .variation
+            .as_ref()
+            .filter(|_| enabled)
+            .map(|v| Arc::clone(&v.variables)),
+        rollout: outcome.rollout.as_ref().filter(|_| enabled).map(rule),
+        experiment: outcome.experiment.as_ref().filter(|_| enabled).map(rule),
+        reason,
+    }
+}
 
 /// Which id `_vwoUserId` holds: the context's, or the SDK's UUID for it (a rule with a user
 /// list). Named, not copied: a decision sets it for every rule it checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum UserIdKind {
+enum UserIdKind {
     Id,
     Uuid,
 }
 
 /// The text of a `_vwoUserId`; `uuid` is computed before a [`UserIdKind::Uuid`] is set.
-pub(crate) fn user_id_text<'r>(
+fn user_id_text<'r>(
     kind: Option<UserIdKind>,
     context: &'r Context,
     uuid: &'r Option<String>,
 ) -> Option<&'r str> {
     match kind? {
-        UserIdKind::Id => Some(&context.0.id),
+        UserIdKind::Id => Some(context.id()),
         UserIdKind::Uuid => uuid.as_deref(),
     }
 }
 
 /// Why a run stopped early.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Stop {
+enum Stop {
     /// Where the SDK throws: its answer is "disabled".
     Crash,
     /// The async path has not read this storage key yet.
     Miss(String),
+}
+
+impl From<Miss> for Stop {
+    fn from(Miss(key): Miss) -> Self {
+        Stop::Miss(key)
+    }
 }
 
 impl From<Crash> for Stop {
@@ -57,8 +135,9 @@ impl From<Crash> for Stop {
 }
 
 /// Storage as one run sees it (already bound to the user).
-pub(crate) trait Access {
-    fn get(&mut self, key: &str) -> Result<Option<StoredDecision>, Stop>;
+pub(crate) trait StorageView {
+    /// What storage holds for `key`, or [`Miss`] where the view has not read it yet.
+    fn get(&mut self, key: &str) -> Result<Option<StoredDecision>, Miss>;
     fn set(&mut self, key: &str, decision: StoredDecision);
     /// Whether there is storage: without it a decision reads nothing and builds nothing to
     /// store.
@@ -68,32 +147,20 @@ pub(crate) trait Access {
 }
 
 /// VWO's gateway, for `inlist` segments.
-pub(crate) trait ListCheck {
+pub(crate) trait Lists {
     fn in_list(&self, list_id: &str, attribute: &str) -> bool;
 }
 
 /// A rule that passed, as the SDK's integrations callback reports it; the key is the
 /// settings' own unless storage gave it.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Passed<'a> {
-    pub(crate) id: Value,
-    pub(crate) key: Cow<'a, Scalar>,
+struct Passed<'a> {
+    id: Value,
+    key: Cow<'a, Scalar>,
     /// `String(key)`.
-    pub(crate) key_text: Arc<str>,
-    pub(crate) variation_id: Value,
-    pub(crate) how: Source,
-}
-
-/// How a rule put the user in its variation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Source {
-    /// Traffic and bucketing, in this decision.
-    Bucketed,
-    /// Whitelisting: the user's variation targeting variables matched a variation's segments.
-    Whitelisted,
-    /// A decision kept in storage from an earlier one.
-    Stored,
+    key_text: Arc<str>,
+    variation_id: Value,
+    how: Placement,
 }
 
 /// An impression the SDK sends (`vwo_variationShown`).
@@ -112,54 +179,54 @@ pub(crate) type Impressions = SmallVec<[Impression; 4]>;
 
 /// What a run decided. Built in place (it is large, and a decision is short).
 #[derive(Debug, Default)]
-pub(crate) struct Outcome<'a> {
-    pub(crate) enabled: bool,
-    pub(crate) variation: Option<Arc<Variation>>,
-    pub(crate) rollout: Option<Passed<'a>>,
-    pub(crate) experiment: Option<Passed<'a>>,
-    pub(crate) impressions: Impressions,
-    pub(crate) trace: Vec<String>,
+struct Outcome<'a> {
+    enabled: bool,
+    variation: Option<Arc<Variation>>,
+    rollout: Option<Passed<'a>>,
+    experiment: Option<Passed<'a>>,
+    impressions: Impressions,
+    trace: Vec<String>,
     /// The feature does not exist.
-    pub(crate) unknown_feature: bool,
+    unknown_feature: bool,
     /// The SDK would have thrown (and answered "disabled").
-    pub(crate) crashed: bool,
+    crashed: bool,
     /// A stored experiment answered before any rule was evaluated.
-    pub(crate) stored: bool,
+    stored: bool,
 }
 
 /// A whitelisted variation.
-pub(crate) struct Whitelisted {
-    pub(crate) variation: Arc<Variation>,
+struct Whitelisted {
+    variation: Arc<Variation>,
 }
 
 /// `evaluatedFeatureMap`: the keys of the features whose rollout passed during this run.
-pub(crate) type Evaluated<'a> = SmallVec<[&'a str; 4]>;
+type Evaluated<'a> = SmallVec<[&'a str; 4]>;
 
 /// The group winners found during this run (`megGroupWinnerCampaigns`), by group.
-pub(crate) type Winners = SmallVec<[(usize, Value); 2]>;
+type Winners = SmallVec<[(usize, Value); 2]>;
 
 /// One decision in progress.
-pub(crate) struct Run<'a, 'r> {
-    pub(crate) model: &'a Model,
-    pub(crate) context: &'a Context,
-    pub(crate) access: &'r mut dyn Access,
-    pub(crate) lists: &'r dyn ListCheck,
+struct Run<'a, 'r> {
+    model: &'a Model,
+    context: &'a Context,
+    access: &'r mut dyn StorageView,
+    lists: &'r dyn Lists,
     /// `_vwoUserId` as it stands in the custom variables and in the variation targeting
     /// variables (the SDK sets it per rule, and later reads see the last one set).
-    pub(crate) custom_user_id: Option<UserIdKind>,
-    pub(crate) targeting_user_id: Option<UserIdKind>,
+    custom_user_id: Option<UserIdKind>,
+    targeting_user_id: Option<UserIdKind>,
     uuid: Option<String>,
-    pub(crate) evaluated: Evaluated<'a>,
-    pub(crate) depth: u32,
-    pub(crate) trace: Option<Vec<String>>,
+    evaluated: Evaluated<'a>,
+    depth: u32,
+    trace: Option<Vec<String>>,
 }
 
 impl<'a, 'r> Run<'a, 'r> {
-    pub(crate) fn new(
+    fn new(
         model: &'a Model,
         context: &'a Context,
-        access: &'r mut dyn Access,
-        lists: &'r dyn ListCheck,
+        access: &'r mut dyn StorageView,
+        lists: &'r dyn Lists,
         trace: bool,
     ) -> Self {
         Self {
@@ -176,7 +243,7 @@ impl<'a, 'r> Run<'a, 'r> {
         }
     }
 
-    pub(crate) fn note(&mut self, message: impl FnOnce() -> String) {
+    fn note(&mut self, message: impl FnOnce() -> String) {
         if let Some(trace) = &mut self.trace {
             trace.push(message());
         }
@@ -184,9 +251,9 @@ impl<'a, 'r> Run<'a, 'r> {
 
     /// What storage holds for `key`, without a call when there is no storage.
     #[inline]
-    pub(crate) fn stored(&mut self, key: &str) -> Result<Option<StoredDecision>, Stop> {
+    fn stored(&mut self, key: &str) -> Result<Option<StoredDecision>, Stop> {
         if self.access.remembers() {
-            self.access.get(key)
+            Ok(self.access.get(key)?)
         } else {
             Ok(None)
         }
@@ -195,13 +262,16 @@ impl<'a, 'r> Run<'a, 'r> {
     /// Computes the SDK's UUID for this user and account (`getUUID`), once a run.
     fn compute_uuid(&mut self) {
         if self.uuid.is_none() {
-            self.uuid = Some(crate::uuid::user_uuid(&self.context.0.id, &self.model.account_id));
+            self.uuid = Some(crate::engine::uuid::user_uuid(
+                self.context.id(),
+                &self.model.account_id,
+            ));
         }
     }
 
     /// Decides `feature_key` into `outcome` (a default one).
-    pub(crate) fn get_flag(mut self, feature_key: &str, outcome: &mut Outcome<'a>) -> Result<(), Stop> {
-        match self.decide(feature_key, outcome) {
+    fn get_flag(mut self, feature_key: &str, outcome: &mut Outcome<'a>) -> Result<(), Miss> {
+        match self.decide_feature(feature_key, outcome) {
             Ok(()) => {
                 outcome.trace = self.trace.take().unwrap_or_default();
                 Ok(())
@@ -219,11 +289,11 @@ impl<'a, 'r> Run<'a, 'r> {
                 };
                 Ok(())
             }
-            Err(miss) => Err(miss),
+            Err(Stop::Miss(key)) => Err(Miss(key)),
         }
     }
 
-    fn decide(&mut self, feature_key: &str, outcome: &mut Outcome<'a>) -> Result<(), Stop> {
+    fn decide_feature(&mut self, feature_key: &str, outcome: &mut Outcome<'a>) -> Result<(), Stop> {
         let mut check_experiments = false;
         let mut rollout_variation: Option<Arc<Variation>> = None;
         let mut experiment_variation: Option<Arc<Variation>> = None;
@@ -250,7 +320,7 @@ impl<'a, 'r> Run<'a, 'r> {
                         key: Cow::Owned(Scalar::of(key)),
                         key_text: Arc::from(js::to_string(key)),
                         variation_id: variation_id.clone(),
-                        how: Source::Stored,
+                        how: Placement::Stored,
                     });
                     outcome.stored = true;
                     return Ok(());
@@ -270,7 +340,7 @@ impl<'a, 'r> Run<'a, 'r> {
                         key: Cow::Owned(Scalar::of(key)),
                         key_text: Arc::from(js::to_string(key)),
                         variation_id,
-                        how: Source::Stored,
+                        how: Placement::Stored,
                     };
                     self.evaluated.extend(known.map(|f| &*f.key));
                     outcome.rollout = Some(passed);
@@ -338,7 +408,7 @@ impl<'a, 'r> Run<'a, 'r> {
                             self.note(|| format!("whitelisted into variation {}", whitelisted.variation.key));
                             outcome.enabled = true;
                             outcome.experiment =
-                                Some(passed_by(rule, &whitelisted.variation, Source::Whitelisted));
+                                Some(passed_by(rule, &whitelisted.variation, Placement::Whitelisted));
                             experiment_variation = Some(whitelisted.variation);
                         }
                     }
@@ -393,11 +463,14 @@ impl<'a, 'r> Run<'a, 'r> {
             return Ok(None);
         };
         self.impression(outcome, &rule.reported_id, &variation.reported_id);
-        Ok(Some((passed_by(rule, &variation, Source::Bucketed), variation)))
+        Ok(Some((
+            passed_by(rule, &variation, Placement::Bucketed),
+            variation,
+        )))
     }
 
     fn impression(&self, outcome: &mut Outcome<'a>, campaign_id: &ReportedId, variation_id: &ReportedId) {
-        let vwo_user_id = if self.context.0.post_segmentation_variables.is_empty() {
+        let vwo_user_id = if self.context.post_segmentation_variables().is_empty() {
             None
         } else {
             user_id_text(self.custom_user_id, self.context, &self.uuid).map(str::to_owned)
@@ -414,7 +487,7 @@ fn verdict(passed: bool) -> &'static str {
     if passed { "passed" } else { "failed" }
 }
 
-fn passed_by<'a>(rule: &'a Rule, variation: &Variation, how: Source) -> Passed<'a> {
+fn passed_by<'a>(rule: &'a Rule, variation: &Variation, how: Placement) -> Passed<'a> {
     Passed {
         id: rule.id.clone(),
         key: Cow::Borrowed(&rule.key),
@@ -426,10 +499,38 @@ fn passed_by<'a>(rule: &'a Rule, variation: &Variation, how: Source) -> Passed<'
 
 /// `StorageDecorator.setDataInStorage` refuses a rollout without a variation and an
 /// experiment without a variation.
-pub(crate) fn storable(decision: &StoredDecision) -> bool {
+fn storable(decision: &StoredDecision) -> bool {
     let truthy = |v: &Option<Value>| v.as_ref().is_some_and(js::truthy);
     !((truthy(&decision.rollout_key)
         && !truthy(&decision.experiment_key)
         && !truthy(&decision.rollout_variation_id))
         || (truthy(&decision.experiment_key) && !truthy(&decision.experiment_variation_id)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outcome_gives_the_flag_its_reason_and_a_crash_turns_it_off() {
+        let flag = |enabled: bool, mark: fn(&mut Outcome<'static>)| {
+            let mut outcome = Outcome {
+                enabled,
+                ..Outcome::default()
+            };
+            mark(&mut outcome);
+            flag_of(&outcome)
+        };
+        assert_eq!(flag(false, |_| {}).reason(), Reason::NoRulePassed);
+        assert_eq!(flag(true, |_| {}).reason(), Reason::Matched);
+        assert!(flag(true, |_| {}).is_enabled());
+        assert_eq!(flag(true, |o| o.stored = true).reason(), Reason::Stored);
+        assert_eq!(
+            flag(false, |o| o.unknown_feature = true).reason(),
+            Reason::UnknownFeature
+        );
+        let crashed = flag(true, |o| o.crashed = true);
+        assert_eq!(crashed.reason(), Reason::InvalidSettings);
+        assert!(!crashed.is_enabled());
+    }
 }

@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::bucket::{self, Range, Weight};
-use crate::fast_hash::FastMap;
-use crate::js;
-use crate::model::{GroupRef, Kind, ReportedId, Rule, Segments, Variation, Variations, property};
-use crate::segment::{Compiling, Crash, FeatureIds, Node};
-use crate::variable::{Scalar, Texts, Variable};
+use crate::engine::bucket::{self, Range, Weight};
+use crate::engine::fast_hash::FastMap;
+use crate::engine::js;
+use crate::engine::model::{GroupRef, Kind, ReportedId, Rule, Segments, Variation, Variations, property};
+use crate::engine::segment::{Compiling, Crash, FeatureIds, Node};
+use crate::engine::variable::{Scalar, Texts, Variable};
 
 /// An array's items, `[]` for a plain object (`{}` normalized), anything else or nothing.
 pub(super) fn list(value: Option<&Value>) -> &[Value] {

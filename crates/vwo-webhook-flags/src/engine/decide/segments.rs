@@ -4,15 +4,15 @@
 
 use std::sync::Arc;
 
-use super::{Access, ListCheck, Run, Stop, UserIdKind, Whitelisted, Winners, user_id_text};
-use crate::model::{Feature, Kind, Rule, Segments, Variation};
-use crate::segment::{Crash, Env, Lookup, Node};
+use super::{Lists, Run, Stop, StorageView, UserIdKind, Whitelisted, Winners, user_id_text};
+use crate::engine::model::{Feature, Kind, Rule, Segments, Variation};
+use crate::engine::segment::{Crash, Env, Lookup, Node};
 
 impl Run<'_, '_> {
     /// `checkWhitelistingAndPreSeg`: whether the rule applies to the user, and the
     /// whitelisted variation if forced variations put the user in one. `winners` is `None`
     /// where the SDK passes `null` (a rollout evaluated for a group), which throws if written.
-    pub(crate) fn check_whitelisting_and_pre_segmentation(
+    pub(super) fn check_whitelisting_and_pre_segmentation(
         &mut self,
         feature: &Feature,
         rule: &Arc<Rule>,
@@ -33,15 +33,15 @@ impl Run<'_, '_> {
             }
         }
         self.custom_user_id = Some(user_id);
-        crate::meg::check_group(self, feature, rule, winners)
+        super::groups::check_group(self, feature, rule, winners)
     }
 
     /// `getPreSegmentationDecision`.
-    pub(crate) fn pre_segmentation(&mut self, rule: &Rule) -> Result<bool, Stop> {
+    pub(super) fn pre_segmentation(&mut self, rule: &Rule) -> Result<bool, Stop> {
         match rule.pre_segments()? {
             None | Some(Segments::Skip) => Ok(true),
             Some(Segments::Dsl(node)) => {
-                let properties = &self.context.0.custom_variables;
+                let properties = self.context.custom_variables();
                 self.evaluate(node, properties, self.custom_user_id)
             }
         }
@@ -74,7 +74,7 @@ impl Run<'_, '_> {
     /// lost their methods and throws (`getWeight is not a function`): it answers disabled.
     fn whitelisting(&mut self, rule: &Rule) -> Result<Option<Whitelisted>, Stop> {
         let mut targeted: Vec<&Arc<Variation>> = Vec::new();
-        let properties = &self.context.0.variation_targeting_variables;
+        let properties = self.context.variation_targeting_variables();
         for variation in rule.variations.iter() {
             let Some(node) = &variation.whitelist else {
                 continue;
@@ -95,15 +95,15 @@ impl Run<'_, '_> {
 
 /// The segment evaluator's view of storage and the gateway during a run; it remembers a
 /// storage miss so the run can stop with it rather than with a crash.
-pub(crate) struct RunLookup<'r> {
-    pub(crate) access: &'r mut dyn Access,
-    pub(crate) lists: &'r dyn ListCheck,
-    pub(crate) stop: Option<Stop>,
+pub(super) struct RunLookup<'r> {
+    pub(super) access: &'r mut dyn StorageView,
+    pub(super) lists: &'r dyn Lists,
+    pub(super) stop: Option<Stop>,
 }
 
 impl RunLookup<'_> {
     /// The reason the evaluation stopped: a storage miss if there was one, else a crash.
-    pub(crate) fn take_stop(&mut self) -> Stop {
+    pub(super) fn take_stop(&mut self) -> Stop {
         self.stop.take().unwrap_or(Stop::Crash)
     }
 }
@@ -115,8 +115,8 @@ impl Lookup for RunLookup<'_> {
         }
         match self.access.get(feature_key) {
             Ok(found) => Ok(found.is_some()),
-            Err(stop) => {
-                self.stop = Some(stop);
+            Err(miss) => {
+                self.stop = Some(miss.into());
                 Err(Crash)
             }
         }

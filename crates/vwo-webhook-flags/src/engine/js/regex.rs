@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::fast_hash::FastMap;
+use std::collections::HashMap;
 
 /// Steps fancy-regex's backtracking VM may take for one test before it gives up: about a
 /// millisecond of work, far beyond what a real segment needs.
@@ -121,9 +121,9 @@ fn unit_char(unit: u16) -> char {
 /// `Canonicalize` (ECMA-262 22.2.2.7.3 without `u`: the one-unit `toUpperCase`, except that a
 /// unit above ASCII never becomes an ASCII one).
 fn case_equivalents(unit: u16) -> &'static [u16] {
-    static CLASSES: OnceLock<FastMap<u16, Vec<u16>>> = OnceLock::new();
+    static CLASSES: OnceLock<HashMap<u16, Vec<u16>>> = OnceLock::new();
     let classes = CLASSES.get_or_init(|| {
-        let mut classes: FastMap<u16, Vec<u16>> = FastMap::default();
+        let mut classes: HashMap<u16, Vec<u16>> = HashMap::new();
         for unit in 0..=u16::MAX {
             classes.entry(canonicalize(unit)).or_default().push(unit);
         }

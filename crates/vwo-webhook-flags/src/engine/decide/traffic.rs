@@ -4,13 +4,13 @@
 use std::sync::Arc;
 
 use super::{Run, Stop};
-use crate::bucket;
-use crate::js;
-use crate::model::{Kind, Rule, Variation};
+use crate::engine::bucket;
+use crate::engine::js;
+use crate::engine::model::{Kind, Rule, Variation};
 
 impl Run<'_, '_> {
     /// `evaluateTrafficAndGetVariation`: the user's variation if the traffic takes them.
-    pub(crate) fn traffic_and_variation(&mut self, rule: &Rule) -> Result<Option<Arc<Variation>>, Stop> {
+    pub(super) fn traffic_and_variation(&mut self, rule: &Rule) -> Result<Option<Arc<Variation>>, Stop> {
         let (part, bucket) = self.is_user_part(rule)?;
         let traffic = match rule.kind {
             Kind::Rollout | Kind::Personalize => rule.first_variation()?.weight.number,
@@ -30,7 +30,7 @@ impl Run<'_, '_> {
             _ => {
                 let multiplier = if rule.traffic_truthy { 1.0 } else { f64::NAN };
                 let seed = rule.salt.as_deref().unwrap_or(&rule.id_text);
-                let hash = bucket::hash_joined(&[seed, &self.model.account_id, &self.context.0.id]);
+                let hash = bucket::hash_joined(&[seed, &self.model.account_id, self.context.id()]);
                 let value = bucket::bucket(hash, bucket::MAX_TRAFFIC_VALUE) * multiplier;
                 let value = value.floor();
                 let variation = rule.variations.iter().find(|v| v.range.contains(value)).cloned();
@@ -44,7 +44,7 @@ impl Run<'_, '_> {
     }
 
     /// `isUserPartOfCampaign`, and the bucket it compared.
-    pub(crate) fn is_user_part(&self, rule: &Rule) -> Result<(bool, f64), Stop> {
+    pub(super) fn is_user_part(&self, rule: &Rule) -> Result<(bool, f64), Stop> {
         let (salt, traffic) = match rule.kind {
             Kind::Rollout | Kind::Personalize => {
                 let first = rule.first_variation()?;
@@ -54,7 +54,7 @@ impl Run<'_, '_> {
         };
         let seed = salt.unwrap_or(&rule.id_text);
         let value = bucket::bucket(
-            bucket::hash_joined(&[seed, &self.context.0.id]),
+            bucket::hash_joined(&[seed, self.context.id()]),
             bucket::MAX_TRAFFIC_PERCENT,
         );
         Ok((value != 0.0 && value <= traffic, value))

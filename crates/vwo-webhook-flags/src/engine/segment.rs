@@ -9,9 +9,9 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
-use crate::context::Context;
-use crate::js;
-use crate::operand::{Operand, Reading, RegexCache};
+use crate::engine::context::Context;
+use crate::engine::js;
+use crate::engine::operand::{Operand, Reading, RegexCache};
 
 mod gathered;
 
@@ -224,7 +224,7 @@ impl Node {
                 })
             }
             Node::UserAgent(operand) => {
-                let Some(ua) = env.context.0.user_agent.as_deref().filter(|ua| !ua.is_empty()) else {
+                let Some(ua) = env.context.user_agent().filter(|ua| !ua.is_empty()) else {
                     return Ok(false);
                 };
                 let tag = js::decode_uri_component(ua).ok_or(Crash)?;
@@ -234,9 +234,7 @@ impl Node {
                 let tag = match kind {
                     TextOperand::IpAddress => env
                         .context
-                        .0
-                        .ip_address
-                        .as_deref()
+                        .ip_address()
                         .filter(|ip| !ip.is_empty())
                         .map(str::to_owned),
                     TextOperand::BrowserVersion => ua_detail(env.context, "browser_version"),
@@ -302,7 +300,7 @@ fn tag_text(value: &Value) -> Option<Cow<'_, str>> {
 
 /// A field of the parsed user agent, as `String(x)`; `None` without details or a `null`.
 fn ua_detail(context: &Context, key: &str) -> Option<String> {
-    let Some(Value::Object(details)) = &context.0.user_agent_details else {
+    let Some(Value::Object(details)) = context.user_agent_details() else {
         return None;
     };
     match details.get(key) {

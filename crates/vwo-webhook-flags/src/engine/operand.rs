@@ -5,9 +5,9 @@
 
 use std::sync::Arc;
 
-use crate::fast_hash::FastMap;
-use crate::js;
-use crate::js::regex::{Flags, JsRegex};
+use crate::engine::fast_hash::FastMap;
+use crate::engine::js;
+use crate::engine::js::regex::{Flags, JsRegex};
 
 /// Which comparison an operand asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::bucket::{Range, Weight};
-use crate::fast_hash::FastMap;
-use crate::js;
-use crate::segment::{Compiling, Crash, FeatureIds, Node, Report};
-use crate::variable::{Scalar, Variable};
+use crate::engine::bucket::{Range, Weight};
+use crate::engine::fast_hash::FastMap;
+use crate::engine::js;
+use crate::engine::segment::{Compiling, Crash, FeatureIds, Node, Report};
+use crate::engine::variable::{Scalar, Variable};
 
 mod compile;
 

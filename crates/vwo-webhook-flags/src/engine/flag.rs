@@ -4,9 +4,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::decide::{Outcome, Passed, Source};
-use crate::model::Variation;
-use crate::variable::Variable;
+use crate::engine::variable::Variable;
 
 /// A rule that decided the flag: its campaign and the variation the user got.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,18 +16,19 @@ pub struct RuleDecision {
     /// The variation's id.
     pub variation_id: Value,
     /// How the rule put the user in it: bucketed now, whitelisted, or kept from storage.
-    pub source: Source,
+    pub placement: Placement,
 }
 
-impl RuleDecision {
-    fn of(passed: &Passed<'_>) -> Self {
-        Self {
-            campaign_id: passed.id.clone(),
-            key: Arc::clone(&passed.key_text),
-            variation_id: passed.variation_id.clone(),
-            source: passed.how,
-        }
-    }
+/// How a rule put the user in its variation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Placement {
+    /// Traffic and bucketing, in this decision.
+    Bucketed,
+    /// Whitelisting: the user's variation targeting variables matched a variation's segments.
+    Whitelisted,
+    /// A decision kept in storage from an earlier one.
+    Stored,
 }
 
 /// Why the flag is what it is.
@@ -54,47 +53,37 @@ pub enum Reason {
 /// The answer for one feature and one user.
 #[derive(Debug, Clone)]
 pub struct Flag {
-    enabled: bool,
-    variation: Option<Arc<Variation>>,
-    rollout: Option<RuleDecision>,
-    experiment: Option<RuleDecision>,
-    reason: Reason,
+    pub(super) enabled: bool,
+    /// The variation's variables (shared with the compiled settings); empty when off.
+    pub(super) variables: Option<Arc<[Variable]>>,
+    pub(super) rollout: Option<RuleDecision>,
+    pub(super) experiment: Option<RuleDecision>,
+    pub(super) reason: Reason,
 }
 
 impl Flag {
-    pub(crate) fn from_outcome(outcome: &Outcome<'_>) -> Self {
-        let reason = if outcome.crashed {
-            Reason::InvalidSettings
-        } else if outcome.stored {
-            Reason::Stored
-        } else if outcome.unknown_feature {
-            Reason::UnknownFeature
-        } else if outcome.enabled {
-            Reason::Matched
-        } else {
-            Reason::NoRulePassed
-        };
-        let enabled = outcome.enabled && !outcome.crashed;
-        Self {
-            enabled,
-            variation: outcome.variation.clone().filter(|_| enabled),
-            rollout: outcome.rollout.as_ref().filter(|_| enabled).map(RuleDecision::of),
-            experiment: outcome
-                .experiment
-                .as_ref()
-                .filter(|_| enabled)
-                .map(RuleDecision::of),
-            reason,
-        }
+    pub(crate) fn without_settings() -> Self {
+        Self::off(Reason::NoSettings)
     }
 
-    pub(crate) fn without_settings() -> Self {
+    /// Off, as the SDK answers where it throws.
+    pub(crate) fn invalid_settings() -> Self {
+        Self::off(Reason::InvalidSettings)
+    }
+
+    /// A flag that only carries `reason`, for the service side's tests.
+    #[cfg(test)]
+    pub(crate) fn for_reason(reason: Reason) -> Self {
+        Self::off(reason)
+    }
+
+    fn off(reason: Reason) -> Self {
         Self {
             enabled: false,
-            variation: None,
+            variables: None,
             rollout: None,
             experiment: None,
-            reason: Reason::NoSettings,
+            reason,
         }
     }
 
@@ -120,7 +109,7 @@ impl Flag {
 
     /// The variation's variables, in the settings' order (empty when the flag is off).
     pub fn variables(&self) -> &[Variable] {
-        self.variation.as_ref().map_or(&[], |v| &v.variables)
+        self.variables.as_deref().unwrap_or(&[])
     }
 
     /// A variable's value, whatever its type (the SDK's `getVariable(key)`).

@@ -5,9 +5,9 @@
 use serde_json::Value;
 
 use super::{AndItem, Crash, Env, OrItem, OrKey};
-use crate::context::Context;
-use crate::js;
-use crate::js::regex::{Flags, JsRegex};
+use crate::engine::context::Context;
+use crate::engine::js;
+use crate::engine::js::regex::{Flags, JsRegex};
 
 /// `every`: false at the first false element; location elements are gathered and, once one
 /// of each element is a location, checked together.
@@ -39,10 +39,10 @@ pub(super) fn every(items: &[AndItem], env: &mut Env<'_>) -> Result<bool, Crash>
 
 /// `checkLocationPreSegmentation`: needs an IP address given (even empty) and a location.
 fn check_location(expected: &[(&'static str, &Value)], context: &Context) -> Result<bool, Crash> {
-    if context.0.ip_address.is_none() {
+    if context.ip_address().is_none() {
         return Ok(false);
     }
-    let Some(location) = &context.0.location else {
+    let Some(location) = context.location() else {
         return Ok(false);
     };
     let actual = |key: &str| -> Result<Option<&Value>, Crash> {
@@ -115,10 +115,10 @@ pub(super) fn some(items: &[OrItem], env: &mut Env<'_>) -> Result<bool, Crash> {
 /// `checkUserAgentParser`; `None` where the SDK's check throws (and is caught, so the element
 /// is then evaluated as usual).
 fn check_user_agent(expected: &[(&'static str, Vec<String>)], context: &Context) -> Option<bool> {
-    if context.0.user_agent.as_deref().is_none_or(str::is_empty) || context.0.user_agent_details.is_none() {
+    if context.user_agent().is_none_or(str::is_empty) || context.user_agent_details().is_none() {
         return Some(false);
     }
-    check_value_present(expected, context.0.user_agent_details.as_ref()?)
+    check_value_present(expected, context.user_agent_details()?)
 }
 
 /// `checkValuePresent` over the parsed user agent's fields, in their order.
