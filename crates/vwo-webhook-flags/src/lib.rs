@@ -7,9 +7,9 @@ mod flags;
 mod meter;
 #[cfg(feature = "openfeature")]
 mod openfeature;
-mod report;
 mod storage;
 pub mod telemetry;
+mod tracking;
 
 pub use engine::{
     Context, ContextError, Flag, Placement, Reason, RuleDecision, SegmentError, Variable, evaluate_segment,
@@ -22,5 +22,5 @@ pub use events::{
 pub use flags::{Explanation, Flags, Gateway, NoGateway};
 #[cfg(feature = "openfeature")]
 pub use openfeature::{PROVIDER_NAME, VwoProvider};
-pub use report::EventError;
 pub use storage::{AsyncStorage, BoxFuture, MemoryStorage, NoStorage, Storage, StoredDecision};
+pub use tracking::EventError;

@@ -65,28 +65,28 @@ pub(crate) fn record_decision(flag: &Flag) {
 
 /// Logs the settings' problems once, when they are compiled, and sets the gauges.
 pub(crate) fn record_compiled(model: &Model) {
-    let report = &model.report;
-    if report.crashes > 0 {
+    let problems = &model.problems;
+    if problems.throwing_segments > 0 {
         tracing::warn!(
-            segments = report.crashes,
+            segments = problems.throwing_segments,
             "the settings hold segments the VWO SDK fails on; the flags they guard decide disabled"
         );
     }
-    if report.bad_regexes > 0 {
+    if problems.bad_regexes > 0 {
         tracing::warn!(
-            regexes = report.bad_regexes,
+            regexes = problems.bad_regexes,
             "the settings hold regex() segments that do not compile; they never match"
         );
     }
-    metrics::gauge!(SETTINGS_PROBLEMS, "kind" => "segment_error").set(report.crashes as f64);
-    if report.unbounded_regexes > 0 {
+    metrics::gauge!(SETTINGS_PROBLEMS, "kind" => "segment_error").set(problems.throwing_segments as f64);
+    if problems.unbounded_regexes > 0 {
         tracing::warn!(
-            regexes = report.unbounded_regexes,
+            regexes = problems.unbounded_regexes,
             "the settings hold regex() segments that cannot run at a bounded cost here; they never match"
         );
     }
-    metrics::gauge!(SETTINGS_PROBLEMS, "kind" => "bad_regex").set(report.bad_regexes as f64);
-    metrics::gauge!(SETTINGS_PROBLEMS, "kind" => "unbounded_regex").set(report.unbounded_regexes as f64);
+    metrics::gauge!(SETTINGS_PROBLEMS, "kind" => "bad_regex").set(problems.bad_regexes as f64);
+    metrics::gauge!(SETTINGS_PROBLEMS, "kind" => "unbounded_regex").set(problems.unbounded_regexes as f64);
     metrics::gauge!(FEATURES).set(model.feature_count() as f64);
 }
 

@@ -6,25 +6,25 @@
 const SEED: u32 = 1;
 
 /// Traffic is out of 100.
-pub(crate) const MAX_TRAFFIC_PERCENT: f64 = 100.0;
+pub(super) const MAX_TRAFFIC_PERCENT: f64 = 100.0;
 
 /// Variations (and campaigns of a group) are out of 10,000.
-pub(crate) const MAX_TRAFFIC_VALUE: f64 = 10_000.0;
+pub(super) const MAX_TRAFFIC_VALUE: f64 = 10_000.0;
 
 /// The unsigned 32-bit hash of `key`.
 #[cfg(test)]
-pub(crate) fn hash(key: &str) -> u32 {
+pub(super) fn hash(key: &str) -> u32 {
     mur3::murmurhash3_x86_32(key.as_bytes(), SEED)
 }
 
 /// `floor(max * hash / 2^32 + 1)`: 1..=max for any hash.
-pub(crate) fn bucket(hash: u32, max: f64) -> f64 {
+pub(super) fn bucket(hash: u32, max: f64) -> f64 {
     (max * (f64::from(hash) / 4_294_967_296.0) + 1.0).floor()
 }
 
 /// The hash of the parts joined by `_` (`salt_userId`, `campaignId_accountId_userId`), joined
 /// on the stack when they fit (they nearly always do), without a heap allocation.
-pub(crate) fn hash_joined(parts: &[&str]) -> u32 {
+pub(super) fn hash_joined(parts: &[&str]) -> u32 {
     let length = parts.iter().map(|p| p.len()).sum::<usize>() + parts.len().saturating_sub(1);
     let mut stack = [0u8; 256];
     let mut heap = Vec::new();
@@ -48,14 +48,14 @@ pub(crate) fn hash_joined(parts: &[&str]) -> u32 {
 
 /// A weight as the SDK holds it: a number, or a string JavaScript converts when it multiplies.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Weight {
-    pub(crate) number: f64,
-    pub(crate) truthy: bool,
+pub(super) struct Weight {
+    pub(super) number: f64,
+    pub(super) truthy: bool,
 }
 
 impl Weight {
     /// The weight of a JSON value (`Number(x)`, and whether `!x` is false).
-    pub(crate) fn of(value: Option<&serde_json::Value>) -> Self {
+    pub(super) fn of(value: Option<&serde_json::Value>) -> Self {
         match value {
             None => Self {
                 number: f64::NAN,
@@ -69,7 +69,7 @@ impl Weight {
     }
 
     /// A numeric weight.
-    pub(crate) fn number(number: f64) -> Self {
+    pub(super) fn number(number: f64) -> Self {
         Self {
             number,
             truthy: number != 0.0 && !number.is_nan(),
@@ -80,7 +80,7 @@ impl Weight {
 /// How many of the 10,000 slots a weight takes: `min(ceil(weight * 100), 10000)`; 0 for a
 /// weight JavaScript counts as false; NaN for one that is not a number (which then makes
 /// every later range NaN, as in the SDK).
-pub(crate) fn step(weight: Weight) -> f64 {
+pub(super) fn step(weight: Weight) -> f64 {
     if !weight.truthy || weight.number == 0.0 {
         return 0.0;
     }
@@ -95,27 +95,27 @@ pub(crate) fn step(weight: Weight) -> f64 {
 /// A slot range: `start..=end`, or (-1, -1) for a weight of 0. NaN ranges (after a weight
 /// that JavaScript's arithmetic turned into NaN) contain nothing, as in the SDK.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Range {
-    pub(crate) start: f64,
-    pub(crate) end: f64,
+pub(super) struct Range {
+    pub(super) start: f64,
+    pub(super) end: f64,
 }
 
 impl Range {
     /// Whether `value` is in the range.
-    pub(crate) fn contains(self, value: f64) -> bool {
+    pub(super) fn contains(self, value: f64) -> bool {
         value >= self.start && value <= self.end
     }
 }
 
 /// The ranges of consecutive weights, one at a time (`assignRangeValues` in a loop).
 #[derive(Debug, Default)]
-pub(crate) struct Ranges {
+pub(super) struct Ranges {
     allocated: f64,
 }
 
 impl Ranges {
     /// The next weight's range.
-    pub(crate) fn next(&mut self, weight: Weight) -> Range {
+    pub(super) fn next(&mut self, weight: Weight) -> Range {
         let step = step(weight);
         let range = if step != 0.0 && !step.is_nan() {
             Range {
@@ -134,7 +134,7 @@ impl Ranges {
 }
 
 /// The ranges for consecutive weights.
-pub(crate) fn ranges(weights: impl IntoIterator<Item = Weight>) -> Vec<Range> {
+pub(super) fn ranges(weights: impl IntoIterator<Item = Weight>) -> Vec<Range> {
     let mut ranges = Ranges::default();
     weights.into_iter().map(|weight| ranges.next(weight)).collect()
 }

@@ -57,7 +57,7 @@ struct Data {
 /// (a request's context usually decides several flags). Not part of what a context is: equal
 /// contexts are equal whether or not one was weighed.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Weighed(OnceLock<usize>);
+pub(super) struct Weighed(OnceLock<usize>);
 
 impl PartialEq for Weighed {
     fn eq(&self, _: &Self) -> bool {
@@ -216,17 +216,17 @@ impl Context {
     }
 
     /// The variables whitelisting segments read.
-    pub(crate) fn variation_targeting_variables(&self) -> &Map<String, Value> {
+    pub(super) fn variation_targeting_variables(&self) -> &Map<String, Value> {
         &self.0.variation_targeting_variables
     }
 
     /// The user's location, as VWO's gateway would give it.
-    pub(crate) fn location(&self) -> Option<&Value> {
+    pub(super) fn location(&self) -> Option<&Value> {
         self.0.location.as_ref()
     }
 
     /// The parsed user agent, as VWO's gateway would give it.
-    pub(crate) fn user_agent_details(&self) -> Option<&Value> {
+    pub(super) fn user_agent_details(&self) -> Option<&Value> {
         self.0.user_agent_details.as_ref()
     }
 

@@ -16,7 +16,7 @@ use crate::engine::context::Context;
 use crate::engine::flag::{Flag, Placement, Reason, RuleDecision};
 use crate::engine::js;
 use crate::engine::model::{Model, ReportedId, Rule, Variation};
-use crate::engine::segment::Crash;
+use crate::engine::segment::Throw;
 use crate::engine::stored::StoredDecision;
 use crate::engine::variable::Scalar;
 
@@ -62,7 +62,7 @@ pub(crate) fn decide(
 
 /// The answer a run's outcome gives.
 fn flag_of(outcome: &Outcome<'_>) -> Flag {
-    let reason = if outcome.crashed {
+    let reason = if outcome.threw {
         Reason::InvalidSettings
     } else if outcome.stored {
         Reason::Stored
@@ -73,7 +73,7 @@ fn flag_of(outcome: &Outcome<'_>) -> Flag {
     } else {
         Reason::NoRulePassed
     };
-    let enabled = outcome.enabled && !outcome.crashed;
+    let enabled = outcome.enabled && !outcome.threw;
     let rule = |passed: &Passed<'_>| RuleDecision {
         campaign_id: passed.id.clone(),
         key: Arc::clone(&passed.key_text),
@@ -117,7 +117,7 @@ fn user_id_text<'r>(
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Stop {
     /// Where the SDK throws: its answer is "disabled".
-    Crash,
+    Throw,
     /// The async path has not read this storage key yet.
     Miss(String),
 }
@@ -128,9 +128,9 @@ impl From<Miss> for Stop {
     }
 }
 
-impl From<Crash> for Stop {
-    fn from(_: Crash) -> Self {
-        Stop::Crash
+impl From<Throw> for Stop {
+    fn from(_: Throw) -> Self {
+        Stop::Throw
     }
 }
 
@@ -189,7 +189,7 @@ struct Outcome<'a> {
     /// The feature does not exist.
     unknown_feature: bool,
     /// The SDK would have thrown (and answered "disabled").
-    crashed: bool,
+    threw: bool,
     /// A stored experiment answered before any rule was evaluated.
     stored: bool,
 }
@@ -276,13 +276,13 @@ impl<'a, 'r> Run<'a, 'r> {
                 outcome.trace = self.trace.take().unwrap_or_default();
                 Ok(())
             }
-            Err(Stop::Crash) => {
+            Err(Stop::Throw) => {
                 let mut trace = self.trace.take().unwrap_or_default();
                 trace.push("the SDK throws here, and answers: disabled".to_owned());
                 // The impressions made before the SDK threw are still sent.
                 let impressions = std::mem::take(&mut outcome.impressions);
                 *outcome = Outcome {
-                    crashed: true,
+                    threw: true,
                     impressions,
                     trace,
                     ..Outcome::default()
@@ -529,8 +529,8 @@ mod tests {
             flag(false, |o| o.unknown_feature = true).reason(),
             Reason::UnknownFeature
         );
-        let crashed = flag(true, |o| o.crashed = true);
-        assert_eq!(crashed.reason(), Reason::InvalidSettings);
-        assert!(!crashed.is_enabled());
+        let threw = flag(true, |o| o.threw = true);
+        assert_eq!(threw.reason(), Reason::InvalidSettings);
+        assert!(!threw.is_enabled());
     }
 }

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use foldhash::fast::FixedState;
 
 /// A map hashed with foldhash.
-pub(crate) type FastMap<K, V> = HashMap<K, V, FixedState>;
+pub(super) type FastMap<K, V> = HashMap<K, V, FixedState>;
 
 /// A set hashed with foldhash.
-pub(crate) type FastSet<T> = HashSet<T, FixedState>;
+pub(super) type FastSet<T> = HashSet<T, FixedState>;

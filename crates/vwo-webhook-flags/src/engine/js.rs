@@ -13,7 +13,7 @@ pub(crate) fn number_to_string(value: f64) -> String {
 
 /// `String(value)` lent to `f`, printed on the stack: for a caller that keeps the text some
 /// other way (shared, or compared) and need not allocate it.
-pub(crate) fn with_number_text<R>(value: f64, f: impl FnOnce(&str) -> R) -> R {
+pub(super) fn with_number_text<R>(value: f64, f: impl FnOnce(&str) -> R) -> R {
     if value == 0.0 {
         return f("0"); // -0 prints as 0
     }
@@ -31,7 +31,7 @@ const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// `String(x)` for a JSON value (an array joins its elements with commas, `null` inside one
 /// is empty, an object is `[object Object]`).
-pub(crate) fn to_string(value: &Value) -> String {
+pub(super) fn to_string(value: &Value) -> String {
     match value {
         Value::Null => "null".to_owned(),
         Value::Bool(b) => b.to_string(),
@@ -87,7 +87,7 @@ impl serde::Serialize for JsJson<'_> {
 }
 
 /// `Number(x)` for a JSON value.
-pub(crate) fn to_number(value: &Value) -> f64 {
+pub(super) fn to_number(value: &Value) -> f64 {
     match value {
         Value::Null => 0.0,
         Value::Bool(b) => f64::from(u8::from(*b)),
@@ -99,7 +99,7 @@ pub(crate) fn to_number(value: &Value) -> f64 {
 }
 
 /// `Number(s)`: the whole string, trimmed, must be a numeric literal (or empty: 0).
-pub(crate) fn string_to_number(s: &str) -> f64 {
+pub(super) fn string_to_number(s: &str) -> f64 {
     let s = trim(s);
     if s.is_empty() {
         return 0.0;
@@ -129,7 +129,7 @@ pub(crate) fn string_to_number(s: &str) -> f64 {
 /// The value of 1 to 15 ASCII digits and nothing else, read exactly without the general float
 /// parser (most numbers in contexts and settings are such integers, and it costs several
 /// times more); `None` for any other text.
-pub(crate) fn small_integer(text: &str) -> Option<f64> {
+pub(super) fn small_integer(text: &str) -> Option<f64> {
     let digits = text.as_bytes();
     if !(1..=15).contains(&digits.len()) || !digits.iter().all(u8::is_ascii_digit) {
         return None;
@@ -141,12 +141,12 @@ pub(crate) fn small_integer(text: &str) -> Option<f64> {
 
 /// Whether `String(parseFloat(text))` is `text` itself because it is a [`small_integer`]
 /// without a leading zero (`short_digit_runs_print_as_themselves`).
-pub(crate) fn prints_as_itself(text: &str) -> bool {
+pub(super) fn prints_as_itself(text: &str) -> bool {
     !text.starts_with('0') && small_integer(text).is_some()
 }
 
 /// `parseFloat(s)`: the longest decimal literal at the start of the trimmed string, or NaN.
-pub(crate) fn parse_float(s: &str) -> f64 {
+pub(super) fn parse_float(s: &str) -> f64 {
     decimal_prefix(trim_start(s)).map_or(f64::NAN, |(value, _)| value)
 }
 
@@ -215,7 +215,7 @@ pub(crate) fn truthy(value: &Value) -> bool {
 }
 
 /// `a || b` on optional JSON values (absent is `undefined`).
-pub(crate) fn or<'a>(a: Option<&'a Value>, b: Option<&'a Value>) -> Option<&'a Value> {
+pub(super) fn or<'a>(a: Option<&'a Value>, b: Option<&'a Value>) -> Option<&'a Value> {
     match a {
         Some(v) if truthy(v) => Some(v),
         _ => b,
@@ -223,7 +223,7 @@ pub(crate) fn or<'a>(a: Option<&'a Value>, b: Option<&'a Value>) -> Option<&'a V
 }
 
 /// `a ?? b` on optional JSON values.
-pub(crate) fn nullish<'a>(a: Option<&'a Value>, b: Option<&'a Value>) -> Option<&'a Value> {
+pub(super) fn nullish<'a>(a: Option<&'a Value>, b: Option<&'a Value>) -> Option<&'a Value> {
     match a {
         Some(Value::Null) | None => b,
         some => some,
@@ -232,7 +232,7 @@ pub(crate) fn nullish<'a>(a: Option<&'a Value>, b: Option<&'a Value>) -> Option<
 
 /// ECMAScript's `WhiteSpace` and `LineTerminator`, which `trim()` strips (not Rust's set:
 /// U+0085 is not one, U+FEFF is).
-pub(crate) fn is_whitespace(c: char) -> bool {
+pub(super) fn is_whitespace(c: char) -> bool {
     matches!(
         c,
         '\u{9}' | '\u{A}' | '\u{B}' | '\u{C}' | '\u{D}' | ' ' | '\u{A0}' | '\u{1680}' | '\u{2000}'
@@ -241,7 +241,7 @@ pub(crate) fn is_whitespace(c: char) -> bool {
 }
 
 /// `String.prototype.trim`.
-pub(crate) fn trim(s: &str) -> &str {
+pub(super) fn trim(s: &str) -> &str {
     s.trim_matches(is_whitespace)
 }
 
@@ -250,7 +250,7 @@ fn trim_start(s: &str) -> &str {
 }
 
 /// A line terminator, which `.` in a regular expression does not match.
-pub(crate) fn is_line_terminator(c: char) -> bool {
+pub(super) fn is_line_terminator(c: char) -> bool {
     matches!(c, '\n' | '\r' | '\u{2028}' | '\u{2029}')
 }
 
@@ -278,7 +278,7 @@ pub(crate) fn entries(map: &serde_json::Map<String, Value>) -> Vec<(&str, &Value
 }
 
 /// The first key, as `Object.keys(x)[0]`, and its value.
-pub(crate) fn first_entry(map: &serde_json::Map<String, Value>) -> Option<(&str, &Value)> {
+pub(super) fn first_entry(map: &serde_json::Map<String, Value>) -> Option<(&str, &Value)> {
     // An array index comes first whatever its place; otherwise the first inserted key.
     let first_index = map
         .iter()
@@ -299,7 +299,7 @@ fn array_index(key: &str) -> Option<u32> {
 }
 
 /// `parseInt(s, 10)`: an optional sign and the leading decimal digits, or NaN.
-pub(crate) fn parse_int(s: &str) -> f64 {
+pub(super) fn parse_int(s: &str) -> f64 {
     let s = trim(s);
     let (sign, digits) = match s.as_bytes().first() {
         Some(b'-') => (-1.0, &s[1..]),
@@ -314,7 +314,7 @@ pub(crate) fn parse_int(s: &str) -> f64 {
 }
 
 /// `a === b` on JSON values (numbers by value, objects never: they are distinct objects).
-pub(crate) fn strict_eq(a: &Value, b: &Value) -> bool {
+pub(super) fn strict_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
         (Value::String(x), Value::String(y)) => x == y,
@@ -325,7 +325,7 @@ pub(crate) fn strict_eq(a: &Value, b: &Value) -> bool {
 }
 
 /// `a == b` on JSON values, as far as the SDK uses it (a string or number against anything).
-pub(crate) fn loose_eq(a: &Value, b: &Value) -> bool {
+pub(super) fn loose_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Null, Value::Null) => true,
         (Value::Null, _) | (_, Value::Null) => false,
@@ -346,7 +346,7 @@ pub(crate) fn loose_eq(a: &Value, b: &Value) -> bool {
 }
 
 /// `decodeURIComponent`, or `None` where it throws a `URIError`.
-pub(crate) fn decode_uri_component(text: &str) -> Option<String> {
+pub(super) fn decode_uri_component(text: &str) -> Option<String> {
     if !text.contains('%') {
         return Some(text.to_owned());
     }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::engine::bucket::{Range, Weight};
 use crate::engine::fast_hash::FastMap;
 use crate::engine::js;
-use crate::engine::segment::{Compiling, Crash, FeatureIds, Node, Report};
+use crate::engine::segment::{Compiling, FeatureIds, Node, Problems, Throw};
 use crate::engine::variable::{Scalar, Variable};
 
 mod compile;
@@ -50,7 +50,7 @@ impl serde::Serialize for ReportedId {
 
 /// The three kinds of rule a feature has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
+pub(super) enum Kind {
     Rollout,
     Testing,
     Personalize,
@@ -70,7 +70,7 @@ impl Kind {
 
 /// A segment where the SDK reads one: `{}` is skipped (passes), anything else is evaluated.
 #[derive(Debug)]
-pub(crate) enum Segments {
+pub(super) enum Segments {
     Skip,
     /// Boxed: most rules and variations have none, and a node is larger than the pointer.
     Dsl(Box<Node>),
@@ -81,89 +81,89 @@ impl Segments {
         match value {
             Some(Value::Object(map)) if map.is_empty() => Segments::Skip,
             Some(dsl) => Segments::Dsl(Box::new(Node::compile(dsl, features, compiling))),
-            None => Segments::Dsl(Box::new(Node::Crash)),
+            None => Segments::Dsl(Box::new(Node::Throw)),
         }
     }
 }
 
 /// A variation, with its range allocated.
 #[derive(Debug)]
-pub(crate) struct Variation {
-    pub(crate) id: Value,
+pub(super) struct Variation {
+    pub(super) id: Value,
     /// `id` as impressions report it.
-    pub(crate) reported_id: ReportedId,
+    pub(super) reported_id: ReportedId,
     /// `String(id)`, for bucketing keys and group lists.
-    pub(crate) id_text: Arc<str>,
-    pub(crate) key: Arc<str>,
-    pub(crate) weight: Weight,
-    pub(crate) salt: Option<Arc<str>>,
-    pub(crate) range: Range,
+    pub(super) id_text: Arc<str>,
+    pub(super) key: Arc<str>,
+    pub(super) weight: Weight,
+    pub(super) salt: Option<Arc<str>>,
+    pub(super) range: Range,
     /// Pre-segmentation, for the first variation of a rollout or personalize rule.
-    pub(crate) segments: Segments,
+    pub(super) segments: Segments,
     /// Whitelisting: a non-empty segment object.
-    pub(crate) whitelist: Option<Box<Node>>,
-    pub(crate) variables: Arc<[Variable]>,
+    pub(super) whitelist: Option<Box<Node>>,
+    pub(super) variables: Arc<[Variable]>,
 }
 
 /// A campaign's compiled variations, shared by the rules linked to it.
-pub(crate) type Variations = Arc<[Arc<Variation>]>;
+pub(super) type Variations = Arc<[Arc<Variation>]>;
 
 /// A feature's rule linked to its campaign (`rulesLinkedCampaign`).
 #[derive(Debug)]
-pub(crate) struct Rule {
-    pub(crate) id: Value,
+pub(super) struct Rule {
+    pub(super) id: Value,
     /// `id` as impressions report it.
-    pub(crate) reported_id: ReportedId,
+    pub(super) reported_id: ReportedId,
     /// `String(id)`.
-    pub(crate) id_text: String,
+    pub(super) id_text: String,
     /// `id_variationId` of the first variation, as groups list personalize rules (`None`
     /// without variations: reading it throws).
-    pub(crate) pair: Option<String>,
+    pub(super) pair: Option<String>,
     /// The campaign's key (a string in valid settings, then shared with `key_text`).
-    pub(crate) key: Scalar,
+    pub(super) key: Scalar,
     /// `String(key)`, as a decision reports it.
-    pub(crate) key_text: Arc<str>,
-    pub(crate) kind: Kind,
-    pub(crate) rule_key: Value,
-    pub(crate) salt: Option<Arc<str>>,
+    pub(super) key_text: Arc<str>,
+    pub(super) kind: Kind,
+    pub(super) rule_key: Value,
+    pub(super) salt: Option<Arc<str>>,
     /// `percentTraffic` as a number (NaN when absent), and whether it is truthy: all the
     /// decision reads of it.
-    pub(crate) traffic: f64,
-    pub(crate) traffic_truthy: bool,
-    pub(crate) forced_variations: bool,
-    pub(crate) user_list: bool,
+    pub(super) traffic: f64,
+    pub(super) traffic_truthy: bool,
+    pub(super) forced_variations: bool,
+    pub(super) user_list: bool,
     /// The campaign's own segments (for testing rules).
-    pub(crate) segments: Segments,
+    pub(super) segments: Segments,
     /// The campaign's variations (shared with it), or the one a rule's `variationId` names.
-    pub(crate) variations: Variations,
+    pub(super) variations: Variations,
     /// The mutually exclusive group the rule is in (`None`: none), or where reading it throws.
-    pub(crate) group: Result<Option<Arc<GroupRef>>, Crash>,
+    pub(super) group: Result<Option<Arc<GroupRef>>, Throw>,
 }
 
 /// A rule's group: its id as the settings write it, as text, and where it is compiled.
 #[derive(Debug, Clone)]
-pub(crate) struct GroupRef {
-    pub(crate) id: Value,
-    pub(crate) text: String,
+pub(super) struct GroupRef {
+    pub(super) id: Value,
+    pub(super) text: String,
     /// Where storage keeps the group's winner: `_vwo_meta_meg_<id>`.
-    pub(crate) storage_key: String,
-    pub(crate) index: usize,
+    pub(super) storage_key: String,
+    pub(super) index: usize,
 }
 
 impl Rule {
     /// `${id}_${variations[0].id}`, which throws without variations.
-    pub(crate) fn pair(&self) -> Result<&str, Crash> {
-        self.pair.as_deref().ok_or(Crash)
+    pub(super) fn pair(&self) -> Result<&str, Throw> {
+        self.pair.as_deref().ok_or(Throw)
     }
 
     /// `getVariations()[0]`, which the SDK reads without checking.
-    pub(crate) fn first_variation(&self) -> Result<&Arc<Variation>, Crash> {
-        self.variations.first().ok_or(Crash)
+    pub(super) fn first_variation(&self) -> Result<&Arc<Variation>, Throw> {
+        self.variations.first().ok_or(Throw)
     }
 
     /// The segments pre-segmentation checks: the campaign's for a testing rule, the first
     /// variation's for a rollout or personalize rule, none for other kinds.
-    pub(crate) fn pre_segments(&self) -> Result<Option<&Segments>, Crash> {
+    pub(super) fn pre_segments(&self) -> Result<Option<&Segments>, Throw> {
         match self.kind {
             Kind::Testing => Ok(Some(&self.segments)),
             Kind::Rollout | Kind::Personalize => Ok(Some(&self.first_variation()?.segments)),
@@ -174,30 +174,30 @@ impl Rule {
 
 /// A raw rule of a feature (before linking), for the group lookups compiled from them.
 #[derive(Debug)]
-pub(crate) struct RawRule {
-    pub(crate) campaign_id: Value,
-    pub(crate) variation_id: Option<Value>,
+pub(super) struct RawRule {
+    pub(super) campaign_id: Value,
+    pub(super) variation_id: Option<Value>,
 }
 
 /// A feature.
 #[derive(Debug)]
-pub(crate) struct Feature {
+pub(super) struct Feature {
     /// `String(key)`, shared with the key lookup.
-    pub(crate) key: Arc<str>,
-    pub(crate) rules: Vec<Arc<Rule>>,
+    pub(super) key: Arc<str>,
+    pub(super) rules: Vec<Arc<Rule>>,
     /// The impact campaign's id, as its impressions report it.
-    pub(crate) impact_campaign_id: Option<ReportedId>,
+    pub(super) impact_campaign_id: Option<ReportedId>,
     /// `getCampaignIdsFromFeatureKey`: the campaign ids of every rule of every feature with
     /// this key.
-    pub(crate) campaign_ids: Arc<[Value]>,
+    pub(super) campaign_ids: Arc<[Value]>,
 }
 
 impl Feature {
-    pub(crate) fn rollout_rules(&self) -> impl Iterator<Item = &Arc<Rule>> {
+    pub(super) fn rollout_rules(&self) -> impl Iterator<Item = &Arc<Rule>> {
         self.rules.iter().filter(|rule| rule.kind == Kind::Rollout)
     }
 
-    pub(crate) fn experiment_rules(&self) -> impl Iterator<Item = &Arc<Rule>> {
+    pub(super) fn experiment_rules(&self) -> impl Iterator<Item = &Arc<Rule>> {
         self.rules
             .iter()
             .filter(|rule| matches!(rule.kind, Kind::Testing | Kind::Personalize))
@@ -206,32 +206,32 @@ impl Feature {
 
 /// A mutually exclusive group, as the decision reads it.
 #[derive(Debug)]
-pub(crate) struct Group {
+pub(super) struct Group {
     /// The features the group's campaigns belong to, in the SDK's order, each with its
     /// rules that the group lists (or where listing them throws).
-    pub(crate) members: Vec<Member>,
+    pub(super) members: Vec<Member>,
     /// `et` is absent or 1.
-    pub(crate) random: bool,
+    pub(super) random: bool,
     /// `p` (priority order) and `wt` (weights), as given.
-    pub(crate) priority: Option<Value>,
+    pub(super) priority: Option<Value>,
     /// `Number(x)` of each item of an array `p` (NaN for `null`, which equals nothing): what a
     /// numeric campaign id is compared with (`id == x`), read once.
-    pub(crate) priority_numbers: Vec<f64>,
-    pub(crate) weights: Option<Value>,
+    pub(super) priority_numbers: Vec<f64>,
+    pub(super) weights: Option<Value>,
 }
 
 /// A feature of a group.
 #[derive(Debug)]
-pub(crate) struct Member {
+pub(super) struct Member {
     /// The first feature with the key.
-    pub(crate) feature: usize,
+    pub(super) feature: usize,
     /// The rules of every feature with that key that the group lists, one per rule key.
-    pub(crate) rules: Result<Vec<Arc<Rule>>, Crash>,
+    pub(super) rules: Result<Vec<Arc<Rule>>, Throw>,
 }
 
 /// What events need from the settings.
 #[derive(Debug, Default)]
-pub(crate) struct Reporting {
+pub(crate) struct EventSettings {
     /// The names `trackEvent` accepts: every feature's metric identifiers.
     pub(crate) metrics: std::collections::HashSet<String>,
     /// The settings' own `sK || sdkKey`, which `setAttribute` reports.
@@ -243,27 +243,27 @@ pub(crate) struct Reporting {
 /// The compiled settings.
 #[derive(Debug)]
 pub(crate) struct Model {
-    pub(crate) account_id: String,
-    pub(crate) reporting: Reporting,
-    pub(crate) features: Vec<Feature>,
+    pub(super) account_id: String,
+    pub(crate) events: EventSettings,
+    pub(super) features: Vec<Feature>,
     first_feature: FastMap<Arc<str>, usize>,
     /// Campaigns by key (the first of each key): their variations, for stored decisions.
     campaigns_by_key: FastMap<String, Variations>,
-    groups: Vec<Result<Arc<Group>, Crash>>,
+    groups: Vec<Result<Arc<Group>, Throw>>,
     /// For each campaign id (as f64 bits), the features with a rule on it, in order, with
     /// the rule's variation id.
     features_by_campaign: FastMap<u64, Vec<(usize, Option<f64>)>>,
-    pub(crate) report: Report,
+    pub(crate) problems: Problems,
 }
 
 impl Model {
     /// The first feature with `key`.
-    pub(crate) fn feature(&self, key: &str) -> Option<&Feature> {
+    pub(super) fn feature(&self, key: &str) -> Option<&Feature> {
         self.first_feature.get(key).map(|&index| &self.features[index])
     }
 
     /// `getVariationFromCampaignKey`: a variation of the first campaign with `key`.
-    pub(crate) fn stored_variation(&self, key: &Value, variation_id: &Value) -> Option<&Arc<Variation>> {
+    pub(super) fn stored_variation(&self, key: &Value, variation_id: &Value) -> Option<&Arc<Variation>> {
         let key = key.as_str()?;
         self.campaigns_by_key
             .get(key)?
@@ -272,8 +272,8 @@ impl Model {
     }
 
     /// A rule's group.
-    pub(crate) fn group(&self, group: &GroupRef) -> Result<Arc<Group>, Crash> {
-        self.groups.get(group.index).cloned().unwrap_or(Err(Crash))
+    pub(super) fn group(&self, group: &GroupRef) -> Result<Arc<Group>, Throw> {
+        self.groups.get(group.index).cloned().unwrap_or(Err(Throw))
     }
 
     /// How many features the settings define.
@@ -283,7 +283,7 @@ impl Model {
 }
 
 /// `x[key]` for an object or an array.
-pub(crate) fn property<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
+pub(super) fn property<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
     match value {
         Value::Object(map) => map.get(key),
         Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),

@@ -11,7 +11,7 @@ use crate::engine::js::regex::{Flags, JsRegex};
 
 /// Which comparison an operand asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
+pub(super) enum Kind {
     Lower,
     Contains,
     EndsWith,
@@ -27,14 +27,14 @@ pub(crate) enum Kind {
 /// Which evaluator reads the operand: custom variables and the user agent normalize numbers,
 /// IP address and browser and OS versions compare the text as written (without quotes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Reading {
+pub(super) enum Reading {
     Numeric,
     Verbatim,
 }
 
 /// A compiled operand.
 #[derive(Debug)]
-pub(crate) struct Operand {
+pub(super) struct Operand {
     kind: Kind,
     value: String,
     /// `parseFloat(value)` printed back, when it is a number other than 0: the form both sides
@@ -64,7 +64,7 @@ struct Regexes {
 /// Each pattern of a settings file compiled once: segments repeat across campaigns, and a
 /// regular expression costs thousands of instructions to compile.
 #[derive(Debug, Default)]
-pub(crate) struct RegexCache(FastMap<String, Option<Arc<JsRegex>>>);
+pub(super) struct RegexCache(FastMap<String, Option<Arc<JsRegex>>>);
 
 impl RegexCache {
     /// `new RegExp(pattern)` (no flags), or `None` where JavaScript would throw.
@@ -80,7 +80,7 @@ impl RegexCache {
 
 impl Operand {
     /// Compiles the operand text `raw` (`String(x)` of the DSL's value).
-    pub(crate) fn compile(raw: &str, reading: Reading, regexes: &mut RegexCache) -> Self {
+    pub(super) fn compile(raw: &str, reading: Reading, regexes: &mut RegexCache) -> Self {
         let (kind, mut value) = classify(raw);
         if reading == Reading::Verbatim {
             value = js::trim(&value).replace('"', "");
@@ -109,7 +109,7 @@ impl Operand {
 
     /// An operand that is not a string: `matchWithRegex` fails on it, so it is compared for
     /// equality with its string form.
-    pub(crate) fn equal_to(text: String) -> Self {
+    pub(super) fn equal_to(text: String) -> Self {
         let numeric = numeric_form(&text);
         Self {
             kind: Kind::Equal,
@@ -120,7 +120,7 @@ impl Operand {
     }
 
     /// Whether the user's value `tag` (already `String(x)`) satisfies the operand.
-    pub(crate) fn matches(&self, tag: &str) -> bool {
+    pub(super) fn matches(&self, tag: &str) -> bool {
         // processValues: both sides become parseFloat's number when the user's value has
         // only digits and dots and both parse to a number other than 0.
         let mut tag_text = std::borrow::Cow::Borrowed(tag);
@@ -168,13 +168,13 @@ impl Operand {
     }
 
     /// Whether the operand's regular expression compiled (for the settings report).
-    pub(crate) fn bad_regex(&self) -> bool {
+    pub(super) fn bad_regex(&self) -> bool {
         self.regexes.as_ref().is_some_and(|r| r.text.is_none())
     }
 
     /// Whether the operand's regular expression compiles but has no bounded form, so never
     /// matches here (for the settings report).
-    pub(crate) fn unbounded_regex(&self) -> bool {
+    pub(super) fn unbounded_regex(&self) -> bool {
         self.regexes
             .as_ref()
             .and_then(|r| r.text.as_ref())
@@ -197,7 +197,7 @@ fn numeric_form(value: &str) -> Numeric {
 }
 
 /// `new RegExp(pattern)` (no flags), or `None` where JavaScript would throw.
-pub(crate) fn compile_regex(pattern: &str) -> Option<JsRegex> {
+pub(super) fn compile_regex(pattern: &str) -> Option<JsRegex> {
     JsRegex::new(pattern, Flags::None)
 }
 

@@ -2,7 +2,7 @@
 //! tree and evaluated per decision without allocating for the common operands.
 //!
 //! The SDK reads the DSL as it walks it, so a malformed segment fails where the SDK's walk
-//! would: `Node::Crash` marks the places where JavaScript throws a `TypeError`, which makes
+//! would: `Node::Throw` marks the places where JavaScript throws a `TypeError`, which makes
 //! the SDK's whole `getFlag` answer "disabled".
 
 use std::borrow::Cow;
@@ -19,11 +19,11 @@ use gathered::{every, some};
 
 /// Where the SDK would throw: the decision is the SDK's error answer (disabled, no variables).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Crash;
+pub(super) struct Throw;
 
 /// A compiled segment.
 #[derive(Debug)]
-pub(crate) enum Node {
+pub(super) enum Node {
     Not(Box<Node>),
     And(Vec<AndItem>),
     Or(Vec<OrItem>),
@@ -36,21 +36,21 @@ pub(crate) enum Node {
     Text(TextOperand, Operand),
     /// No operator the SDK knows (or an empty object): `false`.
     False,
-    Crash,
+    Throw,
 }
 
 /// What a `custom_variable` compares.
 #[derive(Debug)]
-pub(crate) enum VariableTest {
+pub(super) enum VariableTest {
     Operand(Operand),
     /// `inlist(id)`: asks VWO's gateway; `None` when the id is malformed.
     InList(Option<String>),
-    Crash,
+    Throw,
 }
 
 /// The operands read from the context as text, not normalized as numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TextOperand {
+pub(super) enum TextOperand {
     IpAddress,
     BrowserVersion,
     OsVersion,
@@ -58,16 +58,16 @@ pub(crate) enum TextOperand {
 
 /// One element of an `and`: location keys are gathered and checked together.
 #[derive(Debug)]
-pub(crate) enum AndItem {
+pub(super) enum AndItem {
     Location(Vec<(&'static str, Value)>),
     Node(Node),
-    Crash,
+    Throw,
 }
 
 /// One element of an `or`: its keys, looked at in order (user-agent keys are gathered, a
 /// `featureId` answers at once), then the element itself.
 #[derive(Debug)]
-pub(crate) struct OrItem {
+pub(super) struct OrItem {
     keys: Vec<OrKey>,
     node: Node,
 }
@@ -83,22 +83,22 @@ enum OrKey {
     },
     /// A `featureId` whose value is neither "on" nor "off".
     Nothing,
-    Crash,
+    Throw,
 }
 
 const LOCATION_KEYS: [&str; 3] = ["country", "region", "city"];
 const USER_AGENT_KEYS: [&str; 4] = ["os", "browser_string", "device_type", "device"];
 
 /// What the segment evaluation needs besides the context: storage and the gateway.
-pub(crate) trait Lookup {
+pub(super) trait Lookup {
     /// Whether a decision is stored for `feature_key` and this user (`Err` stops the run).
-    fn has_stored(&mut self, feature_key: &str) -> Result<bool, Crash>;
+    fn has_stored(&mut self, feature_key: &str) -> Result<bool, Throw>;
     /// Whether `attribute` is in the list `list_id` (VWO's gateway); `false` without one.
     fn in_list(&mut self, list_id: &str, attribute: &str) -> bool;
 }
 
 /// The settings a segment may refer to: features by id (for `featureId`).
-pub(crate) trait FeatureIds {
+pub(super) trait FeatureIds {
     /// The key of the first feature whose id is the number `id`.
     fn feature_key_by_id(&self, id: f64) -> Option<String>;
 }
@@ -106,33 +106,33 @@ pub(crate) trait FeatureIds {
 /// What compiling a settings file's segments carries from one to the next: the problems
 /// found, and the regular expressions compiled so far.
 #[derive(Debug, Default)]
-pub(crate) struct Compiling {
-    pub(crate) report: Report,
-    pub(crate) regexes: RegexCache,
+pub(super) struct Compiling {
+    pub(super) problems: Problems,
+    pub(super) regexes: RegexCache,
 }
 
-/// Problems a compiled segment carries, reported once per settings file.
+/// Problems the compiled segments of a settings file carry, logged and counted once per file.
 #[derive(Debug, Default)]
-pub(crate) struct Report {
+pub(crate) struct Problems {
     pub(crate) bad_regexes: usize,
     /// `regex(..)` operands JavaScript accepts that have no bounded form here (never match).
     pub(crate) unbounded_regexes: usize,
-    pub(crate) crashes: usize,
+    pub(crate) throwing_segments: usize,
 }
 
 impl Node {
     /// Compiles `dsl` (what `isSegmentationValid` receives).
-    pub(crate) fn compile(dsl: &Value, features: &dyn FeatureIds, compiling: &mut Compiling) -> Self {
+    pub(super) fn compile(dsl: &Value, features: &dyn FeatureIds, compiling: &mut Compiling) -> Self {
         let node = Self::compile_inner(dsl, features, compiling);
-        if matches!(node, Node::Crash) {
-            compiling.report.crashes += 1;
+        if matches!(node, Node::Throw) {
+            compiling.problems.throwing_segments += 1;
         }
         node
     }
 
     fn compile_inner(dsl: &Value, features: &dyn FeatureIds, compiling: &mut Compiling) -> Self {
         let Value::Object(map) = dsl else {
-            return Node::Crash;
+            return Node::Throw;
         };
         let Some((operator, value)) = js::first_entry(map) else {
             return Node::False;
@@ -146,7 +146,7 @@ impl Node {
                         .map(|dsl| and_item(dsl, features, compiling))
                         .collect(),
                 ),
-                Err(Crash) => Node::Crash,
+                Err(Throw) => Node::Throw,
             },
             "or" => match elements(value) {
                 Ok(items) => Node::Or(
@@ -155,14 +155,14 @@ impl Node {
                         .map(|dsl| or_item(dsl, features, compiling))
                         .collect(),
                 ),
-                Err(Crash) => Node::Crash,
+                Err(Throw) => Node::Throw,
             },
             "custom_variable" => custom_variable(value, compiling),
             "user" => match value {
                 Value::String(users) => {
                     Node::User(users.split(',').map(|u| js::trim(u).to_owned()).collect())
                 }
-                _ => Node::Crash,
+                _ => Node::Throw,
             },
             "ua" => {
                 let operand = match value {
@@ -188,7 +188,7 @@ impl Node {
     }
 
     /// `isSegmentationValid(dsl, properties)`.
-    pub(crate) fn eval(&self, env: &mut Env<'_>) -> Result<bool, Crash> {
+    pub(super) fn eval(&self, env: &mut Env<'_>) -> Result<bool, Throw> {
         match self {
             Node::Not(inner) => Ok(!inner.eval(env)?),
             Node::And(items) => every(items, env),
@@ -198,7 +198,7 @@ impl Node {
                     return Ok(false);
                 };
                 match test {
-                    VariableTest::Crash => Err(Crash),
+                    VariableTest::Throw => Err(Throw),
                     VariableTest::InList(None) => Ok(false),
                     VariableTest::InList(Some(list)) => {
                         let attribute = tag_text(&tag).map_or_else(|| "null".to_owned(), Cow::into_owned);
@@ -227,7 +227,7 @@ impl Node {
                 let Some(ua) = env.context.user_agent().filter(|ua| !ua.is_empty()) else {
                     return Ok(false);
                 };
-                let tag = js::decode_uri_component(ua).ok_or(Crash)?;
+                let tag = js::decode_uri_component(ua).ok_or(Throw)?;
                 Ok(operand.matches(&tag))
             }
             Node::Text(kind, operand) => {
@@ -243,20 +243,20 @@ impl Node {
                 Ok(tag.is_some_and(|tag| operand.matches(&tag)))
             }
             Node::False => Ok(false),
-            Node::Crash => Err(Crash),
+            Node::Throw => Err(Throw),
         }
     }
 }
 
 /// What one evaluation reads.
-pub(crate) struct Env<'a> {
-    pub(crate) context: &'a Context,
+pub(super) struct Env<'a> {
+    pub(super) context: &'a Context,
     /// The custom variables or the variation targeting variables.
-    pub(crate) properties: &'a Map<String, Value>,
+    pub(super) properties: &'a Map<String, Value>,
     /// `_vwoUserId`, which the SDK adds to `properties` before evaluating (`None` before
     /// the first rule sets it: the caller's own variable, if any, is read).
-    pub(crate) vwo_user_id: Option<&'a str>,
-    pub(crate) lookup: &'a mut dyn Lookup,
+    pub(super) vwo_user_id: Option<&'a str>,
+    pub(super) lookup: &'a mut dyn Lookup,
 }
 
 impl Env<'_> {
@@ -311,11 +311,11 @@ fn ua_detail(context: &Context, key: &str) -> Option<String> {
 
 /// `for (const dsl of dslNodes)`: an array's elements; an empty string has none; anything
 /// else is not iterable (or iterates characters that then fail).
-fn elements(value: &Value) -> Result<&[Value], Crash> {
+fn elements(value: &Value) -> Result<&[Value], Throw> {
     match value {
         Value::Array(items) => Ok(items),
         Value::String(s) if s.is_empty() => Ok(&[]),
-        _ => Err(Crash),
+        _ => Err(Throw),
     }
 }
 
@@ -338,9 +338,9 @@ fn and_item(dsl: &Value, features: &dyn FeatureIds, compiling: &mut Compiling) -
             }
         }
         // `"country" in []` is false; then the array is not an object to read.
-        Value::Array(_) => AndItem::Node(Node::Crash),
+        Value::Array(_) => AndItem::Node(Node::Throw),
         // `"country" in 5` throws.
-        _ => AndItem::Crash,
+        _ => AndItem::Throw,
     }
 }
 
@@ -374,7 +374,7 @@ fn or_item(dsl: &Value, features: &dyn FeatureIds, compiling: &mut Compiling) ->
 
 fn feature_key(value: &Value, features: &dyn FeatureIds) -> OrKey {
     let (id, state) = match value {
-        Value::Null => return OrKey::Crash,
+        Value::Null => return OrKey::Throw,
         Value::Object(map) => match js::first_entry(map) {
             Some((key, value)) => (Some(key), Some(value)),
             None => (None, None),
@@ -392,13 +392,13 @@ fn feature_key(value: &Value, features: &dyn FeatureIds) -> OrKey {
 
 fn custom_variable(value: &Value, compiling: &mut Compiling) -> Node {
     let Value::Object(map) = value else {
-        return Node::Crash;
+        return Node::Throw;
     };
     // An empty object reads the property "undefined" and then fails on `undefined.includes`.
     let Some((key, operand)) = js::first_entry(map) else {
         return Node::CustomVariable {
             key: "undefined".to_owned(),
-            test: VariableTest::Crash,
+            test: VariableTest::Throw,
         };
     };
     let test = match operand {
@@ -411,10 +411,10 @@ fn custom_variable(value: &Value, compiling: &mut Compiling) -> Node {
             VariableTest::Operand(operand)
         }
         Value::Array(items) if items.iter().any(|item| item.as_str() == Some("inlist")) => {
-            VariableTest::Crash
+            VariableTest::Throw
         }
         array @ Value::Array(_) => VariableTest::Operand(Operand::equal_to(js::to_string(array))),
-        _ => VariableTest::Crash,
+        _ => VariableTest::Throw,
     };
     Node::CustomVariable {
         key: key.to_owned(),
@@ -440,10 +440,10 @@ fn inlist_id(operand: &str) -> Option<&str> {
 
 fn count_regex(operand: &Operand, compiling: &mut Compiling) {
     if operand.bad_regex() {
-        compiling.report.bad_regexes += 1;
+        compiling.problems.bad_regexes += 1;
     }
     if operand.unbounded_regex() {
-        compiling.report.unbounded_regexes += 1;
+        compiling.problems.unbounded_regexes += 1;
     }
 }
 
@@ -460,7 +460,7 @@ mod tests {
     }
     struct Nothing;
     impl Lookup for Nothing {
-        fn has_stored(&mut self, _: &str) -> Result<bool, Crash> {
+        fn has_stored(&mut self, _: &str) -> Result<bool, Throw> {
             Ok(false)
         }
         fn in_list(&mut self, _: &str, _: &str) -> bool {
@@ -468,7 +468,7 @@ mod tests {
         }
     }
 
-    fn eval(dsl: Value, vars: Value) -> Result<bool, Crash> {
+    fn eval(dsl: Value, vars: Value) -> Result<bool, Throw> {
         let node = Node::compile(&dsl, &NoFeatures, &mut Compiling::default());
         let context = Context::new("user").expect("id");
         let Value::Object(properties) = vars else {
@@ -494,18 +494,18 @@ mod tests {
 
     #[test]
     fn malformed_segments_fail_where_the_sdk_throws() {
-        assert_eq!(eval(json!([]), json!({})), Err(Crash));
-        assert_eq!(eval(json!({"and": {}}), json!({})), Err(Crash));
+        assert_eq!(eval(json!([]), json!({})), Err(Throw));
+        assert_eq!(eval(json!({"and": {}}), json!({})), Err(Throw));
         assert_eq!(eval(json!({"and": ""}), json!({})), Ok(true));
         assert_eq!(eval(json!({"or": ""}), json!({})), Ok(false));
         assert_eq!(
             eval(json!({"custom_variable": {"a": 5}}), json!({"a": 5})),
-            Err(Crash)
+            Err(Throw)
         );
         // A missing variable answers false before the operand is looked at.
         assert_eq!(eval(json!({"custom_variable": {"a": 5}}), json!({})), Ok(false));
         assert_eq!(eval(json!({"unknown": 1}), json!({})), Ok(false));
-        assert_eq!(eval(json!({"user": 5}), json!({})), Err(Crash));
+        assert_eq!(eval(json!({"user": 5}), json!({})), Err(Throw));
     }
 
     #[test]
@@ -540,7 +540,7 @@ pub struct SegmentError;
 struct NoLookup;
 
 impl Lookup for NoLookup {
-    fn has_stored(&mut self, _: &str) -> Result<bool, Crash> {
+    fn has_stored(&mut self, _: &str) -> Result<bool, Throw> {
         Ok(false)
     }
 
@@ -578,5 +578,5 @@ pub fn evaluate_segment(dsl: &Value, custom_variables: &Map<String, Value>) -> R
         vwo_user_id: None,
         lookup: &mut lookup,
     };
-    node.eval(&mut env).map_err(|Crash| SegmentError)
+    node.eval(&mut env).map_err(|Throw| SegmentError)
 }

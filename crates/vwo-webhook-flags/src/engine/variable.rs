@@ -10,7 +10,7 @@ use crate::engine::fast_hash::FastSet;
 
 /// A JSON scalar as the settings give it, in 24 bytes where a `Value` takes 72.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Scalar {
+pub(super) enum Scalar {
     Null,
     Bool(bool),
     Number(serde_json::Number),
@@ -23,7 +23,7 @@ pub(crate) enum Scalar {
 
 impl Scalar {
     /// The JSON it was read from.
-    pub(crate) fn to_value(&self) -> Value {
+    pub(super) fn to_value(&self) -> Value {
         match self {
             Scalar::Null => Value::Null,
             Scalar::Bool(b) => Value::Bool(*b),
@@ -35,7 +35,7 @@ impl Scalar {
     }
 
     /// A scalar of its own (not shared with a settings file's texts).
-    pub(crate) fn of(value: &Value) -> Self {
+    pub(super) fn of(value: &Value) -> Self {
         match value {
             Value::Null => Scalar::Null,
             Value::Bool(b) => Scalar::Bool(*b),
@@ -46,7 +46,7 @@ impl Scalar {
     }
 
     /// `this === value` (an object or an array is never `===` another).
-    pub(crate) fn strict_eq(&self, value: &Value) -> bool {
+    pub(super) fn strict_eq(&self, value: &Value) -> bool {
         match (self, value) {
             (Scalar::Null, Value::Null) => true,
             (Scalar::Bool(a), Value::Bool(b)) => a == b,
@@ -57,7 +57,7 @@ impl Scalar {
     }
 
     /// `this === other`.
-    pub(crate) fn strict_eq_scalar(&self, other: &Scalar) -> bool {
+    pub(super) fn strict_eq_scalar(&self, other: &Scalar) -> bool {
         match (self, other) {
             (Scalar::Null, Scalar::Null) => true,
             (Scalar::Bool(a), Scalar::Bool(b)) => a == b,
@@ -67,7 +67,7 @@ impl Scalar {
     }
 
     /// Its text, when it is a string.
-    pub(crate) fn as_str(&self) -> Option<&str> {
+    pub(super) fn as_str(&self) -> Option<&str> {
         match self {
             Scalar::Text(text) => Some(text),
             Scalar::TypeName(name) => Some(name),
@@ -78,11 +78,11 @@ impl Scalar {
 
 /// The texts of one settings file, each kept once while it compiles.
 #[derive(Default)]
-pub(crate) struct Texts(FastSet<Arc<str>>);
+pub(super) struct Texts(FastSet<Arc<str>>);
 
 impl Texts {
     /// `value` as a scalar, its text shared with every equal text seen before.
-    pub(crate) fn scalar(&mut self, value: Option<&Value>) -> Scalar {
+    pub(super) fn scalar(&mut self, value: Option<&Value>) -> Scalar {
         match value {
             None | Some(Value::Null) => Scalar::Null,
             Some(Value::Bool(b)) => Scalar::Bool(*b),
@@ -93,7 +93,7 @@ impl Texts {
     }
 
     /// A variable's `type`: VWO's type names need no lookup.
-    pub(crate) fn type_name(&mut self, value: Option<&Value>) -> Scalar {
+    pub(super) fn type_name(&mut self, value: Option<&Value>) -> Scalar {
         const NAMES: [&str; 5] = ["string", "boolean", "integer", "double", "json"];
         match value {
             Some(Value::String(text)) => match NAMES.iter().find(|name| **name == text.as_str()) {
@@ -105,7 +105,7 @@ impl Texts {
     }
 
     /// `String(value)` (empty for none), shared with every equal text seen before.
-    pub(crate) fn js_text(&mut self, value: Option<&Value>) -> Arc<str> {
+    pub(super) fn js_text(&mut self, value: Option<&Value>) -> Arc<str> {
         match value {
             None => self.text(""),
             Some(Value::String(text)) => self.text(text),
@@ -116,7 +116,7 @@ impl Texts {
         }
     }
 
-    pub(crate) fn text(&mut self, text: &str) -> Arc<str> {
+    pub(super) fn text(&mut self, text: &str) -> Arc<str> {
         if let Some(shared) = self.0.get(text) {
             return Arc::clone(shared);
         }
@@ -136,7 +136,7 @@ pub struct Variable {
 }
 
 impl Variable {
-    pub(crate) fn new(id: Scalar, kind: Scalar, key: Scalar, value: Value) -> Self {
+    pub(super) fn new(id: Scalar, kind: Scalar, key: Scalar, value: Value) -> Self {
         Self { id, kind, key, value }
     }
 
@@ -162,7 +162,7 @@ impl Variable {
     }
 
     /// Its key as JavaScript would print it (`String(key)`), whatever its type.
-    pub(crate) fn key_text(&self) -> String {
+    pub(super) fn key_text(&self) -> String {
         match self.key.as_str() {
             Some(text) => text.to_owned(),
             None => crate::engine::js::to_string(&self.key.to_value()),

@@ -22,7 +22,7 @@ pub(crate) fn queue(reporter: &Reporter, model: &Model, context: &Context, impre
         return;
     }
     let at_ms = now_ms();
-    let prefix = &model.reporting.collection_prefix;
+    let prefix = &model.events.collection_prefix;
     reporter.push(impressions.iter().map(|impression| Pending {
         what: What::Shown {
             campaign_id: impression.campaign_id.clone(),

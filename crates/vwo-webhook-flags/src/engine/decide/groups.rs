@@ -21,7 +21,7 @@ const MAX_DEPTH: u32 = 64;
 /// `megGroupWinnerCampaigns.set(..)`, which throws on the `null` a group's rollout
 /// evaluation passes.
 fn remember(winners: Option<&mut Winners>, group: &GroupRef, winner: Value) -> Result<(), Stop> {
-    let winners = winners.ok_or(Stop::Crash)?;
+    let winners = winners.ok_or(Stop::Throw)?;
     match winners.iter_mut().find(|(index, _)| *index == group.index) {
         Some(slot) => slot.1 = winner,
         None => winners.push((group.index, winner)),
@@ -129,7 +129,7 @@ fn evaluate_groups(
 ) -> Result<Option<Arc<Rule>>, Stop> {
     run.depth += 1;
     let result = if run.depth > MAX_DEPTH {
-        Err(Stop::Crash)
+        Err(Stop::Throw)
     } else {
         evaluate_groups_inner(run, feature, group)
     };
@@ -156,7 +156,7 @@ fn evaluate_groups_inner(
         if !rollout_passed(run, member.feature, &mut skip)? {
             continue;
         }
-        let rules = member.rules.as_deref().map_err(|_| Stop::Crash)?;
+        let rules = member.rules.as_deref().map_err(|_| Stop::Throw)?;
         if !rules.is_empty() {
             campaigns.push((member.feature, rules));
         }
@@ -313,7 +313,7 @@ fn by_equal_weights(
         .iter()
         .zip(ranges)
         .find(|(_, range)| range.contains(value))
-        .ok_or(Stop::Crash)?;
+        .ok_or(Stop::Throw)?;
     let winner = Arc::clone(winner);
     run.note(|| format!("group {}: {} wins at random", group.text, winner.key_text));
     settle(run, &winner, called, group)
@@ -365,12 +365,12 @@ fn by_priority(
                 }
             }
         }
-        Some(Value::Null) => return Err(Stop::Crash),
+        Some(Value::Null) => return Err(Stop::Throw),
         None | Some(_) => {}
     }
     if winner.is_none() {
         if matches!(group.weights, Some(Value::Null)) {
-            return Err(Stop::Crash);
+            return Err(Stop::Throw);
         }
         let lookup = |key: &str| group.weights.as_ref().and_then(|w| property(w, key)).cloned();
         let mut participating = Vec::new();

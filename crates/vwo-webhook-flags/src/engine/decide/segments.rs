@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::{Lists, Run, Stop, StorageView, UserIdKind, Whitelisted, Winners, user_id_text};
 use crate::engine::model::{Feature, Kind, Rule, Segments, Variation};
-use crate::engine::segment::{Crash, Env, Lookup, Node};
+use crate::engine::segment::{Env, Lookup, Node, Throw};
 
 impl Run<'_, '_> {
     /// `checkWhitelistingAndPreSeg`: whether the rule applies to the user, and the
@@ -66,7 +66,7 @@ impl Run<'_, '_> {
             vwo_user_id: user_id_text(user_id, self.context, &self.uuid),
             lookup: &mut lookup,
         };
-        node.eval(&mut env).map_err(|Crash| lookup.take_stop())
+        node.eval(&mut env).map_err(|Throw| lookup.take_stop())
     }
 
     /// `_evaluateWhitelisting`: the variation whose segments the user's variation targeting
@@ -88,7 +88,7 @@ impl Run<'_, '_> {
             [one] => Ok(Some(Whitelisted {
                 variation: Arc::clone(one),
             })),
-            _ => Err(Stop::Crash),
+            _ => Err(Stop::Throw),
         }
     }
 }
@@ -104,12 +104,12 @@ pub(super) struct RunLookup<'r> {
 impl RunLookup<'_> {
     /// The reason the evaluation stopped: a storage miss if there was one, else a crash.
     pub(super) fn take_stop(&mut self) -> Stop {
-        self.stop.take().unwrap_or(Stop::Crash)
+        self.stop.take().unwrap_or(Stop::Throw)
     }
 }
 
 impl Lookup for RunLookup<'_> {
-    fn has_stored(&mut self, feature_key: &str) -> Result<bool, Crash> {
+    fn has_stored(&mut self, feature_key: &str) -> Result<bool, Throw> {
         if !self.access.remembers() {
             return Ok(false);
         }
@@ -117,7 +117,7 @@ impl Lookup for RunLookup<'_> {
             Ok(found) => Ok(found.is_some()),
             Err(miss) => {
                 self.stop = Some(miss.into());
-                Err(Crash)
+                Err(Throw)
             }
         }
     }

@@ -78,7 +78,7 @@ impl JsRegex {
     }
 
     /// Whether JavaScript accepts the pattern but it cannot be run at a bounded cost here.
-    pub(crate) fn unbounded(&self) -> bool {
+    pub(in crate::engine) fn unbounded(&self) -> bool {
         self.bounded.is_none()
     }
 

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::{
-    Feature, Group, Kind, Member, Model, RawRule, ReportedId, Reporting, Rule, Variations, property,
+    EventSettings, Feature, Group, Kind, Member, Model, RawRule, ReportedId, Rule, Variations, property,
 };
 use crate::engine::fast_hash::FastMap;
 use crate::engine::js;
-use crate::engine::segment::{Compiling, Crash, FeatureIds};
+use crate::engine::segment::{Compiling, FeatureIds, Throw};
 use crate::engine::variable::Texts;
 
 mod campaign;
@@ -220,7 +220,7 @@ impl Model {
             }
         }
 
-        let reporting = Reporting {
+        let events = EventSettings {
             metrics: metric_identifiers(feature_values),
             sdk_key: either(settings, "sK", "sdkKey").cloned(),
             collection_prefix: match settings.get("collectionPrefix") {
@@ -230,13 +230,13 @@ impl Model {
         };
         let mut model = Self {
             account_id,
-            reporting,
+            events,
             features,
             first_feature,
             campaigns_by_key,
             groups: Vec::new(),
             features_by_campaign: FastMap::default(),
-            report: compiling.report,
+            problems: compiling.problems,
         };
         for (index, raw_rules) in raw_by_feature.iter().enumerate() {
             for rule in raw_rules {
@@ -259,16 +259,16 @@ impl Model {
         model
     }
 
-    fn compile_group(&self, groups: Option<&Value>, id: &str) -> Result<Arc<Group>, Crash> {
+    fn compile_group(&self, groups: Option<&Value>, id: &str) -> Result<Arc<Group>, Throw> {
         let group = groups.and_then(|g| property(g, id)).filter(|g| js::truthy(g));
         let campaigns: Vec<String> = match group.map(|g| property(g, "campaigns")) {
             None => Vec::new(),
             Some(Some(Value::Array(items))) => items
                 .iter()
-                .map(|item| item.as_str().map(str::to_owned).ok_or(Crash))
+                .map(|item| item.as_str().map(str::to_owned).ok_or(Throw))
                 .collect::<Result<_, _>>()?,
             // Not iterable, or iterated as characters: not supported (see docs/flags.md).
-            Some(_) => return Err(Crash),
+            Some(_) => return Err(Throw),
         };
         // getFeatureKeysFromCampaignIds: each listed campaign's features, in order, once.
         let mut feature_keys: Vec<&str> = Vec::new();
@@ -327,7 +327,7 @@ impl Model {
 
     /// The rules of the features with `key` that `campaigns` lists (by id, or by
     /// `id_variationId`), the first of each rule key.
-    fn listed_rules(&self, key: &str, campaigns: &[String]) -> Result<Vec<Arc<Rule>>, Crash> {
+    fn listed_rules(&self, key: &str, campaigns: &[String]) -> Result<Vec<Arc<Rule>>, Throw> {
         let mut rules: Vec<Arc<Rule>> = Vec::new();
         for feature in self.features.iter().filter(|f| &*f.key == key) {
             for rule in &feature.rules {

@@ -4,18 +4,18 @@
 
 use serde_json::Value;
 
-use super::{AndItem, Crash, Env, OrItem, OrKey};
+use super::{AndItem, Env, OrItem, OrKey, Throw};
 use crate::engine::context::Context;
 use crate::engine::js;
 use crate::engine::js::regex::{Flags, JsRegex};
 
 /// `every`: false at the first false element; location elements are gathered and, once one
 /// of each element is a location, checked together.
-pub(super) fn every(items: &[AndItem], env: &mut Env<'_>) -> Result<bool, Crash> {
+pub(super) fn every(items: &[AndItem], env: &mut Env<'_>) -> Result<bool, Throw> {
     let mut location: Vec<(&'static str, &Value)> = Vec::new();
     for item in items {
         match item {
-            AndItem::Crash => return Err(Crash),
+            AndItem::Throw => return Err(Throw),
             AndItem::Location(pairs) => {
                 for (key, value) in pairs {
                     match location.iter_mut().find(|(k, _)| k == key) {
@@ -38,18 +38,18 @@ pub(super) fn every(items: &[AndItem], env: &mut Env<'_>) -> Result<bool, Crash>
 }
 
 /// `checkLocationPreSegmentation`: needs an IP address given (even empty) and a location.
-fn check_location(expected: &[(&'static str, &Value)], context: &Context) -> Result<bool, Crash> {
+fn check_location(expected: &[(&'static str, &Value)], context: &Context) -> Result<bool, Throw> {
     if context.ip_address().is_none() {
         return Ok(false);
     }
     let Some(location) = context.location() else {
         return Ok(false);
     };
-    let actual = |key: &str| -> Result<Option<&Value>, Crash> {
+    let actual = |key: &str| -> Result<Option<&Value>, Throw> {
         match location {
             Value::Object(map) => Ok(map.get(key)),
             Value::Array(_) => Ok(None),
-            _ => Err(Crash),
+            _ => Err(Throw),
         }
     };
     for (key, value) in expected {
@@ -76,13 +76,13 @@ fn normalize(value: &Value) -> Option<String> {
 
 /// `some`: true at the first true element; user-agent keys are gathered and checked once
 /// every element has contributed one; a `featureId` answers at once.
-pub(super) fn some(items: &[OrItem], env: &mut Env<'_>) -> Result<bool, Crash> {
+pub(super) fn some(items: &[OrItem], env: &mut Env<'_>) -> Result<bool, Throw> {
     let mut user_agent: Vec<(&'static str, Vec<String>)> = Vec::new();
     let mut key_count = 0;
     for item in items {
         for key in &item.keys {
             match key {
-                OrKey::Crash => return Err(Crash),
+                OrKey::Throw => return Err(Throw),
                 OrKey::Nothing => {}
                 OrKey::UserAgent(name, values) => {
                     match user_agent.iter_mut().find(|(k, _)| k == name) {

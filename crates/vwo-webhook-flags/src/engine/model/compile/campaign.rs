@@ -9,7 +9,7 @@ use crate::engine::bucket::{self, Range, Weight};
 use crate::engine::fast_hash::FastMap;
 use crate::engine::js;
 use crate::engine::model::{GroupRef, Kind, ReportedId, Rule, Segments, Variation, Variations, property};
-use crate::engine::segment::{Compiling, Crash, FeatureIds, Node};
+use crate::engine::segment::{Compiling, FeatureIds, Node, Throw};
 use crate::engine::variable::{Scalar, Texts, Variable};
 
 /// An array's items, `[]` for a plain object (`{}` normalized), anything else or nothing.
@@ -167,7 +167,7 @@ pub(super) fn link(
     // reading a group that the settings do not define throws.
     let group = (|| {
         let lookup = if kind == Kind::Personalize {
-            pair.as_deref().ok_or(Crash)?
+            pair.as_deref().ok_or(Throw)?
         } else {
             id_text.as_str()
         };
@@ -176,9 +176,9 @@ pub(super) fn link(
         };
         let text = js::to_string(group_id);
         match groups.groups.and_then(|g| property(g, &text)) {
-            None | Some(Value::Null) => Err(Crash),
+            None | Some(Value::Null) => Err(Throw),
             Some(_) => {
-                let index = groups.index.get(&text).copied().ok_or(Crash)?;
+                let index = groups.index.get(&text).copied().ok_or(Throw)?;
                 Ok(Some(Arc::new(GroupRef {
                     id: group_id.clone(),
                     storage_key: ["_vwo_meta_meg_", &text].concat(),

@@ -1,5 +1,5 @@
 //! What a service reports besides its decisions: `trackEvent` and `setAttribute`, checked
-//! as the SDK checks them, and the impressions a decision queues.
+//! as the SDK checks them.
 
 use serde_json::{Map, Value};
 
@@ -33,7 +33,7 @@ fn pending(what: What, context: &Context, model: Option<&Model>) -> Pending {
         what,
         context: context.clone(),
         at_ms: now_ms(),
-        prefix: model.and_then(|m| m.reporting.collection_prefix.clone()),
+        prefix: model.and_then(|m| m.events.collection_prefix.clone()),
     }
 }
 
@@ -49,7 +49,7 @@ impl Flags {
         properties: Map<String, Value>,
     ) -> Result<(), EventError> {
         let compiled = self.current().ok_or(EventError::NoSettings)?;
-        if !compiled.model.reporting.metrics.contains(name) {
+        if !compiled.model.events.metrics.contains(name) {
             tracing::debug!(event = name, "trackEvent refused: no such metric in the settings");
             return Err(EventError::UnknownEvent(name.to_owned()));
         }
@@ -82,7 +82,7 @@ impl Flags {
         let model = compiled.as_ref().map(|c| &c.model);
         let what = What::Attributes {
             attributes: Box::new(attributes),
-            environment: model.and_then(|m| m.reporting.sdk_key.clone()).map(Box::new),
+            environment: model.and_then(|m| m.events.sdk_key.clone()).map(Box::new),
         };
         self.reporter.push([pending(what, context, model)]);
         Ok(())
