@@ -1,5 +1,5 @@
 //! A VWO webhook receiver on bare hyper: `WebhookLayer` in front of the application's service
-//! on the public address; `ProbesLayer` in front of the metrics and flags on the admin one.
+//! on the public address; `ServeProbesLayer` in front of the metrics and flags on the admin one.
 //!
 //! ```text
 //! VWO_WEBHOOK_SECRET=s3cret cargo run --example hyper
@@ -18,7 +18,7 @@ use hyper_util::service::TowerToHyperService;
 use tower::ServiceBuilder;
 use vwo_webhook_examples::{Example, METRICS_PATH, Metrics, shutdown_signal};
 use vwo_webhook_flags::Flags;
-use vwo_webhook_tower::{ProbesLayer, WebhookLayer};
+use vwo_webhook_tower::{ServeProbesLayer, WebhookLayer};
 
 /// The internal endpoints besides the probes: metrics and flag decisions.
 async fn admin(
@@ -91,7 +91,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .layer(WebhookLayer::new(started.receiver.clone()))
         .service(tower::service_fn(app));
     let internal = ServiceBuilder::new()
-        .layer(ProbesLayer::new(started.probes()))
+        .layer(ServeProbesLayer::new(started.probes()))
         .service(tower::service_fn(move |request| {
             admin(request, Arc::clone(&metrics), Arc::clone(&flags))
         }));

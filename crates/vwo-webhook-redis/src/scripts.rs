@@ -29,7 +29,7 @@ const UNLOCK: &str = include_str!("lua/unlock.lua");
 
 /// What a fetch found, to record for the fleet.
 #[derive(Debug)]
-pub(crate) enum Outcome<'a> {
+pub(crate) enum Fetched<'a> {
     New {
         raw: &'a [u8],
         etag: Option<&'a str>,
@@ -91,20 +91,20 @@ impl Scripts {
         keys: &Keys,
         epoch: &str,
         covered: u64,
-        outcome: &Outcome<'_>,
+        outcome: &Fetched<'_>,
     ) -> ScriptInvocation<'_> {
         let mut invocation = self.record.key(&keys.state);
         invocation.arg(epoch).arg(covered).arg(match outcome {
-            Outcome::New { .. } => "new",
-            Outcome::Unchanged { .. } => "unchanged",
-            Outcome::Failed { .. } => "failed",
+            Fetched::New { .. } => "new",
+            Fetched::Unchanged { .. } => "unchanged",
+            Fetched::Failed { .. } => "failed",
         });
         invocation
             .arg(&keys.channel)
             .arg(millis(SystemTime::now()))
             .arg(new_epoch());
         match outcome {
-            Outcome::New {
+            Fetched::New {
                 raw,
                 etag,
                 check,
@@ -114,8 +114,8 @@ impl Scripts {
                 .arg(etag.unwrap_or(""))
                 .arg(*check)
                 .arg(millis(*fetched_at)),
-            Outcome::Unchanged { etag } => invocation.arg(*etag),
-            Outcome::Failed {
+            Fetched::Unchanged { etag } => invocation.arg(*etag),
+            Fetched::Failed {
                 permanent,
                 message,
                 retry_after,

@@ -13,7 +13,7 @@ use redis::AsyncCommands;
 
 use crate::deployment::Connection;
 use crate::keys::Keys;
-use crate::scripts::{Outcome, Recorded, Scripts};
+use crate::scripts::{Fetched, Recorded, Scripts};
 
 /// A ticket taken on a delivery's behalf.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,7 +199,7 @@ impl Shared {
         &self,
         epoch: &str,
         covered: u64,
-        outcome: &Outcome<'_>,
+        outcome: &Fetched<'_>,
     ) -> redis::RedisResult<Recorded> {
         let invocation = self.scripts.record(&self.keys, epoch, covered, outcome);
         let (recorded, revision): (u8, u64) = invocation.invoke_async(&mut self.connection.clone()).await?;

@@ -41,7 +41,6 @@ pub use persist::{CacheError, load as load_cache};
 pub use snapshot::{DocumentError, Snapshot, Source};
 pub use store::{LastError, Replication, SettingsStore, Status};
 /// The metric names, also at the crate root as before.
-pub use telemetry::{AGE, CONFIRMED_AT, FETCH_ERRORS, FETCHED_AT, INFO, SINCE_CONFIRMED};
 pub use validate::{Check, ValidationError, validate};
 
 /// The README's examples, compiled as doctests so the registry page cannot drift from the code.

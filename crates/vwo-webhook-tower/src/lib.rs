@@ -199,7 +199,7 @@ where
 }
 
 pin_project_lite::pin_project! {
-    /// The response future of [`Webhook`] and [`ProbesService`]: the layer's own answer, or
+    /// The response future of [`Webhook`] and [`ServeProbes`]: the layer's own answer, or
     /// the wrapped service's future as it is (the application pays nothing for the layer on
     /// its own routes).
     pub struct ResponseFuture<F> {
@@ -273,41 +273,55 @@ where
 /// #     Ok::<_, std::convert::Infallible>(http::Response::new(http_body_util::Full::new(bytes::Bytes::new())))
 /// # }) }
 /// let service = ServiceBuilder::new()
-///     .layer(vwo_webhook_tower::ProbesLayer::new(Probes::new(Loaded)))
+///     .layer(vwo_webhook_tower::ServeProbesLayer::new(Probes::new(Loaded)))
 ///     .service(app());
 /// # let _ = service;
 /// ```
 #[derive(Debug, Clone)]
-pub struct ProbesLayer {
+pub struct ServeProbesLayer {
     probes: Probes,
 }
 
-impl ProbesLayer {
+impl ServeProbesLayer {
     /// Answers `probes` at their paths.
     pub fn new(probes: Probes) -> Self {
         Self { probes }
     }
 }
 
-impl<S> Layer<S> for ProbesLayer {
-    type Service = ProbesService<S>;
+impl<S> Layer<S> for ServeProbesLayer {
+    type Service = ServeProbes<S>;
 
-    fn layer(&self, inner: S) -> ProbesService<S> {
-        ProbesService {
+    fn layer(&self, inner: S) -> ServeProbes<S> {
+        ServeProbes {
             inner,
             probes: self.probes.clone(),
         }
     }
 }
 
-/// The service [`ProbesLayer`] produces.
+/// The former name of [`ServeProbesLayer`].
+#[deprecated(
+    since = "0.1.0",
+    note = "renamed ServeProbesLayer, as its service is ServeProbes"
+)]
+pub type ProbesLayer = ServeProbesLayer;
+
+/// The former name of [`ServeProbes`].
+#[deprecated(
+    since = "0.1.0",
+    note = "renamed ServeProbes, the service ServeProbesLayer produces"
+)]
+pub type ProbesService<S> = ServeProbes<S>;
+
+/// The service [`ServeProbesLayer`] produces.
 #[derive(Debug, Clone)]
-pub struct ProbesService<S> {
+pub struct ServeProbes<S> {
     inner: S,
     probes: Probes,
 }
 
-impl<S, B, ResBody> Service<Request<B>> for ProbesService<S>
+impl<S, B, ResBody> Service<Request<B>> for ServeProbes<S>
 where
     S: Service<Request<B>, Response = http::Response<ResBody>>,
 {

@@ -69,7 +69,7 @@ fn probes_answer_beside_the_application() {
     let (switch, probes) = vwo_webhook_conformance::probes::switched();
     let server = serve(
         ServiceBuilder::new()
-            .layer(vwo_webhook_tower::ProbesLayer::new(probes))
+            .layer(vwo_webhook_tower::ServeProbesLayer::new(probes))
             .service(tower::service_fn(app)),
     );
     vwo_webhook_conformance::probes::check_probes(server.addr(), &switch);

@@ -1,4 +1,4 @@
-//! `WebhookLayer` and `ProbesLayer` as tower middleware: readiness, the instance polled ready
+//! `WebhookLayer` and `ServeProbesLayer` as tower middleware: readiness, the instance polled ready
 //! is the one called, and only the application's own requests reach it.
 
 use std::convert::Infallible;
@@ -117,7 +117,7 @@ async fn the_inner_service_sees_exactly_the_requests_that_are_not_the_layers() {
     let probes = vwo_webhook::Probes::new(vwo_webhook_conformance::probes::Switch::default());
     let mut service = ServiceBuilder::new()
         .layer(WebhookLayer::new(receiver()))
-        .layer(vwo_webhook_tower::ProbesLayer::new(probes))
+        .layer(vwo_webhook_tower::ServeProbesLayer::new(probes))
         .service(recorder.clone());
     for path in [
         "/vwo-webhook",

@@ -8,12 +8,17 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Instant;
+
+use tracing::Instrument;
 
 use crate::ack::AckPolicy;
 use crate::coordinator::Coordinator;
-use crate::outcome::Refusal;
+use crate::delivery::{Delivery, Remembered, record};
+use crate::outcome::{Outcome, Refusal};
 use crate::payload::SettingsChanged;
 use crate::response::Response;
+use crate::telemetry;
 use crate::verify::{HeaderLookup, Verifier, VerifyError};
 
 /// Why an adapter could not read a body.
@@ -69,27 +74,6 @@ impl BodyBuffer {
     /// The body read.
     pub fn into_bytes(self) -> Vec<u8> {
         self.body
-    }
-}
-
-/// A delivery id and the verifier that read it, to be remembered once the delivery is
-/// answered 2xx (so a failed delivery's redelivery still refreshes).
-pub(crate) struct Remembered {
-    pub(crate) verifier: Arc<dyn Verifier>,
-    pub(crate) id: Vec<u8>,
-}
-
-impl Remembered {
-    pub(crate) fn new(verifier: Arc<dyn Verifier>, id: Vec<u8>) -> Self {
-        Self { verifier, id }
-    }
-}
-
-impl std::fmt::Debug for Remembered {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Remembered")
-            .field("id", &String::from_utf8_lossy(&self.id))
-            .finish_non_exhaustive()
     }
 }
 
@@ -239,6 +223,102 @@ impl Receiver {
 
     fn too_large(&self, reason: &'static str) -> Refusal {
         Refusal::new(Response::payload_too_large(self.body_limit), "body_limit", reason)
+    }
+}
+
+impl Receiver {
+    /// Handles one delivery from start to answer. `read_body` is called (at most once, after
+    /// the header checks pass) with the body limit and must stop reading past it.
+    pub async fn handle<H, F, Fut, B>(&self, method: &str, headers: &H, read_body: F) -> Response
+    where
+        H: HeaderLookup + ?Sized,
+        F: FnOnce(usize) -> Fut,
+        Fut: Future<Output = Result<B, BodyError>>,
+        B: AsRef<[u8]>,
+    {
+        match self.accept(method, headers, read_body).await {
+            Ok(delivery) => delivery.respond().await,
+            Err(rejection) => rejection,
+        }
+    }
+
+    /// [`Receiver::handle`] for a body already in memory.
+    pub async fn handle_buffered<H>(&self, method: &str, headers: &H, body: &[u8]) -> Response
+    where
+        H: HeaderLookup + ?Sized,
+    {
+        self.handle(method, headers, |limit| async move {
+            if body.len() > limit {
+                Err(BodyError::TooLarge)
+            } else {
+                Ok(body)
+            }
+        })
+        .await
+    }
+
+    /// Runs every check up to the refresh: the first half of [`Receiver::handle`], for
+    /// extractors that hand a verified [`Delivery`] to the application's own handler.
+    pub async fn accept<H, F, Fut, B>(
+        &self,
+        method: &str,
+        headers: &H,
+        read_body: F,
+    ) -> Result<Delivery, Response>
+    where
+        H: HeaderLookup + ?Sized,
+        F: FnOnce(usize) -> Fut,
+        Fut: Future<Output = Result<B, BodyError>>,
+        B: AsRef<[u8]>,
+    {
+        let arrived = Instant::now();
+        let span = tracing::info_span!(
+            "vwo_webhook.delivery",
+            status = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            generation = tracing::field::Empty,
+            latency_us = tracing::field::Empty,
+        );
+        let checked = self
+            .check(method, headers, read_body)
+            .instrument(span.clone())
+            .await;
+        match checked {
+            Ok((payload, remembered)) => Ok(Delivery::new(
+                self.inner.coordinator.clone(),
+                self.inner.ack,
+                payload,
+                remembered,
+                arrived,
+                span,
+            )),
+            Err(Refusal {
+                response,
+                check,
+                reason,
+            }) => {
+                let _entered = span.enter();
+                if response.is_success() {
+                    record(&span, &response, Outcome::Replayed, arrived);
+                    telemetry::delivery(Outcome::Replayed, response.status(), None, arrived.elapsed());
+                    tracing::info!(reason = ?reason, "vwo webhook delivery already processed");
+                } else {
+                    record(&span, &response, Outcome::Refused, arrived);
+                    telemetry::delivery(
+                        Outcome::Refused,
+                        response.status(),
+                        Some(check),
+                        arrived.elapsed(),
+                    );
+                    if response.status() == 401 {
+                        tracing::warn!(reason = ?reason, "vwo webhook delivery rejected");
+                    } else {
+                        tracing::info!(reason = ?reason, "vwo webhook delivery rejected");
+                    }
+                }
+                Err(response)
+            }
+        }
     }
 }
 

@@ -51,7 +51,7 @@ pub(crate) fn decide(
     lists: &dyn Lists,
     trace: bool,
 ) -> Result<Decision, Miss> {
-    let mut outcome = Outcome::default();
+    let mut outcome = Decided::default();
     Run::new(model, context, storage, lists, trace).get_flag(feature_key, &mut outcome)?;
     Ok(Decision {
         flag: flag_of(&outcome),
@@ -61,7 +61,7 @@ pub(crate) fn decide(
 }
 
 /// The answer a run's outcome gives.
-fn flag_of(outcome: &Outcome<'_>) -> Flag {
+fn flag_of(outcome: &Decided<'_>) -> Flag {
     let reason = if outcome.threw {
         Reason::InvalidSettings
     } else if outcome.stored {
@@ -179,7 +179,7 @@ pub(crate) type Impressions = SmallVec<[Impression; 4]>;
 
 /// What a run decided. Built in place (it is large, and a decision is short).
 #[derive(Debug, Default)]
-struct Outcome<'a> {
+struct Decided<'a> {
     enabled: bool,
     variation: Option<Arc<Variation>>,
     rollout: Option<Passed<'a>>,
@@ -270,7 +270,7 @@ impl<'a, 'r> Run<'a, 'r> {
     }
 
     /// Decides `feature_key` into `outcome` (a default one).
-    fn get_flag(mut self, feature_key: &str, outcome: &mut Outcome<'a>) -> Result<(), Miss> {
+    fn get_flag(mut self, feature_key: &str, outcome: &mut Decided<'a>) -> Result<(), Miss> {
         match self.decide_feature(feature_key, outcome) {
             Ok(()) => {
                 outcome.trace = self.trace.take().unwrap_or_default();
@@ -281,11 +281,11 @@ impl<'a, 'r> Run<'a, 'r> {
                 trace.push("the SDK throws here, and answers: disabled".to_owned());
                 // The impressions made before the SDK threw are still sent.
                 let impressions = std::mem::take(&mut outcome.impressions);
-                *outcome = Outcome {
+                *outcome = Decided {
                     threw: true,
                     impressions,
                     trace,
-                    ..Outcome::default()
+                    ..Decided::default()
                 };
                 Ok(())
             }
@@ -293,7 +293,7 @@ impl<'a, 'r> Run<'a, 'r> {
         }
     }
 
-    fn decide_feature(&mut self, feature_key: &str, outcome: &mut Outcome<'a>) -> Result<(), Stop> {
+    fn decide_feature(&mut self, feature_key: &str, outcome: &mut Decided<'a>) -> Result<(), Stop> {
         let mut check_experiments = false;
         let mut rollout_variation: Option<Arc<Variation>> = None;
         let mut experiment_variation: Option<Arc<Variation>> = None;
@@ -350,9 +350,9 @@ impl<'a, 'r> Run<'a, 'r> {
 
         let Some(feature) = known else {
             self.note(|| format!("no feature `{feature_key}` in the settings"));
-            *outcome = Outcome {
+            *outcome = Decided {
                 unknown_feature: true,
-                ..Outcome::default()
+                ..Decided::default()
             };
             return Ok(());
         };
@@ -456,7 +456,7 @@ impl<'a, 'r> Run<'a, 'r> {
     fn bucket(
         &mut self,
         selected: Option<&'a Arc<Rule>>,
-        outcome: &mut Outcome<'a>,
+        outcome: &mut Decided<'a>,
     ) -> Result<Option<(Passed<'a>, Arc<Variation>)>, Stop> {
         let Some(rule) = selected else { return Ok(None) };
         let Some(variation) = self.traffic_and_variation(rule)? else {
@@ -469,7 +469,7 @@ impl<'a, 'r> Run<'a, 'r> {
         )))
     }
 
-    fn impression(&self, outcome: &mut Outcome<'a>, campaign_id: &ReportedId, variation_id: &ReportedId) {
+    fn impression(&self, outcome: &mut Decided<'a>, campaign_id: &ReportedId, variation_id: &ReportedId) {
         let vwo_user_id = if self.context.post_segmentation_variables().is_empty() {
             None
         } else {
@@ -513,10 +513,10 @@ mod tests {
 
     #[test]
     fn an_outcome_gives_the_flag_its_reason_and_a_crash_turns_it_off() {
-        let flag = |enabled: bool, mark: fn(&mut Outcome<'static>)| {
-            let mut outcome = Outcome {
+        let flag = |enabled: bool, mark: fn(&mut Decided<'static>)| {
+            let mut outcome = Decided {
                 enabled,
-                ..Outcome::default()
+                ..Decided::default()
             };
             mark(&mut outcome);
             flag_of(&outcome)

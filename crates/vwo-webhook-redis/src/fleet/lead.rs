@@ -11,7 +11,7 @@ use vwo_webhook_settings::{Check, Checked};
 use crate::error::describe;
 use crate::keys::{millis, new_epoch};
 use crate::replica::{FleetFailure, Inner};
-use crate::scripts::{Outcome, Recorded};
+use crate::scripts::{Fetched, Recorded};
 use crate::shared::{Head, StoredFailure, Ticket};
 use crate::telemetry;
 
@@ -146,19 +146,19 @@ impl RedisFleet {
         let checked = inner.settings.check(trigger, head.etag.as_deref()).await;
         let message;
         let outcome = match &checked {
-            Ok(Checked::New(snapshot)) => Outcome::New {
+            Ok(Checked::New(snapshot)) => Fetched::New {
                 raw: snapshot.raw(),
                 etag: snapshot.etag(),
                 // How it was validated, so the followers validate it the same way.
                 check: Check::for_trigger(trigger).name(),
                 fetched_at: snapshot.fetched_at(),
             },
-            Ok(_) => Outcome::Unchanged {
+            Ok(_) => Fetched::Unchanged {
                 etag: head.etag.as_deref().unwrap_or(""),
             },
             Err(error) => {
                 message = failure_message(error);
-                Outcome::Failed {
+                Fetched::Failed {
                     permanent: !error.is_transient(),
                     message: &message,
                     retry_after: match error.kind() {

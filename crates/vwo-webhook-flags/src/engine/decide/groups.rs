@@ -138,7 +138,7 @@ fn evaluate_groups(
 }
 
 /// A member feature whose rollout passed: its index and its experiment rules.
-type Member<'m> = (usize, &'m [Arc<Rule>]);
+type Candidate<'m> = (usize, &'m [Arc<Rule>]);
 
 fn evaluate_groups_inner(
     run: &mut Run<'_, '_>,
@@ -148,7 +148,7 @@ fn evaluate_groups_inner(
     let model = run.model;
     let group = model.group(group_ref)?;
     let mut skip: SmallVec<[usize; 8]> = SmallVec::new();
-    let mut campaigns: SmallVec<[Member<'_>; 8]> = SmallVec::new();
+    let mut campaigns: SmallVec<[Candidate<'_>; 8]> = SmallVec::new();
     for member in &group.members {
         if skip.contains(&member.feature) {
             continue;
@@ -205,7 +205,7 @@ type Eligible = (Rules, Rules);
 
 /// `_getEligbleCampaigns`: campaigns with a stored decision, and campaigns whose segments and
 /// traffic take the user.
-fn eligible(run: &mut Run<'_, '_>, campaigns: &[Member<'_>]) -> Result<Eligible, Stop> {
+fn eligible(run: &mut Run<'_, '_>, campaigns: &[Candidate<'_>]) -> Result<Eligible, Stop> {
     let mut eligible = Rules::new();
     let mut stored_eligible = Rules::new();
     for (feature, rules) in campaigns {
