@@ -56,9 +56,18 @@ pub struct Flags {
     compiled: ArcSwapOption<Compiled>,
     store: Option<Arc<SettingsStore>>,
     /// `None`: no storage (the SDK without a connector).
-    storage: Option<Arc<dyn Storage>>,
+    storage: Option<Sticky>,
     gateway: Arc<dyn Gateway>,
     pub(crate) reporter: Reporter,
+}
+
+/// Where decisions are kept sticky: one place for both kinds of connector.
+#[derive(Clone)]
+enum Sticky {
+    /// Answers at once: both `get_flag` and `get_flag_async` read it in place.
+    Now(Arc<dyn Storage>),
+    /// Does I/O: only `get_flag_async` can read it.
+    Later(Arc<dyn AsyncStorage>),
 }
 
 /// A compiled settings file and the snapshot it came from (none for a bare document).
@@ -102,9 +111,21 @@ impl Flags {
         flags
     }
 
-    /// Keeps decisions sticky in `storage` (the SDK's storage connector).
+    /// Keeps decisions sticky in `storage` (the SDK's storage connector), which answers at
+    /// once: [`Flags::get_flag`] and [`Flags::get_flag_async`] both read it. Replaces an
+    /// async storage set before.
     pub fn with_storage(mut self, storage: Arc<dyn Storage>) -> Self {
-        self.storage = Some(storage);
+        self.storage = Some(Sticky::Now(storage));
+        self
+    }
+
+    /// Keeps decisions sticky in `storage`, a connector that does I/O (Redis, a database):
+    /// decide with [`Flags::get_flag_async`], which reads and writes it. [`Flags::get_flag`]
+    /// cannot wait for it and answers off with
+    /// [`Reason::StorageNeedsAsync`](crate::Reason::StorageNeedsAsync). Replaces a storage
+    /// set before.
+    pub fn with_async_storage(mut self, storage: Arc<dyn AsyncStorage>) -> Self {
+        self.storage = Some(Sticky::Later(storage));
         self
     }
 
@@ -179,13 +200,34 @@ impl Flags {
     }
 
     /// Decides `feature_key` for the user in `context`, as the SDK's `getFlag` does.
-    /// Synchronous: storage is read through [`Storage`], which answers at once.
+    /// Synchronous: storage is read through [`Storage`], which answers at once (with an
+    /// [`AsyncStorage`] configured, use [`Flags::get_flag_async`]).
     pub fn get_flag(&self, feature_key: &str, context: &Context) -> Flag {
         let Some(compiled) = self.current() else {
             return Flag::without_settings();
         };
-        let decision = self.decide_direct(&compiled, feature_key, context, false);
+        let Some(storage) = self.storage_now() else {
+            return self.needs_async();
+        };
+        let decision = decide_direct(&compiled, feature_key, context, storage, &*self.gateway, false);
         self.finish(&compiled, context, decision)
+    }
+
+    /// The storage a synchronous decision reads (`None` inside: no storage); `None` when the
+    /// storage configured does I/O.
+    fn storage_now(&self) -> Option<Option<&dyn Storage>> {
+        match &self.storage {
+            None => Some(None),
+            Some(Sticky::Now(storage)) => Some(Some(&**storage)),
+            Some(Sticky::Later(_)) => None,
+        }
+    }
+
+    fn needs_async(&self) -> Flag {
+        tracing::warn!("get_flag cannot read the async storage configured; use get_flag_async");
+        let flag = Flag::storage_needs_async();
+        meter::record_decision(&flag);
+        flag
     }
 
     /// [`Flags::get_flag`], and the path to the answer: which rules were tried, which
@@ -198,25 +240,45 @@ impl Flags {
                 steps: vec!["no settings loaded".to_owned()],
             };
         };
-        let decision = self.decide_direct(&compiled, feature_key, context, true);
+        let Some(storage) = self.storage_now() else {
+            return Explanation {
+                flag: Flag::storage_needs_async(),
+                steps: vec!["the storage configured does I/O: explain cannot read it".to_owned()],
+            };
+        };
+        let decision = decide_direct(&compiled, feature_key, context, storage, &*self.gateway, true);
         Explanation {
             flag: decision.flag,
             steps: decision.trace,
         }
     }
 
-    /// [`Flags::get_flag`] with a storage connector that does I/O. The decision runs on what
-    /// it has read so far; where it needs a key it has not read, it stops, reads it, and runs
-    /// again (a decision reads a handful of keys: the feature's, and its groups'). What it
-    /// stores is written once it is done.
-    pub async fn get_flag_async(
-        &self,
-        feature_key: &str,
-        context: &Context,
-        storage: &dyn AsyncStorage,
-    ) -> Flag {
+    /// [`Flags::get_flag`] that can wait for storage: with an [`AsyncStorage`] configured
+    /// ([`Flags::with_async_storage`]) the decision runs on what it has read so far; where it
+    /// needs a key it has not read, it stops, reads it, and runs again (a decision reads a
+    /// handful of keys: the feature's, and its groups'). What it stores is written once it is
+    /// done. With a [`Storage`] or none, it is [`Flags::get_flag`].
+    pub async fn get_flag_async(&self, feature_key: &str, context: &Context) -> Flag {
         let Some(compiled) = self.current() else {
             return Flag::without_settings();
+        };
+        let storage = match &self.storage {
+            Some(Sticky::Later(storage)) => storage,
+            Some(Sticky::Now(storage)) => {
+                let decision = decide_direct(
+                    &compiled,
+                    feature_key,
+                    context,
+                    Some(&**storage),
+                    &*self.gateway,
+                    false,
+                );
+                return self.finish(&compiled, context, decision);
+            }
+            None => {
+                let decision = decide_direct(&compiled, feature_key, context, None, &*self.gateway, false);
+                return self.finish(&compiled, context, decision);
+            }
         };
         let lists = GatewayLists(&*self.gateway);
         let mut read: HashMap<String, Option<StoredDecision>> = HashMap::new();
@@ -240,36 +302,43 @@ impl Flags {
         }
     }
 
-    /// A decision with the storage that answers at once.
-    fn decide_direct(
-        &self,
-        compiled: &Compiled,
-        feature_key: &str,
-        context: &Context,
-        trace: bool,
-    ) -> Decision {
-        let mut view = Direct {
-            storage: self.storage.as_deref(),
-            user_id: context.id(),
-        };
-        let lists = GatewayLists(&*self.gateway);
-        match engine::decide(&compiled.model, feature_key, context, &mut view, &lists, trace) {
-            Ok(decision) => decision,
-            // A direct read never misses; were it to, the flag is off as for a throw.
-            Err(Miss(_)) => Decision {
-                flag: Flag::invalid_settings(),
-                impressions: Default::default(),
-                trace: Vec::new(),
-            },
-        }
-    }
-
     /// What every answered decision does, sync or async: it is counted, and its impressions
     /// are queued.
     fn finish(&self, compiled: &Compiled, context: &Context, decision: Decision) -> Flag {
         meter::record_decision(&decision.flag);
         crate::events::impressions::queue(&self.reporter, &compiled.model, context, &decision.impressions);
         decision.flag
+    }
+}
+
+/// A decision with storage that answers at once (or none).
+fn decide_direct(
+    compiled: &Compiled,
+    feature_key: &str,
+    context: &Context,
+    storage: Option<&dyn Storage>,
+    gateway: &dyn Gateway,
+    trace: bool,
+) -> Decision {
+    let mut view = Direct {
+        storage,
+        user_id: context.id(),
+    };
+    match engine::decide(
+        &compiled.model,
+        feature_key,
+        context,
+        &mut view,
+        &GatewayLists(gateway),
+        trace,
+    ) {
+        Ok(decision) => decision,
+        // `Direct` never misses: it reads in place.
+        Err(Miss(_)) => Decision {
+            flag: Flag::invalid_settings(),
+            impressions: Default::default(),
+            trace: Vec::new(),
+        },
     }
 }
 

@@ -46,7 +46,7 @@ impl VwoProvider {
         }
     }
 
-    fn decide(
+    async fn decide(
         &self,
         flag_key: &str,
         context: &EvaluationContext,
@@ -84,11 +84,15 @@ impl VwoProvider {
         if let Some(ip_address) = ip_address {
             vwo = vwo.with_ip_address(ip_address);
         }
-        let flag = self.flags.get_flag(flag_key, &vwo);
+        let flag = self.flags.get_flag_async(flag_key, &vwo).await;
         match flag.reason() {
             Reason::NoSettings => Err(error(
                 EvaluationErrorCode::ProviderNotReady,
                 "no VWO settings loaded yet",
+            )),
+            Reason::StorageNeedsAsync => Err(error(
+                EvaluationErrorCode::General("storage".to_owned()),
+                "the storage configured needs get_flag_async",
             )),
             Reason::UnknownFeature => Err(error(
                 EvaluationErrorCode::FlagNotFound,
@@ -99,13 +103,13 @@ impl VwoProvider {
     }
 
     /// The variable `variable` of one of `types`, as the decision's details.
-    fn variable(
+    async fn variable(
         &self,
         flag_key: &str,
         context: &EvaluationContext,
         types: &[&str],
     ) -> EvaluationResult<ResolutionDetails<Value>> {
-        let (flag, variable) = self.decide(flag_key, context)?;
+        let (flag, variable) = self.decide(flag_key, context).await?;
         let key = variable.ok_or_else(|| {
             error(
                 EvaluationErrorCode::InvalidContext,
@@ -213,11 +217,11 @@ impl FeatureProvider for VwoProvider {
         flag_key: &str,
         context: &EvaluationContext,
     ) -> EvaluationResult<ResolutionDetails<bool>> {
-        let (flag, variable) = self.decide(flag_key, context)?;
+        let (flag, variable) = self.decide(flag_key, context).await?;
         if variable.is_none() {
             return Ok(details(flag.is_enabled(), &flag));
         }
-        let found = self.variable(flag_key, context, &["boolean"])?;
+        let found = self.variable(flag_key, context, &["boolean"]).await?;
         let value = found.value.as_bool().ok_or_else(|| mismatch("a boolean"))?;
         Ok(ResolutionDetails {
             value,
@@ -232,7 +236,7 @@ impl FeatureProvider for VwoProvider {
         flag_key: &str,
         context: &EvaluationContext,
     ) -> EvaluationResult<ResolutionDetails<i64>> {
-        let found = self.variable(flag_key, context, &["integer", "double"])?;
+        let found = self.variable(flag_key, context, &["integer", "double"]).await?;
         let value = found.value.as_i64().ok_or_else(|| mismatch("an integer"))?;
         Ok(ResolutionDetails {
             value,
@@ -247,7 +251,7 @@ impl FeatureProvider for VwoProvider {
         flag_key: &str,
         context: &EvaluationContext,
     ) -> EvaluationResult<ResolutionDetails<f64>> {
-        let found = self.variable(flag_key, context, &["double", "integer"])?;
+        let found = self.variable(flag_key, context, &["double", "integer"]).await?;
         let value = found.value.as_f64().ok_or_else(|| mismatch("a number"))?;
         Ok(ResolutionDetails {
             value,
@@ -262,7 +266,7 @@ impl FeatureProvider for VwoProvider {
         flag_key: &str,
         context: &EvaluationContext,
     ) -> EvaluationResult<ResolutionDetails<String>> {
-        let found = self.variable(flag_key, context, &["string"])?;
+        let found = self.variable(flag_key, context, &["string"]).await?;
         let value = found
             .value
             .as_str()
@@ -281,13 +285,13 @@ impl FeatureProvider for VwoProvider {
         flag_key: &str,
         context: &EvaluationContext,
     ) -> EvaluationResult<ResolutionDetails<StructValue>> {
-        let (flag, variable) = self.decide(flag_key, context)?;
+        let (flag, variable) = self.decide(flag_key, context).await?;
         let (value, variant, reason) = if variable.is_none() {
             let all = Value::Object(flag.variables_json());
             let details = details(all, &flag);
             (details.value, details.variant, details.reason)
         } else {
-            let found = self.variable(flag_key, context, &["json"])?;
+            let found = self.variable(flag_key, context, &["json"]).await?;
             (found.value, found.variant, found.reason)
         };
         match to_openfeature(&value) {

@@ -114,8 +114,8 @@ async fn the_async_path_decides_and_stores_what_the_sync_path_does() {
         let settings = fixture(fixture_name);
         let sync_storage = Arc::new(MemoryStorage::new());
         let sync = Flags::from_document(&settings).with_storage(sync_storage.clone());
-        let slow = Slow(MemoryStorage::new());
-        let asynchronous = Flags::from_document(&settings);
+        let slow = Arc::new(Slow(MemoryStorage::new()));
+        let asynchronous = Flags::from_document(&settings).with_async_storage(slow.clone());
         let features = ["feature1", "feature2", "feature3", "feature4"];
         for user in 0..200 {
             let context = Context::new(format!("user-{user}"))
@@ -126,7 +126,7 @@ async fn the_async_path_decides_and_stores_what_the_sync_path_does() {
             for _ in 0..2 {
                 for feature in features {
                     let expected = sync.get_flag(feature, &context);
-                    let got = asynchronous.get_flag_async(feature, &context, &slow).await;
+                    let got = asynchronous.get_flag_async(feature, &context).await;
                     assert_eq!(
                         got.is_enabled(),
                         expected.is_enabled(),
@@ -155,6 +155,38 @@ async fn the_async_path_decides_and_stores_what_the_sync_path_does() {
             "{fixture_name}: decisions and group winners were stored"
         );
     }
+}
+
+#[tokio::test]
+async fn storage_is_configured_once_for_both_paths() {
+    let settings = fixture("MegRandomAlgoCampaignSettings.json");
+    let context = Context::new("user-7")
+        .expect("id")
+        .with_custom_variable("price", 100)
+        .with_custom_variable("name", "personalise");
+
+    // A storage that answers at once is read and written by the async path too.
+    let memory = Arc::new(MemoryStorage::new());
+    let flags = Flags::from_document(&settings).with_storage(memory.clone());
+    let flag = flags.get_flag_async("feature1", &context).await;
+    assert!(flag.is_enabled());
+    assert!(!memory.is_empty(), "get_flag_async wrote the storage configured");
+
+    // A storage that does I/O: the sync call says it cannot read it, rather than deciding
+    // without it.
+    let slow = Arc::new(Slow(MemoryStorage::new()));
+    let flags = Flags::from_document(&settings).with_async_storage(slow.clone());
+    let sync = flags.get_flag("feature1", &context);
+    assert!(!sync.is_enabled());
+    assert_eq!(sync.reason(), Reason::StorageNeedsAsync);
+    assert_eq!(
+        flags.explain("feature1", &context).flag.reason(),
+        Reason::StorageNeedsAsync
+    );
+    assert!(slow.0.is_empty());
+    let asynchronous = flags.get_flag_async("feature1", &context).await;
+    assert!(asynchronous.is_enabled());
+    assert!(!slow.0.is_empty(), "get_flag_async wrote the async storage");
 }
 
 #[test]

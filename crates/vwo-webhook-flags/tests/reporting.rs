@@ -285,9 +285,12 @@ async fn decisions_sync_and_async_queue_their_impressions() {
         .expect("a feature")
         .to_owned();
     let flags = Flags::from_document(&settings).with_reporter(reporter.clone());
+    let replaying = Flags::from_document(&settings)
+        .with_reporter(reporter.clone())
+        .with_async_storage(std::sync::Arc::new(NoStore));
     let context = Context::new("user-1").expect("context");
     let sync = flags.get_flag(&feature, &context);
-    let asynchronous = flags.get_flag_async(&feature, &context, &NoStore).await;
+    let asynchronous = replaying.get_flag_async(&feature, &context).await;
     assert!(sync.is_enabled() && asynchronous.is_enabled());
     let _ = flags.explain(&feature, &context);
     flushed(&reporter).await;

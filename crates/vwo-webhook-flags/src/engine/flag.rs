@@ -48,6 +48,9 @@ pub enum Reason {
     /// The SDK would have failed on these settings (a rule without variations, a group the
     /// settings do not define, a malformed segment): it answers disabled, and so do we.
     InvalidSettings,
+    /// Storage that does I/O ([`crate::AsyncStorage`]) is configured, and only
+    /// [`crate::Flags::get_flag_async`] can read it: the synchronous call decided nothing.
+    StorageNeedsAsync,
 }
 
 /// The answer for one feature and one user.
@@ -64,6 +67,11 @@ pub struct Flag {
 impl Flag {
     pub(crate) fn without_settings() -> Self {
         Self::off(Reason::NoSettings)
+    }
+
+    /// Off: the synchronous call cannot read the storage configured.
+    pub(crate) fn storage_needs_async() -> Self {
+        Self::off(Reason::StorageNeedsAsync)
     }
 
     /// Off, as the SDK answers where it throws.
