@@ -44,40 +44,35 @@ fn code_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
         .map(|(i, line)| (i + 1, line.split("//").next().unwrap_or("")))
 }
 
+/// Whether the text at `at` in `line` starts a path, rather than continuing a name
+/// (`my_crate::`, `a::metrics::`).
+fn starts_path(line: &str, at: usize) -> bool {
+    !line[..at]
+        .chars()
+        .next_back()
+        .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':')
+}
+
 /// What in `line` reaches out of the engine, if anything.
 fn reach(line: &str) -> Option<String> {
-    let mut rest = line;
-    while let Some(at) = rest.find("crate::") {
-        let after = &rest[at + "crate::".len()..];
-        let preceded_by_ident = rest[..at]
-            .chars()
-            .next_back()
-            .is_some_and(|c| c.is_alphanumeric() || c == '_');
-        if !preceded_by_ident && !after.starts_with("engine") {
-            return Some(format!(
-                "crate::{}",
-                after
-                    .split(|c: char| !c.is_alphanumeric() && c != '_')
-                    .next()
-                    .unwrap_or("")
-            ));
-        }
-        rest = after;
-    }
-    for name in FORBIDDEN_CRATES {
-        for pattern in [format!("{name}::"), format!("use {name}")] {
-            if let Some(at) = line.find(&pattern) {
-                let preceded_by_ident = line[..at]
-                    .chars()
-                    .next_back()
-                    .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':');
-                if !preceded_by_ident {
-                    return Some((*name).to_owned());
-                }
-            }
+    for (at, _) in line.match_indices("crate::") {
+        let after = &line[at + "crate::".len()..];
+        if starts_path(line, at) && !after.starts_with("engine") {
+            let module = after.split(|c: char| !c.is_alphanumeric() && c != '_').next();
+            return Some(format!("crate::{}", module.unwrap_or("")));
         }
     }
-    None
+    FORBIDDEN_CRATES
+        .iter()
+        .find(|name| {
+            [format!("{name}::"), format!("use {name}")]
+                .iter()
+                .any(|pattern| {
+                    line.match_indices(pattern.as_str())
+                        .any(|(at, _)| starts_path(line, at))
+                })
+        })
+        .map(|name| (*name).to_owned())
 }
 
 #[test]
@@ -102,24 +97,23 @@ fn the_engine_imports_neither_the_service_side_nor_io_crates() {
 
 #[test]
 fn the_check_sees_what_it_must_refuse() {
-    assert_eq!(
-        reach("use crate::events::Reporter;").as_deref(),
-        Some("crate::events")
-    );
-    assert_eq!(
-        reach("    crate::telemetry::record_decision(&flag);").as_deref(),
-        Some("crate::telemetry")
-    );
-    assert_eq!(reach("use tokio::sync::Mutex;").as_deref(), Some("tokio"));
-    assert_eq!(
-        reach("        metrics::counter!(NAME).increment(1);").as_deref(),
-        Some("metrics")
-    );
-    assert_eq!(
-        reach("use vwo_webhook_settings::Snapshot;").as_deref(),
-        Some("vwo_webhook_settings")
-    );
-    assert_eq!(reach("use crate::engine::js;"), None);
-    assert_eq!(reach("    pub(crate) metrics: HashSet<String>,"), None);
-    assert_eq!(reach("let x = my_crate::tokio_like();"), None);
+    let cases = [
+        ("use crate::events::Reporter;", Some("crate::events")),
+        (
+            "    crate::telemetry::record_decision(&flag);",
+            Some("crate::telemetry"),
+        ),
+        ("use tokio::sync::Mutex;", Some("tokio")),
+        ("        metrics::counter!(NAME).increment(1);", Some("metrics")),
+        (
+            "use vwo_webhook_settings::Snapshot;",
+            Some("vwo_webhook_settings"),
+        ),
+        ("use crate::engine::js;", None),
+        ("    pub(crate) metrics: HashSet<String>,", None),
+        ("let x = my_crate::tokio_like();", None),
+    ];
+    for (line, expected) in cases {
+        assert_eq!(reach(line).as_deref(), expected, "{line}");
+    }
 }

@@ -49,11 +49,11 @@ pub struct Delivery {
 }
 
 impl Delivery {
+    /// A delivery that passed the checks (its notice, and the ids to remember once answered
+    /// 2xx), to be answered by asking `coordinator` and answering per `ack`.
     pub(crate) fn new(
-        coordinator: Coordinator,
-        ack: AckPolicy,
-        payload: SettingsChanged,
-        remembered: Vec<Remembered>,
+        (coordinator, ack): (Coordinator, AckPolicy),
+        (payload, remembered): (SettingsChanged, Vec<Remembered>),
         arrived: Instant,
         span: tracing::Span,
     ) -> Self {

@@ -284,11 +284,9 @@ impl Receiver {
             .instrument(span.clone())
             .await;
         match checked {
-            Ok((payload, remembered)) => Ok(Delivery::new(
-                self.inner.coordinator.clone(),
-                self.inner.ack,
-                payload,
-                remembered,
+            Ok(checked) => Ok(Delivery::new(
+                (self.inner.coordinator.clone(), self.inner.ack),
+                checked,
                 arrived,
                 span,
             )),
