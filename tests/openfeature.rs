@@ -2,9 +2,26 @@
 //! application would: every answer is the one `Flags::get_flag` gives for the same user.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use open_feature::{EvaluationContext, EvaluationErrorCode, EvaluationReason, OpenFeature};
-use vwo_webhook_flags::{Context, Flags, VwoProvider};
+use vwo_webhook_flags::{Context, Flags, Storage, StoredDecision, VwoProvider};
+
+/// Storage that keeps nothing and counts the decisions of `feature1`: each reads its stored
+/// decision once.
+#[derive(Default)]
+struct Decisions(AtomicUsize);
+
+impl Storage for Decisions {
+    fn get(&self, key: &str, _: &str) -> Option<StoredDecision> {
+        if key == "feature1" {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+        None
+    }
+
+    fn set(&self, _: &str, _: &str, _: StoredDecision) {}
+}
 
 fn settings() -> serde_json::Value {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -15,7 +32,8 @@ fn settings() -> serde_json::Value {
 // One test: OpenFeature's API is a process-wide singleton.
 #[tokio::test]
 async fn the_provider_answers_through_the_openfeature_client() {
-    let flags = Arc::new(Flags::from_document(&settings()));
+    let decisions = Arc::new(Decisions::default());
+    let flags = Arc::new(Flags::from_document(&settings()).with_storage(decisions.clone()));
     OpenFeature::singleton_mut()
         .await
         .set_provider(VwoProvider::new(Arc::clone(&flags)))
@@ -37,6 +55,7 @@ async fn the_provider_answers_through_the_openfeature_client() {
             .with_custom_variable("price", 200),
     );
     assert!(expected.is_enabled());
+    let decided_before = decisions.0.load(Ordering::SeqCst);
 
     // Without a variable key, a boolean is whether the flag is on.
     let on = client
@@ -76,6 +95,8 @@ async fn the_provider_answers_through_the_openfeature_client() {
         .await;
     let json = json.expect("json").value;
     assert_eq!(json.fields.get("name").and_then(|v| v.as_str()), Some("VWO"));
+    // One decision (and so one impression) for each of the six answers.
+    assert_eq!(decisions.0.load(Ordering::SeqCst) - decided_before, 6);
 
     // The wrong type, an unknown variable or feature, and a missing user are errors, and the
     // client answers the caller's default.

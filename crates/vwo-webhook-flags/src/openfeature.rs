@@ -101,34 +101,28 @@ impl VwoProvider {
             _ => Ok((flag, variable)),
         }
     }
+}
 
-    /// The variable `variable` of one of `types`, as the decision's details.
-    async fn variable(
-        &self,
-        flag_key: &str,
-        context: &EvaluationContext,
-        types: &[&str],
-    ) -> EvaluationResult<ResolutionDetails<Value>> {
-        let (flag, variable) = self.decide(flag_key, context).await?;
-        let key = variable.ok_or_else(|| {
+/// The variable the context's `key` names, of one of `types`, from a flag already decided.
+fn variable(flag: &Flag, key: Option<String>, types: &[&str]) -> EvaluationResult<ResolutionDetails<Value>> {
+    let key = key.ok_or_else(|| {
+        error(
+            EvaluationErrorCode::InvalidContext,
+            "name the variable in the context's `key` field",
+        )
+    })?;
+    let found = flag
+        .variables()
+        .iter()
+        .find(|v| v.key() == Some(key.as_str()) && types.iter().any(|t| v.kind() == Some(*t)))
+        .map(|v| v.value().clone())
+        .ok_or_else(|| {
             error(
-                EvaluationErrorCode::InvalidContext,
-                "name the variable in the context's `key` field",
+                EvaluationErrorCode::FlagNotFound,
+                &format!("no {} variable `{key}` for this user", types[0]),
             )
         })?;
-        let found = flag
-            .variables()
-            .iter()
-            .find(|v| v.key() == Some(key.as_str()) && types.iter().any(|t| v.kind() == Some(*t)))
-            .map(|v| v.value().clone())
-            .ok_or_else(|| {
-                error(
-                    EvaluationErrorCode::FlagNotFound,
-                    &format!("no {} variable `{key}` for this user", types[0]),
-                )
-            })?;
-        Ok(details(found, &flag))
-    }
+    Ok(details(found, flag))
 }
 
 fn error(code: EvaluationErrorCode, message: &str) -> EvaluationError {
@@ -217,11 +211,11 @@ impl FeatureProvider for VwoProvider {
         flag_key: &str,
         context: &EvaluationContext,
     ) -> EvaluationResult<ResolutionDetails<bool>> {
-        let (flag, variable) = self.decide(flag_key, context).await?;
-        if variable.is_none() {
+        let (flag, key) = self.decide(flag_key, context).await?;
+        if key.is_none() {
             return Ok(details(flag.is_enabled(), &flag));
         }
-        let found = self.variable(flag_key, context, &["boolean"]).await?;
+        let found = variable(&flag, key, &["boolean"])?;
         let value = found.value.as_bool().ok_or_else(|| mismatch("a boolean"))?;
         Ok(ResolutionDetails {
             value,
@@ -236,7 +230,8 @@ impl FeatureProvider for VwoProvider {
         flag_key: &str,
         context: &EvaluationContext,
     ) -> EvaluationResult<ResolutionDetails<i64>> {
-        let found = self.variable(flag_key, context, &["integer", "double"]).await?;
+        let (flag, key) = self.decide(flag_key, context).await?;
+        let found = variable(&flag, key, &["integer", "double"])?;
         let value = found.value.as_i64().ok_or_else(|| mismatch("an integer"))?;
         Ok(ResolutionDetails {
             value,
@@ -251,7 +246,8 @@ impl FeatureProvider for VwoProvider {
         flag_key: &str,
         context: &EvaluationContext,
     ) -> EvaluationResult<ResolutionDetails<f64>> {
-        let found = self.variable(flag_key, context, &["double", "integer"]).await?;
+        let (flag, key) = self.decide(flag_key, context).await?;
+        let found = variable(&flag, key, &["double", "integer"])?;
         let value = found.value.as_f64().ok_or_else(|| mismatch("a number"))?;
         Ok(ResolutionDetails {
             value,
@@ -266,7 +262,8 @@ impl FeatureProvider for VwoProvider {
         flag_key: &str,
         context: &EvaluationContext,
     ) -> EvaluationResult<ResolutionDetails<String>> {
-        let found = self.variable(flag_key, context, &["string"]).await?;
+        let (flag, key) = self.decide(flag_key, context).await?;
+        let found = variable(&flag, key, &["string"])?;
         let value = found
             .value
             .as_str()
@@ -285,13 +282,13 @@ impl FeatureProvider for VwoProvider {
         flag_key: &str,
         context: &EvaluationContext,
     ) -> EvaluationResult<ResolutionDetails<StructValue>> {
-        let (flag, variable) = self.decide(flag_key, context).await?;
-        let (value, variant, reason) = if variable.is_none() {
+        let (flag, key) = self.decide(flag_key, context).await?;
+        let (value, variant, reason) = if key.is_none() {
             let all = Value::Object(flag.variables_json());
             let details = details(all, &flag);
             (details.value, details.variant, details.reason)
         } else {
-            let found = self.variable(flag_key, context, &["json"]).await?;
+            let found = variable(&flag, key, &["json"])?;
             (found.value, found.variant, found.reason)
         };
         match to_openfeature(&value) {
