@@ -197,6 +197,7 @@ impl VwoSettings {
     /// Schedules a first fetch and starts the safety-net poll (unless turned off) on the
     /// receiver's coordinator. Keep the returned handle: dropping it stops the poll. Needs a
     /// tokio runtime.
+    #[must_use = "dropping the SafetyNet stops the poll: keep it as long as the service runs"]
     pub fn start(&self, coordinator: &Coordinator) -> Option<SafetyNet> {
         coordinator.trigger(Trigger::Manual);
         self.inner

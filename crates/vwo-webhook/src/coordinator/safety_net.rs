@@ -2,6 +2,7 @@
 
 /// The periodic safety-net refresh; dropping it stops the timer.
 #[derive(Debug)]
+#[must_use = "dropping the SafetyNet stops the poll: keep it as long as the service runs"]
 pub struct SafetyNet {
     pub(super) task: tokio::task::JoinHandle<()>,
 }
