@@ -100,7 +100,7 @@ pub fn start_replica(
     let receiver = Receiver::builder(fleet.clone()).keyring(keyring).build()?;
     let handle = fleet.start(receiver.coordinator());
     let metrics = crate::Metrics::install(Arc::clone(&store))?;
-    let flags = Flags::new().follow(Arc::clone(&store));
+    let flags = Flags::builder().follow(Arc::clone(&store));
     let public = vwo_webhook_axum::router(receiver.clone());
     let internal = Router::new()
         .route(crate::METRICS_PATH, get(move || async move { metrics.render() }))

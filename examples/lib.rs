@@ -195,8 +195,8 @@ impl Example {
         let (settings, reporter) = example.backends()?;
         let receiver = example.receiver(settings.clone())?;
         let poll = settings.start(receiver.coordinator());
-        let flags = Flags::new()
-            .with_reporter(reporter.clone())
+        let flags = Flags::builder()
+            .reporter(reporter.clone())
             .follow(settings.store());
         Ok(Started {
             example,

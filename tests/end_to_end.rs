@@ -39,7 +39,7 @@ fn serve_with_store(example: &Example) -> (Server, Arc<SettingsStore>) {
         let _ = store_tx.send(Arc::clone(&store));
         let receiver = example.receiver(settings).expect("receiver");
         let metrics = Metrics::install(Arc::clone(&store)).expect("metrics");
-        let flags = Flags::new().with_reporter(reporter).follow(Arc::clone(&store));
+        let flags = Flags::builder().reporter(reporter).follow(Arc::clone(&store));
         let app: Router = Router::new()
             .route(METRICS_PATH, get(move || async move { metrics.render() }))
             .merge(vwo_webhook_axum::router(receiver))

@@ -33,7 +33,12 @@ fn settings() -> serde_json::Value {
 #[tokio::test]
 async fn the_provider_answers_through_the_openfeature_client() {
     let decisions = Arc::new(Decisions::default());
-    let flags = Arc::new(Flags::from_document(&settings()).with_storage(decisions.clone()));
+    let flags = Arc::new(
+        Flags::builder()
+            .storage(decisions.clone())
+            .document(&settings())
+            .build(),
+    );
     OpenFeature::singleton_mut()
         .await
         .set_provider(VwoProvider::new(Arc::clone(&flags)))

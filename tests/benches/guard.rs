@@ -303,7 +303,10 @@ fn flags_meg_reporting() {
             .capacity(100_000),
     )
     .expect("reporter");
-    decide_all(&Flags::from_document(&settings).with_reporter(reporter), &cases);
+    decide_all(
+        &Flags::builder().reporter(reporter).document(&settings).build(),
+        &cases,
+    );
 }
 
 /// Compiling a generated settings file of about 1 MB (seed 7).

@@ -237,7 +237,10 @@ fn reporting(settings: &Value, cases: &[Case], rounds: usize) {
         })
         .expect("reporter");
     let off = Flags::from_document(settings);
-    let on = Flags::from_document(settings).with_reporter(reporter.clone());
+    let on = Flags::builder()
+        .reporter(reporter.clone())
+        .document(settings)
+        .build();
     let (mut off_times, mut on_times) = (Vec::new(), Vec::new());
     let (mut off_elapsed, mut on_elapsed) = (Duration::ZERO, Duration::ZERO);
     for _ in 0..rounds.max(2) {

@@ -85,36 +85,44 @@ impl std::fmt::Debug for Flags {
     }
 }
 
-impl Default for Flags {
-    fn default() -> Self {
-        Self::new()
+/// Builds a [`Flags`]: configured once, then shared.
+///
+/// ```
+/// use std::sync::Arc;
+/// use vwo_webhook_flags::{Flags, MemoryStorage};
+///
+/// let settings = serde_json::json!({
+///     "version": 1, "accountId": 123456, "campaigns": [], "features": []
+/// });
+/// let flags = Flags::builder()
+///     .storage(Arc::new(MemoryStorage::new()))
+///     .document(&settings)
+///     .build();
+/// # let _ = flags;
+/// ```
+#[must_use = "a builder does nothing until build() or follow()"]
+pub struct FlagsBuilder {
+    storage: Option<Sticky>,
+    gateway: Arc<dyn Gateway>,
+    reporter: Reporter,
+    document: Option<Model>,
+}
+
+impl std::fmt::Debug for FlagsBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlagsBuilder")
+            .field("storage", &self.storage.is_some())
+            .field("reporter", &self.reporter)
+            .field("document", &self.document.is_some())
+            .finish_non_exhaustive()
     }
 }
 
-impl Flags {
-    /// No settings yet (every flag is off, [`Reason::NoSettings`](crate::Reason::NoSettings)),
-    /// no storage, no gateway.
-    pub fn new() -> Self {
-        Self {
-            compiled: ArcSwapOption::empty(),
-            store: None,
-            storage: None,
-            gateway: Arc::new(NoGateway),
-            reporter: Reporter::disabled(),
-        }
-    }
-
-    /// Decides on `document` (a validated settings file).
-    pub fn from_document(document: &Value) -> Self {
-        let flags = Self::new();
-        flags.install_document(document);
-        flags
-    }
-
+impl FlagsBuilder {
     /// Keeps decisions sticky in `storage` (the SDK's storage connector), which answers at
     /// once: [`Flags::get_flag`] and [`Flags::get_flag_async`] both read it. Replaces an
     /// async storage set before.
-    pub fn with_storage(mut self, storage: Arc<dyn Storage>) -> Self {
+    pub fn storage(mut self, storage: Arc<dyn Storage>) -> Self {
         self.storage = Some(Sticky::Now(storage));
         self
     }
@@ -124,13 +132,13 @@ impl Flags {
     /// cannot wait for it and answers off with
     /// [`Reason::StorageNeedsAsync`](crate::Reason::StorageNeedsAsync). Replaces a storage
     /// set before.
-    pub fn with_async_storage(mut self, storage: Arc<dyn AsyncStorage>) -> Self {
+    pub fn async_storage(mut self, storage: Arc<dyn AsyncStorage>) -> Self {
         self.storage = Some(Sticky::Later(storage));
         self
     }
 
     /// Asks `gateway` for `inlist(..)` segments.
-    pub fn with_gateway(mut self, gateway: Arc<dyn Gateway>) -> Self {
+    pub fn gateway(mut self, gateway: Arc<dyn Gateway>) -> Self {
         self.gateway = gateway;
         self
     }
@@ -138,9 +146,85 @@ impl Flags {
     /// Reports impressions through `reporter` (for every decision where the SDK sends one),
     /// and lets [`Flags::track_event`] and [`Flags::set_attributes`] send. Without one
     /// nothing is reported.
-    pub fn with_reporter(mut self, reporter: Reporter) -> Self {
+    pub fn reporter(mut self, reporter: Reporter) -> Self {
         self.reporter = reporter;
         self
+    }
+
+    /// Decides on `document` (a validated settings file), compiled now.
+    pub fn document(mut self, document: &Value) -> Self {
+        self.document = Some(Model::compile(document));
+        self
+    }
+
+    /// The handle, deciding on the document given, if any (until then every flag is off,
+    /// [`Reason::NoSettings`](crate::Reason::NoSettings)).
+    pub fn build(self) -> Flags {
+        let flags = Flags {
+            compiled: ArcSwapOption::empty(),
+            store: None,
+            storage: self.storage,
+            gateway: self.gateway,
+            reporter: self.reporter,
+        };
+        if let Some(model) = self.document {
+            flags.install(model, None);
+        }
+        flags
+    }
+
+    /// The handle, deciding on `store`'s settings from now on: its current snapshot is
+    /// compiled now, and each new one as the store installs it (on a task of the current
+    /// tokio runtime, if there is one). A decision never uses settings older than the store's:
+    /// one made after a webhook was acknowledged sees the settings that webhook brought,
+    /// compiled by the task or, if it has not got there yet, by the decision itself.
+    pub fn follow(self, store: Arc<SettingsStore>) -> Arc<Flags> {
+        let mut changes = store.subscribe();
+        let mut flags = self.build();
+        flags.store = Some(store);
+        let flags = Arc::new(flags);
+        let _ = flags.current();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let weak = Arc::downgrade(&flags);
+            runtime.spawn(async move {
+                while changes.changed().await.is_ok() {
+                    let Some(flags) = weak.upgrade() else { break };
+                    let _ = flags.current();
+                }
+            });
+        }
+        flags
+    }
+}
+
+impl Default for Flags {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Flags {
+    /// What the handle decides with (storage, gateway, reporter) and on (a document, or a
+    /// store it follows).
+    pub fn builder() -> FlagsBuilder {
+        FlagsBuilder {
+            storage: None,
+            gateway: Arc::new(NoGateway),
+            reporter: Reporter::disabled(),
+            document: None,
+        }
+    }
+
+    /// No settings yet (every flag is off, [`Reason::NoSettings`](crate::Reason::NoSettings)),
+    /// no storage, no gateway, no reporting.
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// Decides on `document` (a validated settings file), with no storage, gateway or
+    /// reporting.
+    pub fn from_document(document: &Value) -> Self {
+        Self::builder().document(document).build()
     }
 
     /// Compiles `document` and makes it current.
@@ -153,28 +237,6 @@ impl Flags {
         let compiled = Arc::new(Compiled { model, snapshot });
         self.compiled.store(Some(Arc::clone(&compiled)));
         compiled
-    }
-
-    /// Decides on `store`'s settings from now on: its current snapshot is compiled now, and
-    /// each new one as the store installs it (on a task of the current tokio runtime, if there
-    /// is one). A decision never uses settings older than the store's: one made after a
-    /// webhook was acknowledged sees the settings that webhook brought, compiled by the task
-    /// or, if it has not got there yet, by the decision itself.
-    pub fn follow(mut self, store: Arc<SettingsStore>) -> Arc<Self> {
-        let mut changes = store.subscribe();
-        self.store = Some(store);
-        let flags = Arc::new(self);
-        let _ = flags.current();
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let weak = Arc::downgrade(&flags);
-            runtime.spawn(async move {
-                while changes.changed().await.is_ok() {
-                    let Some(flags) = weak.upgrade() else { break };
-                    let _ = flags.current();
-                }
-            });
-        }
-        flags
     }
 
     /// The compiled settings to decide on: the store's current snapshot, compiled if it is not
@@ -254,7 +316,7 @@ impl Flags {
     }
 
     /// [`Flags::get_flag`] that can wait for storage: with an [`AsyncStorage`] configured
-    /// ([`Flags::with_async_storage`]) the decision runs on what it has read so far; where it
+    /// ([`FlagsBuilder::async_storage`]) the decision runs on what it has read so far; where it
     /// needs a key it has not read, it stops, reads it, and runs again (a decision reads a
     /// handful of keys: the feature's, and its groups'). What it stores is written once it is
     /// done. With a [`Storage`] or none, it is [`Flags::get_flag`].
@@ -412,7 +474,7 @@ mod tests {
     #[tokio::test]
     async fn the_follower_compiles_each_new_snapshot_before_a_decision_asks() {
         let store = Arc::new(SettingsStore::new());
-        let flags = Flags::new().follow(Arc::clone(&store));
+        let flags = Flags::builder().follow(Arc::clone(&store));
         let document = r#"{"version": 2, "accountId": 1, "campaigns": [], "features": []}"#;
         let parsed = Snapshot::parse(
             document.into(),

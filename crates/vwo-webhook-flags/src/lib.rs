@@ -19,7 +19,7 @@ pub use events::{
     Batching, ConfigError, DEFAULT_CAPACITY_BYTES, DEFAULT_EVENTS_URL, Reporter, ReportingConfig,
     ReportingStats, SDK_NAME, SDK_VERSION,
 };
-pub use flags::{Explanation, Flags, Gateway, NoGateway};
+pub use flags::{Explanation, Flags, FlagsBuilder, Gateway, NoGateway};
 #[cfg(feature = "openfeature")]
 pub use openfeature::{PROVIDER_NAME, VwoProvider};
 pub use storage::{AsyncStorage, BoxFuture, MemoryStorage, NoStorage, Storage, StoredDecision};

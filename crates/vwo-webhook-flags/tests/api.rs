@@ -42,7 +42,7 @@ fn with_testing_traffic(mut document: Value, traffic: u32) -> Value {
 #[test]
 fn a_decision_after_the_store_changes_sees_the_change_even_without_a_runtime() {
     let store = Arc::new(SettingsStore::new());
-    let flags = Flags::new().follow(Arc::clone(&store));
+    let flags = Flags::builder().follow(Arc::clone(&store));
     let context = Context::new("user_id").expect("id");
     assert_eq!(flags.get_flag("feature1", &context).reason(), Reason::NoSettings);
     let settings = fixture("NoRolloutAndOnlyTestingSettings.json");
@@ -62,8 +62,10 @@ fn a_stored_decision_outlives_a_change_of_traffic() {
     let storage = Arc::new(MemoryStorage::new());
     let settings = fixture("NoRolloutAndOnlyTestingSettings.json");
     let context = Context::new("sticky-user").expect("id");
-    let first =
-        Flags::from_document(&with_testing_traffic(settings.clone(), 100)).with_storage(storage.clone());
+    let first = Flags::builder()
+        .storage(storage.clone())
+        .document(&with_testing_traffic(settings.clone(), 100))
+        .build();
     let flag = first.get_flag("feature1", &context);
     assert!(flag.is_enabled());
     let variation = flag.experiment().expect("an experiment").variation_id.clone();
@@ -76,8 +78,10 @@ fn a_stored_decision_outlives_a_change_of_traffic() {
             .is_enabled(),
         "no traffic left"
     );
-    let sticky = Flags::from_document(&closed)
-        .with_storage(storage.clone())
+    let sticky = Flags::builder()
+        .storage(storage.clone())
+        .document(&closed)
+        .build()
         .get_flag("feature1", &context);
     assert!(sticky.is_enabled(), "the stored variation is kept");
     assert_eq!(
@@ -113,9 +117,15 @@ async fn the_async_path_decides_and_stores_what_the_sync_path_does() {
     ] {
         let settings = fixture(fixture_name);
         let sync_storage = Arc::new(MemoryStorage::new());
-        let sync = Flags::from_document(&settings).with_storage(sync_storage.clone());
+        let sync = Flags::builder()
+            .storage(sync_storage.clone())
+            .document(&settings)
+            .build();
         let slow = Arc::new(Slow(MemoryStorage::new()));
-        let asynchronous = Flags::from_document(&settings).with_async_storage(slow.clone());
+        let asynchronous = Flags::builder()
+            .async_storage(slow.clone())
+            .document(&settings)
+            .build();
         let features = ["feature1", "feature2", "feature3", "feature4"];
         for user in 0..200 {
             let context = Context::new(format!("user-{user}"))
@@ -167,7 +177,10 @@ async fn storage_is_configured_once_for_both_paths() {
 
     // A storage that answers at once is read and written by the async path too.
     let memory = Arc::new(MemoryStorage::new());
-    let flags = Flags::from_document(&settings).with_storage(memory.clone());
+    let flags = Flags::builder()
+        .storage(memory.clone())
+        .document(&settings)
+        .build();
     let flag = flags.get_flag_async("feature1", &context).await;
     assert!(flag.is_enabled());
     assert!(!memory.is_empty(), "get_flag_async wrote the storage configured");
@@ -175,7 +188,10 @@ async fn storage_is_configured_once_for_both_paths() {
     // A storage that does I/O: the sync call says it cannot read it, rather than deciding
     // without it.
     let slow = Arc::new(Slow(MemoryStorage::new()));
-    let flags = Flags::from_document(&settings).with_async_storage(slow.clone());
+    let flags = Flags::builder()
+        .async_storage(slow.clone())
+        .document(&settings)
+        .build();
     let sync = flags.get_flag("feature1", &context);
     assert!(!sync.is_enabled());
     assert_eq!(sync.reason(), Reason::StorageNeedsAsync);
@@ -215,7 +231,7 @@ fn a_catastrophic_regex_segment_decides_at_once_whatever_the_value() {
         json!({"or": [{"custom_variable": {"name": "regex((a+)+b)"}}]});
     let store = Arc::new(SettingsStore::new());
     store.publish(snapshot(&settings));
-    let flags = Flags::new().follow(store);
+    let flags = Flags::builder().follow(store);
     let decide = |value: String| {
         let context = Context::new("user_id")
             .expect("id")

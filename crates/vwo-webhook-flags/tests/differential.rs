@@ -189,10 +189,11 @@ fn every_decision_is_the_node_sdks() {
     let mut differences = Vec::new();
     let (mut decisions, mut enabled, mut rollouts, mut experiments) = (0, 0, 0, 0);
     for (group, answers) in groups.iter().zip(output["flags"].as_array().expect("flags")) {
-        let mut flags = Flags::from_document(&group.settings);
+        let mut flags = Flags::builder();
         if group.storage {
-            flags = flags.with_storage(std::sync::Arc::new(MemoryStorage::new()));
+            flags = flags.storage(std::sync::Arc::new(MemoryStorage::new()));
         }
+        let flags = flags.document(&group.settings).build();
         let answers = answers.as_array().expect("answers");
         assert_eq!(
             answers.len(),
@@ -340,10 +341,11 @@ fn every_decision_on_vwos_settings_files_is_the_python_sdks() {
     let mut differences = Vec::new();
     let (mut decisions, mut enabled, mut experiments) = (0, 0, 0);
     for (group, answers) in groups.iter().zip(output["flags"].as_array().expect("flags")) {
-        let mut flags = Flags::from_document(&group.settings);
+        let mut flags = Flags::builder();
         if group.storage {
-            flags = flags.with_storage(std::sync::Arc::new(MemoryStorage::new()));
+            flags = flags.storage(std::sync::Arc::new(MemoryStorage::new()));
         }
+        let flags = flags.document(&group.settings).build();
         let answers = answers.as_array().expect("answers");
         assert_eq!(
             answers.len(),

@@ -79,10 +79,13 @@ fn check(condition: bool, message: impl FnOnce() -> String) -> Result<(), Failed
 }
 
 fn get_flag_case(case: &Value, storage: Option<Arc<StorageMap>>) -> Result<(), Failed> {
-    let mut flags = Flags::from_document(&settings(case["settings"].as_str().unwrap_or_default()));
+    let mut flags = Flags::builder();
     if let Some(storage) = &storage {
-        flags = flags.with_storage(storage.clone());
+        flags = flags.storage(storage.clone());
     }
+    let flags = flags
+        .document(&settings(case["settings"].as_str().unwrap_or_default()))
+        .build();
     let context = Context::from_sdk_json(&case["context"]).map_err(|e| e.to_string())?;
     let feature = case["featureKey"].as_str().unwrap_or_default();
     let expected = &case["expectation"];

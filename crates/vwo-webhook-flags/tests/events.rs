@@ -218,7 +218,10 @@ async fn ours(group: &Group, collector: &Collector) -> Vec<Vec<Value>> {
         config.unbatched().concurrency(1)
     };
     let reporter = Reporter::start(config).expect("reporter");
-    let flags = Flags::from_document(&group.settings).with_reporter(reporter.clone());
+    let flags = Flags::builder()
+        .reporter(reporter.clone())
+        .document(&group.settings)
+        .build();
     let mut seen = collector.requests().len();
     let mut taken = |collector: &Collector| {
         let requests = collector.requests();

@@ -75,7 +75,10 @@ async fn flushed(reporter: &Reporter) {
 async fn a_full_batch_goes_out_by_itself_and_a_flush_sends_the_rest() {
     let collector = Collector::start().await;
     let reporter = Reporter::start(config(&collector.url()).batching(batched(10))).expect("reporter");
-    let flags = Flags::from_document(&settings()).with_reporter(reporter.clone());
+    let flags = Flags::builder()
+        .reporter(reporter.clone())
+        .document(&settings())
+        .build();
     track(&flags, 0, 25);
     eventually("two full batches", || collector.requests().len() == 2).await;
     assert_eq!(accepted(&collector), (0..20).collect::<Vec<_>>());
@@ -100,7 +103,10 @@ async fn the_interval_sends_what_waits_without_a_flush() {
         interval: Duration::from_millis(100),
     };
     let reporter = Reporter::start(config(&collector.url()).batching(batching)).expect("reporter");
-    let flags = Flags::from_document(&settings()).with_reporter(reporter.clone());
+    let flags = Flags::builder()
+        .reporter(reporter.clone())
+        .document(&settings())
+        .build();
     track(&flags, 0, 3);
     eventually("the tick's batch", || accepted(&collector).len() == 3).await;
 }
@@ -109,7 +115,10 @@ async fn the_interval_sends_what_waits_without_a_flush() {
 async fn unbatched_every_event_is_its_own_request() {
     let collector = Collector::start().await;
     let reporter = Reporter::start(config(&collector.url()).unbatched().concurrency(4)).expect("reporter");
-    let flags = Flags::from_document(&settings()).with_reporter(reporter.clone());
+    let flags = Flags::builder()
+        .reporter(reporter.clone())
+        .document(&settings())
+        .build();
     track(&flags, 0, 12);
     flushed(&reporter).await;
     let requests = collector.requests();
@@ -129,7 +138,10 @@ async fn a_host_that_is_down_loses_nothing_while_the_queue_has_room() {
     let addr = collector.stop();
     let url = format!("http://{addr}");
     let reporter = Reporter::start(config(&url).batching(batched(20))).expect("reporter");
-    let flags = Flags::from_document(&settings()).with_reporter(reporter.clone());
+    let flags = Flags::builder()
+        .reporter(reporter.clone())
+        .document(&settings())
+        .build();
     track(&flags, 0, 50);
     eventually("retries against the dead host", || reporter.stats().retried >= 40).await;
     let collector = Collector::start_on(addr).await;
@@ -155,7 +167,10 @@ async fn server_errors_are_retried_until_they_pass() {
         }
     });
     let reporter = Reporter::start(config(&collector.url()).batching(batched(5))).expect("reporter");
-    let flags = Flags::from_document(&settings()).with_reporter(reporter.clone());
+    let flags = Flags::builder()
+        .reporter(reporter.clone())
+        .document(&settings())
+        .build();
     track(&flags, 0, 20);
     flushed(&reporter).await;
     assert_eq!(accepted(&collector), (0..20).collect::<Vec<_>>());
@@ -168,7 +183,10 @@ async fn a_refusal_is_not_retried_and_is_counted() {
     let collector = Collector::start().await;
     collector.reply(|_| Reply::Status(400));
     let reporter = Reporter::start(config(&collector.url()).batching(batched(5))).expect("reporter");
-    let flags = Flags::from_document(&settings()).with_reporter(reporter.clone());
+    let flags = Flags::builder()
+        .reporter(reporter.clone())
+        .document(&settings())
+        .build();
     track(&flags, 0, 10);
     flushed(&reporter).await;
     assert_eq!(collector.requests().len(), 2, "one request per batch, none again");
@@ -187,7 +205,10 @@ async fn a_slow_host_times_out_and_is_retried() {
         }
     });
     let reporter = Reporter::start(config(&collector.url()).batching(batched(5))).expect("reporter");
-    let flags = Flags::from_document(&settings()).with_reporter(reporter.clone());
+    let flags = Flags::builder()
+        .reporter(reporter.clone())
+        .document(&settings())
+        .build();
     track(&flags, 0, 5);
     flushed(&reporter).await;
     assert_eq!(reporter.stats().retried, 5, "the timed-out batch was sent again");
@@ -208,7 +229,10 @@ async fn past_the_bound_the_oldest_are_dropped_and_counted() {
             .capacity(100),
     )
     .expect("reporter");
-    let flags = Flags::from_document(&settings()).with_reporter(reporter.clone());
+    let flags = Flags::builder()
+        .reporter(reporter.clone())
+        .document(&settings())
+        .build();
     track(&flags, 0, 10);
     // The first batch is in hand, retrying; the queue holds at most 100 more.
     eventually("the first batch in hand", || reporter.stats().retried > 0).await;
@@ -231,7 +255,10 @@ async fn past_the_bound_the_oldest_are_dropped_and_counted() {
 async fn a_shutdown_sends_what_waits_and_refuses_what_comes_after() {
     let collector = Collector::start().await;
     let reporter = Reporter::start(config(&collector.url()).batching(batched(1_000))).expect("reporter");
-    let flags = Flags::from_document(&settings()).with_reporter(reporter.clone());
+    let flags = Flags::builder()
+        .reporter(reporter.clone())
+        .document(&settings())
+        .build();
     track(&flags, 0, 7);
     reporter.shutdown().await;
     assert_eq!(accepted(&collector), (0..7).collect::<Vec<_>>());
@@ -244,7 +271,7 @@ async fn a_shutdown_sends_what_waits_and_refuses_what_comes_after() {
 async fn dropping_the_last_clone_still_sends_what_waits() {
     let collector = Collector::start().await;
     let reporter = Reporter::start(config(&collector.url()).batching(batched(1_000))).expect("reporter");
-    let flags = Flags::from_document(&settings()).with_reporter(reporter);
+    let flags = Flags::builder().reporter(reporter).document(&settings()).build();
     track(&flags, 0, 4);
     drop(flags);
     eventually("the events sent after the drop", || {
@@ -264,7 +291,10 @@ async fn a_shutdown_with_the_host_down_gives_up_at_its_timeout() {
             .shutdown_timeout(Duration::from_millis(300)),
     )
     .expect("reporter");
-    let flags = Flags::from_document(&settings()).with_reporter(reporter.clone());
+    let flags = Flags::builder()
+        .reporter(reporter.clone())
+        .document(&settings())
+        .build();
     track(&flags, 0, 12);
     tokio::time::timeout(Duration::from_secs(20), reporter.shutdown())
         .await
@@ -284,10 +314,15 @@ async fn decisions_sync_and_async_queue_their_impressions() {
         .as_str()
         .expect("a feature")
         .to_owned();
-    let flags = Flags::from_document(&settings).with_reporter(reporter.clone());
-    let replaying = Flags::from_document(&settings)
-        .with_reporter(reporter.clone())
-        .with_async_storage(std::sync::Arc::new(NoStore));
+    let flags = Flags::builder()
+        .reporter(reporter.clone())
+        .document(&settings)
+        .build();
+    let replaying = Flags::builder()
+        .reporter(reporter.clone())
+        .async_storage(std::sync::Arc::new(NoStore))
+        .document(&settings)
+        .build();
     let context = Context::new("user-1").expect("context");
     let sync = flags.get_flag(&feature, &context);
     let asynchronous = replaying.get_flag_async(&feature, &context).await;
@@ -311,7 +346,10 @@ async fn decisions_sync_and_async_queue_their_impressions() {
 
 #[tokio::test]
 async fn reporting_off_sends_nothing_and_still_checks_events() {
-    let flags = Flags::from_document(&settings()).with_reporter(Reporter::disabled());
+    let flags = Flags::builder()
+        .reporter(Reporter::disabled())
+        .document(&settings())
+        .build();
     let context = Context::new("u").expect("context");
     assert!(flags.track_event("purchase", &context, Map::new()).is_ok());
     assert!(flags.track_event("nope", &context, Map::new()).is_err());
@@ -350,7 +388,10 @@ fn the_sdk_key_is_in_no_log_error_or_debug_output() {
             let collector = Collector::start().await;
             collector.reply(|n| Reply::Status([500, 400, 200][n % 3]));
             let reporter = Reporter::start(config(&collector.url()).batching(batched(3))).expect("reporter");
-            let flags = Flags::from_document(&settings()).with_reporter(reporter.clone());
+            let flags = Flags::builder()
+                .reporter(reporter.clone())
+                .document(&settings())
+                .build();
             track(&flags, 0, 9);
             flushed(&reporter).await;
             let addr = collector.stop();
@@ -358,7 +399,10 @@ fn the_sdk_key_is_in_no_log_error_or_debug_output() {
                 config(&format!("http://{addr}")).shutdown_timeout(Duration::from_millis(100)),
             )
             .expect("reporter");
-            let flags = flags.with_reporter(down.clone());
+            let flags = Flags::builder()
+                .reporter(down.clone())
+                .document(&settings())
+                .build();
             track(&flags, 0, 3);
             down.shutdown().await;
             let debug = format!("{reporter:?} {:?}", config("http://x"));

@@ -40,7 +40,7 @@ pub struct ReportingStats {
 /// use vwo_webhook_settings::SdkKey;
 ///
 /// let reporter = Reporter::start(ReportingConfig::new("123456", SdkKey::new("sdk-key")))?;
-/// let flags = Flags::new().with_reporter(reporter.clone());
+/// let flags = Flags::builder().reporter(reporter.clone()).build();
 /// // ... decide flags; impressions are queued ...
 /// reporter.shutdown().await;
 /// # Ok(()) }
