@@ -103,6 +103,21 @@ impl VwoProvider {
     }
 }
 
+/// `found` with its value as OpenFeature's type, by `convert`; a mismatch names `what` it
+/// should have been.
+fn retyped<T>(
+    found: ResolutionDetails<Value>,
+    what: &str,
+    convert: impl FnOnce(&Value) -> Option<T>,
+) -> EvaluationResult<ResolutionDetails<T>> {
+    Ok(ResolutionDetails {
+        value: convert(&found.value).ok_or_else(|| mismatch(what))?,
+        variant: found.variant,
+        reason: found.reason,
+        flag_metadata: None,
+    })
+}
+
 /// The variable the context's `key` names, of one of `types`, from a flag already decided.
 fn variable(flag: &Flag, key: Option<String>, types: &[&str]) -> EvaluationResult<ResolutionDetails<Value>> {
     let key = key.ok_or_else(|| {
@@ -215,14 +230,7 @@ impl FeatureProvider for VwoProvider {
         if key.is_none() {
             return Ok(details(flag.is_enabled(), &flag));
         }
-        let found = variable(&flag, key, &["boolean"])?;
-        let value = found.value.as_bool().ok_or_else(|| mismatch("a boolean"))?;
-        Ok(ResolutionDetails {
-            value,
-            variant: found.variant,
-            reason: found.reason,
-            flag_metadata: None,
-        })
+        retyped(variable(&flag, key, &["boolean"])?, "a boolean", |v| v.as_bool())
     }
 
     async fn resolve_int_value(
@@ -231,13 +239,8 @@ impl FeatureProvider for VwoProvider {
         context: &EvaluationContext,
     ) -> EvaluationResult<ResolutionDetails<i64>> {
         let (flag, key) = self.decide(flag_key, context).await?;
-        let found = variable(&flag, key, &["integer", "double"])?;
-        let value = found.value.as_i64().ok_or_else(|| mismatch("an integer"))?;
-        Ok(ResolutionDetails {
-            value,
-            variant: found.variant,
-            reason: found.reason,
-            flag_metadata: None,
+        retyped(variable(&flag, key, &["integer", "double"])?, "an integer", |v| {
+            v.as_i64()
         })
     }
 
@@ -247,13 +250,8 @@ impl FeatureProvider for VwoProvider {
         context: &EvaluationContext,
     ) -> EvaluationResult<ResolutionDetails<f64>> {
         let (flag, key) = self.decide(flag_key, context).await?;
-        let found = variable(&flag, key, &["double", "integer"])?;
-        let value = found.value.as_f64().ok_or_else(|| mismatch("a number"))?;
-        Ok(ResolutionDetails {
-            value,
-            variant: found.variant,
-            reason: found.reason,
-            flag_metadata: None,
+        retyped(variable(&flag, key, &["double", "integer"])?, "a number", |v| {
+            v.as_f64()
         })
     }
 
@@ -263,17 +261,8 @@ impl FeatureProvider for VwoProvider {
         context: &EvaluationContext,
     ) -> EvaluationResult<ResolutionDetails<String>> {
         let (flag, key) = self.decide(flag_key, context).await?;
-        let found = variable(&flag, key, &["string"])?;
-        let value = found
-            .value
-            .as_str()
-            .ok_or_else(|| mismatch("a string"))?
-            .to_owned();
-        Ok(ResolutionDetails {
-            value,
-            variant: found.variant,
-            reason: found.reason,
-            flag_metadata: None,
+        retyped(variable(&flag, key, &["string"])?, "a string", |v| {
+            v.as_str().map(str::to_owned)
         })
     }
 
@@ -283,22 +272,14 @@ impl FeatureProvider for VwoProvider {
         context: &EvaluationContext,
     ) -> EvaluationResult<ResolutionDetails<StructValue>> {
         let (flag, key) = self.decide(flag_key, context).await?;
-        let (value, variant, reason) = if key.is_none() {
-            let all = Value::Object(flag.variables_json());
-            let details = details(all, &flag);
-            (details.value, details.variant, details.reason)
+        let found = if key.is_none() {
+            details(Value::Object(flag.variables_json()), &flag)
         } else {
-            let found = variable(&flag, key, &["json"])?;
-            (found.value, found.variant, found.reason)
+            variable(&flag, key, &["json"])?
         };
-        match to_openfeature(&value) {
-            OfValue::Struct(value) => Ok(ResolutionDetails {
-                value,
-                variant,
-                reason,
-                flag_metadata: None,
-            }),
-            _ => Err(mismatch("a JSON object")),
-        }
+        retyped(found, "a JSON object", |v| match to_openfeature(v) {
+            OfValue::Struct(value) => Some(value),
+            _ => None,
+        })
     }
 }

@@ -161,39 +161,43 @@ fn ours(flags: &Flags, feature: &str, context: &Value) -> Value {
     })
 }
 
-#[test]
-fn every_decision_is_the_node_sdks() {
-    let Some(dir) = node::install() else {
-        return;
-    };
-    let seed = std::env::var("VWO_FLAGS_SEED")
+/// `VWO_FLAGS_SEED`, or `default`.
+fn seed(default: u64) -> u64 {
+    std::env::var("VWO_FLAGS_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(20_261_201);
-    let mut rng = Rng::with_seed(seed);
-    let groups = corpus(&mut rng);
-    let segments = segments(&mut rng);
-    let input = json!({
-        "groups": groups.iter().map(|g| json!({
-            "settings": g.settings,
-            "storage": g.storage,
-            "cases": g.cases.iter().map(|(f, c)| json!({"featureKey": f, "context": c})).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-        "segments": segments.iter().map(|(dsl, vars)| json!({"dsl": dsl, "customVariables": vars})).collect::<Vec<_>>(),
-    });
-    let file = dir.join(format!("flags-input-{seed}.json"));
-    std::fs::write(&file, serde_json::to_vec(&input).expect("JSON")).expect("input");
-    let output: Value =
-        serde_json::from_slice(&node::run(&dir, "flags.js", &[&file])).expect("the oracle's JSON");
+        .unwrap_or(default)
+}
 
-    let mut differences = Vec::new();
-    let (mut decisions, mut enabled, mut rollouts, mut experiments) = (0, 0, 0, 0);
-    for (group, answers) in groups.iter().zip(output["flags"].as_array().expect("flags")) {
-        let mut flags = Flags::builder();
+/// The oracle's input: each group's settings, storage switch and cases.
+fn oracle_groups(groups: &[Group]) -> Value {
+    json!(groups.iter().map(|g| json!({
+        "settings": g.settings,
+        "storage": g.storage,
+        "cases": g.cases.iter().map(|(f, c)| json!({"featureKey": f, "context": c})).collect::<Vec<_>>(),
+    })).collect::<Vec<_>>())
+}
+
+/// What one comparison found: how many decisions and of which kind, and those that differ.
+#[derive(Default)]
+struct Compared {
+    decisions: usize,
+    enabled: usize,
+    rollouts: usize,
+    experiments: usize,
+    differences: Vec<String>,
+}
+
+/// Decides every case of `groups` here (with `MemoryStorage` where the group has storage) and
+/// compares each with the oracle's answer in `flags`.
+fn compare(groups: &[Group], flags: &Value) -> Compared {
+    let mut compared = Compared::default();
+    for (group, answers) in groups.iter().zip(flags.as_array().expect("flags")) {
+        let mut builder = Flags::builder();
         if group.storage {
-            flags = flags.storage(std::sync::Arc::new(MemoryStorage::new()));
+            builder = builder.storage(std::sync::Arc::new(MemoryStorage::new()));
         }
-        let flags = flags.document(&group.settings).build();
+        let flags = builder.document(&group.settings).build();
         let answers = answers.as_array().expect("answers");
         assert_eq!(
             answers.len(),
@@ -202,19 +206,56 @@ fn every_decision_is_the_node_sdks() {
             group.name
         );
         for ((feature, context), sdk) in group.cases.iter().zip(answers) {
-            decisions += 1;
-            enabled += usize::from(sdk["enabled"] == json!(true));
-            rollouts += usize::from(!sdk["rolloutKey"].is_null());
-            experiments += usize::from(!sdk["experimentKey"].is_null());
+            compared.decisions += 1;
+            compared.enabled += usize::from(sdk["enabled"] == json!(true));
+            compared.rollouts += usize::from(!sdk["rolloutKey"].is_null());
+            compared.experiments += usize::from(!sdk["experimentKey"].is_null());
             let rust = ours(&flags, feature, context);
             if &rust != sdk {
-                differences.push(format!(
-                    "{} / {feature} / context {context}:\n  sdk  {sdk}\n  rust {rust}\n  settings {}",
-                    group.name, group.settings
+                compared.differences.push(format!(
+                    "{} / {feature} / context {context}:\n  sdk  {sdk}\n  rust {rust}",
+                    group.name
                 ));
             }
         }
     }
+    compared
+}
+
+/// The first differences, for a failure's message.
+fn first(differences: &[String]) -> String {
+    differences
+        .iter()
+        .take(10)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn every_decision_is_the_node_sdks() {
+    let Some(dir) = node::install() else {
+        return;
+    };
+    let seed = seed(20_261_201);
+    let mut rng = Rng::with_seed(seed);
+    let groups = corpus(&mut rng);
+    let segments = segments(&mut rng);
+    let input = json!({
+        "groups": oracle_groups(&groups),
+        "segments": segments.iter().map(|(dsl, vars)| json!({"dsl": dsl, "customVariables": vars})).collect::<Vec<_>>(),
+    });
+    let file = dir.join(format!("flags-input-{seed}.json"));
+    std::fs::write(&file, serde_json::to_vec(&input).expect("JSON")).expect("input");
+    let output: Value =
+        serde_json::from_slice(&node::run(&dir, "flags.js", &[&file])).expect("the oracle's JSON");
+    let Compared {
+        decisions,
+        enabled,
+        rollouts,
+        experiments,
+        differences,
+    } = compare(&groups, &output["flags"]);
     let mut segment_differences = Vec::new();
     for ((dsl, vars), sdk) in segments
         .iter()
@@ -258,12 +299,7 @@ fn every_decision_is_the_node_sdks() {
         differences.is_empty(),
         "{} of {decisions} decisions differ:\n{}",
         differences.len(),
-        differences
-            .iter()
-            .take(10)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
+        first(&differences)
     );
 }
 
@@ -305,10 +341,7 @@ fn every_decision_on_vwos_settings_files_is_the_python_sdks() {
     let Some(python) = python::install() else {
         return;
     };
-    let seed = std::env::var("VWO_FLAGS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20_261_206);
+    let seed = seed(20_261_206);
     let mut rng = Rng::with_seed(seed);
     let mut groups = e2e_corpus(&mut rng);
     // The Python SDK takes a string id only: a number is given as the text JavaScript (and
@@ -322,13 +355,7 @@ fn every_decision_on_vwos_settings_files_is_the_python_sdks() {
             }
         }
     }
-    let input = json!({
-        "groups": groups.iter().map(|g| json!({
-            "settings": g.settings,
-            "storage": g.storage,
-            "cases": g.cases.iter().map(|(f, c)| json!({"featureKey": f, "context": c})).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-    });
+    let input = json!({ "groups": oracle_groups(&groups) });
     let dir = python
         .parent()
         .and_then(Path::parent)
@@ -338,34 +365,13 @@ fn every_decision_on_vwos_settings_files_is_the_python_sdks() {
     std::fs::write(&file, serde_json::to_vec(&input).expect("JSON")).expect("input");
     let output: Value =
         serde_json::from_slice(&python::run(&python, "flags.py", &[&file])).expect("the oracle's JSON");
-    let mut differences = Vec::new();
-    let (mut decisions, mut enabled, mut experiments) = (0, 0, 0);
-    for (group, answers) in groups.iter().zip(output["flags"].as_array().expect("flags")) {
-        let mut flags = Flags::builder();
-        if group.storage {
-            flags = flags.storage(std::sync::Arc::new(MemoryStorage::new()));
-        }
-        let flags = flags.document(&group.settings).build();
-        let answers = answers.as_array().expect("answers");
-        assert_eq!(
-            answers.len(),
-            group.cases.len(),
-            "{}: one answer per case",
-            group.name
-        );
-        for ((feature, context), sdk) in group.cases.iter().zip(answers) {
-            decisions += 1;
-            enabled += usize::from(sdk["enabled"] == json!(true));
-            experiments += usize::from(!sdk["experimentKey"].is_null());
-            let rust = ours(&flags, feature, context);
-            if &rust != sdk {
-                differences.push(format!(
-                    "{} / {feature} / context {context}:\n  sdk  {sdk}\n  rust {rust}",
-                    group.name
-                ));
-            }
-        }
-    }
+    let Compared {
+        decisions,
+        enabled,
+        experiments,
+        differences,
+        ..
+    } = compare(&groups, &output["flags"]);
     eprintln!(
         "{} {}: {decisions} decisions on VWO's settings files ({enabled} enabled, {experiments} by an \
          experiment), {} differ",
@@ -382,11 +388,6 @@ fn every_decision_on_vwos_settings_files_is_the_python_sdks() {
         differences.is_empty(),
         "{} of {decisions} decisions differ:\n{}",
         differences.len(),
-        differences
-            .iter()
-            .take(10)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
+        first(&differences)
     );
 }

@@ -25,6 +25,14 @@ fn settings() -> Value {
     })
 }
 
+/// Flags on the test's settings, reporting through `reporter`.
+fn reported(reporter: &Reporter) -> Flags {
+    Flags::builder()
+        .reporter(reporter.clone())
+        .document(&settings())
+        .build()
+}
+
 /// Fast retries, so a test sees several.
 fn config(collector_url: &str) -> ReportingConfig {
     ReportingConfig::new("123456", SdkKey::new(SDK_KEY))
@@ -75,10 +83,7 @@ async fn flushed(reporter: &Reporter) {
 async fn a_full_batch_goes_out_by_itself_and_a_flush_sends_the_rest() {
     let collector = Collector::start().await;
     let reporter = Reporter::start(config(&collector.url()).batching(batched(10))).expect("reporter");
-    let flags = Flags::builder()
-        .reporter(reporter.clone())
-        .document(&settings())
-        .build();
+    let flags = reported(&reporter);
     track(&flags, 0, 25);
     eventually("two full batches", || collector.requests().len() == 2).await;
     assert_eq!(accepted(&collector), (0..20).collect::<Vec<_>>());
@@ -103,10 +108,7 @@ async fn the_interval_sends_what_waits_without_a_flush() {
         interval: Duration::from_millis(100),
     };
     let reporter = Reporter::start(config(&collector.url()).batching(batching)).expect("reporter");
-    let flags = Flags::builder()
-        .reporter(reporter.clone())
-        .document(&settings())
-        .build();
+    let flags = reported(&reporter);
     track(&flags, 0, 3);
     eventually("the tick's batch", || accepted(&collector).len() == 3).await;
 }
@@ -115,10 +117,7 @@ async fn the_interval_sends_what_waits_without_a_flush() {
 async fn unbatched_every_event_is_its_own_request() {
     let collector = Collector::start().await;
     let reporter = Reporter::start(config(&collector.url()).unbatched().concurrency(4)).expect("reporter");
-    let flags = Flags::builder()
-        .reporter(reporter.clone())
-        .document(&settings())
-        .build();
+    let flags = reported(&reporter);
     track(&flags, 0, 12);
     flushed(&reporter).await;
     let requests = collector.requests();
@@ -138,10 +137,7 @@ async fn a_host_that_is_down_loses_nothing_while_the_queue_has_room() {
     let addr = collector.stop();
     let url = format!("http://{addr}");
     let reporter = Reporter::start(config(&url).batching(batched(20))).expect("reporter");
-    let flags = Flags::builder()
-        .reporter(reporter.clone())
-        .document(&settings())
-        .build();
+    let flags = reported(&reporter);
     track(&flags, 0, 50);
     eventually("retries against the dead host", || reporter.stats().retried >= 40).await;
     let collector = Collector::start_on(addr).await;
@@ -167,10 +163,7 @@ async fn server_errors_are_retried_until_they_pass() {
         }
     });
     let reporter = Reporter::start(config(&collector.url()).batching(batched(5))).expect("reporter");
-    let flags = Flags::builder()
-        .reporter(reporter.clone())
-        .document(&settings())
-        .build();
+    let flags = reported(&reporter);
     track(&flags, 0, 20);
     flushed(&reporter).await;
     assert_eq!(accepted(&collector), (0..20).collect::<Vec<_>>());
@@ -183,10 +176,7 @@ async fn a_refusal_is_not_retried_and_is_counted() {
     let collector = Collector::start().await;
     collector.reply(|_| Reply::Status(400));
     let reporter = Reporter::start(config(&collector.url()).batching(batched(5))).expect("reporter");
-    let flags = Flags::builder()
-        .reporter(reporter.clone())
-        .document(&settings())
-        .build();
+    let flags = reported(&reporter);
     track(&flags, 0, 10);
     flushed(&reporter).await;
     assert_eq!(collector.requests().len(), 2, "one request per batch, none again");
@@ -205,10 +195,7 @@ async fn a_slow_host_times_out_and_is_retried() {
         }
     });
     let reporter = Reporter::start(config(&collector.url()).batching(batched(5))).expect("reporter");
-    let flags = Flags::builder()
-        .reporter(reporter.clone())
-        .document(&settings())
-        .build();
+    let flags = reported(&reporter);
     track(&flags, 0, 5);
     flushed(&reporter).await;
     assert_eq!(reporter.stats().retried, 5, "the timed-out batch was sent again");
@@ -229,10 +216,7 @@ async fn past_the_bound_the_oldest_are_dropped_and_counted() {
             .capacity(100),
     )
     .expect("reporter");
-    let flags = Flags::builder()
-        .reporter(reporter.clone())
-        .document(&settings())
-        .build();
+    let flags = reported(&reporter);
     track(&flags, 0, 10);
     // The first batch is in hand, retrying; the queue holds at most 100 more.
     eventually("the first batch in hand", || reporter.stats().retried > 0).await;
@@ -255,10 +239,7 @@ async fn past_the_bound_the_oldest_are_dropped_and_counted() {
 async fn a_shutdown_sends_what_waits_and_refuses_what_comes_after() {
     let collector = Collector::start().await;
     let reporter = Reporter::start(config(&collector.url()).batching(batched(1_000))).expect("reporter");
-    let flags = Flags::builder()
-        .reporter(reporter.clone())
-        .document(&settings())
-        .build();
+    let flags = reported(&reporter);
     track(&flags, 0, 7);
     reporter.shutdown().await;
     assert_eq!(accepted(&collector), (0..7).collect::<Vec<_>>());
@@ -271,7 +252,9 @@ async fn a_shutdown_sends_what_waits_and_refuses_what_comes_after() {
 async fn dropping_the_last_clone_still_sends_what_waits() {
     let collector = Collector::start().await;
     let reporter = Reporter::start(config(&collector.url()).batching(batched(1_000))).expect("reporter");
-    let flags = Flags::builder().reporter(reporter).document(&settings()).build();
+    // The flags hold the last clone.
+    let flags = reported(&reporter);
+    drop(reporter);
     track(&flags, 0, 4);
     drop(flags);
     eventually("the events sent after the drop", || {
@@ -291,10 +274,7 @@ async fn a_shutdown_with_the_host_down_gives_up_at_its_timeout() {
             .shutdown_timeout(Duration::from_millis(300)),
     )
     .expect("reporter");
-    let flags = Flags::builder()
-        .reporter(reporter.clone())
-        .document(&settings())
-        .build();
+    let flags = reported(&reporter);
     track(&flags, 0, 12);
     tokio::time::timeout(Duration::from_secs(20), reporter.shutdown())
         .await
@@ -388,10 +368,7 @@ fn the_sdk_key_is_in_no_log_error_or_debug_output() {
             let collector = Collector::start().await;
             collector.reply(|n| Reply::Status([500, 400, 200][n % 3]));
             let reporter = Reporter::start(config(&collector.url()).batching(batched(3))).expect("reporter");
-            let flags = Flags::builder()
-                .reporter(reporter.clone())
-                .document(&settings())
-                .build();
+            let flags = reported(&reporter);
             track(&flags, 0, 9);
             flushed(&reporter).await;
             let addr = collector.stop();
@@ -399,10 +376,7 @@ fn the_sdk_key_is_in_no_log_error_or_debug_output() {
                 config(&format!("http://{addr}")).shutdown_timeout(Duration::from_millis(100)),
             )
             .expect("reporter");
-            let flags = Flags::builder()
-                .reporter(down.clone())
-                .document(&settings())
-                .build();
+            let flags = reported(&down);
             track(&flags, 0, 3);
             down.shutdown().await;
             let debug = format!("{reporter:?} {:?}", config("http://x"));
