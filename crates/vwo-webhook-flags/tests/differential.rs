@@ -96,8 +96,27 @@ fn corpus(rng: &mut Rng) -> Vec<Group> {
             storage: true,
         });
     }
+    groups.extend(e2e_groups(rng, CASES_PER_FIXTURE, false));
+    groups
+}
+
+/// VWO's e2e settings files with `count` generated contexts each; with `stored`, each file is
+/// also decided with storage, each case twice (the second reads what the first stored).
+fn e2e_groups(rng: &mut Rng, count: usize, stored: bool) -> Vec<Group> {
+    let mut groups = Vec::new();
     for (name, settings) in generate::e2e_settings() {
-        let cases = cases(rng, &settings, CASES_PER_FIXTURE);
+        let cases = cases(rng, &settings, count);
+        if stored {
+            groups.push(Group {
+                name: format!("{name} with storage"),
+                settings: settings.clone(),
+                cases: cases
+                    .iter()
+                    .flat_map(|case| [case.clone(), case.clone()])
+                    .collect(),
+                storage: true,
+            });
+        }
         groups.push(Group {
             name,
             settings,
@@ -222,6 +241,12 @@ fn compare(groups: &[Group], flags: &Value) -> Compared {
     compared
 }
 
+/// Writes `input` to `file`, has `oracle` read it, and parses what it printed.
+fn ask(file: &Path, input: &Value, oracle: impl FnOnce(&Path) -> Vec<u8>) -> Value {
+    std::fs::write(file, serde_json::to_vec(input).expect("JSON")).expect("the oracle's input");
+    serde_json::from_slice(&oracle(file)).expect("the oracle's JSON")
+}
+
 /// The first differences, for a failure's message.
 fn first(differences: &[String]) -> String {
     differences
@@ -245,10 +270,9 @@ fn every_decision_is_the_node_sdks() {
         "groups": oracle_groups(&groups),
         "segments": segments.iter().map(|(dsl, vars)| json!({"dsl": dsl, "customVariables": vars})).collect::<Vec<_>>(),
     });
-    let file = dir.join(format!("flags-input-{seed}.json"));
-    std::fs::write(&file, serde_json::to_vec(&input).expect("JSON")).expect("input");
-    let output: Value =
-        serde_json::from_slice(&node::run(&dir, "flags.js", &[&file])).expect("the oracle's JSON");
+    let output = ask(&dir.join(format!("flags-input-{seed}.json")), &input, |file| {
+        node::run(&dir, "flags.js", &[file])
+    });
     let Compared {
         decisions,
         enabled,
@@ -303,32 +327,6 @@ fn every_decision_is_the_node_sdks() {
     );
 }
 
-/// VWO's e2e settings files, each with generated contexts, decided without and with storage
-/// (each case twice: the second reads what the first stored).
-fn e2e_corpus(rng: &mut Rng) -> Vec<Group> {
-    let mut groups = Vec::new();
-    for (name, settings) in generate::e2e_settings() {
-        let cases = cases(rng, &settings, PYTHON_CASES_PER_FIXTURE);
-        let stored = cases
-            .iter()
-            .flat_map(|case| [case.clone(), case.clone()])
-            .collect();
-        groups.push(Group {
-            name: format!("{name} with storage"),
-            settings: settings.clone(),
-            cases: stored,
-            storage: true,
-        });
-        groups.push(Group {
-            name,
-            settings,
-            cases,
-            storage: false,
-        });
-    }
-    groups
-}
-
 /// Contexts per e2e settings file for the Python SDK.
 const PYTHON_CASES_PER_FIXTURE: usize = 600;
 
@@ -343,7 +341,7 @@ fn every_decision_on_vwos_settings_files_is_the_python_sdks() {
     };
     let seed = seed(20_261_206);
     let mut rng = Rng::with_seed(seed);
-    let mut groups = e2e_corpus(&mut rng);
+    let mut groups = e2e_groups(&mut rng, PYTHON_CASES_PER_FIXTURE, true);
     // The Python SDK takes a string id only: a number is given as the text JavaScript (and
     // this crate) makes of it.
     for group in &mut groups {
@@ -356,15 +354,10 @@ fn every_decision_on_vwos_settings_files_is_the_python_sdks() {
         }
     }
     let input = json!({ "groups": oracle_groups(&groups) });
-    let dir = python
-        .parent()
-        .and_then(Path::parent)
-        .expect("the virtualenv")
-        .to_path_buf();
-    let file = dir.join(format!("flags-input-{seed}.json"));
-    std::fs::write(&file, serde_json::to_vec(&input).expect("JSON")).expect("input");
-    let output: Value =
-        serde_json::from_slice(&python::run(&python, "flags.py", &[&file])).expect("the oracle's JSON");
+    let venv = python.parent().and_then(Path::parent).expect("the virtualenv");
+    let output = ask(&venv.join(format!("flags-input-{seed}.json")), &input, |file| {
+        python::run(&python, "flags.py", &[file])
+    });
     let Compared {
         decisions,
         enabled,
