@@ -5,7 +5,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use open_feature::{EvaluationContext, EvaluationErrorCode, EvaluationReason, OpenFeature};
+use std::time::SystemTime;
+
 use vwo_webhook_flags::{Context, Flags, Storage, StoredDecision, VwoProvider};
+use vwo_webhook_settings::replication::StoreWrite;
+use vwo_webhook_settings::{Check, SettingsStore, Snapshot, Source};
 
 /// Storage that keeps nothing and counts the decisions of `feature1`: each reads its stored
 /// decision once.
@@ -142,6 +146,38 @@ async fn the_provider_answers_through_the_openfeature_client() {
     let early = client.get_bool_details("feature1", Some(&user(None)), None).await;
     assert_eq!(
         early.expect_err("not ready").code,
+        EvaluationErrorCode::ProviderNotReady
+    );
+
+    // Following a store: setting the provider waits for the store's first settings.
+    let store = Arc::new(SettingsStore::new());
+    let flags = Flags::builder().follow(Arc::clone(&store));
+    let publisher = Arc::clone(&store);
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let raw = serde_json::to_vec(&settings()).expect("JSON");
+        let snapshot = Snapshot::parse(raw.into(), Check::Update, Source::Origin, None, SystemTime::now())
+            .expect("valid settings");
+        publisher.publish(snapshot);
+    });
+    OpenFeature::singleton_mut()
+        .await
+        .set_provider(VwoProvider::new(Arc::clone(&flags)))
+        .await;
+    let client = OpenFeature::singleton().await.create_client();
+    let ready = client.get_bool_details("feature1", Some(&user(None)), None).await;
+    assert!(ready.expect("resolved once the settings arrived").value);
+
+    // Without settings within its timeout, the provider is set but not ready.
+    let empty = Flags::builder().follow(Arc::new(SettingsStore::new()));
+    OpenFeature::singleton_mut()
+        .await
+        .set_provider(VwoProvider::new(empty).initialization_timeout(std::time::Duration::from_millis(50)))
+        .await;
+    let client = OpenFeature::singleton().await.create_client();
+    let late = client.get_bool_details("feature1", Some(&user(None)), None).await;
+    assert_eq!(
+        late.expect_err("not ready").code,
         EvaluationErrorCode::ProviderNotReady
     );
 }

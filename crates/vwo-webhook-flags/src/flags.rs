@@ -261,6 +261,23 @@ impl Flags {
         self.current().is_some()
     }
 
+    /// Waits until settings are held: for flags that follow a store, until the store has its
+    /// first snapshot (fetched, or read from the on-disk copy); otherwise it returns at once,
+    /// as there is nothing to wait for. Bound it with `tokio::time::timeout`.
+    pub async fn wait_until_ready(&self) {
+        if self.is_ready() {
+            return;
+        }
+        let Some(store) = &self.store else { return };
+        let mut changes = store.subscribe();
+        while changes.borrow_and_update().is_none() {
+            if changes.changed().await.is_err() {
+                return;
+            }
+        }
+        let _ = self.current();
+    }
+
     /// Decides `feature_key` for the user in `context`, as the SDK's `getFlag` does.
     /// Synchronous: storage is read through [`Storage`], which answers at once (with an
     /// [`AsyncStorage`] configured, use [`Flags::get_flag_async`]).

@@ -21,6 +21,6 @@ pub use events::{
 };
 pub use flags::{Explanation, Flags, FlagsBuilder, Gateway, NoGateway};
 #[cfg(feature = "openfeature")]
-pub use openfeature::{PROVIDER_NAME, VwoProvider};
+pub use openfeature::{DEFAULT_INITIALIZATION_TIMEOUT, PROVIDER_NAME, VwoProvider};
 pub use storage::{AsyncStorage, BoxFuture, MemoryStorage, NoStorage, Storage, StoredDecision};
 pub use tracking::EventError;

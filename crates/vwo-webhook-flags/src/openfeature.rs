@@ -5,6 +5,7 @@
 //! Without `key`, a boolean is whether the flag is on and a struct is every variable.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use open_feature::provider::{FeatureProvider, ProviderMetadata, ProviderStatus, ResolutionDetails};
 use open_feature::{
@@ -35,15 +36,28 @@ pub const PROVIDER_NAME: &str = "vwo-webhook-flags";
 pub struct VwoProvider {
     flags: Arc<Flags>,
     metadata: ProviderMetadata,
+    initialization_timeout: Duration,
 }
 
+/// How long [`VwoProvider`]'s `initialize` waits for the first settings by default.
+pub const DEFAULT_INITIALIZATION_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl VwoProvider {
-    /// A provider deciding on `flags`.
+    /// A provider deciding on `flags`. OpenFeature's `set_provider(..).await` returns once the
+    /// flags hold settings, or after [`DEFAULT_INITIALIZATION_TIMEOUT`] (then the provider is
+    /// not ready, and evaluations answer `PROVIDER_NOT_READY` until the settings arrive).
     pub fn new(flags: Arc<Flags>) -> Self {
         Self {
             flags,
             metadata: ProviderMetadata::new(PROVIDER_NAME),
+            initialization_timeout: DEFAULT_INITIALIZATION_TIMEOUT,
         }
+    }
+
+    /// How long `initialize` waits for the first settings.
+    pub fn initialization_timeout(mut self, timeout: Duration) -> Self {
+        self.initialization_timeout = timeout;
+        self
     }
 
     async fn decide(
@@ -211,6 +225,16 @@ fn mismatch(what: &str) -> EvaluationError {
 impl FeatureProvider for VwoProvider {
     fn metadata(&self) -> &ProviderMetadata {
         &self.metadata
+    }
+
+    async fn initialize(&mut self, _: &EvaluationContext) {
+        let waited = tokio::time::timeout(self.initialization_timeout, self.flags.wait_until_ready()).await;
+        if waited.is_err() {
+            tracing::warn!(
+                timeout_ms = self.initialization_timeout.as_millis() as u64,
+                "no VWO settings yet: the provider is not ready"
+            );
+        }
     }
 
     fn status(&self) -> ProviderStatus {
