@@ -33,6 +33,12 @@ fn settings() -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).expect("fixture")).expect("JSON")
 }
 
+/// Sets `provider` as OpenFeature's (waiting for its `initialize`), and a client of it.
+async fn provide(provider: VwoProvider) -> open_feature::Client {
+    OpenFeature::singleton_mut().await.set_provider(provider).await;
+    OpenFeature::singleton().await.create_client()
+}
+
 // One test: OpenFeature's API is a process-wide singleton.
 #[tokio::test]
 async fn the_provider_answers_through_the_openfeature_client() {
@@ -43,11 +49,7 @@ async fn the_provider_answers_through_the_openfeature_client() {
             .document(&settings())
             .build(),
     );
-    OpenFeature::singleton_mut()
-        .await
-        .set_provider(VwoProvider::new(Arc::clone(&flags)))
-        .await;
-    let client = OpenFeature::singleton().await.create_client();
+    let client = provide(VwoProvider::new(Arc::clone(&flags))).await;
     let user = |key: Option<&str>| {
         let context = EvaluationContext::default()
             .with_targeting_key("user_id")
@@ -138,11 +140,7 @@ async fn the_provider_answers_through_the_openfeature_client() {
     );
 
     // Before any settings, the provider is not ready.
-    OpenFeature::singleton_mut()
-        .await
-        .set_provider(VwoProvider::new(Arc::new(Flags::new())))
-        .await;
-    let client = OpenFeature::singleton().await.create_client();
+    let client = provide(VwoProvider::new(Arc::new(Flags::new()))).await;
     let early = client.get_bool_details("feature1", Some(&user(None)), None).await;
     assert_eq!(
         early.expect_err("not ready").code,
@@ -160,21 +158,14 @@ async fn the_provider_answers_through_the_openfeature_client() {
             .expect("valid settings");
         publisher.publish(snapshot);
     });
-    OpenFeature::singleton_mut()
-        .await
-        .set_provider(VwoProvider::new(Arc::clone(&flags)))
-        .await;
-    let client = OpenFeature::singleton().await.create_client();
+    let client = provide(VwoProvider::new(Arc::clone(&flags))).await;
     let ready = client.get_bool_details("feature1", Some(&user(None)), None).await;
     assert!(ready.expect("resolved once the settings arrived").value);
 
     // Without settings within its timeout, the provider is set but not ready.
     let empty = Flags::builder().follow(Arc::new(SettingsStore::new()));
-    OpenFeature::singleton_mut()
-        .await
-        .set_provider(VwoProvider::new(empty).initialization_timeout(std::time::Duration::from_millis(50)))
-        .await;
-    let client = OpenFeature::singleton().await.create_client();
+    let client =
+        provide(VwoProvider::new(empty).initialization_timeout(std::time::Duration::from_millis(50))).await;
     let late = client.get_bool_details("feature1", Some(&user(None)), None).await;
     assert_eq!(
         late.expect_err("not ready").code,
