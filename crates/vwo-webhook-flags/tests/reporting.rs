@@ -134,13 +134,13 @@ async fn unbatched_every_event_is_its_own_request() {
 #[tokio::test]
 async fn a_host_that_is_down_loses_nothing_while_the_queue_has_room() {
     let collector = Collector::start().await;
-    let addr = collector.stop();
-    let url = format!("http://{addr}");
+    let down = collector.stop().await;
+    let url = format!("http://{}", down.addr);
     let reporter = Reporter::start(config(&url).batching(batched(20))).expect("reporter");
     let flags = reported(&reporter);
     track(&flags, 0, 50);
     eventually("retries against the dead host", || reporter.stats().retried >= 40).await;
-    let collector = Collector::start_on(addr).await;
+    let collector = Collector::start_on(down).await;
     flushed(&reporter).await;
     assert_eq!(
         accepted(&collector),
@@ -209,9 +209,9 @@ async fn a_slow_host_times_out_and_is_retried() {
 #[tokio::test]
 async fn past_the_bound_the_oldest_are_dropped_and_counted() {
     let collector = Collector::start().await;
-    let addr = collector.stop();
+    let down = collector.stop().await;
     let reporter = Reporter::start(
-        config(&format!("http://{addr}"))
+        config(&format!("http://{}", down.addr))
             .batching(batched(10))
             .capacity(100),
     )
@@ -224,7 +224,7 @@ async fn past_the_bound_the_oldest_are_dropped_and_counted() {
     let stats = reporter.stats();
     assert_eq!(stats.waiting, 100, "bounded");
     assert_eq!(stats.dropped_overflow, 890, "every drop counted");
-    let collector = Collector::start_on(addr).await;
+    let collector = Collector::start_on(down).await;
     flushed(&reporter).await;
     let mut expected: Vec<u64> = (0..10).collect();
     expected.extend(900..1_000);
@@ -267,9 +267,9 @@ async fn dropping_the_last_clone_still_sends_what_waits() {
 #[tokio::test]
 async fn a_shutdown_with_the_host_down_gives_up_at_its_timeout() {
     let collector = Collector::start().await;
-    let addr = collector.stop();
+    let down = collector.stop().await;
     let reporter = Reporter::start(
-        config(&format!("http://{addr}"))
+        config(&format!("http://{}", down.addr))
             .batching(batched(5))
             .shutdown_timeout(Duration::from_millis(300)),
     )
@@ -371,9 +371,9 @@ fn the_sdk_key_is_in_no_log_error_or_debug_output() {
             let flags = reported(&reporter);
             track(&flags, 0, 9);
             flushed(&reporter).await;
-            let addr = collector.stop();
+            let stopped = collector.stop().await;
             let down = Reporter::start(
-                config(&format!("http://{addr}")).shutdown_timeout(Duration::from_millis(100)),
+                config(&format!("http://{}", stopped.addr)).shutdown_timeout(Duration::from_millis(100)),
             )
             .expect("reporter");
             let flags = reported(&down);

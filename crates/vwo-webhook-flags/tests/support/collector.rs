@@ -56,16 +56,18 @@ pub(crate) struct Collector {
 impl Collector {
     /// Starts on a free port, answering 200.
     pub(crate) async fn start() -> Self {
-        Self::start_on("127.0.0.1:0".parse().expect("address")).await
+        Self::serve("127.0.0.1:0".parse().expect("address"), false).await
     }
 
-    /// Starts on `addr` (to come back on the port of one stopped).
     /// Starts on a free port, answering 200 and keeping no body.
     pub(crate) async fn sink() -> Self {
         Self::serve("127.0.0.1:0".parse().expect("address"), true).await
     }
 
-    pub(crate) async fn start_on(addr: SocketAddr) -> Self {
+    /// Starts again on the port `down` held.
+    pub(crate) async fn start_on(down: Down) -> Self {
+        let addr = down.addr;
+        drop(down);
         Self::serve(addr, false).await
     }
 
@@ -136,10 +138,33 @@ impl Collector {
     }
 
     /// Stops listening (and drops the connections it serves).
-    pub(crate) fn stop(self) -> SocketAddr {
+    /// Stops answering: the port is then held bound but not listening, so that connections
+    /// to it are refused and no other test's server takes it (a freed port would be handed
+    /// out again), until [`Collector::start_on`] or the [`Down`] is dropped.
+    pub(crate) async fn stop(self) -> Down {
         self.task.abort();
-        self.addr
+        let addr = self.addr;
+        // The listener closes once the aborted task is dropped.
+        for _ in 0..200 {
+            let socket =
+                socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("a socket");
+            socket.set_reuse_address(true).expect("SO_REUSEADDR");
+            if socket.bind(&addr.into()).is_ok() {
+                return Down {
+                    addr,
+                    _socket: socket,
+                };
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the stopped collector's port {addr} stayed taken");
     }
+}
+
+/// A stopped collector's port, held: see [`Collector::stop`].
+pub(crate) struct Down {
+    pub(crate) addr: SocketAddr,
+    _socket: socket2::Socket,
 }
 
 impl Drop for Collector {
