@@ -79,6 +79,27 @@ async fn flushed(reporter: &Reporter) {
         .expect("the flush ends");
 }
 
+/// A caller's HTTP client is the one that sends: one that goes through a proxy reaches the
+/// collector behind it, though the events host named is nowhere.
+#[tokio::test]
+async fn a_callers_client_sends_the_events() {
+    let proxy = Collector::start().await;
+    let client = reqwest::Client::builder()
+        .proxy(reqwest::Proxy::http(proxy.url()).expect("a proxy URL"))
+        .build()
+        .expect("a client");
+    let reporter = Reporter::start(
+        config("http://vwo-events.invalid")
+            .batching(batched(5))
+            .http_client(client),
+    )
+    .expect("reporter");
+    let flags = reported(&reporter);
+    track(&flags, 0, 5);
+    flushed(&reporter).await;
+    assert_eq!(accepted(&proxy), (0..5).collect::<Vec<_>>());
+}
+
 #[tokio::test]
 async fn a_full_batch_goes_out_by_itself_and_a_flush_sends_the_rest() {
     let collector = Collector::start().await;

@@ -81,9 +81,19 @@ pub struct SettingsBuilder {
     cache: Option<PathBuf>,
     poll_interval: Option<Duration>,
     refused_window: Duration,
+    client: Option<reqwest::Client>,
 }
 
 impl SettingsBuilder {
+    /// Fetches with `client`, an HTTP client of the caller's own: a proxy (with credentials),
+    /// a private CA, a TLS client certificate, middleware. The [`timeout`](Self::timeout)
+    /// still applies to each fetch; the connect timeout and redirect policy are the client's,
+    /// but a document reached through a redirect is refused (fetch-error kind `redirect`).
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.client = Some(client);
+        self
+    }
+
     /// Fetches from `base_url` instead of VWO (a gateway, a proxy, a local origin).
     pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
         self.base_url = base_url.into();
@@ -138,7 +148,7 @@ impl SettingsBuilder {
         if !scheme_ok || reqwest::Url::parse(&self.base_url).is_err() {
             return Err(SettingsError::BaseUrl(self.base_url));
         }
-        let origin = Origin::new(
+        let mut origin = Origin::new(
             &self.base_url,
             &self.account_id,
             self.sdk_key,
@@ -146,6 +156,9 @@ impl SettingsBuilder {
             self.timeout,
             self.max_size,
         )?;
+        if let Some(client) = self.client {
+            origin = origin.with_client(client);
+        }
         let store = Arc::new(SettingsStore::new());
         if let Some(path) = &self.cache {
             match persist::load(path) {
@@ -186,6 +199,7 @@ impl VwoSettings {
             cache: None,
             poll_interval: Some(DEFAULT_POLL_INTERVAL),
             refused_window: DEFAULT_REFUSED_VERDICT_WINDOW,
+            client: None,
         }
     }
 

@@ -78,6 +78,12 @@ pub enum FetchError {
         /// The HTTP status.
         status: u16,
     },
+    /// A redirect that an HTTP client of the caller's own followed to another URL: what it
+    /// served there is not installed, as a redirect is not followed.
+    #[error(
+        "the HTTP client followed a redirect away from the settings origin; its document is not installed"
+    )]
+    FollowedRedirect,
     /// An answer other than 200, 304 or a redirect.
     #[error("the settings origin answered {status}")]
     Status {
@@ -109,7 +115,7 @@ impl FetchError {
             FetchError::Timeout => "timeout",
             FetchError::Status { status: 429, .. } => "status_429",
             FetchError::Status { status, .. } if *status >= 500 => "status_5xx",
-            FetchError::Redirect { .. } => "redirect",
+            FetchError::Redirect { .. } | FetchError::FollowedRedirect => "redirect",
             FetchError::Status { .. } => "status_4xx",
             FetchError::TooLarge { .. } => "too_large",
             FetchError::ContentType(_) => "content_type",
@@ -134,6 +140,7 @@ impl FetchError {
             }
             FetchError::Status { .. }
             | FetchError::Redirect { .. }
+            | FetchError::FollowedRedirect
             | FetchError::TooLarge { .. }
             | FetchError::ContentType(_) => RefreshError::permanent(self),
         }
@@ -159,6 +166,7 @@ pub enum Fetched {
 #[derive(Debug, Clone)]
 pub struct Origin {
     client: reqwest::Client,
+    timeout: Duration,
     base_url: String,
     account_id: String,
     sdk_key: SdkKey,
@@ -185,11 +193,22 @@ impl Origin {
             .map_err(|error| FetchError::Connect(describe(&error)))?;
         Ok(Self {
             client,
+            timeout,
             base_url: base_url.trim_end_matches('/').to_owned(),
             account_id: account_id.to_owned(),
             sdk_key,
             max_size,
         })
+    }
+
+    /// Fetches with `client`, an HTTP client of the caller's own (a proxy, a CA, a TLS client
+    /// certificate, middleware). The fetch's timeout still applies to each request; its
+    /// connect timeout and redirect policy are the client's, but a document reached through a
+    /// redirect is refused ([`FetchError::FollowedRedirect`]).
+    #[must_use]
+    pub fn with_client(mut self, client: reqwest::Client) -> Self {
+        self.client = client;
+        self
     }
 
     /// The account whose settings this fetches.
@@ -201,19 +220,17 @@ impl Origin {
     /// revalidating with `If-None-Match` when `etag` is given.
     pub async fn fetch(&self, endpoint: Endpoint, etag: Option<&str>) -> Result<Fetched, FetchError> {
         let random = fastrand::f64().to_string();
-        let mut request = self
-            .client
-            .get(format!("{}{}", self.base_url, endpoint.path()))
-            .query(&[
-                ("i", self.sdk_key.expose_secret()),
-                ("r", random.as_str()),
-                ("a", self.account_id.as_str()),
-                ("platform", "server"),
-                ("api-version", "1"),
-                ("sn", "vwo-webhook-rust"),
-                ("sv", env!("CARGO_PKG_VERSION")),
-                ("s", "prod"),
-            ]);
+        let url = format!("{}{}", self.base_url, endpoint.path());
+        let mut request = self.client.get(&url).timeout(self.timeout).query(&[
+            ("i", self.sdk_key.expose_secret()),
+            ("r", random.as_str()),
+            ("a", self.account_id.as_str()),
+            ("platform", "server"),
+            ("api-version", "1"),
+            ("sn", "vwo-webhook-rust"),
+            ("sv", env!("CARGO_PKG_VERSION")),
+            ("s", "prod"),
+        ]);
         if let Some(etag) = etag {
             request = request.header(IF_NONE_MATCH, etag);
         }
@@ -226,6 +243,12 @@ impl Origin {
             return Err(FetchError::Redirect {
                 status: status.as_u16(),
             });
+        }
+        // Only a caller's client follows redirects: the answer must come from the URL asked.
+        let asked = reqwest::Url::parse(&url).ok();
+        let answered = response.url();
+        if asked.is_none_or(|asked| asked.origin() != answered.origin() || asked.path() != answered.path()) {
+            return Err(FetchError::FollowedRedirect);
         }
         if status != StatusCode::OK {
             let retry_after = response

@@ -674,6 +674,50 @@ async fn a_redirect_is_refused_and_the_last_good_settings_stay() {
     assert_eq!(elsewhere.requests(), 0, "the redirect's target was never asked");
 }
 
+/// With an HTTP client of the caller's own, which follows redirects, a redirect is followed by
+/// the client but what it reaches is still not installed.
+#[tokio::test]
+async fn a_redirect_a_callers_client_follows_is_still_refused() {
+    let elsewhere = Origin::start(OTHER, "\"elsewhere\"")
+        .await
+        .expect("another origin");
+    let location = format!("{}/server-side/v2-pull", elsewhere.base_url());
+    let location: &'static str = Box::leak(location.into_boxed_str());
+    let headers: &'static [(&'static str, &'static str)] = Box::leak(Box::new([("location", location)]));
+    let (origin, settings, receiver, good) = primed(|b| b.http_client(reqwest::Client::new())).await;
+    origin.then(Reply::Status(302, headers));
+    let error = settings.refresh(Trigger::Manual).await.expect_err("a redirect");
+    assert_eq!(error.kind(), FailureKind::Permanent);
+    assert!(error.to_string().contains("redirect"), "{error}");
+    assert_eq!(elsewhere.requests(), 1, "the caller's client followed it");
+    origin.then(Reply::Status(302, headers));
+    assert_eq!(deliver(&receiver).await, 500);
+    kept(&settings.store(), &good, "redirect");
+}
+
+/// A caller's client is the one that fetches: one that goes through a proxy gets the
+/// settings from the proxy.
+#[tokio::test]
+async fn a_callers_client_fetches_the_settings() {
+    let proxy = Origin::start(OTHER, "\"through the proxy\"")
+        .await
+        .expect("a proxy");
+    let client = reqwest::Client::builder()
+        .proxy(reqwest::Proxy::http(proxy.base_url()).expect("a proxy URL"))
+        .build()
+        .expect("a client");
+    let origin = start_origin().await;
+    let settings = settings(&origin.base_url(), |b| b.http_client(client));
+    settings
+        .refresh(Trigger::Manual)
+        .await
+        .expect("fetched through the proxy");
+    assert_eq!(proxy.requests(), 1);
+    assert!(origin.seen().is_empty(), "the origin was not asked directly");
+    let current = settings.store().current().expect("installed");
+    assert_eq!(current.etag(), Some("\"through the proxy\""));
+}
+
 /// An absurdly long ETag is not kept: the document is installed, but the next fetch is a plain
 /// one, and no status or persisted file carries the ETag.
 #[tokio::test]

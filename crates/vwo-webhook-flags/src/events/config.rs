@@ -66,6 +66,7 @@ pub struct ReportingConfig {
     pub(crate) max_retry: Duration,
     pub(crate) concurrency: usize,
     pub(crate) shutdown_timeout: Duration,
+    pub(crate) client: Option<reqwest::Client>,
 }
 
 impl fmt::Debug for ReportingConfig {
@@ -98,7 +99,16 @@ impl ReportingConfig {
             max_retry: Duration::from_secs(60),
             concurrency: 8,
             shutdown_timeout: Duration::from_secs(5),
+            client: None,
         }
+    }
+
+    /// Sends with `client`, an HTTP client of the caller's own: a proxy (with credentials), a
+    /// private CA, a TLS client certificate, middleware. The [`timeout`](Self::timeout) still
+    /// applies to each request; the rest (connect timeout, redirects) is the client's.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.client = Some(client);
+        self
     }
 
     /// Sends to `base_url` (`https://host[:port]`, or `http://` for a local gateway or

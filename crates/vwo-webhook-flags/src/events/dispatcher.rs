@@ -142,11 +142,14 @@ pub(crate) struct Sender {
 
 impl Sender {
     pub(crate) fn new(config: ReportingConfig, identity: Identity) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout)
-            .user_agent(concat!("vwo-webhook/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let client = match &config.client {
+            Some(client) => client.clone(),
+            None => reqwest::Client::builder()
+                .timeout(config.timeout)
+                .connect_timeout(config.timeout)
+                .user_agent(concat!("vwo-webhook/", env!("CARGO_PKG_VERSION")))
+                .build()?,
+        };
         Ok(Self {
             client,
             config,
@@ -194,7 +197,7 @@ impl Sender {
             "/server-side/batch-events-v2",
             &payload::batch_query(&self.identity),
         );
-        let request = self.client.post(url).header(
+        let request = self.client.post(url).timeout(self.config.timeout).header(
             reqwest::header::AUTHORIZATION,
             self.identity.sdk_key.expose_secret(),
         );
@@ -205,7 +208,7 @@ impl Sender {
     /// One request to `/events/t`.
     async fn single(&self, event: &Pending) -> Sent {
         let url = self.url(event, "/events/t", &event.query(&self.identity, fastrand::f64()));
-        let mut request = self.client.post(url);
+        let mut request = self.client.post(url).timeout(self.config.timeout);
         for (name, value) in event.headers() {
             // A value a header cannot hold (a line break) is left out rather than failing
             // the event; the body carries it too.
