@@ -9,6 +9,7 @@ mod meter;
 mod openfeature;
 mod storage;
 pub mod telemetry;
+mod test_data;
 mod tracking;
 
 pub use engine::{
@@ -23,4 +24,5 @@ pub use flags::{Explanation, Flags, FlagsBuilder, Gateway, NoGateway};
 #[cfg(feature = "openfeature")]
 pub use openfeature::{DEFAULT_INITIALIZATION_TIMEOUT, PROVIDER_NAME, VwoProvider};
 pub use storage::{AsyncStorage, BoxFuture, MemoryStorage, NoStorage, Storage, StoredDecision};
+pub use test_data::{TestData, TestFlag};
 pub use tracking::EventError;

@@ -6,7 +6,8 @@ use std::time::SystemTime;
 
 use serde_json::{Value, json};
 use vwo_webhook_flags::{
-    AsyncStorage, BoxFuture, Context, Flags, MemoryStorage, Reason, Storage, StoredDecision,
+    AsyncStorage, BoxFuture, Context, Flags, MemoryStorage, Reason, Storage, StoredDecision, TestData,
+    TestFlag,
 };
 use vwo_webhook_settings::replication::StoreWrite;
 use vwo_webhook_settings::{Check, SettingsStore, Snapshot, Source};
@@ -242,4 +243,48 @@ fn a_catastrophic_regex_segment_decides_at_once_whatever_the_value() {
         assert!(!decide("a".repeat(100_000)));
     }
     assert!(decide(format!("{}b", "a".repeat(100_000))));
+}
+
+/// TestData writes a settings file VWO's validation accepts, and the flags decide as written:
+/// every variable type, an off flag, a replaced flag.
+#[test]
+fn test_data_decides_as_written() {
+    let data = TestData::new()
+        .flag(
+            "checkout",
+            TestFlag::on()
+                .variable("color", "green")
+                .variable("seats", 3)
+                .variable("ratio", 0.5)
+                .variable("beta", true)
+                .variable("limits", json!({"max": 10})),
+        )
+        .flag("dark_mode", TestFlag::on())
+        .flag("dark_mode", TestFlag::off());
+    let mut document = data.document();
+    vwo_webhook_settings::validate(&mut document, vwo_webhook_settings::Check::Update)
+        .expect("VWO's rules accept it");
+    let flags = data.flags();
+    let user = Context::new("anyone").expect("id");
+    let checkout = flags.get_flag("checkout", &user);
+    assert!(checkout.is_enabled());
+    assert_eq!(checkout.reason(), Reason::Matched);
+    assert_eq!(checkout.string_variable("color", ""), "green");
+    assert_eq!(checkout.int_variable("seats", 0), 3);
+    assert!((checkout.float_variable("ratio", 0.0) - 0.5).abs() < f64::EPSILON);
+    assert!(checkout.bool_variable("beta", false));
+    assert_eq!(checkout.json_variable("limits", Value::Null), json!({"max": 10}));
+    let kinds: Vec<_> = checkout
+        .variables()
+        .iter()
+        .map(|v| v.kind().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        kinds,
+        ["string", "integer", "double", "boolean", "json"].map(|k| Some(k.to_owned()))
+    );
+    let dark = flags.get_flag("dark_mode", &user);
+    assert!(!dark.is_enabled());
+    assert_eq!(dark.reason(), Reason::NoRulePassed);
+    assert_eq!(flags.get_flag("unknown", &user).reason(), Reason::UnknownFeature);
 }
