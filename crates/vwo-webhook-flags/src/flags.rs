@@ -488,6 +488,29 @@ mod tests {
             .is_some_and(|s| Arc::ptr_eq(s, snapshot))
     }
 
+    /// `explain` is a diagnosis: it is not counted as a decision, `get_flag` is.
+    #[test]
+    fn explain_is_not_counted_as_a_decision() {
+        use metrics_util::debugging::DebuggingRecorder;
+        let flags = Flags::from_document(&serde_json::json!({
+            "version": 1, "accountId": 1, "campaigns": [], "features": []
+        }));
+        let context = Context::new("u").expect("id");
+        let counted = |decide: &dyn Fn()| {
+            let recorder = DebuggingRecorder::new();
+            let snapshotter = recorder.snapshotter();
+            metrics::with_local_recorder(&recorder, decide);
+            snapshotter
+                .snapshot()
+                .into_vec()
+                .iter()
+                .filter(|(key, ..)| key.key().name() == crate::telemetry::DECISIONS)
+                .count()
+        };
+        assert_eq!(counted(&|| drop(flags.explain("f", &context))), 0);
+        assert_eq!(counted(&|| drop(flags.get_flag("f", &context))), 1);
+    }
+
     #[tokio::test]
     async fn the_follower_compiles_each_new_snapshot_before_a_decision_asks() {
         let store = Arc::new(SettingsStore::new());
