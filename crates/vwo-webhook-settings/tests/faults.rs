@@ -651,18 +651,23 @@ async fn an_absurd_retry_after_neither_panics_nor_stops_the_schedule() {
     assert_eq!(current.etag(), Some("\"v2\""));
 }
 
-/// A redirect is not followed: whatever another host (or port) serves would otherwise be
-/// installed as the settings, and the status would not say where it came from.
-#[tokio::test]
-async fn a_redirect_is_refused_and_the_last_good_settings_stay() {
+/// Another origin serving a valid document, and the `Location` header that points at it.
+async fn elsewhere() -> (Origin, &'static [(&'static str, &'static str)]) {
     let elsewhere = Origin::start(OTHER, "\"elsewhere\"")
         .await
         .expect("another origin");
     let location = format!("{}/server-side/v2-pull", elsewhere.base_url());
     let location: &'static str = Box::leak(location.into_boxed_str());
+    (elsewhere, Box::leak(Box::new([("location", location)])))
+}
+
+/// A redirect is not followed: whatever another host (or port) serves would otherwise be
+/// installed as the settings, and the status would not say where it came from.
+#[tokio::test]
+async fn a_redirect_is_refused_and_the_last_good_settings_stay() {
+    let (elsewhere, headers) = elsewhere().await;
     let (origin, settings, receiver, good) = primed(|b| b).await;
     for status in [301, 302, 307, 308] {
-        let headers: &'static [(&'static str, &'static str)] = Box::leak(Box::new([("location", location)]));
         origin.then(Reply::Status(status, headers));
         let error = settings.refresh(Trigger::Manual).await.expect_err("a redirect");
         assert_eq!(error.kind(), FailureKind::Permanent, "{status}");
@@ -678,12 +683,7 @@ async fn a_redirect_is_refused_and_the_last_good_settings_stay() {
 /// the client but what it reaches is still not installed.
 #[tokio::test]
 async fn a_redirect_a_callers_client_follows_is_still_refused() {
-    let elsewhere = Origin::start(OTHER, "\"elsewhere\"")
-        .await
-        .expect("another origin");
-    let location = format!("{}/server-side/v2-pull", elsewhere.base_url());
-    let location: &'static str = Box::leak(location.into_boxed_str());
-    let headers: &'static [(&'static str, &'static str)] = Box::leak(Box::new([("location", location)]));
+    let (elsewhere, headers) = elsewhere().await;
     let (origin, settings, receiver, good) = primed(|b| b.http_client(reqwest::Client::new())).await;
     origin.then(Reply::Status(302, headers));
     let error = settings.refresh(Trigger::Manual).await.expect_err("a redirect");
