@@ -1,15 +1,17 @@
-//! Every decision against the official Node SDK (vwo-fme-node-sdk 1.35.0), run for real: over
-//! 50,000 generated (settings, context) pairs, plus VWO's e2e settings files with generated
-//! contexts, each decided by the SDK's `getFlag` (`tests/oracle/flags.js` in the workspace)
-//! and by [`Flags::get_flag`]; enabled, every variable, and the rollout and experiment the
-//! SDK's integrations callback reports must all be identical. 100 more settings files are
-//! decided with storage on both sides (the SDK's connector, `MemoryStorage`), each case twice.
-//! The segment evaluator is compared the same way on VWO's 334 segmentation cases and on
-//! generated segments.
+//! Every decision against VWO's SDKs, run for real.
 //!
-//! The current Python SDK (vwo-fme-python-sdk 1.65.0, `tests/oracle/flags.py`) decides VWO's own
-//! settings files with generated contexts, without and with storage, and must agree on every
-//! decision too.
+//! - **The current Python SDK** (vwo-fme-python-sdk 1.65.0, `tests/oracle/flags.py` in the
+//!   workspace) decides over 50,000 generated (settings, context) pairs with what VWO added
+//!   after Node 1.35, 100 settings files with storage on both sides (each case twice), and
+//!   VWO's e2e settings files with generated contexts, with and without storage. Enabled,
+//!   every variable, and the rollout and experiment the SDK's integrations callback reports
+//!   must all be identical to [`Flags::get_flag`]'s. The generated values are those Python and
+//!   Node read alike ([`generate::Dialect::Current`]); `VWO_NODE_SDK_DIR` has a newer Node SDK
+//!   decide the same corpus.
+//! - **The Node SDK 1.35.0** (`tests/oracle/flags.js`, the newest on npm) decides a corpus in
+//!   every value shape JavaScript reads, on what it decides as the current SDK does
+//!   ([`generate::Dialect::Node`]), and judges VWO's 334 segmentation cases and 3,000 generated
+//!   segments with its bare segment evaluator, unchanged since.
 //!
 //! Needs node and npm, and python3 with venv (installed by the shared oracle helpers; see
 //! `tests/oracle/node.rs` and `tests/oracle/python.rs`). `VWO_FLAGS_SEED=n` replays another
@@ -257,8 +259,9 @@ fn first(differences: &[String]) -> String {
         .join("\n")
 }
 
+/// Node 1.35 on the Node dialect's corpus and segments.
 #[test]
-fn every_decision_is_the_node_sdks() {
+fn every_decision_and_segment_is_the_node_sdks() {
     let Some(dir) = node::install() else {
         return;
     };
@@ -330,10 +333,7 @@ fn every_decision_is_the_node_sdks() {
 /// Contexts per e2e settings file for the Python SDK.
 const PYTHON_CASES_PER_FIXTURE: usize = 600;
 
-/// The current Python SDK (1.65.0) on VWO's own settings files: every decision identical. The
-/// generated corpus above is not compared with it yet: 2,464 of its 62,200 decisions differ
-/// (seed 20261201), not analysed yet; what changed after Node 1.35, which this crate does not
-/// follow yet, is the first suspect (issue 29).
+/// The current Python SDK (1.65.0) on VWO's own settings files: every decision identical.
 #[test]
 fn every_decision_on_vwos_settings_files_is_the_python_sdks() {
     let Some(python) = python::install() else {
@@ -342,17 +342,7 @@ fn every_decision_on_vwos_settings_files_is_the_python_sdks() {
     let seed = seed(20_261_206);
     let mut rng = Rng::with_seed(seed);
     let mut groups = e2e_groups(&mut rng, PYTHON_CASES_PER_FIXTURE, true);
-    // The Python SDK takes a string id only: a number is given as the text JavaScript (and
-    // this crate) makes of it.
-    for group in &mut groups {
-        for (_, context) in &mut group.cases {
-            if let Ok(parsed) = Context::from_sdk_json(context)
-                && !context["id"].is_string()
-            {
-                context["id"] = json!(parsed.id());
-            }
-        }
-    }
+    with_text_ids(&mut groups);
     let input = json!({ "groups": oracle_groups(&groups) });
     let venv = python.parent().and_then(Path::parent).expect("the virtualenv");
     let output = ask(&venv.join(format!("flags-input-{seed}.json")), &input, |file| {
@@ -383,4 +373,75 @@ fn every_decision_on_vwos_settings_files_is_the_python_sdks() {
         differences.len(),
         first(&differences)
     );
+}
+
+/// The Python SDK takes a string id only: a number is given as the text JavaScript (and this
+/// crate) makes of it.
+fn with_text_ids(groups: &mut [Group]) {
+    for group in groups {
+        for (_, context) in &mut group.cases {
+            if let Ok(parsed) = Context::from_sdk_json(context)
+                && !context["id"].is_string()
+            {
+                context["id"] = json!(parsed.id());
+            }
+        }
+    }
+}
+
+/// The current Python SDK (1.65.0) on generated settings and contexts with what VWO added
+/// after 1.35 (multi-match forced variations, the user id's new name), in the values it reads
+/// as Node does: every decision identical. With `VWO_NODE_SDK_DIR` naming a folder whose
+/// `node_modules` holds a newer Node SDK (built from VWO's repository, which npm lags), the
+/// same corpus is decided by it too and must agree: how the places where Python and Node
+/// differ were found (docs/flags.md).
+#[test]
+fn every_decision_is_the_python_sdks() {
+    let Some(python) = python::install() else {
+        return;
+    };
+    let seed = seed(20_261_201);
+    let mut rng = Rng::with_seed(seed);
+    let mut groups = generate::in_dialect(generate::Dialect::Current, || corpus(&mut rng));
+    with_text_ids(&mut groups);
+    let input = json!({ "groups": oracle_groups(&groups) });
+    let venv = python.parent().and_then(Path::parent).expect("the virtualenv");
+    let file = venv.join(format!("current-input-{seed}.json"));
+    let output = ask(&file, &input, |file| python::run(&python, "flags.py", &[file]));
+    let Compared {
+        decisions,
+        enabled,
+        rollouts,
+        experiments,
+        differences,
+    } = compare(&groups, &output["flags"]);
+    eprintln!(
+        "{} {} (seed {seed}): {decisions} decisions ({enabled} enabled, {rollouts} by a rollout, \
+         {experiments} by an experiment), {} differ",
+        python::SDK,
+        python::SDK_VERSION,
+        differences.len()
+    );
+    assert!(decisions >= 50_000, "the corpus holds {decisions} decisions");
+    assert!(
+        enabled > decisions / 10 && enabled < decisions * 9 / 10 && rollouts > 1000 && experiments > 1000,
+        "a corpus the SDK answers nearly always the same way proves little"
+    );
+    assert!(
+        differences.is_empty(),
+        "{} of {decisions} decisions differ:\n{}",
+        differences.len(),
+        first(&differences)
+    );
+    if let Ok(node_dir) = std::env::var("VWO_NODE_SDK_DIR") {
+        let output = serde_json::from_slice::<Value>(&node::run(Path::new(&node_dir), "flags.js", &[&file]))
+            .expect("the Node oracle's JSON");
+        let node = compare(&groups, &output["flags"]);
+        eprintln!(
+            "the Node SDK in {node_dir}: {} of {} decisions differ",
+            node.differences.len(),
+            node.decisions
+        );
+        assert!(node.differences.is_empty(), "{}", first(&node.differences));
+    }
 }

@@ -77,9 +77,16 @@ fn scalar(rng: &mut Rng) -> Value {
 fn context(rng: &mut Rng) -> Value {
     let mut context = generate::context(rng);
     if rng.u8(0..3) == 0 {
+        // Not `_vwoUserId`: Node 1.35 reports the id it sets there, Node 1.50 sets
+        // `_wingifyUserId` instead and reports the caller's.
         let mut names: Vec<Value> = context["customVariables"]
             .as_object()
-            .map(|vars| vars.keys().map(|k| json!(k)).collect())
+            .map(|vars| {
+                vars.keys()
+                    .filter(|k| *k != "_vwoUserId")
+                    .map(|k| json!(k))
+                    .collect()
+            })
             .unwrap_or_default();
         names.push(json!("not_given"));
         context["postSegmentationVariables"] = Value::Array(names);

@@ -49,6 +49,8 @@ struct Data {
     user_agent_details: Option<Value>,
     /// Custom variables whose values impressions carry as visitor properties.
     post_segmentation_variables: Vec<String>,
+    /// What bucketing hashes in place of the id, when given (`bucketingSeed`).
+    bucketing_seed: Option<String>,
     /// [`Context::weight`], once worked out.
     weight: Weighed,
 }
@@ -78,6 +80,7 @@ impl Context {
         *self.0.weight.0.get_or_init(|| {
             let data = &self.0;
             data.id.len()
+                + data.bucketing_seed.as_ref().map_or(0, String::len)
                 + data.user_agent.as_ref().map_or(0, String::len)
                 + data.ip_address.as_ref().map_or(0, String::len)
                 + map_weight(&data.custom_variables)
@@ -101,7 +104,9 @@ impl Context {
 
     /// Reads the SDK's context shape: `{"id": .., "customVariables": {..}, "userAgent": "..",
     /// "ipAddress": "..", "variationTargetingVariables": {..}, "postSegmentationVariables":
-    /// [..], "_vwo": {"location": {..}, "userAgent": {..}}}`. A numeric id becomes the string JavaScript would print.
+    /// [..], "bucketingSeed": "..", "_vwo": {"location": {..}, "userAgent": {..}}}`. A numeric
+    /// id becomes the string JavaScript would print. A `bucketingSeed` that is a number, an
+    /// object, an array or blank text is dropped, as the SDK drops it; `true` is `"true"`.
     pub fn from_sdk_json(value: &Value) -> Result<Self, ContextError> {
         let Value::Object(map) = value else {
             return Err(ContextError::NotAnObject);
@@ -134,6 +139,11 @@ impl Context {
         if let Some(Value::Array(names)) = map.get("postSegmentationVariables") {
             context.post_segmentation_variables = names.iter().map(js::to_string).collect();
         }
+        context.bucketing_seed = match map.get("bucketingSeed") {
+            Some(Value::String(seed)) if !js::trim(seed).is_empty() => Some(seed.clone()),
+            Some(Value::Bool(true)) => Some("true".to_owned()),
+            _ => None,
+        };
         if let Some(vwo) = map.get("_vwo").filter(|v| js::truthy(v)) {
             context.location = vwo.get("location").filter(|v| js::truthy(v)).cloned();
             context.user_agent_details = vwo.get("userAgent").filter(|v| js::truthy(v)).cloned();
@@ -144,6 +154,16 @@ impl Context {
     /// The user id.
     pub fn id(&self) -> &str {
         &self.0.id
+    }
+
+    /// Buckets the user by `seed` instead of the id (the SDK's `bucketingSeed`): users given
+    /// one seed (a household, an account) share their rollouts, variations and group winners.
+    /// Holdouts, user lists, storage and the reported UUID still go by the id. Blank text is
+    /// ignored, as the SDK ignores it.
+    pub fn with_bucketing_seed(mut self, seed: impl Into<String>) -> Self {
+        let seed = seed.into();
+        self.data().bucketing_seed = (!js::trim(&seed).is_empty()).then_some(seed);
+        self
     }
 
     /// Adds a custom variable (any JSON value), for `custom_variable` segments.
@@ -198,6 +218,11 @@ impl Context {
     ) -> Self {
         self.data().post_segmentation_variables = names.into_iter().map(Into::into).collect();
         self
+    }
+
+    /// What bucketing hashes: the bucketing seed if given, else the id.
+    pub fn bucketing_id(&self) -> &str {
+        self.0.bucketing_seed.as_deref().unwrap_or(&self.0.id)
     }
 
     /// The custom variables.

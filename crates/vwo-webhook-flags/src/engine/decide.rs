@@ -93,7 +93,7 @@ fn flag_of(outcome: &Decided<'_>) -> Flag {
     }
 }
 
-/// Which id `_vwoUserId` holds: the context's, or the SDK's UUID for it (a rule with a user
+/// Which id `_wingifyUserId` holds: the context's, or the SDK's UUID for it (a rule with a user
 /// list). Named, not copied: a decision sets it for every rule it checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum UserIdKind {
@@ -101,7 +101,7 @@ enum UserIdKind {
     Uuid,
 }
 
-/// The text of a `_vwoUserId`; `uuid` is computed before a [`UserIdKind::Uuid`] is set.
+/// The text of a `_wingifyUserId`; `uuid` is computed before a [`UserIdKind::Uuid`] is set.
 fn user_id_text<'r>(
     kind: Option<UserIdKind>,
     context: &'r Context,
@@ -168,7 +168,7 @@ struct Passed<'a> {
 pub(crate) struct Impression {
     pub(crate) campaign_id: ReportedId,
     pub(crate) variation_id: ReportedId,
-    /// `customVariables._vwoUserId` as the decision had set it when the impression was made
+    /// `customVariables._wingifyUserId` as the decision had set it when the impression was made
     /// (kept only for a context that reports custom variables with its impressions).
     pub(crate) vwo_user_id: Option<String>,
 }
@@ -211,7 +211,7 @@ struct Run<'a, 'r> {
     context: &'a Context,
     access: &'r mut dyn StorageView,
     lists: &'r dyn Lists,
-    /// `_vwoUserId` as it stands in the custom variables and in the variation targeting
+    /// `_wingifyUserId` as it stands in the custom variables and in the variation targeting
     /// variables (the SDK sets it per rule, and later reads see the last one set).
     custom_user_id: Option<UserIdKind>,
     targeting_user_id: Option<UserIdKind>,

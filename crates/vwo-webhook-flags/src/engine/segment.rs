@@ -212,7 +212,12 @@ impl Node {
                 if let Some(id) = env.vwo_user_id {
                     return Ok(users.iter().any(|user| user == id));
                 }
-                let Some(id) = env.property("_vwoUserId") else {
+                // `_wingifyUserId ?? _vwoUserId`: the name Node 1.50 gave the id, then the old one.
+                let Some(id) = env
+                    .property(USER_ID_KEY)
+                    .filter(|id| !id.is_null())
+                    .or_else(|| env.property(LEGACY_USER_ID_KEY))
+                else {
                     return Ok(false);
                 };
                 // `==` between strings is their equality; only another type needs JS's rules.
@@ -248,12 +253,21 @@ impl Node {
     }
 }
 
+/// The custom variable the SDK sets to the user id (or its UUID, for a rule with a user list)
+/// before it evaluates a rule's segments: `_wingifyUserId` since Node 1.50 (Python 1.65 still
+/// sets `_vwoUserId`; this crate follows Node).
+pub(crate) const USER_ID_KEY: &str = "_wingifyUserId";
+
+/// The name [`USER_ID_KEY`] had before Node 1.50, which `user` segments still read when the
+/// new one is not set.
+const LEGACY_USER_ID_KEY: &str = "_vwoUserId";
+
 /// What one evaluation reads.
 pub(super) struct Env<'a> {
     pub(super) context: &'a Context,
     /// The custom variables or the variation targeting variables.
     pub(super) properties: &'a Map<String, Value>,
-    /// `_vwoUserId`, which the SDK adds to `properties` before evaluating (`None` before
+    /// `_wingifyUserId`, which the SDK adds to `properties` before evaluating (`None` before
     /// the first rule sets it: the caller's own variable, if any, is read).
     pub(super) vwo_user_id: Option<&'a str>,
     pub(super) lookup: &'a mut dyn Lookup,
@@ -261,7 +275,9 @@ pub(super) struct Env<'a> {
 
 impl Env<'_> {
     fn property(&self, key: &str) -> Option<Cow<'_, Value>> {
-        if let (Some(id), "_vwoUserId") = (self.vwo_user_id, key) {
+        if let Some(id) = self.vwo_user_id
+            && key == USER_ID_KEY
+        {
             return Some(Cow::Owned(Value::String(id.to_owned())));
         }
         small_map_get(self.properties, key).map(Cow::Borrowed)

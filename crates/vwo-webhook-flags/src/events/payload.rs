@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use crate::engine::ReportedId;
 use crate::engine::js::{self, JsJson};
 use crate::engine::user_uuid_in;
-use crate::engine::{Context, map_weight, value_weight};
+use crate::engine::{Context, USER_ID_KEY, map_weight, value_weight};
 
 /// The name this project reports where the SDK reports its own (`sn`, `vwo_sdkName`).
 pub const SDK_NAME: &str = "vwo-webhook-rust";
@@ -79,7 +79,7 @@ impl Pending {
 /// The three kinds of event.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum What {
-    /// `vwo_variationShown` for a campaign's variation; `customVariables._vwoUserId` as the
+    /// `vwo_variationShown` for a campaign's variation; `customVariables._wingifyUserId` as the
     /// decision had set it then, for a context that reports its custom variables.
     Shown {
         campaign_id: ReportedId,
@@ -140,8 +140,8 @@ impl Pending {
                 props.set("variation", Prop::Id(variation_id));
                 props.set("isFirst", Prop::Int(1));
                 for name in context.post_segmentation_variables() {
-                    // The decision sets `_vwoUserId` among the custom variables as it goes.
-                    if name == "_vwoUserId"
+                    // The decision sets the user id among the custom variables as it goes.
+                    if name == USER_ID_KEY
                         && let Some(id) = vwo_user_id
                     {
                         if !id.is_empty() {

@@ -3,6 +3,7 @@
 //! whitelisting, user lists, mutually exclusive groups (random and advanced), and segments
 //! whose operands fall on both sides of the contexts' values.
 
+use std::cell::Cell;
 use std::path::Path;
 
 use fastrand::Rng;
@@ -24,8 +25,64 @@ const USERS: &[&str] = &["user_id", "u1", "u2", "42", "Ünïcode", "user with sp
 const COUNTRIES: &[&str] = &["IN", "US", "\"IN\"", " us "];
 const OS: &[&str] = &["Windows", "Mac OS", "Android", "iOS"];
 
+/// The words of [`Dialect::Current`]: no text Python reads as another type or number than
+/// JavaScript does (`true`, `null`, `1e3`, `.5`, `1.10`, padded or zero-led numbers).
+const PLAIN_WORDS: &[&str] = &[
+    "", "a", "abc", "ABC", "Abc", "10", "1.2.3", "2", "0", "-5", "chrome", "Chrome", "safari", "ü", "日本",
+    "a,b", "x_y", "1.5", "100", "99.99", "v1.2",
+];
+/// The custom variable [`Dialect::Current`] compares versions on, always given a version.
+const VERSION_KEY: &str = "version";
+/// No `1.10`: Python compares it with `1.2` as numbers, JavaScript as versions.
+const PLAIN_VERSIONS: &[&str] = &["1", "1.2", "10", "2.0.1", "100", "0.9"];
+/// No `\w` or `\d`: Python's match letters and digits beyond ASCII.
+const PLAIN_PATTERNS: &[&str] = &["^a", "b+c", "^1\\.", "[", "a|b", "^$", "(?:x)y?", "ü", "C", "0$"];
+
+/// What the generators draw from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// Every value and operand shape, as Node reads them, and only what Node 1.35 decides as
+    /// the current SDK does: no bucketing seed, holdout or web-testing segment, one forced
+    /// variation a rule, and no segment on the user id the SDK sets (renamed in 1.50).
+    Node,
+    /// The current SDK's features, in values Python 1.65 and Node 1.60 read alike: Python
+    /// converts booleans, numbers in exponent form, `1.10` and version comparisons of text
+    /// that is not a version its own way, decodes no user agent, matches `\w` beyond ASCII
+    /// and wildcards whole, fails on an empty segment inside a tree, names the user id it
+    /// sets among the custom variables otherwise, and tries every rollout of a grouped
+    /// feature (see docs/flags.md): this corpus leaves those out.
+    Current,
+}
+
+thread_local! {
+    static DIALECT: Cell<Dialect> = const { Cell::new(Dialect::Node) };
+}
+
+/// Runs `make` with the generators drawing from `dialect` (on this thread).
+pub(crate) fn in_dialect<T>(dialect: Dialect, make: impl FnOnce() -> T) -> T {
+    let before = DIALECT.replace(dialect);
+    let made = make();
+    DIALECT.set(before);
+    made
+}
+
+fn in_current_dialect() -> bool {
+    DIALECT.get() == Dialect::Current
+}
+
+fn in_node_dialect() -> bool {
+    DIALECT.get() == Dialect::Node
+}
+
 /// A value for a custom variable (or a DSL operand's atom).
 pub(crate) fn atom(rng: &mut Rng) -> Value {
+    if in_current_dialect() {
+        return match rng.u8(0..10) {
+            0..=5 => json!(word(rng)),
+            6..=8 => json!([0, 1, 2, 10, 100, -5, 3, 7][rng.usize(0..8)]),
+            _ => json!([10.5, 0.1, 1.5, 99.99][rng.usize(0..4)]),
+        };
+    }
     match rng.u8(0..10) {
         0..=5 => json!(WORDS[rng.usize(0..WORDS.len())]),
         6 | 7 => json!([0, 1, 2, 10, 100, -5, 3, 7][rng.usize(0..8)]),
@@ -35,7 +92,17 @@ pub(crate) fn atom(rng: &mut Rng) -> Value {
 }
 
 fn word(rng: &mut Rng) -> &'static str {
+    if in_current_dialect() {
+        return PLAIN_WORDS[rng.usize(0..PLAIN_WORDS.len())];
+    }
     WORDS[rng.usize(0..WORDS.len())]
+}
+
+fn version(rng: &mut Rng) -> &'static str {
+    if in_current_dialect() {
+        return PLAIN_VERSIONS[rng.usize(0..PLAIN_VERSIONS.len())];
+    }
+    VERSIONS[rng.usize(0..VERSIONS.len())]
 }
 
 /// An operand as VWO's dashboard writes one; `inlist(..)` only with a context (the bare
@@ -47,12 +114,15 @@ fn operand(rng: &mut Rng, contextual: bool) -> Value {
         4 => format!("lower({w})"),
         5 => format!("wildcard(*{w}*)"),
         6 => format!("wildcard({w}*)"),
+        // JavaScript's `*x` matches text with more after the `x`; Python's does not.
+        7 if in_current_dialect() => format!("wildcard(*{w}*)"),
         7 => format!("wildcard(*{w})"),
+        8 if in_current_dialect() => format!("regex({})", PLAIN_PATTERNS[rng.usize(0..PLAIN_PATTERNS.len())]),
         8 => format!("regex({})", PATTERNS[rng.usize(0..PATTERNS.len())]),
-        9 => format!("gt({})", VERSIONS[rng.usize(0..VERSIONS.len())]),
-        10 => format!("gte({})", VERSIONS[rng.usize(0..VERSIONS.len())]),
-        11 => format!("lt({})", VERSIONS[rng.usize(0..VERSIONS.len())]),
-        12 => format!("lte({})", VERSIONS[rng.usize(0..VERSIONS.len())]),
+        9 => format!("gt({})", version(rng)),
+        10 => format!("gte({})", version(rng)),
+        11 => format!("lt({})", version(rng)),
+        12 => format!("lte({})", version(rng)),
         _ => format!("inlist({w})"),
     })
 }
@@ -79,27 +149,62 @@ pub(crate) fn dsl(rng: &mut Rng, depth: u32, contextual: bool) -> Value {
 fn leaf(rng: &mut Rng, contextual: bool) -> Value {
     let roll = rng.u8(0..20);
     if !contextual && roll >= 14 {
-        return json!({"custom_variable": {KEYS[rng.usize(0..KEYS.len())]: operand(rng, contextual)}});
+        return custom_variable(rng, None, contextual);
     }
     match roll {
-        0..=10 => json!({"custom_variable": {KEYS[rng.usize(0..KEYS.len())]: operand(rng, contextual)}}),
+        0..=10 => custom_variable(rng, None, contextual),
         11 | 12 => {
             let users: Vec<&str> = (0..rng.usize(1..4))
                 .map(|_| USERS[rng.usize(0..USERS.len())])
                 .collect();
             json!({"user": users.join(if rng.bool() { "," } else { ", " })})
         }
-        13 => json!({"custom_variable": {"_vwoUserId": operand(rng, contextual)}}),
-        14 => json!({"ua": operand(rng, contextual)}),
+        // The id the SDK sets among the custom variables: `_vwoUserId` in Python and Node
+        // before 1.50, `_wingifyUserId` since; as the decisions' custom variables, only the
+        // bare evaluator reads it as given.
+        13 if contextual => custom_variable(rng, None, contextual),
+        13 => {
+            let key = ["_vwoUserId", "_wingifyUserId"][rng.usize(0..2)];
+            custom_variable(rng, Some(key), contextual)
+        }
+        14 => {
+            let mut ua = operand(rng, contextual);
+            // Python compares a user agent with a version as numbers.
+            if in_current_dialect() && compares_versions(&ua) {
+                ua = json!(format!("wildcard(*{}*)", word(rng)));
+            }
+            json!({ "ua": ua })
+        }
         15 => {
             let ip = ["1.2.3.4", "wildcard(10.*)", "regex(^192)"][rng.usize(0..3)];
             json!({"ip_address": ip})
         }
-        16 => json!({"browser_version": format!("gte({})", VERSIONS[rng.usize(0..VERSIONS.len())])}),
-        17 => json!({"os_version": format!("lt({})", VERSIONS[rng.usize(0..VERSIONS.len())])}),
+        16 => json!({"browser_version": format!("gte({})", version(rng))}),
+        17 => json!({"os_version": format!("lt({})", version(rng))}),
         18 => json!({"unknown_operator": "x"}),
+        // Python's evaluator fails on an empty segment inside a tree (Node's reads it as false).
+        _ if in_current_dialect() => custom_variable(rng, None, contextual),
         _ => json!({}),
     }
+}
+
+/// A `custom_variable` leaf on `key` (or one of [`KEYS`]); in [`Dialect::Current`], version
+/// comparisons read [`VERSION_KEY`], which always holds a version.
+fn custom_variable(rng: &mut Rng, key: Option<&'static str>, contextual: bool) -> Value {
+    let key = key.unwrap_or_else(|| KEYS[rng.usize(0..KEYS.len())]);
+    let operand = operand(rng, contextual);
+    let key = if in_current_dialect() && compares_versions(&operand) {
+        VERSION_KEY
+    } else {
+        key
+    };
+    json!({"custom_variable": {key: operand}})
+}
+
+fn compares_versions(operand: &Value) -> bool {
+    ["gt(", "gte(", "lt(", "lte("]
+        .iter()
+        .any(|prefix| operand.as_str().is_some_and(|o| o.starts_with(prefix)))
 }
 
 /// An element of an `and` or `or`: a DSL, or (with a context) a location or user-agent key.
@@ -127,6 +232,9 @@ pub(crate) fn variables(rng: &mut Rng) -> Map<String, Value> {
     }
     if rng.u8(0..10) == 0 {
         map.insert("_vwoUserId".to_owned(), json!(USERS[rng.usize(0..USERS.len())]));
+    }
+    if in_current_dialect() {
+        map.insert(VERSION_KEY.to_owned(), json!(version(rng)));
     }
     map
 }
@@ -163,15 +271,21 @@ pub(crate) fn context(rng: &mut Rng) -> Value {
         );
     }
     if rng.bool() {
+        // Python does not decode a user agent: the current dialect has none with a `%`.
         let ua = [
             "Mozilla/5.0 (Windows NT 10.0) Chrome/120",
             "abc",
             "10",
+            "",
             "Safari%20iOS",
             "bad%E0%A4%A",
-            "",
         ];
-        context.insert("userAgent".to_owned(), json!(ua[rng.usize(0..ua.len())]));
+        let shapes = if in_current_dialect() {
+            ua.len() - 2
+        } else {
+            ua.len()
+        };
+        context.insert("userAgent".to_owned(), json!(ua[rng.usize(0..shapes)]));
     }
     if rng.bool() {
         context.insert(
@@ -195,8 +309,8 @@ pub(crate) fn context(rng: &mut Rng) -> Value {
                 json!({
                     "os": OS[rng.usize(0..OS.len())],
                     "device_type": device,
-                    "browser_version": VERSIONS[rng.usize(0..VERSIONS.len())],
-                    "os_version": VERSIONS[rng.usize(0..VERSIONS.len())],
+                    "browser_version": version(rng),
+                    "os_version": version(rng),
                 }),
             );
         }
@@ -271,6 +385,7 @@ pub(crate) fn settings_with(rng: &mut Rng, feature_count: usize) -> Value {
     let shared_salt = format!("shared-{}", rng.u8(..));
     for f in 0..feature_count {
         let feature_key = format!("feature{f}");
+        let grouped_before = groupable.len();
         let keys: Vec<String> = (0..rng.usize(1..3)).map(|k| format!("var{k}")).collect();
         let mut rules = Vec::new();
         let kinds: Vec<&str> = (0..rng.usize(1..5))
@@ -293,9 +408,11 @@ pub(crate) fn settings_with(rng: &mut Rng, feature_count: usize) -> Value {
             } else {
                 rng.usize(1..4)
             };
-            let whitelist = *kind == "FLAG_TESTING";
+            // Several matching forced variations are bucketed since Node 1.43 (Node 1.35
+            // threw): the Node dialect gives forced variations to the first one only.
+            let whitelist = |v: u64| *kind == "FLAG_TESTING" && (!in_node_dialect() || v == 1);
             let variations: Vec<Value> = (1..=count as u64)
-                .map(|v| variation(rng, v, &keys, &shared_salt, whitelist))
+                .map(|v| variation(rng, v, &keys, &shared_salt, whitelist(v)))
                 .collect();
             let mut campaign = Map::new();
             campaign.insert("id".to_owned(), json!(id));
@@ -343,6 +460,13 @@ pub(crate) fn settings_with(rng: &mut Rng, feature_count: usize) -> Value {
             rules.push(rule);
             campaigns.push(Value::Object(campaign));
         }
+        // A group evaluating another feature tries the traffic of its first rollout that
+        // takes the user in Node, of each in turn in Python: the current dialect groups no
+        // feature with more than one rollout.
+        let rollouts = kinds.iter().filter(|kind| **kind == "FLAG_ROLLOUT").count();
+        if in_current_dialect() && rollouts > 1 {
+            groupable.truncate(grouped_before);
+        }
         features.push(json!({
             "id": f + 1, "key": feature_key, "name": feature_key, "status": "ON",
             "type": "FEATURE_FLAG", "metrics": [], "rules": rules,
@@ -366,12 +490,9 @@ pub(crate) fn settings_with(rng: &mut Rng, feature_count: usize) -> Value {
             group["et"] = json!(2);
             let mut priority: Vec<Value> = Vec::new();
             for member in &members {
+                // Campaign ids as text, as VWO writes them (Python's schema refuses numbers).
                 if rng.u8(0..3) == 0 {
-                    let as_number = member
-                        .parse::<u64>()
-                        .map(Value::from)
-                        .unwrap_or_else(|_| json!(member));
-                    priority.push(as_number);
+                    priority.push(json!(member));
                 }
             }
             group["p"] = Value::Array(priority);

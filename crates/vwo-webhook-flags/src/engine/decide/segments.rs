@@ -1,10 +1,11 @@
 //! Whitelisting and pre-segmentation (`checkWhitelistingAndPreSeg`): whether a rule's
-//! segments take the user, with `_vwoUserId` as the SDK sets it for each rule, and the run's
+//! segments take the user, with `_wingifyUserId` as the SDK sets it for each rule, and the run's
 //! storage and gateway as the segment evaluator sees them.
 
 use std::sync::Arc;
 
 use super::{Lists, Run, Stop, StorageView, UserIdKind, Whitelisted, Winners, user_id_text};
+use crate::engine::bucket::{self, Range, Ranges, Weight};
 use crate::engine::model::{Feature, Kind, Rule, Segments, Variation};
 use crate::engine::segment::{Env, Lookup, Node, Throw};
 
@@ -47,7 +48,7 @@ impl Run<'_, '_> {
         }
     }
 
-    /// `isSegmentationValid(node, properties)` with `_vwoUserId` as `user_id` names it; a
+    /// `isSegmentationValid(node, properties)` with `_wingifyUserId` as `user_id` names it; a
     /// storage miss inside stops the run with it.
     fn evaluate(
         &mut self,
@@ -70,8 +71,8 @@ impl Run<'_, '_> {
     }
 
     /// `_evaluateWhitelisting`: the variation whose segments the user's variation targeting
-    /// variables satisfy. When several do, the SDK re-scales their weights on copies that have
-    /// lost their methods and throws (`getWeight is not a function`): it answers disabled.
+    /// variables satisfy. When several do, their weights are scaled to 100 and one is bucketed
+    /// among them with the rule's traffic seed (Node 1.43; earlier SDKs threw here).
     fn whitelisting(&mut self, rule: &Rule) -> Result<Option<Whitelisted>, Stop> {
         let mut targeted: Vec<&Arc<Variation>> = Vec::new();
         let properties = self.context.variation_targeting_variables();
@@ -83,13 +84,55 @@ impl Run<'_, '_> {
                 targeted.push(variation);
             }
         }
-        match targeted.as_slice() {
-            [] => Ok(None),
-            [one] => Ok(Some(Whitelisted {
-                variation: Arc::clone(one),
-            })),
-            _ => Err(Stop::Throw),
-        }
+        let variation = match targeted.as_slice() {
+            [] => None,
+            [one] => Some(Arc::clone(one)),
+            several => {
+                let chosen = self.bucket_among(rule, several);
+                self.note(|| match chosen {
+                    Some(v) => format!(
+                        "{} forced variations match: bucketed into {}",
+                        several.len(),
+                        v.key
+                    ),
+                    None => format!(
+                        "{} forced variations match: no range takes the user",
+                        several.len()
+                    ),
+                });
+                chosen.map(Arc::clone)
+            }
+        };
+        Ok(variation.map(|variation| Whitelisted { variation }))
+    }
+
+    /// The variation of `several` the user's 10,000 bucket falls in, their weights scaled to
+    /// 100 (equal shares when they sum to 0) and their ranges allocated in order.
+    fn bucket_among<'v>(&self, rule: &Rule, several: &[&'v Arc<Variation>]) -> Option<&'v Arc<Variation>> {
+        let total = several.iter().fold(0.0, |sum, v| sum + v.weight.number);
+        let count = several.len() as f64;
+        let mut ranges = Ranges::default();
+        let ranges: Vec<Range> = several
+            .iter()
+            .map(|v| {
+                let scaled = if total == 0.0 || total.is_nan() {
+                    100.0 / count
+                } else {
+                    v.weight.number / total * 100.0
+                };
+                ranges.next(Weight::number(scaled))
+            })
+            .collect();
+        let seed = rule.salt.as_deref().unwrap_or(&rule.id_text);
+        let value = bucket::bucket(
+            bucket::hash_joined(&[seed, self.context.bucketing_id()]),
+            bucket::MAX_TRAFFIC_VALUE,
+        );
+        several
+            .iter()
+            .zip(ranges)
+            .find(|(_, range)| range.contains(value))
+            .map(|(v, _)| *v)
     }
 }
 

@@ -30,7 +30,7 @@ impl Run<'_, '_> {
             _ => {
                 let multiplier = if rule.traffic_truthy { 1.0 } else { f64::NAN };
                 let seed = rule.salt.as_deref().unwrap_or(&rule.id_text);
-                let hash = bucket::hash_joined(&[seed, &self.model.account_id, self.context.id()]);
+                let hash = bucket::hash_joined(&[seed, &self.model.account_id, self.context.bucketing_id()]);
                 let value = bucket::bucket(hash, bucket::MAX_TRAFFIC_VALUE) * multiplier;
                 let value = value.floor();
                 let variation = rule.variations.iter().find(|v| v.range.contains(value)).cloned();
@@ -54,7 +54,7 @@ impl Run<'_, '_> {
         };
         let seed = salt.unwrap_or(&rule.id_text);
         let value = bucket::bucket(
-            bucket::hash_joined(&[seed, self.context.id()]),
+            bucket::hash_joined(&[seed, self.context.bucketing_id()]),
             bucket::MAX_TRAFFIC_PERCENT,
         );
         Ok((value != 0.0 && value <= traffic, value))
