@@ -293,6 +293,14 @@ pub(crate) fn context(rng: &mut Rng) -> Value {
             json!(["1.2.3.4", "10.0.0.1", "192.168.1.1", ""][rng.usize(0..4)]),
         );
     }
+    // A bucketing seed (Node 1.41): shared by several users, or blank (ignored).
+    if in_current_dialect() && rng.u8(0..4) == 0 {
+        let seeds = ["household-1", "household-2", "u1", "seed with spaces", " ", ""];
+        context.insert(
+            "bucketingSeed".to_owned(),
+            json!(seeds[rng.usize(0..seeds.len())]),
+        );
+    }
     if rng.u8(0..3) == 0 {
         let mut vwo = Map::new();
         if rng.bool() {
