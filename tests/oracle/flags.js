@@ -8,8 +8,9 @@
 //              "segments": [{"dsl": {..}, "customVariables": {..}}]}
 // Prints {"flags": [[decision, ..], ..], "segments": [true | false | "throws", ..]}, where a
 // decision is {enabled, variables, rolloutKey, rolloutVariationId, experimentKey,
-// experimentVariationId}: the ids as the `integrations` callback reports them (null when it
-// was not called), the variables as `getVariables()` lists them. With `storage`, the group's
+// experimentVariationId, holdouts}: the ids as the `integrations` callback reports them (null
+// when it was not called; `holdouts` since 1.40, when it says a holdout holds the user out),
+// the variables as `getVariables()` lists them. With `storage`, the group's
 // client gets a storage connector of its own that keeps every field it is given, in memory.
 'use strict';
 
@@ -66,6 +67,7 @@ async function main() {
         rolloutVariationId: decision?.rolloutVariationId ?? null,
         experimentKey: decision?.experimentKey ?? null,
         experimentVariationId: decision?.experimentVariationId ?? null,
+        holdouts: decision?.isPartOfHoldout ? decision.holdoutIDs : null,
       });
     }
     flags.push(results);

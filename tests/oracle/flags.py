@@ -9,7 +9,8 @@
 # input.json: {"groups": [{"settings": {..}, "storage": bool, "cases": [{"featureKey": "..", "context": {..}}]}]}
 # The contexts are in the Node SDK's shape (camelCase) and are renamed to the Python SDK's.
 # Prints {"flags": [[decision, ..], ..]}, a decision being {enabled, variables, rolloutKey,
-# rolloutVariationId, experimentKey, experimentVariationId}.
+# rolloutVariationId, experimentKey, experimentVariationId, holdouts}: `holdouts` the ids of the
+# holdouts the integrations callback says hold the user out, else null.
 import json
 import os
 import sys
@@ -100,6 +101,7 @@ def main():
                     "rolloutVariationId": decision.get("rolloutVariationId"),
                     "experimentKey": decision.get("experimentKey"),
                     "experimentVariationId": decision.get("experimentVariationId"),
+                    "holdouts": decision.get("holdoutIDs") if decision.get("isPartOfHoldout") else None,
                 }
             )
         flags.append(results)

@@ -7,7 +7,7 @@ use crate::engine::Model;
 use crate::engine::{Flag, Reason};
 
 /// Decisions made, by `reason` (`matched`, `stored`, `no_rule_passed`, `unknown_feature`,
-/// `no_settings`, `invalid_settings`, `storage_needs_async`).
+/// `no_settings`, `invalid_settings`, `storage_needs_async`, `in_holdout`).
 pub const DECISIONS: &str = "vwo_webhook_flags_decisions_total";
 
 /// Problems found in the current settings file, by `kind`: `segment_error` (a segment the
@@ -25,7 +25,7 @@ pub const FEATURES: &str = "vwo_webhook_flags_features";
 
 /// One key per reason, built once: a key made at the call is hashed (and its labels
 /// allocated) on every decision.
-static DECISION_LABELS: [[Label; 1]; 7] = [
+static DECISION_LABELS: [[Label; 1]; 8] = [
     [Label::from_static_parts("reason", "matched")],
     [Label::from_static_parts("reason", "stored")],
     [Label::from_static_parts("reason", "no_rule_passed")],
@@ -33,9 +33,10 @@ static DECISION_LABELS: [[Label; 1]; 7] = [
     [Label::from_static_parts("reason", "no_settings")],
     [Label::from_static_parts("reason", "invalid_settings")],
     [Label::from_static_parts("reason", "storage_needs_async")],
+    [Label::from_static_parts("reason", "in_holdout")],
 ];
 
-static DECISION_KEYS: [Key; 7] = [
+static DECISION_KEYS: [Key; 8] = [
     Key::from_static_parts(DECISIONS, &DECISION_LABELS[0]),
     Key::from_static_parts(DECISIONS, &DECISION_LABELS[1]),
     Key::from_static_parts(DECISIONS, &DECISION_LABELS[2]),
@@ -43,6 +44,7 @@ static DECISION_KEYS: [Key; 7] = [
     Key::from_static_parts(DECISIONS, &DECISION_LABELS[4]),
     Key::from_static_parts(DECISIONS, &DECISION_LABELS[5]),
     Key::from_static_parts(DECISIONS, &DECISION_LABELS[6]),
+    Key::from_static_parts(DECISIONS, &DECISION_LABELS[7]),
 ];
 
 static DECISION_METADATA: Metadata<'static> =
@@ -58,6 +60,7 @@ pub(crate) fn record_decision(flag: &Flag) {
         Reason::NoSettings => 4,
         Reason::InvalidSettings => 5,
         Reason::StorageNeedsAsync => 6,
+        Reason::InHoldout => 7,
     }];
     metrics::with_recorder(|recorder| recorder.register_counter(key, &DECISION_METADATA)).increment(1);
     let over_budget = crate::engine::js::regex::over_budget_total();
@@ -111,6 +114,7 @@ mod tests {
             (Flag::for_reason(Reason::UnknownFeature), "unknown_feature"),
             (Flag::invalid_settings(), "invalid_settings"),
             (Flag::storage_needs_async(), "storage_needs_async"),
+            (Flag::for_reason(Reason::InHoldout), "in_holdout"),
         ];
         metrics::with_local_recorder(&recorder, || {
             for (i, (flag, _)) in flags.iter().enumerate() {

@@ -1,10 +1,13 @@
 //! What VWO's SDKs decide differently since Node 1.35, one behaviour a test: the bucketing
-//! seed, several matching forced variations, and the user id's new name in segments. The
+//! seed, several matching forced variations, the user id's new name in segments, holdouts,
+//! and what storage keeps. The
 //! differential tests show the same against the SDKs themselves; these say which behaviour
 //! broke when one fails.
 
+use std::sync::Arc;
+
 use serde_json::{Value, json};
-use vwo_webhook_flags::{Context, Flags};
+use vwo_webhook_flags::{Context, Flags, MemoryStorage, Reason, Storage, StoredDecision};
 
 /// One feature with one A/B rule of two variations (50/50, all traffic), whose forced
 /// variations are given by `forced` (each variation's whitelisting segments) and whose
@@ -156,4 +159,161 @@ fn segments_read_the_user_id_the_sdk_sets_as_wingify_user_id() {
             .get_flag("checkout", &Context::new("u-5").expect("id"))
             .is_enabled()
     );
+}
+
+/// `settings` with one holdout: id 31, for feature 1 (or global), `traffic` percent, and
+/// `segments`.
+fn with_holdout(mut settings: Value, traffic: u32, global: bool, segments: Value) -> Value {
+    let holdout = json!({
+        "id": 31, "name": "spring holdout", "segments": segments, "percentTraffic": traffic,
+        "isGlobal": global, "featureIds": if global { json!([]) } else { json!([1]) },
+        "metrics": [{"id": 9, "type": "CUSTOM_GOAL", "identifier": "held_out_purchase"}],
+    });
+    settings["holdouts"] = json!([holdout]);
+    settings
+}
+
+fn open_rule() -> Value {
+    ab_settings([json!({}), json!({})], json!({}))
+}
+
+#[test]
+fn a_user_a_holdout_takes_sees_the_feature_off_and_is_told_which_holdout() {
+    for global in [false, true] {
+        let flags = Flags::from_document(&with_holdout(open_rule(), 100, global, json!({})));
+        let context = Context::new("u-1")
+            .expect("id")
+            .with_custom_variable("plan", "pro");
+        let flag = flags.get_flag("checkout", &context);
+        assert!(!flag.is_enabled());
+        assert_eq!(flag.reason(), Reason::InHoldout);
+        assert_eq!(flag.holdouts(), [json!(31)]);
+        assert!(flag.variables().is_empty() && flag.experiment().is_none());
+        let steps = flags.explain("checkout", &context).steps;
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.contains("holdout 31 (spring holdout): the user is held out")),
+            "{steps:?}"
+        );
+    }
+}
+
+#[test]
+fn a_holdout_takes_its_traffic_share_by_user_id_and_only_users_its_segments_match() {
+    let flags = Flags::from_document(&with_holdout(open_rule(), 20, false, json!({})));
+    let held: usize = (0..1000)
+        .map(|i| {
+            Context::new(format!("user-{i}"))
+                .expect("id")
+                .with_custom_variable("x", 1)
+        })
+        .filter(|c| flags.get_flag("checkout", c).reason() == Reason::InHoldout)
+        .count();
+    assert!((150..250).contains(&held), "about 20% of users held out: {held}");
+    // The seed does not move a user in or out of a holdout.
+    let seeded: usize = (0..1000)
+        .map(|i| {
+            Context::new(format!("user-{i}"))
+                .expect("id")
+                .with_custom_variable("x", 1)
+                .with_bucketing_seed("one-household")
+        })
+        .filter(|c| flags.get_flag("checkout", c).reason() == Reason::InHoldout)
+        .count();
+    assert_eq!(seeded, held);
+
+    let only_beta = json!({"custom_variable": {"plan": "beta"}});
+    let flags = Flags::from_document(&with_holdout(open_rule(), 100, false, only_beta));
+    let beta = Context::new("u-1")
+        .expect("id")
+        .with_custom_variable("plan", "beta");
+    let pro = Context::new("u-1")
+        .expect("id")
+        .with_custom_variable("plan", "pro");
+    assert_eq!(flags.get_flag("checkout", &beta).reason(), Reason::InHoldout);
+    assert!(flags.get_flag("checkout", &pro).is_enabled());
+    // Node reads no custom variables as `undefined` there, and fails: disabled, as it answers.
+    let none = Context::new("u-1").expect("id");
+    assert_eq!(
+        flags.get_flag("checkout", &none).reason(),
+        Reason::InvalidSettings
+    );
+}
+
+#[test]
+fn a_held_out_user_stays_held_out_from_storage_and_stored_decisions_name_their_feature() {
+    let storage = Arc::new(MemoryStorage::new());
+    let held = with_holdout(open_rule(), 100, false, json!({}));
+    let flags = Flags::builder().storage(storage.clone()).document(&held).build();
+    let context = Context::new("u-1")
+        .expect("id")
+        .with_custom_variable("plan", "pro");
+    assert_eq!(flags.get_flag("checkout", &context).reason(), Reason::InHoldout);
+    let stored = storage.get("checkout", "u-1").expect("stored");
+    assert_eq!(stored.is_in_holdout_id, Some(json!([31])));
+    // The holdout's traffic drops to 0: the stored decision still holds the user out.
+    flags.install_document(&with_holdout(open_rule(), 0, false, json!({})));
+    let flag = flags.get_flag("checkout", &context);
+    assert_eq!(
+        (flag.reason(), flag.holdouts()),
+        (Reason::Stored, &[json!(31)][..])
+    );
+    // The holdout is gone from the settings: the user is decided anew, and the enabled
+    // decision is stored with the feature's id (what the current SDK requires to use it).
+    flags.install_document(&open_rule());
+    assert!(flags.get_flag("checkout", &context).is_enabled());
+    let stored = storage.get("checkout", "u-1").expect("stored");
+    assert_eq!(stored.feature_id, Some(json!(1)));
+    assert_eq!(stored.experiment_key, Some(json!("checkout_ab")));
+}
+
+#[test]
+fn a_stored_decision_without_the_features_id_is_not_used() {
+    let storage = Arc::new(MemoryStorage::new());
+    // What an earlier version of this crate stored: no feature id, and a variation id the
+    // settings' traffic would not give this user.
+    let mut settings = open_rule();
+    settings["campaigns"][0]["percentTraffic"] = json!(0);
+    let old = StoredDecision {
+        experiment_id: Some(json!(7)),
+        experiment_key: Some(json!("checkout_ab")),
+        experiment_variation_id: Some(json!(2)),
+        ..StoredDecision::default()
+    };
+    storage.set("checkout", "u-1", old.clone());
+    let flags = Flags::builder()
+        .storage(storage.clone())
+        .document(&settings)
+        .build();
+    let context = Context::new("u-1").expect("id");
+    assert_eq!(
+        flags.get_flag("checkout", &context).reason(),
+        Reason::NoRulePassed
+    );
+    // The disabled decision is stored too (Node 1.40).
+    let stored = storage.get("checkout", "u-1").expect("stored");
+    assert_eq!(stored.experiment_key, None);
+    assert_eq!(stored.not_in_holdout_id, Some(json!([])));
+
+    storage.set(
+        "checkout",
+        "u-1",
+        StoredDecision {
+            feature_id: Some(json!(1)),
+            ..old
+        },
+    );
+    let flag = flags.get_flag("checkout", &context);
+    assert_eq!(flag.reason(), Reason::Stored);
+    assert!(flag.is_enabled());
+}
+
+#[test]
+fn track_event_accepts_a_holdouts_metrics() {
+    let flags = Flags::from_document(&with_holdout(open_rule(), 10, true, json!({})));
+    let context = Context::new("u-1").expect("id");
+    let track = |name: &str| flags.track_event(name, &context, serde_json::Map::new());
+    assert!(track("held_out_purchase").is_ok());
+    assert!(track("no_such_metric").is_err());
 }

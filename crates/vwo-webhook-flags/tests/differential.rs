@@ -154,7 +154,7 @@ fn segments(rng: &mut Rng) -> Vec<(Value, Map<String, Value>)> {
 fn ours(flags: &Flags, feature: &str, context: &Value) -> Value {
     let Ok(context) = Context::from_sdk_json(context) else {
         return json!({"enabled": false, "variables": [], "rolloutKey": null, "rolloutVariationId": null,
-                      "experimentKey": null, "experimentVariationId": null});
+                      "experimentKey": null, "experimentVariationId": null, "holdouts": null});
     };
     let flag = flags.get_flag(feature, &context);
     // What the SDK's integrations callback reports: nothing for a stored experiment (it
@@ -179,6 +179,8 @@ fn ours(flags: &Flags, feature: &str, context: &Value) -> Value {
         "rolloutVariationId": rollout.map(|r| r.variation_id.clone()),
         "experimentKey": experiment.map(|r| json!(&*r.key)),
         "experimentVariationId": experiment.map(|r| r.variation_id.clone()),
+        // The callback names the holdouts that hold the user out, unless storage said so.
+        "holdouts": (flag.reason() == Reason::InHoldout).then(|| flag.holdouts().to_vec()),
     })
 }
 
@@ -206,6 +208,8 @@ struct Compared {
     enabled: usize,
     rollouts: usize,
     experiments: usize,
+    /// Decisions a holdout held the user out of.
+    held_out: usize,
     differences: Vec<String>,
 }
 
@@ -231,6 +235,7 @@ fn compare(groups: &[Group], flags: &Value) -> Compared {
             compared.enabled += usize::from(sdk["enabled"] == json!(true));
             compared.rollouts += usize::from(!sdk["rolloutKey"].is_null());
             compared.experiments += usize::from(!sdk["experimentKey"].is_null());
+            compared.held_out += usize::from(!sdk["holdouts"].is_null());
             let rust = ours(&flags, feature, context);
             if &rust != sdk {
                 compared.differences.push(format!(
@@ -282,6 +287,7 @@ fn every_decision_and_segment_is_the_node_sdks() {
         rollouts,
         experiments,
         differences,
+        ..
     } = compare(&groups, &output["flags"]);
     let mut segment_differences = Vec::new();
     for ((dsl, vars), sdk) in segments
@@ -413,18 +419,23 @@ fn every_decision_is_the_python_sdks() {
         enabled,
         rollouts,
         experiments,
+        held_out,
         differences,
     } = compare(&groups, &output["flags"]);
     eprintln!(
         "{} {} (seed {seed}): {decisions} decisions ({enabled} enabled, {rollouts} by a rollout, \
-         {experiments} by an experiment), {} differ",
+         {experiments} by an experiment, {held_out} held out by a holdout), {} differ",
         python::SDK,
         python::SDK_VERSION,
         differences.len()
     );
     assert!(decisions >= 50_000, "the corpus holds {decisions} decisions");
     assert!(
-        enabled > decisions / 10 && enabled < decisions * 9 / 10 && rollouts > 1000 && experiments > 1000,
+        enabled > decisions / 10
+            && enabled < decisions * 9 / 10
+            && rollouts > 1000
+            && experiments > 1000
+            && held_out > 1000,
         "a corpus the SDK answers nearly always the same way proves little"
     );
     assert!(

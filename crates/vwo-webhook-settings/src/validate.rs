@@ -1,7 +1,8 @@
-//! What a valid settings file is, as the official Node SDK (vwo-fme-node-sdk 1.35.0) decides
-//! it: its superstruct schema (`lib/models/schemas/SettingsSchemaValidation.ts`), rule for rule,
-//! so a document the SDK would refuse never replaces good settings and one it takes is never
-//! refused here. `tests/differential.rs` checks the two agree, against the SDK itself.
+//! What a valid settings file is, as the official Node SDK decides it: its superstruct schema
+//! (`lib/models/schemas/SettingsSchemaValidation.ts`: 1.35.0's, with the `holdouts` of 1.40),
+//! rule for rule, so a document the SDK would refuse never replaces good settings and one it
+//! takes is never refused here. `tests/differential.rs` checks the two agree against the SDK
+//! 1.35.0 itself (the newest on npm) on documents without holdouts.
 //!
 //! superstruct's words, as they read on JSON values:
 //! - `type({..})` ([`Kind::Shape`]): any object (an array counts: it has none of the fields);
@@ -88,6 +89,11 @@ enum Kind {
     Strict(&'static Schema),
     /// `array(type({..}))`
     ArrayOf(&'static Schema),
+    /// `array(number())`
+    Numbers,
+    /// `union([array(holdoutSchema), refine(object(), 'EmptyObject', ..)])`: VWO's backend
+    /// sends `{}` when an account has no holdouts.
+    Holdouts,
 }
 
 /// One field: its key, whether it is required (not `optional(..)`), and its struct.
@@ -159,6 +165,17 @@ const FEATURE: &Schema = &[
     ("variables", false, Kind::ArrayOf(VARIABLE)),
 ];
 
+/// `holdoutSchema` (Node 1.40)
+const HOLDOUT: &Schema = &[
+    ("metrics", true, Kind::ArrayOf(METRIC)),
+    ("segments", true, Kind::AnyObject),
+    ("featureIds", true, Kind::Numbers),
+    ("isGlobal", true, Kind::Bool),
+    ("name", true, Kind::Text),
+    ("id", true, Kind::NumberOrText),
+    ("percentTraffic", true, Kind::Number),
+];
+
 /// `settingsSchema.sdkMetaInfo`
 const SDK_META_INFO: &Schema = &[("wasInitializedEarlier", false, Kind::Bool)];
 
@@ -169,6 +186,7 @@ const SETTINGS: &Schema = &[
     ("accountId", true, Kind::NumberOrText),
     ("usageStatsAccountId", false, Kind::Number),
     ("features", false, Kind::ArrayOf(FEATURE)),
+    ("holdouts", false, Kind::Holdouts),
     ("campaigns", true, Kind::ArrayOf(CAMPAIGN)),
     ("groups", false, Kind::AnyObject),
     ("campaignGroups", false, Kind::AnyObject),
@@ -272,6 +290,20 @@ fn check_value(value: &Value, kind: Kind, path: &str) -> Result<(), ValidationEr
             }
             return Ok(());
         }
+        Kind::Numbers => {
+            let Value::Array(values) = value else {
+                return Err(error(path, "must be an array"));
+            };
+            if let Some(index) = values.iter().position(|item| !item.is_number()) {
+                return Err(error(&format!("{path}[{index}]"), "must be a number"));
+            }
+            return Ok(());
+        }
+        Kind::Holdouts => match value {
+            Value::Array(_) => return check_value(value, Kind::ArrayOf(HOLDOUT), path),
+            Value::Object(fields) => fields.is_empty(),
+            _ => false,
+        },
     };
     if ok {
         Ok(())
@@ -321,7 +353,8 @@ fn describe(kind: Kind) -> &'static str {
         Kind::AnyObject => "must be an object",
         Kind::VariableValue => "must be a number, a string, a boolean or an object",
         Kind::Shape(_) | Kind::Strict(_) => "must be an object",
-        Kind::ArrayOf(_) => "must be an array",
+        Kind::ArrayOf(_) | Kind::Numbers => "must be an array",
+        Kind::Holdouts => "must be an array of holdouts, or {}",
     }
 }
 
@@ -381,6 +414,37 @@ mod tests {
         document["somethingNew"] = json!({"x": 1});
         document["campaigns"][0]["extra"] = json!(null);
         assert_eq!(validate(&mut document, Check::Update), Ok(()));
+    }
+
+    #[test]
+    fn holdouts_are_an_array_of_holdouts_or_an_empty_object_and_anything_else_refuses_the_file() {
+        let holdout = json!({
+            "id": 31, "name": "h", "segments": {}, "percentTraffic": 10, "isGlobal": false,
+            "featureIds": [1], "metrics": [{"id": 5, "type": "CUSTOM_GOAL", "identifier": "m"}],
+        });
+        for holdouts in [json!({}), json!([]), json!([holdout.clone()])] {
+            let mut document = minimal();
+            document["holdouts"] = holdouts.clone();
+            assert_eq!(validate(&mut document, Check::Update), Ok(()), "{holdouts}");
+        }
+        let mut unnamed = holdout.clone();
+        unnamed.as_object_mut().expect("object").remove("name");
+        for (holdouts, path) in [
+            (json!({"31": holdout.clone()}), "$.holdouts"),
+            (json!(null), "$.holdouts"),
+            (json!([unnamed]), "$.holdouts[0].name"),
+        ] {
+            let mut document = minimal();
+            document["holdouts"] = holdouts;
+            let refused = validate(&mut document, Check::Update).expect_err("refused");
+            assert_eq!(refused.path, path);
+        }
+        let mut text_feature_id = holdout;
+        text_feature_id["featureIds"] = json!([1, "2"]);
+        let mut document = minimal();
+        document["holdouts"] = json!([text_feature_id]);
+        let refused = validate(&mut document, Check::Update).expect_err("refused");
+        assert_eq!(refused.path, "$.holdouts[0].featureIds[1]");
     }
 
     #[test]

@@ -42,6 +42,8 @@ pub struct Context(Arc<Data>);
 struct Data {
     id: String,
     custom_variables: Map<String, Value>,
+    /// Whether custom variables were given (even none): the SDK's object exists.
+    custom_variables_given: bool,
     variation_targeting_variables: Map<String, Value>,
     user_agent: Option<String>,
     ip_address: Option<String>,
@@ -121,6 +123,7 @@ impl Context {
         };
         if let Some(vars) = map.get("customVariables").filter(|v| js::truthy(v)) {
             context.custom_variables = own_properties(vars);
+            context.custom_variables_given = true;
         }
         if let Some(vars) = map.get("variationTargetingVariables").filter(|v| js::truthy(v)) {
             context.variation_targeting_variables = own_properties(vars);
@@ -168,13 +171,17 @@ impl Context {
 
     /// Adds a custom variable (any JSON value), for `custom_variable` segments.
     pub fn with_custom_variable(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.data().custom_variables.insert(name.into(), value.into());
+        let data = self.data();
+        data.custom_variables.insert(name.into(), value.into());
+        data.custom_variables_given = true;
         self
     }
 
     /// Replaces the custom variables.
     pub fn with_custom_variables(mut self, variables: Map<String, Value>) -> Self {
-        self.data().custom_variables = variables;
+        let data = self.data();
+        data.custom_variables = variables;
+        data.custom_variables_given = true;
         self
     }
 
@@ -228,6 +235,12 @@ impl Context {
     /// The custom variables.
     pub fn custom_variables(&self) -> &Map<String, Value> {
         &self.0.custom_variables
+    }
+
+    /// Whether custom variables were given (an empty set counts): the SDK reads `undefined`
+    /// for a context without, where no rule has given it its object yet.
+    pub(super) fn has_custom_variables(&self) -> bool {
+        self.0.custom_variables_given
     }
 
     /// The user agent, if given.

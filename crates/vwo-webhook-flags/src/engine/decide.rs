@@ -15,14 +15,17 @@ use smallvec::SmallVec;
 use crate::engine::context::Context;
 use crate::engine::flag::{Flag, Placement, Reason, RuleDecision};
 use crate::engine::js;
-use crate::engine::model::{Model, ReportedId, Rule, Variation};
+use crate::engine::model::{Feature, Model, ReportedId, Rule, Variation};
 use crate::engine::segment::Throw;
 use crate::engine::stored::StoredDecision;
 use crate::engine::variable::Scalar;
 
 mod groups;
+mod holdouts;
 mod segments;
 mod traffic;
+
+use holdouts::{HoldoutIds, same_id};
 
 /// What a decision answers: the flag, the impressions the SDK sends for it, and (when asked
 /// for) the path to the answer.
@@ -66,6 +69,8 @@ fn flag_of(outcome: &Decided<'_>) -> Flag {
         Reason::InvalidSettings
     } else if outcome.stored {
         Reason::Stored
+    } else if !outcome.held_out_by.is_empty() {
+        Reason::InHoldout
     } else if outcome.unknown_feature {
         Reason::UnknownFeature
     } else if outcome.enabled {
@@ -90,6 +95,7 @@ fn flag_of(outcome: &Decided<'_>) -> Flag {
         rollout: outcome.rollout.as_ref().filter(|_| enabled).map(rule),
         experiment: outcome.experiment.as_ref().filter(|_| enabled).map(rule),
         reason,
+        holdouts: outcome.held_out_by.to_vec().into_boxed_slice(),
     }
 }
 
@@ -171,6 +177,9 @@ pub(crate) struct Impression {
     /// `customVariables._wingifyUserId` as the decision had set it when the impression was made
     /// (kept only for a context that reports custom variables with its impressions).
     pub(crate) vwo_user_id: Option<String>,
+    /// For a holdout's impression, the feature it was evaluated for (`fId`): such an
+    /// impression carries the base payload only.
+    pub(crate) feature_id: Option<ReportedId>,
 }
 
 /// A decision's impressions: a few (one per rule that bucketed the user, and the impact
@@ -190,8 +199,12 @@ struct Decided<'a> {
     unknown_feature: bool,
     /// The SDK would have thrown (and answered "disabled").
     threw: bool,
-    /// A stored experiment answered before any rule was evaluated.
+    /// A stored experiment, or a stored holdout, answered before any rule was evaluated.
     stored: bool,
+    /// The holdouts that hold the user out of the feature.
+    held_out_by: HoldoutIds,
+    /// A holdout applies to the feature (`isHoldoutPresent`).
+    holdout_present: bool,
 }
 
 /// A whitelisted variation.
@@ -259,6 +272,64 @@ impl<'a, 'r> Run<'a, 'r> {
         }
     }
 
+    /// `setDataInStorage`: stores `decision` unless the SDK's checks refuse it.
+    fn write(&mut self, key: &str, decision: StoredDecision) {
+        if self.access.remembers() && storable(&decision) {
+            self.access.set(key, decision);
+        }
+    }
+
+    /// Whether a holdout that applies to `feature` is among those `listed` in storage
+    /// (`includes`: an array's items, or a text's substrings; on anything else it throws).
+    fn still_held_out(&self, feature: &Feature, listed: &Value) -> Result<bool, Stop> {
+        for holdout in self.model.holdouts_of(feature) {
+            let found = match listed {
+                Value::Array(ids) => ids.iter().any(|id| same_id(id, &holdout.id)),
+                Value::String(text) => text.contains(&js::to_string(&holdout.id)),
+                _ => return Err(Stop::Throw),
+            };
+            if found {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// A user storage holds out of `feature`: holdouts added since are evaluated and stored
+    /// with the others, and the flag is off.
+    fn held_out_again(
+        &mut self,
+        feature: &Feature,
+        stored: &StoredDecision,
+        listed: &Value,
+        outcome: &mut Decided<'a>,
+    ) -> Result<(), Stop> {
+        self.note(|| format!("stored decision: held out by holdout {}", js::to_string(listed)));
+        let evaluated = self.matched_holdouts(feature, Some(stored))?;
+        // `[...isInHoldoutId, ...matched]`: a text spreads into its characters.
+        let mut is_in: Vec<Value> = match listed {
+            Value::Array(ids) => ids.clone(),
+            Value::String(text) => text.chars().map(|c| Value::String(c.to_string())).collect(),
+            _ => Vec::new(),
+        };
+        is_in.extend(evaluated.matched.iter().cloned());
+        let mut not_in = StoredDecision::ids(stored.not_in_holdout_id.as_ref()).to_vec();
+        not_in.extend(evaluated.not_matched.iter().cloned());
+        self.write(
+            &feature.key,
+            StoredDecision {
+                is_in_holdout_id: Some(Value::Array(is_in.clone())),
+                not_in_holdout_id: Some(Value::Array(not_in)),
+                ..StoredDecision::default()
+            },
+        );
+        outcome.impressions.extend(evaluated.impressions);
+        outcome.holdout_present = true;
+        outcome.stored = true;
+        outcome.held_out_by = is_in.into();
+        Ok(())
+    }
+
     /// Computes the SDK's UUID for this user and account (`getUUID`), once a run.
     fn compute_uuid(&mut self) {
         if self.uuid.is_none() {
@@ -301,7 +372,24 @@ impl<'a, 'r> Run<'a, 'r> {
         let known = model.feature(feature_key);
 
         let stored = self.stored(feature_key)?;
-        if let Some(stored) = &stored {
+        if let Some(stored) = &stored
+            && let Some(listed) = stored.in_holdouts()
+        {
+            // A feature the settings no longer define has no id to read: the SDK throws.
+            let feature = known.ok_or(Stop::Throw)?;
+            if self.still_held_out(feature, listed)? {
+                self.held_out_again(feature, stored, listed, outcome)?;
+                return Ok(());
+            }
+        }
+        let mut not_in_holdouts = HoldoutIds::new();
+        // A stored rollout or experiment counts only for a feature of these settings (1.36).
+        if let Some(stored) = &stored
+            && stored
+                .feature_id
+                .as_ref()
+                .is_some_and(|id| js::truthy(id) && model.has_feature_id(id))
+        {
             if let Some(variation_id) = stored.experiment_variation_id.as_ref().filter(|v| js::truthy(v)) {
                 if let Some(key) = stored.experiment_key.as_ref().filter(|v| js::truthy(v))
                     && let Some(variation) = self.model.stored_variation(key, variation_id)
@@ -313,6 +401,8 @@ impl<'a, 'r> Run<'a, 'r> {
                             js::to_string(variation_id)
                         )
                     });
+                    let feature = known.ok_or(Stop::Throw)?;
+                    self.not_in_new_holdouts(feature, stored, outcome);
                     outcome.enabled = true;
                     outcome.variation = Some(Arc::clone(variation));
                     outcome.experiment = Some(Passed {
@@ -332,6 +422,8 @@ impl<'a, 'r> Run<'a, 'r> {
                 let variation_id = stored.rollout_variation_id.clone().unwrap_or(Value::Null);
                 if let Some(variation) = self.model.stored_variation(key, &variation_id) {
                     self.note(|| format!("stored decision: rollout {}", js::to_string(key)));
+                    let feature = known.ok_or(Stop::Throw)?;
+                    not_in_holdouts = self.not_in_new_holdouts(feature, stored, outcome);
                     outcome.enabled = true;
                     check_experiments = true;
                     rollout_variation = Some(Arc::clone(variation));
@@ -342,7 +434,7 @@ impl<'a, 'r> Run<'a, 'r> {
                         variation_id,
                         how: Placement::Stored,
                     };
-                    self.evaluated.extend(known.map(|f| &*f.key));
+                    self.evaluated.push(&feature.key);
                     outcome.rollout = Some(passed);
                 }
             }
@@ -356,6 +448,25 @@ impl<'a, 'r> Run<'a, 'r> {
             };
             return Ok(());
         };
+
+        if !outcome.enabled {
+            let evaluated = self.matched_holdouts(feature, stored.as_ref())?;
+            outcome.holdout_present |= !evaluated.matched.is_empty() || !evaluated.not_matched.is_empty();
+            outcome.impressions.extend(evaluated.impressions);
+            if !evaluated.matched.is_empty() {
+                self.write(
+                    feature_key,
+                    StoredDecision {
+                        is_in_holdout_id: Some(Value::Array(evaluated.matched.to_vec())),
+                        not_in_holdout_id: Some(Value::Array(evaluated.not_matched.to_vec())),
+                        ..StoredDecision::default()
+                    },
+                );
+                outcome.held_out_by = evaluated.matched;
+                return Ok(());
+            }
+            not_in_holdouts.extend(evaluated.not_matched);
+        }
 
         let has_rollouts = feature.rollout_rules().next().is_some();
         if has_rollouts && !outcome.enabled {
@@ -422,18 +533,28 @@ impl<'a, 'r> Run<'a, 'r> {
             }
         }
 
-        if outcome.enabled && self.access.remembers() {
-            let decision = StoredDecision {
-                rollout_id: outcome.rollout.as_ref().map(|p| p.id.clone()),
-                rollout_key: outcome.rollout.as_ref().map(|p| p.key.to_value()),
-                rollout_variation_id: outcome.rollout.as_ref().map(|p| p.variation_id.clone()),
-                experiment_id: outcome.experiment.as_ref().map(|p| p.id.clone()),
-                experiment_key: outcome.experiment.as_ref().map(|p| p.key.to_value()),
-                experiment_variation_id: outcome.experiment.as_ref().map(|p| p.variation_id.clone()),
+        // Disabled decisions are stored too (1.40), with the holdouts that did not take the user.
+        if self.access.remembers() {
+            let not_in_holdout_id = Some(Value::Array(not_in_holdouts.to_vec()));
+            let decision = if outcome.enabled {
+                StoredDecision {
+                    feature_id: Some(feature.id.clone()),
+                    rollout_id: outcome.rollout.as_ref().map(|p| p.id.clone()),
+                    rollout_key: outcome.rollout.as_ref().map(|p| p.key.to_value()),
+                    rollout_variation_id: outcome.rollout.as_ref().map(|p| p.variation_id.clone()),
+                    experiment_id: outcome.experiment.as_ref().map(|p| p.id.clone()),
+                    experiment_key: outcome.experiment.as_ref().map(|p| p.key.to_value()),
+                    experiment_variation_id: outcome.experiment.as_ref().map(|p| p.variation_id.clone()),
+                    not_in_holdout_id,
+                    ..StoredDecision::default()
+                }
+            } else {
+                StoredDecision {
+                    not_in_holdout_id,
+                    ..StoredDecision::default()
+                }
             };
-            if storable(&decision) {
-                self.access.set(feature_key, decision);
-            }
+            self.write(feature_key, decision);
         }
 
         if let Some(impact) = &feature.impact_campaign_id {
@@ -479,6 +600,7 @@ impl<'a, 'r> Run<'a, 'r> {
             campaign_id: campaign_id.clone(),
             variation_id: variation_id.clone(),
             vwo_user_id,
+            feature_id: None,
         });
     }
 }

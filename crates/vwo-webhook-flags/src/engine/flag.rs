@@ -37,7 +37,8 @@ pub enum Placement {
 pub enum Reason {
     /// A rollout or an experiment put the user in a variation.
     Matched,
-    /// A stored experiment decision answered, before any rule was evaluated.
+    /// A stored decision answered, before any rule was evaluated: an experiment's variation,
+    /// or a holdout's (then [`Flag::holdouts`] names it and the flag is off).
     Stored,
     /// No rule's segments and traffic took the user.
     NoRulePassed,
@@ -51,6 +52,9 @@ pub enum Reason {
     /// Storage that does I/O ([`crate::AsyncStorage`]) is configured, and only
     /// [`crate::Flags::get_flag_async`] can read it: the synchronous call decided nothing.
     StorageNeedsAsync,
+    /// A holdout holds the user out of the feature ([`Flag::holdouts`] names it): VWO
+    /// compares these users, who see the feature off, with the others.
+    InHoldout,
 }
 
 /// The answer for one feature and one user.
@@ -62,6 +66,8 @@ pub struct Flag {
     pub(super) rollout: Option<RuleDecision>,
     pub(super) experiment: Option<RuleDecision>,
     pub(super) reason: Reason,
+    /// The holdouts that hold the user out (empty unless [`Reason::InHoldout`]).
+    pub(super) holdouts: Box<[Value]>,
 }
 
 impl Flag {
@@ -92,6 +98,7 @@ impl Flag {
             rollout: None,
             experiment: None,
             reason,
+            holdouts: Box::default(),
         }
     }
 
@@ -113,6 +120,12 @@ impl Flag {
     /// The experiment (testing or personalize rule) that bucketed the user, if any.
     pub fn experiment(&self) -> Option<&RuleDecision> {
         self.experiment.as_ref()
+    }
+
+    /// The ids of the holdouts that hold the user out of the feature (the flag is then off,
+    /// for [`Reason::InHoldout`], or [`Reason::Stored`] when storage said so); empty otherwise.
+    pub fn holdouts(&self) -> &[Value] {
+        &self.holdouts
     }
 
     /// The variation's variables, in the settings' order (empty when the flag is off).

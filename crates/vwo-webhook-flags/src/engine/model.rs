@@ -182,6 +182,10 @@ pub(super) struct RawRule {
 /// A feature.
 #[derive(Debug)]
 pub(super) struct Feature {
+    /// The feature's id, as holdouts list it and stored decisions keep it.
+    pub(super) id: Value,
+    /// `id` as holdout impressions report it (`fId`).
+    pub(super) reported_id: ReportedId,
     /// `String(key)`, shared with the key lookup.
     pub(super) key: Arc<str>,
     pub(super) rules: Vec<Arc<Rule>>,
@@ -201,6 +205,30 @@ impl Feature {
         self.rules
             .iter()
             .filter(|rule| matches!(rule.kind, Kind::Testing | Kind::Personalize))
+    }
+}
+
+/// A holdout (Node 1.40): the users it takes see every feature it applies to off, and VWO
+/// compares them with the others.
+#[derive(Debug)]
+pub(super) struct Holdout {
+    pub(super) id: Value,
+    /// `id` as impressions report it.
+    pub(super) reported_id: ReportedId,
+    /// `String(id)`, for the bucketing key.
+    pub(super) id_text: String,
+    pub(super) name: Arc<str>,
+    /// Its segments, when not empty: evaluated on the custom variables.
+    pub(super) segments: Option<Box<Node>>,
+    pub(super) percent_traffic: f64,
+    pub(super) is_global: bool,
+    pub(super) feature_ids: Vec<Value>,
+}
+
+impl Holdout {
+    /// `getApplicableHoldouts`: global, or listing the feature's id.
+    pub(super) fn applies_to(&self, feature: &Feature) -> bool {
+        self.is_global || self.feature_ids.iter().any(|id| js::strict_eq(id, &feature.id))
     }
 }
 
@@ -250,6 +278,8 @@ pub(crate) struct Model {
     /// Campaigns by key (the first of each key): their variations, for stored decisions.
     campaigns_by_key: FastMap<String, Variations>,
     groups: Vec<Result<Arc<Group>, Throw>>,
+    /// The settings' holdouts, in order.
+    pub(super) holdouts: Vec<Holdout>,
     /// For each campaign id (as f64 bits), the features with a rule on it, in order, with
     /// the rule's variation id.
     features_by_campaign: FastMap<u64, Vec<(usize, Option<f64>)>>,
@@ -269,6 +299,18 @@ impl Model {
             .get(key)?
             .iter()
             .find(|v| js::strict_eq(&v.id, variation_id))
+    }
+
+    /// The holdouts that apply to `feature`, in the settings' order.
+    pub(super) fn holdouts_of<'m>(&'m self, feature: &'m Feature) -> impl Iterator<Item = &'m Holdout> {
+        self.holdouts
+            .iter()
+            .filter(move |holdout| holdout.applies_to(feature))
+    }
+
+    /// Whether a feature of the settings has `id` (`isFeatureIdPresentInSettings`).
+    pub(super) fn has_feature_id(&self, id: &Value) -> bool {
+        self.features.iter().any(|feature| js::strict_eq(&feature.id, id))
     }
 
     /// A rule's group.

@@ -194,6 +194,9 @@ impl Node {
             Node::And(items) => every(items, env),
             Node::Or(items) => some(items, env),
             Node::CustomVariable { key, test } => {
+                if env.properties_undefined {
+                    return Err(Throw);
+                }
                 let Some(tag) = env.property(key) else {
                     return Ok(false);
                 };
@@ -209,6 +212,9 @@ impl Node {
                 }
             }
             Node::User(users) => {
+                if env.properties_undefined {
+                    return Err(Throw);
+                }
                 if let Some(id) = env.vwo_user_id {
                     return Ok(users.iter().any(|user| user == id));
                 }
@@ -270,6 +276,9 @@ pub(super) struct Env<'a> {
     /// `_wingifyUserId`, which the SDK adds to `properties` before evaluating (`None` before
     /// the first rule sets it: the caller's own variable, if any, is read).
     pub(super) vwo_user_id: Option<&'a str>,
+    /// The SDK reads `undefined` for the properties (a holdout's segments, before any rule
+    /// gave a context without custom variables its object): reading one throws.
+    pub(super) properties_undefined: bool,
     pub(super) lookup: &'a mut dyn Lookup,
 }
 
@@ -495,6 +504,7 @@ mod tests {
             context: &context,
             properties: &properties,
             vwo_user_id: Some("user"),
+            properties_undefined: false,
             lookup: &mut lookup,
         };
         node.eval(&mut env)
@@ -592,6 +602,7 @@ pub fn evaluate_segment(dsl: &Value, custom_variables: &Map<String, Value>) -> R
         context: &context,
         properties: custom_variables,
         vwo_user_id: None,
+        properties_undefined: false,
         lookup: &mut lookup,
     };
     node.eval(&mut env).map_err(|Throw| SegmentError)

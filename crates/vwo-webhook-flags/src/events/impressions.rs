@@ -28,6 +28,7 @@ pub(crate) fn queue(reporter: &Reporter, model: &Model, context: &Context, impre
             campaign_id: impression.campaign_id.clone(),
             variation_id: impression.variation_id.clone(),
             vwo_user_id: impression.vwo_user_id.clone(),
+            feature_id: impression.feature_id.clone(),
         },
         context: context.clone(),
         at_ms,

@@ -85,6 +85,9 @@ pub(crate) enum What {
         campaign_id: ReportedId,
         variation_id: ReportedId,
         vwo_user_id: Option<String>,
+        /// A holdout's impression: the feature it was evaluated for (`fId`); it carries no
+        /// visitor properties.
+        feature_id: Option<ReportedId>,
     },
     /// A custom or revenue metric (`trackEvent`).
     Track {
@@ -134,7 +137,19 @@ impl Pending {
             What::Shown {
                 campaign_id,
                 variation_id,
+                feature_id: Some(feature_id),
+                ..
+            } => {
+                props.set("id", Prop::Id(campaign_id));
+                props.set("variation", Prop::Id(variation_id));
+                props.set("isFirst", Prop::Int(1));
+                props.set("fId", Prop::Id(feature_id));
+            }
+            What::Shown {
+                campaign_id,
+                variation_id,
                 vwo_user_id,
+                feature_id: None,
             } => {
                 props.set("id", Prop::Id(campaign_id));
                 props.set("variation", Prop::Id(variation_id));
@@ -386,6 +401,7 @@ mod tests {
                 campaign_id: ReportedId::of(&json!(7)),
                 variation_id: ReportedId::of(&json!(2.0)),
                 vwo_user_id: None,
+                feature_id: None,
             },
             context,
             at_ms: 1_700_000_000_123,
@@ -407,6 +423,27 @@ mod tests {
                           "name": "vwo_variationShown", "time": 1_700_000_000_123_u64},
                 "visitor": {"props": {"vwo_fs_environment": "key-1", "plan": "pro", "ip": "1.2.3.4"}},
             }})
+        );
+    }
+
+    #[test]
+    fn a_holdouts_impression_names_the_feature_and_carries_the_base_payload_only() {
+        let mut event = shown();
+        event.what = What::Shown {
+            campaign_id: ReportedId::of(&json!(31)),
+            variation_id: ReportedId::of(&json!(1)),
+            vwo_user_id: None,
+            feature_id: Some(ReportedId::of(&json!(4))),
+        };
+        let body = event.body(&identity());
+        assert_eq!(
+            body["d"]["event"]["props"],
+            json!({"vwo_sdkName": SDK_NAME, "vwo_sdkVersion": SDK_VERSION, "vwo_envKey": "key-1",
+                   "id": 31, "variation": 1, "isFirst": 1, "fId": 4})
+        );
+        assert_eq!(
+            body["d"]["visitor"]["props"],
+            json!({"vwo_fs_environment": "key-1"})
         );
     }
 

@@ -185,6 +185,7 @@ mod tests {
                 campaign_id: ReportedId::of(&json!(n)),
                 variation_id: ReportedId::of(&json!(1)),
                 vwo_user_id: None,
+                feature_id: None,
             },
             context: Context::new(format!("u{n}")).expect("context"),
             at_ms: n,

@@ -261,7 +261,9 @@ fn user_id(rng: &mut Rng) -> Value {
 pub(crate) fn context(rng: &mut Rng) -> Value {
     let mut context = Map::new();
     context.insert("id".to_owned(), user_id(rng));
-    if rng.u8(0..5) > 0 {
+    // Node throws on a holdout's custom variable segment for a context without custom
+    // variables, where Python reads none: the current dialect always gives them.
+    if rng.u8(0..5) > 0 || in_current_dialect() {
         context.insert("customVariables".to_owned(), Value::Object(variables(rng)));
     }
     if rng.bool() {
@@ -480,11 +482,19 @@ pub(crate) fn settings_with(rng: &mut Rng, feature_count: usize) -> Value {
             "type": "FEATURE_FLAG", "metrics": [], "rules": rules,
         }));
     }
+    let holdouts = if in_current_dialect() {
+        holdouts(rng, feature_count)
+    } else {
+        None
+    };
     let account = [json!(123456), json!("654321")][rng.usize(0..2)].clone();
     let mut document = json!({
         "version": rng.u8(1..50), "accountId": account,
         "sdkKey": "generated", "campaigns": campaigns, "features": features,
     });
+    if let Some(holdouts) = holdouts {
+        document["holdouts"] = holdouts;
+    }
     if groupable.len() >= 2 && rng.bool() {
         rng.shuffle(&mut groupable);
         let members: Vec<String> = groupable
@@ -512,6 +522,38 @@ pub(crate) fn settings_with(rng: &mut Rng, feature_count: usize) -> Value {
         document["groups"] = json!({group_id.to_string(): group});
     }
     document
+}
+
+/// Holdouts (Node 1.40) for features `1..=feature_count`, in every shape the settings give
+/// them: none, `{}`, global or listing features (some the settings do not have), with or
+/// without segments, traffic from 0 to 100.
+fn holdouts(rng: &mut Rng, feature_count: usize) -> Option<Value> {
+    match rng.u8(0..6) {
+        0 => return None,
+        1 => return Some(json!({})),
+        _ => {}
+    }
+    let holdouts: Vec<Value> = (0..rng.usize(1..4))
+        .map(|h| {
+            let feature_ids: Vec<usize> = (1..=feature_count + 1).filter(|_| rng.bool()).collect();
+            let metrics = if rng.bool() {
+                json!([{"id": 900 + h, "type": "CUSTOM_GOAL", "identifier": format!("holdout_metric_{h}")}])
+            } else {
+                json!([])
+            };
+            let traffic = [0, 5, 20, 50, 100][rng.usize(0..5)];
+            json!({
+                "id": 7000 + h,
+                "name": format!("holdout {h}"),
+                "segments": segments(rng),
+                "percentTraffic": traffic,
+                "isGlobal": rng.u8(0..4) == 0,
+                "featureIds": feature_ids,
+                "metrics": metrics,
+            })
+        })
+        .collect();
+    Some(Value::Array(holdouts))
 }
 
 /// VWO's e2e settings files that the SDK accepts (its `init` refuses the others: there is

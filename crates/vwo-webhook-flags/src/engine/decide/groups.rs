@@ -153,6 +153,10 @@ fn evaluate_groups_inner(
         if skip.contains(&member.feature) {
             continue;
         }
+        if held_out(run, member.feature)? {
+            skip.push(member.feature);
+            continue;
+        }
         if !rollout_passed(run, member.feature, &mut skip)? {
             continue;
         }
@@ -163,6 +167,29 @@ fn evaluate_groups_inner(
     }
     let (eligible, stored) = eligible(run, &campaigns)?;
     find_winner(run, feature, eligible, stored, group_ref, &group)
+}
+
+/// Whether a holdout holds the user out of a member feature, which then leaves the group's
+/// candidates: as storage says, or as its holdouts decide now (stored, without impressions).
+fn held_out(run: &mut Run<'_, '_>, index: usize) -> Result<bool, Stop> {
+    let model = run.model;
+    let feature = &model.features[index];
+    let stored = run.stored(&feature.key)?;
+    if stored.as_ref().and_then(StoredDecision::in_holdouts).is_some() {
+        return Ok(true);
+    }
+    let evaluated = run.matched_holdouts(feature, stored.as_ref())?;
+    if evaluated.matched.is_empty() {
+        return Ok(false);
+    }
+    run.write(
+        &feature.key,
+        StoredDecision {
+            is_in_holdout_id: Some(Value::Array(evaluated.matched.to_vec())),
+            ..StoredDecision::default()
+        },
+    );
+    Ok(true)
 }
 
 /// `_isRolloutRuleForFeaturePassed`.

@@ -50,7 +50,7 @@ impl Run<'_, '_> {
 
     /// `isSegmentationValid(node, properties)` with `_wingifyUserId` as `user_id` names it; a
     /// storage miss inside stops the run with it.
-    fn evaluate(
+    pub(super) fn evaluate(
         &mut self,
         node: &Node,
         properties: &serde_json::Map<String, serde_json::Value>,
@@ -65,6 +65,8 @@ impl Run<'_, '_> {
             context: self.context,
             properties,
             vwo_user_id: user_id_text(user_id, self.context, &self.uuid),
+            // Only a holdout's segments are read before the first rule sets the object.
+            properties_undefined: user_id.is_none() && !self.context.has_custom_variables(),
             lookup: &mut lookup,
         };
         node.eval(&mut env).map_err(|Throw| lookup.take_stop())

@@ -7,11 +7,12 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::{
-    EventSettings, Feature, Group, Kind, Member, Model, RawRule, ReportedId, Rule, Variations, property,
+    EventSettings, Feature, Group, Holdout, Kind, Member, Model, RawRule, ReportedId, Rule, Variations,
+    property,
 };
 use crate::engine::fast_hash::FastMap;
 use crate::engine::js;
-use crate::engine::segment::{Compiling, FeatureIds, Throw};
+use crate::engine::segment::{Compiling, FeatureIds, Node, Throw};
 use crate::engine::variable::Texts;
 
 mod campaign;
@@ -56,11 +57,10 @@ fn either<'a>(map: &'a Map<String, Value>, short: &str, long: &str) -> Option<&'
     js::or(map.get(short), map.get(long))
 }
 
-/// `doesEventBelongToAnyFeature`'s list: every feature's metrics (`m || metrics`, an array),
-/// each named by `identifier || key`.
-fn metric_identifiers(features: &[Value]) -> std::collections::HashSet<String> {
-    features
-        .iter()
+/// `doesEventBelongToAnyFeature`'s list: every feature's and holdout's metrics (`m ||
+/// metrics`, an array), each named by `identifier || key`.
+fn metric_identifiers<'v>(owners: impl Iterator<Item = &'v Value>) -> std::collections::HashSet<String> {
+    owners
         .filter_map(Value::as_object)
         .filter_map(|feature| match js::or(feature.get("m"), feature.get("metrics")) {
             Some(Value::Array(metrics)) => Some(metrics),
@@ -75,6 +75,37 @@ fn metric_identifiers(features: &[Value]) -> std::collections::HashSet<String> {
             },
         )
         .collect()
+}
+
+/// A holdout as `HoldoutModel` reads one (the validator has checked its shape).
+fn compile_holdout(
+    holdout: &Map<String, Value>,
+    features: &dyn FeatureIds,
+    compiling: &mut Compiling,
+) -> Holdout {
+    let id = holdout.get("id").cloned().unwrap_or(Value::Null);
+    let segments = match holdout.get("segments") {
+        Some(segments @ Value::Object(map)) if !map.is_empty() => {
+            Some(Box::new(Node::compile(segments, features, compiling)))
+        }
+        _ => None,
+    };
+    Holdout {
+        reported_id: ReportedId::of(&id),
+        id_text: js::to_string(&id),
+        id,
+        name: Arc::from(text(holdout.get("name"))),
+        segments,
+        percent_traffic: holdout
+            .get("percentTraffic")
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0),
+        is_global: holdout.get("isGlobal").is_some_and(js::truthy),
+        feature_ids: match holdout.get("featureIds") {
+            Some(Value::Array(ids)) => ids.clone(),
+            _ => Vec::new(),
+        },
+    }
 }
 
 fn text(value: Option<&Value>) -> String {
@@ -193,7 +224,10 @@ impl Model {
                 )));
             }
             first_feature.entry(Arc::clone(key)).or_insert(features.len());
+            let id = feature.get("id").cloned().unwrap_or(Value::Null);
             features.push(Feature {
+                reported_id: ReportedId::of(&id),
+                id,
                 key: Arc::clone(key),
                 rules,
                 impact_campaign_id: impact
@@ -220,8 +254,17 @@ impl Model {
             }
         }
 
+        let holdout_values: &[Value] = match settings.get("holdouts") {
+            Some(Value::Array(items)) => items,
+            _ => &[],
+        };
+        let holdouts = holdout_values
+            .iter()
+            .filter_map(Value::as_object)
+            .map(|holdout| compile_holdout(holdout, &features_by_id, &mut compiling))
+            .collect();
         let events = EventSettings {
-            metrics: metric_identifiers(feature_values),
+            metrics: metric_identifiers(feature_values.iter().chain(holdout_values)),
             sdk_key: either(settings, "sK", "sdkKey").cloned(),
             collection_prefix: match settings.get("collectionPrefix") {
                 Some(Value::String(prefix)) if !prefix.is_empty() => Some(Arc::from(prefix.as_str())),
@@ -235,6 +278,7 @@ impl Model {
             first_feature,
             campaigns_by_key,
             groups: Vec::new(),
+            holdouts,
             features_by_campaign: FastMap::default(),
             problems: compiling.problems,
         };

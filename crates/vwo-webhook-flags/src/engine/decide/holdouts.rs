@@ -1,0 +1,211 @@
+//! Holdouts (`utils/HoldoutUtil.ts`, Node 1.40): before a feature's rules, each holdout that
+//! applies to it and was not evaluated for the user before takes the user or not (its
+//! segments on the custom variables, then `accountId_holdoutId_userId` out of 100); a user in
+//! any sees the feature off. Every evaluation is reported (variation 1 in, 2 not in).
+
+use serde_json::Value;
+use smallvec::SmallVec;
+
+use super::{Decided, Impression, Run, Stop};
+use crate::engine::bucket;
+use crate::engine::model::{Feature, Holdout, ReportedId};
+use crate::engine::stored::StoredDecision;
+
+/// The variation a holdout impression reports: in the holdout, or not.
+const IN_HOLDOUT: f64 = 1.0;
+const NOT_IN_HOLDOUT: f64 = 2.0;
+
+/// Holdout ids, as the settings give them.
+pub(super) type HoldoutIds = SmallVec<[Value; 2]>;
+
+/// `getMatchedHoldouts`: the holdouts evaluated now, and the impressions they make.
+#[derive(Default)]
+pub(super) struct Evaluated {
+    pub(super) matched: HoldoutIds,
+    pub(super) not_matched: HoldoutIds,
+    pub(super) impressions: SmallVec<[Impression; 2]>,
+}
+
+impl Run<'_, '_> {
+    /// `getMatchedHoldouts`: evaluates the holdouts that apply to `feature` and that `stored`
+    /// does not list yet.
+    pub(super) fn matched_holdouts(
+        &mut self,
+        feature: &Feature,
+        stored: Option<&StoredDecision>,
+    ) -> Result<Evaluated, Stop> {
+        let model = self.model;
+        let mut evaluated = Evaluated::default();
+        let is_in = StoredDecision::ids(stored.and_then(|s| s.is_in_holdout_id.as_ref()));
+        let not_in = StoredDecision::ids(stored.and_then(|s| s.not_in_holdout_id.as_ref()));
+        for holdout in model.holdouts_of(feature) {
+            if is_in.iter().chain(not_in).any(|id| same_id(id, &holdout.id)) {
+                continue;
+            }
+            let taken = self.takes(holdout)?;
+            self.note(|| {
+                format!(
+                    "holdout {} ({}): {}",
+                    holdout.id_text,
+                    holdout.name,
+                    if taken {
+                        "the user is held out"
+                    } else {
+                        "not held out"
+                    }
+                )
+            });
+            if taken {
+                evaluated.matched.push(holdout.id.clone());
+            } else {
+                evaluated.not_matched.push(holdout.id.clone());
+            }
+            evaluated
+                .impressions
+                .push(holdout_impression(holdout, feature, taken));
+        }
+        Ok(evaluated)
+    }
+
+    /// Whether `holdout` takes the user: its segments (if any) on the custom variables, then
+    /// the user's bucket out of 100 (by the id, never the bucketing seed).
+    fn takes(&mut self, holdout: &Holdout) -> Result<bool, Stop> {
+        if let Some(node) = &holdout.segments {
+            let properties = self.context.custom_variables();
+            if !self.evaluate(node, properties, self.custom_user_id)? {
+                return Ok(false);
+            }
+        }
+        let value = bucket::bucket(
+            bucket::hash_joined(&[&self.model.account_id, &holdout.id_text, self.context.id()]),
+            bucket::MAX_TRAFFIC_PERCENT,
+        );
+        Ok(value != 0.0 && value <= holdout.percent_traffic)
+    }
+
+    /// `sendNetworkCallsForNotInHoldouts`, for a decision served from storage: holdouts added
+    /// since it was stored are reported "not in" (without being evaluated) and appended to the
+    /// stored list. Returns that list.
+    pub(super) fn not_in_new_holdouts(
+        &mut self,
+        feature: &Feature,
+        stored: &StoredDecision,
+        outcome: &mut Decided<'_>,
+    ) -> HoldoutIds {
+        let model = self.model;
+        let mut not_in: HoldoutIds = StoredDecision::ids(stored.not_in_holdout_id.as_ref()).into();
+        let is_in = StoredDecision::ids(stored.is_in_holdout_id.as_ref());
+        let before = not_in.len();
+        for holdout in model.holdouts_of(feature) {
+            outcome.holdout_present = true;
+            if !not_in.iter().chain(is_in).any(|id| same_id(id, &holdout.id)) {
+                not_in.push(holdout.id.clone());
+                outcome
+                    .impressions
+                    .push(holdout_impression(holdout, feature, false));
+            }
+        }
+        if not_in.len() > before && self.access.remembers() {
+            self.access.set(
+                &feature.key,
+                StoredDecision {
+                    not_in_holdout_id: Some(Value::Array(not_in.to_vec())),
+                    ..StoredDecision::default()
+                },
+            );
+        }
+        not_in
+    }
+}
+
+/// `Array.prototype.includes`: strict equality (NaN aside, which no id is).
+pub(super) fn same_id(a: &Value, b: &Value) -> bool {
+    crate::engine::js::strict_eq(a, b)
+}
+
+/// `createHoldoutPayload`: the holdout as the campaign, 1 (in) or 2 (not in) as the
+/// variation, and the feature's id.
+fn holdout_impression(holdout: &Holdout, feature: &Feature, taken: bool) -> Impression {
+    Impression {
+        campaign_id: holdout.reported_id.clone(),
+        variation_id: ReportedId::Number(if taken { IN_HOLDOUT } else { NOT_IN_HOLDOUT }),
+        vwo_user_id: None,
+        feature_id: Some(feature.reported_id.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::engine::Model;
+    use crate::engine::context::Context;
+    use crate::engine::decide::{Lists, Miss, StorageView, decide};
+
+    struct Nothing;
+
+    impl StorageView for Nothing {
+        fn get(&mut self, _: &str) -> Result<Option<StoredDecision>, Miss> {
+            Ok(None)
+        }
+        fn set(&mut self, _: &str, _: StoredDecision) {}
+        fn remembers(&self) -> bool {
+            false
+        }
+    }
+
+    impl Lists for Nothing {
+        fn in_list(&self, _: &str, _: &str) -> bool {
+            false
+        }
+    }
+
+    fn settings(holdouts: Value) -> Model {
+        Model::compile(&json!({
+            "version": 1, "accountId": 123456, "sdkKey": "key", "holdouts": holdouts,
+            "features": [{"id": 4, "key": "f", "name": "f", "status": "ON", "type": "FEATURE_FLAG",
+                          "metrics": [], "rules": [{"type": "FLAG_ROLLOUT", "ruleKey": "r", "campaignId": 8}]}],
+            "campaigns": [{"id": 8, "key": "f_r", "name": "r", "type": "FLAG_ROLLOUT", "status": "RUNNING",
+                           "segments": {}, "variations": [{"id": 1, "name": "on", "weight": 100, "segments": {}}]}],
+        }))
+    }
+
+    fn holdout(id: u64, traffic: u32) -> Value {
+        json!({"id": id, "name": "h", "segments": {}, "percentTraffic": traffic, "isGlobal": true,
+               "featureIds": [], "metrics": []})
+    }
+
+    fn impressions(model: &Model) -> Vec<(ReportedId, ReportedId, Option<ReportedId>)> {
+        let context = Context::new("u-1").expect("id").with_custom_variable("a", 1);
+        let decision = decide(model, "f", &context, &mut Nothing, &Nothing, false).expect("decided");
+        decision
+            .impressions
+            .into_iter()
+            .map(|i| (i.campaign_id, i.variation_id, i.feature_id))
+            .collect()
+    }
+
+    #[test]
+    fn every_holdout_evaluated_is_reported_with_the_feature_and_before_the_rules() {
+        let n = ReportedId::Number;
+        // Not in either holdout: both reported "not in" (2), then the rollout's impression.
+        let model = settings(json!([holdout(31, 0), holdout(32, 0)]));
+        assert_eq!(
+            impressions(&model),
+            [
+                (n(31.0), n(2.0), Some(n(4.0))),
+                (n(32.0), n(2.0), Some(n(4.0))),
+                (n(8.0), n(1.0), None)
+            ]
+        );
+        // In the second: both reported, 32 as "in" (1), and no rule runs.
+        let model = settings(json!([holdout(31, 0), holdout(32, 100)]));
+        assert_eq!(
+            impressions(&model),
+            [(n(31.0), n(2.0), Some(n(4.0))), (n(32.0), n(1.0), Some(n(4.0)))]
+        );
+        // `{}`: no holdouts.
+        assert_eq!(impressions(&settings(json!({}))), [(n(8.0), n(1.0), None)]);
+    }
+}
