@@ -47,7 +47,13 @@ RENAMED = {
 
 
 def python_context(context):
-    return {RENAMED.get(key, key): value for key, value in context.items()}
+    renamed = {RENAMED.get(key, key): value for key, value in context.items()}
+    platform = renamed.get("platform_variables")
+    if isinstance(platform, dict) and "webTestingCampaigns" in platform:
+        platform = dict(platform)
+        platform["web_testing_campaigns"] = platform.pop("webTestingCampaigns")
+        renamed["platform_variables"] = platform
+    return renamed
 
 
 class Memory(StorageConnector):

@@ -12,8 +12,9 @@ pub const DECISIONS: &str = "vwo_webhook_flags_decisions_total";
 
 /// Problems found in the current settings file, by `kind`: `segment_error` (a segment the
 /// SDK fails on, which decides "disabled"), `bad_regex` (a `regex(..)` that does not compile,
-/// which never matches) and `unbounded_regex` (a `regex(..)` JavaScript runs that has no
-/// bounded-cost form here, which never matches either).
+/// which never matches), `unbounded_regex` (a `regex(..)` JavaScript runs that has no
+/// bounded-cost form here, which never matches either) and `unknown_key` (top-level settings
+/// keys this crate does not follow, logged by name once per file).
 pub const SETTINGS_PROBLEMS: &str = "vwo_webhook_flags_settings_problems";
 
 /// `regex(..)` tests that ran out of their step budget (a back-reference or lookaround pattern
@@ -91,6 +92,14 @@ pub(crate) fn record_compiled(model: &Model) {
             "the settings hold regex() segments that cannot run at a bounded cost here; they never match"
         );
     }
+    if !problems.unknown_keys.is_empty() {
+        tracing::warn!(
+            keys = ?problems.unknown_keys,
+            "the settings hold keys this crate does not follow (a VWO feature newer than it?); \
+             decisions ignore them"
+        );
+    }
+    metrics::gauge!(SETTINGS_PROBLEMS, "kind" => "unknown_key").set(problems.unknown_keys.len() as f64);
     metrics::gauge!(SETTINGS_PROBLEMS, "kind" => "bad_regex").set(problems.bad_regexes as f64);
     metrics::gauge!(SETTINGS_PROBLEMS, "kind" => "unbounded_regex").set(problems.unbounded_regexes as f64);
     metrics::gauge!(FEATURES).set(model.feature_count() as f64);
@@ -172,5 +181,30 @@ mod tests {
             matches!(counted, Some(DebugValue::Counter(n)) if n >= 1),
             "{counted:?}"
         );
+    }
+
+    #[test]
+    fn settings_keys_this_crate_does_not_follow_are_counted() {
+        let document = serde_json::json!({
+            "version": 1, "accountId": 1, "sdkKey": "k", "campaigns": [], "features": [],
+            "holdouts": {}, "pollInterval": 60_000, "devMode": true, "aNewVwoFeature": {"x": 1},
+        });
+        let model = Model::compile(&document);
+        let mut unknown = model.problems.unknown_keys.clone();
+        unknown.sort();
+        assert_eq!(unknown, ["aNewVwoFeature", "devMode"]);
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        metrics::with_local_recorder(&recorder, || record_compiled(&model));
+        let gauge = snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .find(|(key, ..)| {
+                key.key().name() == SETTINGS_PROBLEMS
+                    && key.key().labels().any(|l| l.value() == "unknown_key")
+            })
+            .map(|(.., value)| value);
+        assert_eq!(gauge, Some(DebugValue::Gauge(2.0.into())));
     }
 }

@@ -317,3 +317,67 @@ fn track_event_accepts_a_holdouts_metrics() {
     assert!(track("held_out_purchase").is_ok());
     assert!(track("no_such_metric").is_err());
 }
+
+#[test]
+fn campaign_variation_segments_read_the_users_web_testing_campaigns() {
+    let flags_for = |operand: Value| {
+        Flags::from_document(&ab_settings(
+            [json!({}), json!({})],
+            json!({"or": [{"campaignVariation": operand}]}),
+        ))
+    };
+    // In campaign 101 with variation 2, and in 102 with variation 3 (given as a number).
+    let as_object = Context::from_sdk_json(&json!({
+        "id": "u-1", "platformVariables": {"webTestingCampaigns": {"101": "2", "102": 3}},
+    }))
+    .expect("context");
+    let as_text = Context::from_sdk_json(&json!({
+        "id": "u-1", "platformVariables": {"webTestingCampaigns": "{\"101\": \"2\", \"102\": 3}"},
+    }))
+    .expect("context");
+    let mut campaigns = serde_json::Map::new();
+    campaigns.insert("101".to_owned(), json!("2"));
+    campaigns.insert("102".to_owned(), json!(3));
+    let built = Context::new("u-1")
+        .expect("id")
+        .with_web_testing_campaigns(campaigns);
+    for (operand, expected) in [
+        (json!("101"), true),
+        (json!(101), true),
+        (json!(" 101_2 "), true),
+        (json!("102_3"), true),
+        (json!("101_3"), false),
+        (json!("101_!3"), true),
+        (json!("101_!2"), false),
+        (json!("104_!2"), false),
+        (json!("!101"), false),
+        (json!("!104"), true),
+        (json!("104"), false),
+        (json!("abc"), false),
+        (json!(""), false),
+    ] {
+        let flags = flags_for(operand.clone());
+        for context in [&as_object, &as_text, &built] {
+            assert_eq!(
+                flags.get_flag("checkout", context).is_enabled(),
+                expected,
+                "{operand}"
+            );
+        }
+    }
+    // Without web testing campaigns, a tree holding `campaignVariation` anywhere is false,
+    // even where its own logic would pass (`not`).
+    let flags = Flags::from_document(&ab_settings(
+        [json!({}), json!({})],
+        json!({"not": {"campaignVariation": "101"}}),
+    ));
+    assert!(
+        !flags
+            .get_flag("checkout", &Context::new("u-1").expect("id"))
+            .is_enabled()
+    );
+    let elsewhere = Context::new("u-1")
+        .expect("id")
+        .with_web_testing_campaigns(serde_json::Map::new());
+    assert!(flags.get_flag("checkout", &elsewhere).is_enabled());
+}

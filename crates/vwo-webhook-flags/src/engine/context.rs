@@ -53,8 +53,41 @@ struct Data {
     post_segmentation_variables: Vec<String>,
     /// What bucketing hashes in place of the id, when given (`bucketingSeed`).
     bucketing_seed: Option<String>,
+    /// `platformVariables.webTestingCampaigns`, when JavaScript counts it as given.
+    web_testing: Option<WebTesting>,
     /// [`Context::weight`], once worked out.
     weight: Weighed,
+}
+
+/// The web testing campaigns a user is in (`platformVariables.webTestingCampaigns`), for
+/// `campaignVariation` segments.
+#[derive(Debug, Clone, PartialEq)]
+struct WebTesting {
+    /// Campaign id to variation id, both as text; `None` when the value given is not an
+    /// object or JSON text of one.
+    campaigns: Option<Map<String, Value>>,
+}
+
+impl WebTesting {
+    /// `parseWebTestingCampaignsFromContext` on a value JavaScript counts as true.
+    fn parse(value: &Value) -> Self {
+        let object = match value {
+            Value::Object(map) => Some(map.clone()),
+            Value::String(text) => match serde_json::from_str::<Value>(js::trim(text)) {
+                Ok(Value::Object(map)) => Some(map),
+                _ => None,
+            },
+            _ => None,
+        };
+        // `normalizeWebTestingCampaignsMap`: `null` values and empty ids left out.
+        let campaigns = object.map(|map| {
+            map.iter()
+                .filter(|(id, variation)| !id.is_empty() && !variation.is_null())
+                .map(|(id, variation)| (id.clone(), Value::String(js::to_string(variation))))
+                .collect()
+        });
+        Self { campaigns }
+    }
 }
 
 /// A context's weight, worked out at its first reported decision and kept for the next ones
@@ -83,6 +116,11 @@ impl Context {
             let data = &self.0;
             data.id.len()
                 + data.bucketing_seed.as_ref().map_or(0, String::len)
+                + data
+                    .web_testing
+                    .as_ref()
+                    .and_then(|w| w.campaigns.as_ref())
+                    .map_or(0, map_weight)
                 + data.user_agent.as_ref().map_or(0, String::len)
                 + data.ip_address.as_ref().map_or(0, String::len)
                 + map_weight(&data.custom_variables)
@@ -106,7 +144,8 @@ impl Context {
 
     /// Reads the SDK's context shape: `{"id": .., "customVariables": {..}, "userAgent": "..",
     /// "ipAddress": "..", "variationTargetingVariables": {..}, "postSegmentationVariables":
-    /// [..], "bucketingSeed": "..", "_vwo": {"location": {..}, "userAgent": {..}}}`. A numeric
+    /// [..], "bucketingSeed": "..", "platformVariables": {"webTestingCampaigns": {..}}, "_vwo":
+    /// {"location": {..}, "userAgent": {..}}}`. A numeric
     /// id becomes the string JavaScript would print. A `bucketingSeed` that is a number, an
     /// object, an array or blank text is dropped, as the SDK drops it; `true` is `"true"`.
     pub fn from_sdk_json(value: &Value) -> Result<Self, ContextError> {
@@ -142,6 +181,12 @@ impl Context {
         if let Some(Value::Array(names)) = map.get("postSegmentationVariables") {
             context.post_segmentation_variables = names.iter().map(js::to_string).collect();
         }
+        context.web_testing = map
+            .get("platformVariables")
+            .filter(|v| js::truthy(v))
+            .and_then(|platform| platform.get("webTestingCampaigns"))
+            .filter(|v| js::truthy(v))
+            .map(WebTesting::parse);
         context.bucketing_seed = match map.get("bucketingSeed") {
             Some(Value::String(seed)) if !js::trim(seed).is_empty() => Some(seed.clone()),
             Some(Value::Bool(true)) => Some("true".to_owned()),
@@ -166,6 +211,14 @@ impl Context {
     pub fn with_bucketing_seed(mut self, seed: impl Into<String>) -> Self {
         let seed = seed.into();
         self.data().bucketing_seed = (!js::trim(&seed).is_empty()).then_some(seed);
+        self
+    }
+
+    /// Gives the web testing campaigns the user is in, campaign id to variation id (the SDK's
+    /// `platformVariables.webTestingCampaigns`), for `campaignVariation` segments; a segment
+    /// with one is false for a context without them.
+    pub fn with_web_testing_campaigns(mut self, campaigns: Map<String, Value>) -> Self {
+        self.data().web_testing = Some(WebTesting::parse(&Value::Object(campaigns)));
         self
     }
 
@@ -256,6 +309,17 @@ impl Context {
     /// The variables whitelisting segments read.
     pub(super) fn variation_targeting_variables(&self) -> &Map<String, Value> {
         &self.0.variation_targeting_variables
+    }
+
+    /// Whether web testing campaigns were given (a value JavaScript counts as true).
+    pub(super) fn has_web_testing_data(&self) -> bool {
+        self.0.web_testing.is_some()
+    }
+
+    /// The web testing campaigns, campaign id to variation id, when given as an object or its
+    /// JSON text.
+    pub(super) fn web_testing_campaigns(&self) -> Option<&Map<String, Value>> {
+        self.0.web_testing.as_ref().and_then(|w| w.campaigns.as_ref())
     }
 
     /// The user's location, as VWO's gateway would give it.

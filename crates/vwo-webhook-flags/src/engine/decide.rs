@@ -25,7 +25,7 @@ mod holdouts;
 mod segments;
 mod traffic;
 
-use holdouts::{HoldoutIds, same_id};
+use holdouts::same_id;
 
 /// What a decision answers: the flag, the impressions the SDK sends for it, and (when asked
 /// for) the path to the answer.
@@ -95,7 +95,7 @@ fn flag_of(outcome: &Decided<'_>) -> Flag {
         rollout: outcome.rollout.as_ref().filter(|_| enabled).map(rule),
         experiment: outcome.experiment.as_ref().filter(|_| enabled).map(rule),
         reason,
-        holdouts: outcome.held_out_by.to_vec().into_boxed_slice(),
+        holdouts: (!outcome.held_out_by.is_empty()).then(|| outcome.held_out_by.clone().into_boxed_slice()),
     }
 }
 
@@ -201,8 +201,9 @@ struct Decided<'a> {
     threw: bool,
     /// A stored experiment, or a stored holdout, answered before any rule was evaluated.
     stored: bool,
-    /// The holdouts that hold the user out of the feature.
-    held_out_by: HoldoutIds,
+    /// The holdouts that hold the user out of the feature (a `Vec`: empty, it costs a decision
+    /// without holdouts three words).
+    held_out_by: Vec<Value>,
     /// A holdout applies to the feature (`isHoldoutPresent`).
     holdout_present: bool,
 }
@@ -256,6 +257,7 @@ impl<'a, 'r> Run<'a, 'r> {
         }
     }
 
+    #[inline]
     fn note(&mut self, message: impl FnOnce() -> String) {
         if let Some(trace) = &mut self.trace {
             trace.push(message());
@@ -264,9 +266,11 @@ impl<'a, 'r> Run<'a, 'r> {
 
     /// What storage holds for `key`, without a call when there is no storage.
     #[inline]
-    fn stored(&mut self, key: &str) -> Result<Option<StoredDecision>, Stop> {
+    ///
+    /// Boxed: a record is large, and most decisions have none to move about.
+    fn stored(&mut self, key: &str) -> Result<Option<Box<StoredDecision>>, Stop> {
         if self.access.remembers() {
-            Ok(self.access.get(key)?)
+            Ok(self.access.get(key)?.map(Box::new))
         } else {
             Ok(None)
         }
@@ -326,7 +330,7 @@ impl<'a, 'r> Run<'a, 'r> {
         outcome.impressions.extend(evaluated.impressions);
         outcome.holdout_present = true;
         outcome.stored = true;
-        outcome.held_out_by = is_in.into();
+        outcome.held_out_by = is_in;
         Ok(())
     }
 
@@ -382,7 +386,7 @@ impl<'a, 'r> Run<'a, 'r> {
                 return Ok(());
             }
         }
-        let mut not_in_holdouts = HoldoutIds::new();
+        let mut not_in_holdouts: Vec<Value> = Vec::new();
         // A stored rollout or experiment counts only for a feature of these settings (1.36).
         if let Some(stored) = &stored
             && stored
@@ -423,7 +427,7 @@ impl<'a, 'r> Run<'a, 'r> {
                 if let Some(variation) = self.model.stored_variation(key, &variation_id) {
                     self.note(|| format!("stored decision: rollout {}", js::to_string(key)));
                     let feature = known.ok_or(Stop::Throw)?;
-                    not_in_holdouts = self.not_in_new_holdouts(feature, stored, outcome);
+                    not_in_holdouts = self.not_in_new_holdouts(feature, stored, outcome).into_vec();
                     outcome.enabled = true;
                     check_experiments = true;
                     rollout_variation = Some(Arc::clone(variation));
@@ -449,8 +453,8 @@ impl<'a, 'r> Run<'a, 'r> {
             return Ok(());
         };
 
-        if !outcome.enabled {
-            let evaluated = self.matched_holdouts(feature, stored.as_ref())?;
+        if !outcome.enabled && model.has_holdouts() {
+            let evaluated = self.matched_holdouts(feature, stored.as_deref())?;
             outcome.holdout_present |= !evaluated.matched.is_empty() || !evaluated.not_matched.is_empty();
             outcome.impressions.extend(evaluated.impressions);
             if !evaluated.matched.is_empty() {
@@ -462,7 +466,7 @@ impl<'a, 'r> Run<'a, 'r> {
                         ..StoredDecision::default()
                     },
                 );
-                outcome.held_out_by = evaluated.matched;
+                outcome.held_out_by = evaluated.matched.into_vec();
                 return Ok(());
             }
             not_in_holdouts.extend(evaluated.not_matched);
@@ -535,7 +539,7 @@ impl<'a, 'r> Run<'a, 'r> {
 
         // Disabled decisions are stored too (1.40), with the holdouts that did not take the user.
         if self.access.remembers() {
-            let not_in_holdout_id = Some(Value::Array(not_in_holdouts.to_vec()));
+            let not_in_holdout_id = Some(Value::Array(not_in_holdouts));
             let decision = if outcome.enabled {
                 StoredDecision {
                     feature_id: Some(feature.id.clone()),

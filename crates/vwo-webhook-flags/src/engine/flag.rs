@@ -66,8 +66,8 @@ pub struct Flag {
     pub(super) rollout: Option<RuleDecision>,
     pub(super) experiment: Option<RuleDecision>,
     pub(super) reason: Reason,
-    /// The holdouts that hold the user out (empty unless [`Reason::InHoldout`]).
-    pub(super) holdouts: Box<[Value]>,
+    /// The holdouts that hold the user out (`None` unless a holdout does).
+    pub(super) holdouts: Option<Box<[Value]>>,
 }
 
 impl Flag {
@@ -98,7 +98,7 @@ impl Flag {
             rollout: None,
             experiment: None,
             reason,
-            holdouts: Box::default(),
+            holdouts: None,
         }
     }
 
@@ -125,7 +125,7 @@ impl Flag {
     /// The ids of the holdouts that hold the user out of the feature (the flag is then off,
     /// for [`Reason::InHoldout`], or [`Reason::Stored`] when storage said so); empty otherwise.
     pub fn holdouts(&self) -> &[Value] {
-        &self.holdouts
+        self.holdouts.as_deref().unwrap_or_default()
     }
 
     /// The variation's variables, in the settings' order (empty when the flag is off).

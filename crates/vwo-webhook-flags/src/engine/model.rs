@@ -80,7 +80,7 @@ impl Segments {
     fn compile(value: Option<&Value>, features: &dyn FeatureIds, compiling: &mut Compiling) -> Self {
         match value {
             Some(Value::Object(map)) if map.is_empty() => Segments::Skip,
-            Some(dsl) => Segments::Dsl(Box::new(Node::compile(dsl, features, compiling))),
+            Some(dsl) => Segments::Dsl(Box::new(Node::compile_tree(dsl, features, compiling))),
             None => Segments::Dsl(Box::new(Node::Throw)),
         }
     }
@@ -299,6 +299,11 @@ impl Model {
             .get(key)?
             .iter()
             .find(|v| js::strict_eq(&v.id, variation_id))
+    }
+
+    /// Whether the settings have holdouts (most have none: the decision skips them).
+    pub(super) fn has_holdouts(&self) -> bool {
+        !self.holdouts.is_empty()
     }
 
     /// The holdouts that apply to `feature`, in the settings' order.

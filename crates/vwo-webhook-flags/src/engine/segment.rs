@@ -34,9 +34,76 @@ pub(super) enum Node {
     User(Vec<String>),
     UserAgent(Operand),
     Text(TextOperand, Operand),
+    /// `campaignVariation` (Node 1.60): the user's web testing campaigns and variations.
+    CampaignVariation(WebTest),
+    /// A whole tree with a `campaignVariation` anywhere in it: false when the context has no
+    /// web testing campaigns (`SegmentationManager.validateSegmentation`).
+    NeedsWebTesting(Box<Node>),
     /// No operator the SDK knows (or an empty object): `false`.
     False,
     Throw,
+}
+
+/// A `campaignVariation` operand (trimmed, campaign and variation ids in ASCII digits).
+#[derive(Debug)]
+pub(super) enum WebTest {
+    /// `!C`: not in campaign C.
+    NotIn(String),
+    /// `C_!V`: in C, with another variation than V.
+    InOtherThan(String, String),
+    /// `C_V`: in C, with variation V.
+    InVariation(String, String),
+    /// `C`: in C.
+    In(String),
+    /// Anything else (or not text or a finite number): false.
+    Invalid,
+}
+
+impl WebTest {
+    fn compile(value: &Value) -> Self {
+        let text = match value {
+            Value::String(text) => text.clone(),
+            Value::Number(n) if n.as_f64().is_some_and(f64::is_finite) => js::to_string(value),
+            _ => return WebTest::Invalid,
+        };
+        let text = js::trim(&text);
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if let Some(campaign) = text.strip_prefix('!')
+            && digits(campaign)
+        {
+            return WebTest::NotIn(campaign.to_owned());
+        }
+        if let Some((campaign, variation)) = text.split_once('_')
+            && digits(campaign)
+        {
+            if let Some(other) = variation.strip_prefix('!')
+                && digits(other)
+            {
+                return WebTest::InOtherThan(campaign.to_owned(), other.to_owned());
+            }
+            if digits(variation) {
+                return WebTest::InVariation(campaign.to_owned(), variation.to_owned());
+            }
+        }
+        if digits(text) {
+            return WebTest::In(text.to_owned());
+        }
+        WebTest::Invalid
+    }
+
+    /// Whether the user's campaigns (campaign id to variation id) satisfy the operand.
+    fn matches(&self, campaigns: Option<&Map<String, Value>>) -> bool {
+        let variation_of = |campaign: &str| campaigns.and_then(|c| c.get(campaign)).and_then(Value::as_str);
+        match self {
+            WebTest::NotIn(campaign) => variation_of(campaign).is_none(),
+            WebTest::InOtherThan(campaign, variation) => {
+                variation_of(campaign).is_some_and(|assigned| assigned != variation)
+            }
+            WebTest::InVariation(campaign, variation) => variation_of(campaign) == Some(variation.as_str()),
+            WebTest::In(campaign) => variation_of(campaign).is_some(),
+            WebTest::Invalid => false,
+        }
+    }
 }
 
 /// What a `custom_variable` compares.
@@ -118,9 +185,23 @@ pub(crate) struct Problems {
     /// `regex(..)` operands JavaScript accepts that have no bounded form here (never match).
     pub(crate) unbounded_regexes: usize,
     pub(crate) throwing_segments: usize,
+    /// Top-level settings keys this crate does not follow (a VWO feature newer than it, or one
+    /// it does not follow yet): their names, never their values.
+    pub(crate) unknown_keys: Vec<String>,
 }
 
 impl Node {
+    /// Compiles a whole segment tree, as `validateSegmentation` receives it: one holding a
+    /// `campaignVariation` key anywhere is false for a context without web testing campaigns.
+    pub(super) fn compile_tree(dsl: &Value, features: &dyn FeatureIds, compiling: &mut Compiling) -> Self {
+        let node = Self::compile(dsl, features, compiling);
+        if has_campaign_variation(dsl) {
+            Node::NeedsWebTesting(Box::new(node))
+        } else {
+            node
+        }
+    }
+
     /// Compiles `dsl` (what `isSegmentationValid` receives).
     pub(super) fn compile(dsl: &Value, features: &dyn FeatureIds, compiling: &mut Compiling) -> Self {
         let node = Self::compile_inner(dsl, features, compiling);
@@ -183,6 +264,7 @@ impl Node {
                 count_regex(&operand, compiling);
                 Node::Text(kind, operand)
             }
+            "campaignVariation" => Node::CampaignVariation(WebTest::compile(value)),
             _ => Node::False,
         }
     }
@@ -252,6 +334,14 @@ impl Node {
                     TextOperand::OsVersion => ua_detail(env.context, "os_version"),
                 };
                 Ok(tag.is_some_and(|tag| operand.matches(&tag)))
+            }
+            Node::CampaignVariation(test) => Ok(test.matches(env.context.web_testing_campaigns())),
+            Node::NeedsWebTesting(inner) => {
+                if env.context.has_web_testing_data() {
+                    inner.eval(env)
+                } else {
+                    Ok(false)
+                }
             }
             Node::False => Ok(false),
             Node::Throw => Err(Throw),
@@ -332,6 +422,22 @@ fn ua_detail(context: &Context, key: &str) -> Option<String> {
         None | Some(Value::Null) => None,
         Some(value) => Some(js::to_string(value)),
     }
+}
+
+/// `hasCampaignVariationNode`: a `campaignVariation` key in any object of the tree, through
+/// arrays and objects (a custom variable of that name counts too).
+fn has_campaign_variation(dsl: &Value) -> bool {
+    let Value::Object(map) = dsl else {
+        return false;
+    };
+    map.iter().any(|(key, value)| {
+        key == "campaignVariation"
+            || match value {
+                Value::Array(items) => items.iter().any(has_campaign_variation),
+                Value::Object(_) => has_campaign_variation(value),
+                _ => false,
+            }
+    })
 }
 
 /// `for (const dsl of dslNodes)`: an array's elements; an empty string has none; anything

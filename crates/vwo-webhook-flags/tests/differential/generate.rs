@@ -181,6 +181,24 @@ fn leaf(rng: &mut Rng, contextual: bool) -> Value {
         }
         16 => json!({"browser_version": format!("gte({})", version(rng))}),
         17 => json!({"os_version": format!("lt({})", version(rng))}),
+        // The web testing campaigns the context names (Node 1.60), in every operand form.
+        18 if in_current_dialect() => {
+            let operands = [
+                json!("101"),
+                json!("!101"),
+                json!("101_2"),
+                json!("101_!2"),
+                json!("102_3"),
+                json!("!103"),
+                json!("103_1"),
+                json!("  101  "),
+                json!("abc"),
+                json!(""),
+                json!(101),
+                json!("999"),
+            ];
+            json!({"campaignVariation": operands[rng.usize(0..operands.len())]})
+        }
         18 => json!({"unknown_operator": "x"}),
         // Python's evaluator fails on an empty segment inside a tree (Node's reads it as false).
         _ if in_current_dialect() => custom_variable(rng, None, contextual),
@@ -293,6 +311,20 @@ pub(crate) fn context(rng: &mut Rng) -> Value {
         context.insert(
             "ipAddress".to_owned(),
             json!(["1.2.3.4", "10.0.0.1", "192.168.1.1", ""][rng.usize(0..4)]),
+        );
+    }
+    // Web testing campaigns (Node 1.60): an object or its JSON text, or JSON of no object.
+    if in_current_dialect() && rng.u8(0..3) == 0 {
+        let campaigns = [
+            json!({"101": "2", "102": 3}),
+            json!("{\"101\": \"1\", \"103\": \"1\"}"),
+            json!({"103": "1"}),
+            json!("[1]"),
+        ];
+        let campaigns = campaigns[rng.usize(0..campaigns.len())].clone();
+        context.insert(
+            "platformVariables".to_owned(),
+            json!({ "webTestingCampaigns": campaigns }),
         );
     }
     // A bucketing seed (Node 1.41): shared by several users, or blank (ignored).

@@ -173,12 +173,18 @@ fn evaluate_groups_inner(
 /// candidates: as storage says, or as its holdouts decide now (stored, without impressions).
 fn held_out(run: &mut Run<'_, '_>, index: usize) -> Result<bool, Stop> {
     let model = run.model;
+    if !model.has_holdouts() && !run.access.remembers() {
+        return Ok(false);
+    }
     let feature = &model.features[index];
     let stored = run.stored(&feature.key)?;
-    if stored.as_ref().and_then(StoredDecision::in_holdouts).is_some() {
+    if stored.as_deref().and_then(StoredDecision::in_holdouts).is_some() {
         return Ok(true);
     }
-    let evaluated = run.matched_holdouts(feature, stored.as_ref())?;
+    if !model.has_holdouts() {
+        return Ok(false);
+    }
+    let evaluated = run.matched_holdouts(feature, stored.as_deref())?;
     if evaluated.matched.is_empty() {
         return Ok(false);
     }

@@ -77,6 +77,33 @@ fn metric_identifiers<'v>(owners: impl Iterator<Item = &'v Value>) -> std::colle
         .collect()
 }
 
+/// The top-level settings keys this crate follows (long and short names), or knows to have
+/// no bearing on a decision or an event (`sdkMetaInfo`, `pollInterval`: the settings crate's;
+/// `usageStatsAccountId`: usage statistics, which this crate does not send). VWO's
+/// `devMode`, `isMAU` and `isWebConnectivityEnabled` are not followed yet, so they are
+/// reported with the keys it does not know.
+const FOLLOWED_KEYS: &[&str] = &[
+    "version",
+    "v",
+    "accountId",
+    "a",
+    "sdkKey",
+    "sK",
+    "features",
+    "f",
+    "campaigns",
+    "c",
+    "groups",
+    "g",
+    "campaignGroups",
+    "cG",
+    "holdouts",
+    "collectionPrefix",
+    "sdkMetaInfo",
+    "pollInterval",
+    "usageStatsAccountId",
+];
+
 /// A holdout as `HoldoutModel` reads one (the validator has checked its shape).
 fn compile_holdout(
     holdout: &Map<String, Value>,
@@ -86,7 +113,7 @@ fn compile_holdout(
     let id = holdout.get("id").cloned().unwrap_or(Value::Null);
     let segments = match holdout.get("segments") {
         Some(segments @ Value::Object(map)) if !map.is_empty() => {
-            Some(Box::new(Node::compile(segments, features, compiling)))
+            Some(Box::new(Node::compile_tree(segments, features, compiling)))
         }
         _ => None,
     };
@@ -271,6 +298,11 @@ impl Model {
                 _ => None,
             },
         };
+        compiling.problems.unknown_keys = settings
+            .keys()
+            .filter(|key| !FOLLOWED_KEYS.contains(&key.as_str()))
+            .cloned()
+            .collect();
         let mut model = Self {
             account_id,
             events,

@@ -79,7 +79,7 @@ pub(super) fn variations(
             let segments = js::or(seg, segs);
             let whitelist = match segments.filter(|_| kind == Kind::Testing) {
                 Some(dsl @ Value::Object(map)) if !map.is_empty() => {
-                    Some(Box::new(Node::compile(dsl, features, compiling)))
+                    Some(Box::new(Node::compile_tree(dsl, features, compiling)))
                 }
                 _ => None,
             };
