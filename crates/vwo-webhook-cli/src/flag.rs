@@ -119,6 +119,10 @@ fn single(flags: &Flags, args: &Args) -> Outcome {
     };
     anstream::println!("{} {}", paint(DIM, "rollout    "), rule(flag.rollout()));
     anstream::println!("{} {}", paint(DIM, "experiment "), rule(flag.experiment()));
+    if !flag.holdouts().is_empty() {
+        let ids: Vec<String> = flag.holdouts().iter().map(Value::to_string).collect();
+        anstream::println!("{} {}", paint(DIM, "holdouts   "), ids.join(", "));
+    }
     for (key, value) in flag.variables_json() {
         anstream::println!("{} {key} = {value}", paint(DIM, "variable   "));
     }

@@ -551,3 +551,28 @@ fn flag_refuses_a_settings_file_that_is_not_one() {
         "feature and user are required without --cases"
     );
 }
+
+#[test]
+fn flag_names_the_holdout_that_holds_the_user_out() {
+    let source = e2e_settings("RolloutAndTestingSettings.json");
+    let mut document: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&source).expect("fixture")).expect("JSON");
+    document["holdouts"] = serde_json::json!([{
+        "id": 31, "name": "spring", "segments": {}, "percentTraffic": 100, "isGlobal": true,
+        "featureIds": [], "metrics": [],
+    }]);
+    let dir = std::env::temp_dir().join(format!("vwo-flag-holdout-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let settings = dir.join("settings.json");
+    std::fs::write(&settings, document.to_string()).expect("write");
+    let settings = settings.to_string_lossy().into_owned();
+    let output = flag(&settings, &["--var", "price=200"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("answer      disabled (InHoldout)"), "{stdout}");
+    assert!(stdout.contains("holdouts    31"), "{stdout}");
+    assert!(
+        stdout.contains("holdout 31 (spring): the user is held out"),
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

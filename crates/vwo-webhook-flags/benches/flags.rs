@@ -2,6 +2,8 @@
 //! same cases, in the same run:
 //!
 //! 1. VWO's MEG advanced settings (the e2e fixture), users with the variables its segments read;
+//!    and the same with two holdouts that apply to every feature (Rust only: Node 1.35 knows
+//!    none);
 //! 2. a generated settings file with 200 features, every rule kind, segments and groups;
 //! 3. compiling a settings file of about 1 MB, and the memory the compiled model holds;
 //! 4. the first two again with reporting on (impressions queued, sent in batches to a local
@@ -186,10 +188,19 @@ fn main() {
         .into_iter()
         .map(|(feature, context)| Case { feature, context })
         .collect();
+    // The same settings with two holdouts that apply to every feature (10% each): the
+    // current SDK evaluates both before any rule (Node 1.35 knows none: Rust only).
+    let mut meg_holdouts = meg.clone();
+    meg_holdouts["holdouts"] = serde_json::json!([
+        {"id": 31, "name": "h1", "segments": {}, "percentTraffic": 10, "isGlobal": true,
+         "featureIds": [], "metrics": []},
+        {"id": 32, "name": "h2", "segments": {"or": [{"custom_variable": {"price": "wildcard(*)"}}]},
+         "percentTraffic": 10, "isGlobal": true, "featureIds": [], "metrics": []},
+    ]);
     let generated = generate::settings_with(&mut rng, 200);
     let generated_cases = cases(&mut rng, &generated, |rng, _| generate::context(rng));
 
-    // VWO_BENCH_ONLY=meg|generated|compile runs one part (for a profile).
+    // VWO_BENCH_ONLY=meg|holdouts|generated|compile|reporting runs one part (for a profile).
     let only = std::env::var("VWO_BENCH_ONLY").ok();
     let runs = |part: &str| only.as_deref().is_none_or(|o| o == part);
     for (part, name, settings, cases) in [
@@ -209,6 +220,13 @@ fn main() {
             .as_deref()
             .map(|dir| node(dir, settings, cases, node_rounds));
         row(name, &ours, theirs.as_ref());
+    }
+    if runs("holdouts") {
+        row(
+            "meg advanced, 2 holdouts",
+            &rust(&meg_holdouts, &meg_cases, rounds),
+            None,
+        );
     }
     if runs("compile") {
         compile(&mut rng);

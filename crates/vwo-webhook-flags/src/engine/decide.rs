@@ -469,7 +469,10 @@ impl<'a, 'r> Run<'a, 'r> {
                 outcome.held_out_by = evaluated.matched.into_vec();
                 return Ok(());
             }
-            not_in_holdouts.extend(evaluated.not_matched);
+            // Kept only to be stored.
+            if self.access.remembers() {
+                not_in_holdouts.extend(evaluated.not_matched);
+            }
         }
 
         let has_rollouts = feature.rollout_rules().next().is_some();

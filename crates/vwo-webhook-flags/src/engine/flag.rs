@@ -172,7 +172,7 @@ impl Flag {
     /// The answer as one JSON object, the shape `vwo-webhook flag --cases` prints and the
     /// examples' `GET /flags/{feature}` serves: `{"feature_key", "enabled", "variables":
     /// {key: value}, "rollout": {"campaign_id", "key", "variation_id"} | null, "experiment": ..
-    /// | null}`.
+    /// | null}`, and `"holdouts": [ids]` when holdouts hold the user out.
     pub fn to_json(&self, feature_key: &str) -> Value {
         let rule = |r: Option<&RuleDecision>| {
             r.map_or(
@@ -180,13 +180,17 @@ impl Flag {
                 |r| serde_json::json!({"campaign_id": r.campaign_id, "key": &*r.key, "variation_id": r.variation_id}),
             )
         };
-        serde_json::json!({
+        let mut json = serde_json::json!({
             "feature_key": feature_key,
             "enabled": self.enabled,
             "variables": Value::Object(self.variables_json()),
             "rollout": rule(self.rollout()),
             "experiment": rule(self.experiment()),
-        })
+        });
+        if !self.holdouts().is_empty() {
+            json["holdouts"] = Value::Array(self.holdouts().to_vec());
+        }
+        json
     }
 
     /// The variables as one JSON object, `key: value`.
