@@ -254,6 +254,16 @@ fn ask(file: &Path, input: &Value, oracle: impl FnOnce(&Path) -> Vec<u8>) -> Val
     serde_json::from_slice(&oracle(file)).expect("the oracle's JSON")
 }
 
+/// Fails with the first differences, if any.
+fn assert_identical(decisions: usize, differences: &[String]) {
+    assert!(
+        differences.is_empty(),
+        "{} of {decisions} decisions differ:\n{}",
+        differences.len(),
+        first(differences)
+    );
+}
+
 /// The first differences, for a failure's message.
 fn first(differences: &[String]) -> String {
     differences
@@ -328,12 +338,7 @@ fn every_decision_and_segment_is_the_node_sdks() {
             .collect::<Vec<_>>()
             .join("\n")
     );
-    assert!(
-        differences.is_empty(),
-        "{} of {decisions} decisions differ:\n{}",
-        differences.len(),
-        first(&differences)
-    );
+    assert_identical(decisions, &differences);
 }
 
 /// Contexts per e2e settings file for the Python SDK.
@@ -373,12 +378,7 @@ fn every_decision_on_vwos_settings_files_is_the_python_sdks() {
         enabled > decisions / 10 && experiments > 1000,
         "a corpus the SDK answers nearly always the same way proves little"
     );
-    assert!(
-        differences.is_empty(),
-        "{} of {decisions} decisions differ:\n{}",
-        differences.len(),
-        first(&differences)
-    );
+    assert_identical(decisions, &differences);
 }
 
 /// The Python SDK takes a string id only: a number is given as the text JavaScript (and this
@@ -396,8 +396,9 @@ fn with_text_ids(groups: &mut [Group]) {
 }
 
 /// The current Python SDK (1.65.0) on generated settings and contexts with what VWO added
-/// after 1.35 (multi-match forced variations, the user id's new name), in the values it reads
-/// as Node does: every decision identical. With `VWO_NODE_SDK_DIR` naming a folder whose
+/// after 1.35 (holdouts, bucketing seeds, overlapping forced variations, web testing
+/// segments, the user id's new name), in the values it reads as Node does: every decision
+/// identical. With `VWO_NODE_SDK_DIR` naming a folder whose
 /// `node_modules` holds a newer Node SDK (built from VWO's repository, which npm lags), the
 /// same corpus is decided by it too and must agree: how the places where Python and Node
 /// differ were found (docs/flags.md).
@@ -438,12 +439,7 @@ fn every_decision_is_the_python_sdks() {
             && held_out > 1000,
         "a corpus the SDK answers nearly always the same way proves little"
     );
-    assert!(
-        differences.is_empty(),
-        "{} of {decisions} decisions differ:\n{}",
-        differences.len(),
-        first(&differences)
-    );
+    assert_identical(decisions, &differences);
     if let Ok(node_dir) = std::env::var("VWO_NODE_SDK_DIR") {
         let output = serde_json::from_slice::<Value>(&node::run(Path::new(&node_dir), "flags.js", &[&file]))
             .expect("the Node oracle's JSON");
@@ -453,6 +449,6 @@ fn every_decision_is_the_python_sdks() {
             node.differences.len(),
             node.decisions
         );
-        assert!(node.differences.is_empty(), "{}", first(&node.differences));
+        assert_identical(node.decisions, &node.differences);
     }
 }
