@@ -118,29 +118,24 @@ fn several_matching_forced_variations_bucket_the_user_among_them() {
     );
 }
 
+/// Whether the checkout flag is on for the user `id` (no other context).
+fn enabled_for(flags: &Flags, id: &str) -> bool {
+    flags
+        .get_flag("checkout", &Context::new(id).expect("id"))
+        .is_enabled()
+}
+
 #[test]
 fn segments_read_the_user_id_the_sdk_sets_as_wingify_user_id() {
     let on_new_name = json!({"custom_variable": {"_wingifyUserId": "u-1"}});
     let flags = Flags::from_document(&ab_settings([json!({}), json!({})], on_new_name));
-    assert!(
-        flags
-            .get_flag("checkout", &Context::new("u-1").expect("id"))
-            .is_enabled()
-    );
-    assert!(
-        !flags
-            .get_flag("checkout", &Context::new("u-2").expect("id"))
-            .is_enabled()
-    );
+    assert!(enabled_for(&flags, "u-1"));
+    assert!(!enabled_for(&flags, "u-2"));
 
     // `_vwoUserId` is no longer set by the SDK: only the caller's own variable is read.
     let on_old_name = json!({"custom_variable": {"_vwoUserId": "u-1"}});
     let flags = Flags::from_document(&ab_settings([json!({}), json!({})], on_old_name));
-    assert!(
-        !flags
-            .get_flag("checkout", &Context::new("u-1").expect("id"))
-            .is_enabled()
-    );
+    assert!(!enabled_for(&flags, "u-1"));
     let given = Context::new("u-2")
         .expect("id")
         .with_custom_variable("_vwoUserId", "u-1");
@@ -149,16 +144,8 @@ fn segments_read_the_user_id_the_sdk_sets_as_wingify_user_id() {
     // The `user` operator reads the id the SDK sets.
     let user_list = json!({"user": "u-3, u-4"});
     let flags = Flags::from_document(&ab_settings([json!({}), json!({})], user_list));
-    assert!(
-        flags
-            .get_flag("checkout", &Context::new("u-4").expect("id"))
-            .is_enabled()
-    );
-    assert!(
-        !flags
-            .get_flag("checkout", &Context::new("u-5").expect("id"))
-            .is_enabled()
-    );
+    assert!(enabled_for(&flags, "u-4"));
+    assert!(!enabled_for(&flags, "u-5"));
 }
 
 /// `settings` with one holdout: id 31, for feature 1 (or global), `traffic` percent, and

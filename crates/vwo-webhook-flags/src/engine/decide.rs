@@ -204,8 +204,6 @@ struct Decided<'a> {
     /// The holdouts that hold the user out of the feature (a `Vec`: empty, it costs a decision
     /// without holdouts three words).
     held_out_by: Vec<Value>,
-    /// A holdout applies to the feature (`isHoldoutPresent`).
-    holdout_present: bool,
 }
 
 /// A whitelisted variation.
@@ -328,7 +326,6 @@ impl<'a, 'r> Run<'a, 'r> {
             },
         );
         outcome.impressions.extend(evaluated.impressions);
-        outcome.holdout_present = true;
         outcome.stored = true;
         outcome.held_out_by = is_in;
         Ok(())
@@ -455,7 +452,6 @@ impl<'a, 'r> Run<'a, 'r> {
 
         if !outcome.enabled && model.has_holdouts() {
             let evaluated = self.matched_holdouts(feature, stored.as_deref())?;
-            outcome.holdout_present |= !evaluated.matched.is_empty() || !evaluated.not_matched.is_empty();
             outcome.impressions.extend(evaluated.impressions);
             if !evaluated.matched.is_empty() {
                 self.write(

@@ -97,7 +97,6 @@ impl Run<'_, '_> {
         let is_in = StoredDecision::ids(stored.is_in_holdout_id.as_ref());
         let before = not_in.len();
         for holdout in model.holdouts_of(feature) {
-            outcome.holdout_present = true;
             if !not_in.iter().chain(is_in).any(|id| same_id(id, &holdout.id)) {
                 not_in.push(holdout.id.clone());
                 outcome
@@ -144,6 +143,19 @@ mod tests {
     use crate::engine::decide::{Lists, Miss, StorageView, decide};
 
     struct Nothing;
+
+    /// Storage that keeps what the run writes, by key.
+    #[derive(Default)]
+    struct Kept(std::collections::HashMap<String, StoredDecision>);
+
+    impl StorageView for Kept {
+        fn get(&mut self, key: &str) -> Result<Option<StoredDecision>, Miss> {
+            Ok(self.0.get(key).cloned())
+        }
+        fn set(&mut self, key: &str, decision: StoredDecision) {
+            self.0.insert(key.to_owned(), decision);
+        }
+    }
 
     impl StorageView for Nothing {
         fn get(&mut self, _: &str) -> Result<Option<StoredDecision>, Miss> {
@@ -207,5 +219,34 @@ mod tests {
         );
         // `{}`: no holdouts.
         assert_eq!(impressions(&settings(json!({}))), [(n(8.0), n(1.0), None)]);
+    }
+
+    #[test]
+    fn a_holdout_added_after_a_stored_decision_is_reported_not_in_and_appended() {
+        let n = ReportedId::Number;
+        let context = Context::new("u-1").expect("id").with_custom_variable("a", 1);
+        let mut storage = Kept::default();
+        // Decided and stored while holdout 31 alone existed (the user not in it).
+        let first = settings(json!([holdout(31, 0)]));
+        decide(&first, "f", &context, &mut storage, &Nothing, false).expect("decided");
+        assert_eq!(storage.0["f"].not_in_holdout_id, Some(json!([31])));
+        // Holdout 32 (all traffic) is added: the stored rollout answers, and 32 is reported
+        // "not in" without being evaluated, then appended to the stored list.
+        let second = settings(json!([holdout(31, 0), holdout(32, 100)]));
+        let decision = decide(&second, "f", &context, &mut storage, &Nothing, false).expect("decided");
+        assert!(decision.flag.is_enabled());
+        let reported: Vec<_> = decision
+            .impressions
+            .iter()
+            .map(|i| {
+                (
+                    i.campaign_id.clone(),
+                    i.variation_id.clone(),
+                    i.feature_id.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(reported, [(n(32.0), n(2.0), Some(n(4.0)))]);
+        assert_eq!(storage.0["f"].not_in_holdout_id, Some(json!([31, 32])));
     }
 }
