@@ -36,7 +36,8 @@ const answer = (request) => {
   return ok();
 };
 const client = { GET: answer, POST: answer };
-const settle = () => new Promise((resolve) => setImmediate(resolve));
+// Node 1.60 sends a decision's batch a few promise turns after `getFlag` answers.
+const settle = () => new Promise((resolve) => setTimeout(() => setImmediate(resolve), 1));
 
 async function main() {
   const groups = [];
@@ -55,6 +56,8 @@ async function main() {
       logger: silent,
     };
     if (group.batch) options.batchEventData = { eventsPerRequest: 5000, requestTimeInterval: 100000 };
+    // Node 1.42 and later batch unless told not to.
+    else options.isBatchingDisabled = true;
     const vwo = await sdk.init(options);
     await settle();
     sent = [];

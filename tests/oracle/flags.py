@@ -34,27 +34,7 @@ NetworkClient.post = lambda self, request: _answer({})
 
 from vwo import StorageConnector, init  # noqa: E402  (after the network client is replaced)
 
-# The Node SDK's context keys, as the Python SDK spells them.
-RENAMED = {
-    "customVariables": "custom_variables",
-    "variationTargetingVariables": "variation_targeting_variables",
-    "userAgent": "user_agent",
-    "ipAddress": "ip_address",
-    "postSegmentationVariables": "post_segmentation_variables",
-    "sessionId": "session_id",
-    "platformVariables": "platform_variables",
-}
-
-
-def python_context(context):
-    renamed = {RENAMED.get(key, key): value for key, value in context.items()}
-    platform = renamed.get("platform_variables")
-    if isinstance(platform, dict) and "webTestingCampaigns" in platform:
-        platform = dict(platform)
-        platform["web_testing_campaigns"] = platform.pop("webTestingCampaigns")
-        renamed["platform_variables"] = platform
-    return renamed
-
+from contexts import python_context  # noqa: E402
 
 class Memory(StorageConnector):
     """Keeps every field it is given, per feature and user (or nothing, for a group without storage)."""

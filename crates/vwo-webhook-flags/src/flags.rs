@@ -385,7 +385,7 @@ impl Flags {
     /// are queued.
     fn finish(&self, compiled: &Compiled, context: &Context, decision: Decision) -> Flag {
         meter::record_decision(&decision.flag);
-        crate::events::impressions::queue(&self.reporter, &compiled.model, context, &decision.impressions);
+        crate::events::impressions::report(&self.reporter, &compiled.model, context, &decision);
         decision.flag
     }
 }
@@ -416,6 +416,7 @@ fn decide_direct(
         Err(Miss(_)) => Decision {
             flag: Flag::invalid_settings(),
             impressions: Default::default(),
+            showed: false,
             trace: Vec::new(),
         },
     }

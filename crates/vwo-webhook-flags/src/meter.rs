@@ -187,12 +187,12 @@ mod tests {
     fn settings_keys_this_crate_does_not_follow_are_counted() {
         let document = serde_json::json!({
             "version": 1, "accountId": 1, "sdkKey": "k", "campaigns": [], "features": [],
-            "holdouts": {}, "pollInterval": 60_000, "devMode": true, "aNewVwoFeature": {"x": 1},
+            "holdouts": {}, "pollInterval": 60_000, "devMode": true, "isMAU": false, "aNewVwoFeature": {"x": 1},
         });
         let model = Model::compile(&document);
         let mut unknown = model.problems.unknown_keys.clone();
         unknown.sort();
-        assert_eq!(unknown, ["aNewVwoFeature", "devMode"]);
+        assert_eq!(unknown, ["aNewVwoFeature"]);
         let recorder = DebuggingRecorder::new();
         let snapshotter = recorder.snapshotter();
         metrics::with_local_recorder(&recorder, || record_compiled(&model));
@@ -205,6 +205,6 @@ mod tests {
                     && key.key().labels().any(|l| l.value() == "unknown_key")
             })
             .map(|(.., value)| value);
-        assert_eq!(gauge, Some(DebugValue::Gauge(2.0.into())));
+        assert_eq!(gauge, Some(DebugValue::Gauge(1.0.into())));
     }
 }

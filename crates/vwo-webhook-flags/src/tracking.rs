@@ -34,6 +34,8 @@ fn pending(what: What, context: &Context, model: Option<&Model>) -> Pending {
         context: context.clone(),
         at_ms: now_ms(),
         prefix: model.and_then(|m| m.events.collection_prefix.clone()),
+        web_uuid: model.is_some_and(|m| m.events.web_uuids) && context.has_web_uuid(),
+        decision: 0,
     }
 }
 
@@ -82,7 +84,6 @@ impl Flags {
         let model = compiled.as_ref().map(|c| &c.model);
         let what = What::Attributes {
             attributes: Box::new(attributes),
-            environment: model.and_then(|m| m.events.sdk_key.clone()).map(Box::new),
         };
         self.reporter.push([pending(what, context, model)]);
         Ok(())

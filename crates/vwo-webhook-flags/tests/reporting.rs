@@ -152,6 +152,100 @@ async fn unbatched_every_event_is_its_own_request() {
     assert_eq!(got, (0..12).collect());
 }
 
+/// VWO's e2e settings file `name`.
+fn e2e_settings(name: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/vwo-e2e/settings")
+        .join(name);
+    serde_json::from_slice(&std::fs::read(path).expect("fixture")).expect("JSON")
+}
+
+#[tokio::test]
+async fn unbatched_a_decisions_impressions_go_in_one_batch_request() {
+    let collector = Collector::start().await;
+    let reporter = Reporter::start(config(&collector.url()).unbatched().concurrency(4)).expect("reporter");
+    let flags = Flags::builder()
+        .reporter(reporter.clone())
+        .document(&e2e_settings("RolloutAndTestingSettings.json"))
+        .build();
+    for n in 0..3 {
+        let context = Context::new(format!("user-{n}")).expect("context");
+        let flag = flags.get_flag("feature1", &context);
+        assert!(
+            flag.rollout().is_some() && flag.experiment().is_some(),
+            "{flag:?}"
+        );
+    }
+    flushed(&reporter).await;
+    let requests = collector.requests();
+    assert_eq!(requests.len(), 3, "one request per decision: {requests:?}");
+    for request in &requests {
+        assert!(
+            request.path.starts_with("/server-side/batch-events-v2?a=123456&"),
+            "{}",
+            request.path
+        );
+        let ids: Vec<&Value> = request.body["ev"]
+            .as_array()
+            .expect("a batch")
+            .iter()
+            .map(|e| &e["d"]["event"]["props"]["id"])
+            .collect();
+        assert_eq!(ids, [&json!(1), &json!(2)], "the rollout's and the experiment's");
+    }
+}
+
+/// The test's settings with `extra` keys at the root.
+fn settings_with(extra: Value) -> Value {
+    let mut settings = settings();
+    for (key, value) in extra.as_object().expect("an object") {
+        settings[key] = value.clone();
+    }
+    settings
+}
+
+#[tokio::test]
+async fn an_account_that_counts_monthly_users_is_told_of_decisions_that_showed_nothing() {
+    let collector = Collector::start().await;
+    let reporter = Reporter::start(config(&collector.url()).batching(batched(100))).expect("reporter");
+    let counting = Flags::builder()
+        .reporter(reporter.clone())
+        .document(&settings_with(json!({"isMAU": true})))
+        .build();
+    let context = Context::new("user-1").expect("context").with_session_id(42);
+    assert!(!counting.get_flag("checkout", &context).is_enabled());
+    assert!(!counting.get_flag("no-such-flag", &context).is_enabled());
+    // Without `isMAU`, a decision that shows nothing sends nothing.
+    let _ = reported(&reporter).get_flag("checkout", &context);
+    flushed(&reporter).await;
+    let events = collector.accepted();
+    assert_eq!(events.len(), 2, "{events:?}");
+    for event in &events {
+        assert_eq!(event["d"]["event"]["name"], "vwo_feTrackUsage");
+        assert_eq!(event["d"]["sessionId"], 42);
+    }
+}
+
+#[tokio::test]
+async fn dev_mode_traffic_sends_nothing_when_the_settings_say_so() {
+    let collector = Collector::start().await;
+    let reporter = Reporter::start(config(&collector.url()).batching(batched(100))).expect("reporter");
+    let flags = Flags::builder()
+        .reporter(reporter.clone())
+        .document(&settings_with(json!({"isMAU": true, "devMode": true})))
+        .build();
+    let developer = Context::new("dev-1").expect("context").with_dev_mode(true);
+    let _ = flags.get_flag("checkout", &developer);
+    let _ = flags.get_flag("checkout", &Context::new("user-1").expect("context"));
+    flushed(&reporter).await;
+    let events = collector.accepted();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(
+        events[0]["d"]["visId"],
+        json!(vwo_webhook_flags::user_uuid("user-1", "123456"))
+    );
+}
+
 #[tokio::test]
 async fn a_host_that_is_down_loses_nothing_while_the_queue_has_room() {
     let collector = Collector::start().await;

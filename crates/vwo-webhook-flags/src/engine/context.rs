@@ -55,6 +55,10 @@ struct Data {
     bucketing_seed: Option<String>,
     /// `platformVariables.webTestingCampaigns`, when JavaScript counts it as given.
     web_testing: Option<WebTesting>,
+    /// The session the events are reported in (`sessionId`), when given.
+    session_id: Option<Value>,
+    /// `isDevMode: true`: with the settings' `devMode`, decisions send nothing.
+    dev_mode: bool,
     /// [`Context::weight`], once worked out.
     weight: Weighed,
 }
@@ -116,6 +120,7 @@ impl Context {
             let data = &self.0;
             data.id.len()
                 + data.bucketing_seed.as_ref().map_or(0, String::len)
+                + data.session_id.as_ref().map_or(0, value_weight)
                 + data
                     .web_testing
                     .as_ref()
@@ -144,9 +149,9 @@ impl Context {
 
     /// Reads the SDK's context shape: `{"id": .., "customVariables": {..}, "userAgent": "..",
     /// "ipAddress": "..", "variationTargetingVariables": {..}, "postSegmentationVariables":
-    /// [..], "bucketingSeed": "..", "platformVariables": {"webTestingCampaigns": {..}}, "_vwo":
-    /// {"location": {..}, "userAgent": {..}}}`. A numeric
-    /// id becomes the string JavaScript would print. A `bucketingSeed` that is a number, an
+    /// [..], "bucketingSeed": "..", "platformVariables": {"webTestingCampaigns": {..}},
+    /// "sessionId": .., "isDevMode": true, "_vwo": {"location": {..}, "userAgent": {..}}}`. A
+    /// numeric id becomes the string JavaScript would print. A `bucketingSeed` that is a number, an
     /// object, an array or blank text is dropped, as the SDK drops it; `true` is `"true"`.
     pub fn from_sdk_json(value: &Value) -> Result<Self, ContextError> {
         let Value::Object(map) = value else {
@@ -192,6 +197,8 @@ impl Context {
             Some(Value::Bool(true)) => Some("true".to_owned()),
             _ => None,
         };
+        context.session_id = map.get("sessionId").filter(|v| js::truthy(v)).cloned();
+        context.dev_mode = map.get("isDevMode") == Some(&Value::Bool(true));
         if let Some(vwo) = map.get("_vwo").filter(|v| js::truthy(v)) {
             context.location = vwo.get("location").filter(|v| js::truthy(v)).cloned();
             context.user_agent_details = vwo.get("userAgent").filter(|v| js::truthy(v)).cloned();
@@ -219,6 +226,22 @@ impl Context {
     /// with one is false for a context without them.
     pub fn with_web_testing_campaigns(mut self, campaigns: Map<String, Value>) -> Self {
         self.data().web_testing = Some(WebTesting::parse(&Value::Object(campaigns)));
+        self
+    }
+
+    /// Reports this user's events in session `id` (the SDK's `sessionId`, e.g. the one VWO's
+    /// web snippet gave the page), instead of the second of each event.
+    pub fn with_session_id(mut self, id: u64) -> Self {
+        self.data().session_id = (id != 0).then(|| Value::from(id));
+        self
+    }
+
+    /// Marks a developer's or a test's traffic (the SDK's `isDevMode`): when the settings
+    /// have `devMode` on too, this user's decisions send no impression to VWO, as the SDK
+    /// does (its one exception too: the impression of a holdout that holds the user out is
+    /// still sent).
+    pub fn with_dev_mode(mut self, dev_mode: bool) -> Self {
+        self.data().dev_mode = dev_mode;
         self
     }
 
@@ -335,6 +358,23 @@ impl Context {
     /// The custom variables impressions carry as visitor properties.
     pub(crate) fn post_segmentation_variables(&self) -> &[String] {
         &self.0.post_segmentation_variables
+    }
+
+    /// `sessionId`, when given.
+    pub(crate) fn session_id(&self) -> Option<&Value> {
+        self.0.session_id.as_ref()
+    }
+
+    /// `isDevMode: true`.
+    pub(crate) fn is_dev_mode(&self) -> bool {
+        self.0.dev_mode
+    }
+
+    /// Whether the id is one VWO's web snippet made (`isWebUuid`: `D` or `J` and 32 hex
+    /// digits), which events report as the UUID as it is.
+    pub(crate) fn has_web_uuid(&self) -> bool {
+        let id = self.0.id.as_bytes();
+        id.len() == 33 && matches!(id[0], b'D' | b'J') && id[1..].iter().all(u8::is_ascii_hexdigit)
     }
 
     /// Whether `other` is this very context (a clone of it), not merely an equal one.

@@ -33,6 +33,10 @@ use holdouts::same_id;
 pub(crate) struct Decision {
     pub(crate) flag: Flag,
     pub(crate) impressions: Impressions,
+    /// Whether the decision showed the user something of its own (`isVariationShownFired`):
+    /// an impression other than those of holdouts added after a stored decision. Without
+    /// one, an account that counts monthly users is sent `vwo_feTrackUsage`.
+    pub(crate) showed: bool,
     /// Which rules were tried and which check failed; empty unless traced.
     pub(crate) trace: Vec<String>,
 }
@@ -58,6 +62,7 @@ pub(crate) fn decide(
     Run::new(model, context, storage, lists, trace).get_flag(feature_key, &mut outcome)?;
     Ok(Decision {
         flag: flag_of(&outcome),
+        showed: outcome.impressions.len() > outcome.replayed,
         impressions: outcome.impressions,
         trace: outcome.trace,
     })
@@ -194,6 +199,8 @@ struct Decided<'a> {
     rollout: Option<Passed<'a>>,
     experiment: Option<Passed<'a>>,
     impressions: Impressions,
+    /// How many of the impressions are of holdouts added after a stored decision.
+    replayed: usize,
     trace: Vec<String>,
     /// The feature does not exist.
     unknown_feature: bool,
@@ -325,6 +332,7 @@ impl<'a, 'r> Run<'a, 'r> {
                 ..StoredDecision::default()
             },
         );
+        outcome.replayed += evaluated.impressions.len();
         outcome.impressions.extend(evaluated.impressions);
         outcome.stored = true;
         outcome.held_out_by = is_in;

@@ -262,10 +262,16 @@ pub(super) struct Member {
 pub(crate) struct EventSettings {
     /// The names `trackEvent` accepts: every feature's metric identifiers.
     pub(crate) metrics: std::collections::HashSet<String>,
-    /// The settings' own `sK || sdkKey`, which `setAttribute` reports.
-    pub(crate) sdk_key: Option<Value>,
     /// `collectionPrefix`: a path prefix for events sent to VWO's own host.
     pub(crate) collection_prefix: Option<Arc<str>>,
+    /// `isWebConnectivityEnabled` is not `false`: a context id made by VWO's web snippet
+    /// (`D` or `J` and 32 hex digits) is reported as the visitor's UUID, as it is.
+    pub(crate) web_uuids: bool,
+    /// `isMAU: true`: the account counts monthly users, so a decision that sends no
+    /// impression reports the user with `vwo_feTrackUsage`.
+    pub(crate) usage: bool,
+    /// `devMode: true`: a context in dev mode sends nothing from its decisions.
+    pub(crate) dev_mode: bool,
 }
 
 /// The compiled settings.

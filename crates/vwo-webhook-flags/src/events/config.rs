@@ -14,7 +14,8 @@ pub struct Batching {
     /// Send a batch once this many events wait (`eventsPerRequest`; the SDK's default 100,
     /// at most 5,000).
     pub events_per_request: usize,
-    /// Send what waits at least this often (`requestTimeInterval`; the SDK's default 600 s).
+    /// Send what waits at least this often (`requestTimeInterval`; the SDK's default 3 s
+    /// since Node 1.42, which batches unless told not to).
     pub interval: Duration,
 }
 
@@ -22,7 +23,7 @@ impl Default for Batching {
     fn default() -> Self {
         Self {
             events_per_request: 100,
-            interval: Duration::from_secs(600),
+            interval: Duration::from_secs(3),
         }
     }
 }
@@ -84,8 +85,8 @@ impl fmt::Debug for ReportingConfig {
 }
 
 impl ReportingConfig {
-    /// Reports `account_id`'s events with `sdk_key` to VWO, in batches of 100 or every 10
-    /// minutes (the SDK's `batchEventData` defaults), holding at most 10,000 events.
+    /// Reports `account_id`'s events with `sdk_key` to VWO, in batches of 100 or every 3 s
+    /// (the SDK's defaults since Node 1.42), holding at most 10,000 events.
     pub fn new(account_id: impl Into<String>, sdk_key: SdkKey) -> Self {
         Self {
             account_id: account_id.into(),
@@ -127,8 +128,10 @@ impl ReportingConfig {
         self
     }
 
-    /// Sends every event on its own to `/events/t`, as the SDK does without `batchEventData`
-    /// (at most [`ReportingConfig::concurrency`] requests at a time).
+    /// Sends without batching, as the SDK does with `isBatchingDisabled`: a decision's
+    /// impressions together in one `/server-side/batch-events-v2` request, every other event
+    /// on its own to `/events/t` (at most [`ReportingConfig::concurrency`] requests at a
+    /// time).
     pub fn unbatched(mut self) -> Self {
         self.batching = None;
         self

@@ -14,7 +14,7 @@ use crate::events::metric_names::{
     EVENTS_DROPPED, EVENTS_QUEUED, EVENTS_REQUEST_SECONDS, EVENTS_RETRIED, EVENTS_SENT, EVENTS_WAITING,
 };
 use crate::events::payload::{self, Identity, Pending};
-use crate::events::queue::{Counts, Pushed, Queue};
+use crate::events::queue::{Counts, Pushed, Queue, same_decision};
 use crate::events::retry;
 
 /// What the decisions and the task share.
@@ -221,7 +221,9 @@ impl Sender {
         self.post(request, body).await
     }
 
-    /// Sends `events`: what is left is to be retried.
+    /// Sends `events`: what is left is to be retried. Batching, in one request; without, a
+    /// decision's impressions (or its usage event) in one batch request, as the SDK sends
+    /// them, and every other event on its own to `/events/t`, all at once.
     async fn send(&self, shared: &Shared, events: Vec<Pending>) -> Vec<Pending> {
         if self.config.batching.is_some() {
             let sent = self.batch(&events).await;
@@ -232,12 +234,26 @@ impl Sender {
                 Vec::new()
             };
         }
-        let results = join_all(events.iter().map(|e| self.single(e))).await;
+        let requests: Vec<&[Pending]> = events
+            .chunk_by(same_decision)
+            .flat_map(|run| {
+                // Events that are no decision's are one run each.
+                let split = if run[0].decision == 0 { 1 } else { run.len() };
+                run.chunks(split)
+            })
+            .collect();
+        let results = join_all(requests.iter().map(|request| async move {
+            match request {
+                [event] if !event.what.is_decisions() => self.single(event).await,
+                _ => self.batch(request).await,
+            }
+        }))
+        .await;
         let mut left = Vec::new();
-        for (event, sent) in events.into_iter().zip(results) {
-            shared.record(sent, 1);
+        for (request, sent) in requests.into_iter().zip(results) {
+            shared.record(sent, request.len());
             if matches!(sent, Sent::Failed(_)) {
-                left.push(event);
+                left.extend(request.iter().cloned());
             }
         }
         left

@@ -1,11 +1,10 @@
-//! The impressions a decision queues: what makes an experiment's variations show in VWO's
-//! reports.
+//! What a decision queues: the impressions that make an experiment's variations show in
+//! VWO's reports, or the user counted as evaluated.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::engine::Context;
-use crate::engine::Impression;
-use crate::engine::Model;
+use crate::engine::{Context, Decision, Model, Reason};
 use crate::events::payload::{Pending, What};
 use crate::events::reporter::Reporter;
 
@@ -16,22 +15,52 @@ pub(crate) fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// Queues the impressions a decision made.
-pub(crate) fn queue(reporter: &Reporter, model: &Model, context: &Context, impressions: &[Impression]) {
-    if !reporter.is_enabled() || impressions.is_empty() {
+/// Numbers decisions, so that the impressions of one are sent together.
+static DECISIONS: AtomicU64 = AtomicU64::new(1);
+
+/// Queues what the SDK sends for `decision`: its impressions, or `vwo_feTrackUsage` when it
+/// showed the user nothing and the account counts monthly users (`isMAU`). Nothing for a
+/// user in dev mode with the settings' `devMode` on, but the impressions of holdouts that
+/// hold the user out (the SDK sends those on a path that does not check dev mode).
+pub(crate) fn report(reporter: &Reporter, model: &Model, context: &Context, decision: &Decision) {
+    if !reporter.is_enabled() {
+        return;
+    }
+    let events = &model.events;
+    if events.dev_mode && context.is_dev_mode() && decision.flag.reason() != Reason::InHoldout {
+        return;
+    }
+    let usage = events.usage && !decision.showed && decision.flag.reason() != Reason::InvalidSettings;
+    if decision.impressions.is_empty() && !usage {
         return;
     }
     let at_ms = now_ms();
-    let prefix = &model.events.collection_prefix;
-    reporter.push(impressions.iter().map(|impression| Pending {
-        what: What::Shown {
-            campaign_id: impression.campaign_id.clone(),
-            variation_id: impression.variation_id.clone(),
-            vwo_user_id: impression.vwo_user_id.clone(),
-            feature_id: impression.feature_id.clone(),
-        },
+    let number = DECISIONS.fetch_add(1, Ordering::Relaxed);
+    let pending = |what, decision| Pending {
+        what,
         context: context.clone(),
         at_ms,
-        prefix: prefix.clone(),
-    }));
+        prefix: events.collection_prefix.clone(),
+        web_uuid: events.web_uuids && context.has_web_uuid(),
+        decision,
+    };
+    // The SDK sends the usage event in a request of its own.
+    let usage = usage.then(|| pending(What::Usage, 0));
+    reporter.push(
+        decision
+            .impressions
+            .iter()
+            .map(|impression| {
+                pending(
+                    What::Shown {
+                        campaign_id: impression.campaign_id.clone(),
+                        variation_id: impression.variation_id.clone(),
+                        vwo_user_id: impression.vwo_user_id.clone(),
+                        feature_id: impression.feature_id.clone(),
+                    },
+                    number,
+                )
+            })
+            .chain(usage),
+    );
 }

@@ -4,9 +4,8 @@
 //! a decision queues. Pure: the time and the random number come in as arguments.
 //!
 //! The SDK's quirks are kept, since VWO's collector is built for them: the query string is
-//! joined without encoding (only `visitor_ua` is encoded, with `encodeURIComponent`), a
-//! context without a user agent sends `visitor_ua=undefined`, and `url` is `https` and the
-//! host name with no `://` between them (its `HTTPS_PROTOCOL` is `"https"`).
+//! joined without encoding (only `visitor_ua` is encoded, with `encodeURIComponent`), and a
+//! context without a user agent sends `visitor_ua=undefined`.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -18,7 +17,7 @@ use serde_json::{Map, Value};
 use crate::engine::ReportedId;
 use crate::engine::js::{self, JsJson};
 use crate::engine::user_uuid_in;
-use crate::engine::{Context, USER_ID_KEY, map_weight, value_weight};
+use crate::engine::{Context, USER_ID_KEY, map_weight};
 
 /// The name this project reports where the SDK reports its own (`sn`, `vwo_sdkName`).
 pub const SDK_NAME: &str = "vwo-webhook-rust";
@@ -29,6 +28,8 @@ pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub(crate) const VARIATION_SHOWN: &str = "vwo_variationShown";
 /// `vwo_syncVisitorProp`, the attributes event.
 pub(crate) const SYNC_VISITOR_PROP: &str = "vwo_syncVisitorProp";
+/// `vwo_feTrackUsage`, a decision that showed nothing, for accounts that count monthly users.
+pub(crate) const TRACK_USAGE: &str = "vwo_feTrackUsage";
 
 /// What `encodeURIComponent` leaves as it is: letters, digits and `-_.!~*'()`.
 const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -52,6 +53,11 @@ pub(crate) struct Pending {
     pub(crate) at_ms: u64,
     /// The settings' `collectionPrefix`: a path prefix on VWO's own host.
     pub(crate) prefix: Option<Arc<str>>,
+    /// The context's id is a web UUID the settings let events report as it is.
+    pub(crate) web_uuid: bool,
+    /// The decision whose impressions these are, numbered: sent without batching, one
+    /// decision's impressions go in one request. `0` for any other event.
+    pub(crate) decision: u64,
 }
 
 impl Pending {
@@ -68,10 +74,8 @@ impl Pending {
             + match &self.what {
                 What::Shown { vwo_user_id, .. } => vwo_user_id.as_ref().map_or(0, String::len),
                 What::Track { name, properties } => name.len() + map_weight(properties),
-                What::Attributes {
-                    attributes,
-                    environment,
-                } => map_weight(attributes) + environment.as_deref().map_or(0, value_weight),
+                What::Attributes { attributes } => map_weight(attributes),
+                What::Usage => 0,
             }
     }
 }
@@ -94,11 +98,31 @@ pub(crate) enum What {
         name: Box<str>,
         properties: Box<Map<String, Value>>,
     },
-    /// `vwo_syncVisitorProp` (`setAttribute`), with the settings' own `sdkKey` field.
-    Attributes {
-        attributes: Box<Map<String, Value>>,
-        environment: Option<Box<Value>>,
-    },
+    /// `vwo_syncVisitorProp` (`setAttribute`).
+    Attributes { attributes: Box<Map<String, Value>> },
+    /// `vwo_feTrackUsage`: a decision sent no impression, and the account counts monthly
+    /// users (`isMAU`). The base payload only.
+    Usage,
+}
+
+impl What {
+    /// Whether the SDK sends it with a decision's impressions (`/server-side/batch-events-v2`
+    /// even without batching), not on its own to `/events/t`.
+    pub(crate) fn is_decisions(&self) -> bool {
+        matches!(self, What::Shown { .. } | What::Usage)
+    }
+
+    /// A holdout's impression: it keeps the UUID derived from the id and the event's second
+    /// as its session.
+    fn is_holdouts(&self) -> bool {
+        matches!(
+            self,
+            What::Shown {
+                feature_id: Some(_),
+                ..
+            }
+        )
+    }
 }
 
 /// Who reports: the account and SDK key the events are for, and the host they go to.
@@ -106,8 +130,6 @@ pub(crate) enum What {
 pub(crate) struct Identity {
     pub(crate) account_id: String,
     pub(crate) sdk_key: vwo_webhook_settings::SdkKey,
-    /// The host name (no port) the SDK writes into the `url` parameter.
-    pub(crate) hostname: String,
     /// The account's namespace for user UUIDs (`d.visId`).
     pub(crate) namespace: uuid::Uuid,
 }
@@ -119,6 +141,7 @@ impl Pending {
             What::Shown { .. } => VARIATION_SHOWN,
             What::Track { name, .. } => name,
             What::Attributes { .. } => SYNC_VISITOR_PROP,
+            What::Usage => TRACK_USAGE,
         }
     }
 
@@ -126,7 +149,12 @@ impl Pending {
     pub(crate) fn write_body(&self, identity: &Identity, uuids: &mut Uuids, out: &mut Vec<u8>) {
         let sdk_key = identity.sdk_key.expose_secret();
         let context = &self.context;
-        let uuid = uuids.of(identity, &self.context);
+        let own = !self.what.is_holdouts();
+        let uuid = if self.web_uuid && own {
+            context.id().to_owned()
+        } else {
+            uuids.of(identity, context)
+        };
         let mut props = Props::default();
         props.set("vwo_sdkName", Prop::Text(SDK_NAME));
         props.set("vwo_sdkVersion", Prop::Text(SDK_VERSION));
@@ -179,24 +207,23 @@ impl Pending {
                     props.set(key, Prop::Json(value));
                 }
             }
-            What::Attributes {
-                attributes,
-                environment,
-            } => {
+            What::Attributes { attributes } => {
                 props.set("isCustomEvent", Prop::Bool(true));
-                if let Some(environment) = environment {
-                    props.set("vwo_fs_environment", Prop::Json(environment));
-                }
+                props.set("vwo_fs_environment", Prop::Text(sdk_key));
                 for (key, value) in js::entries(attributes) {
                     visitor.set(key, Prop::Json(value));
                 }
             }
+            What::Usage => {}
         }
         let body = Body {
             d: D {
                 msg_id: format!("{uuid}-{}", self.at_ms),
                 vis_id: &uuid,
-                session_id: self.at_ms.div_ceil(1000),
+                session_id: match context.session_id().filter(|_| own) {
+                    Some(given) => Session::Given(JsJson(given)),
+                    None => Session::At(self.at_ms.div_ceil(1000)),
+                },
                 visitor_ua: context.user_agent().unwrap_or(""),
                 visitor_ip: context.ip_address().unwrap_or(""),
                 event: EventBody {
@@ -212,7 +239,7 @@ impl Pending {
     }
 
     /// The query string of `/events/t` (without `?`), in the SDK's order: `en`, `a`,
-    /// `eTime`, `random`, `p`, `visitor_ua`, `visitor_ip`, `sn`, `sv`, `env`, `url`.
+    /// `eTime`, `random`, `p`, `visitor_ua`, `visitor_ip`, `sn`, `sv`, `env`.
     pub(crate) fn query(&self, identity: &Identity, random: f64) -> String {
         let context = &self.context;
         let user_agent = match context.user_agent() {
@@ -222,14 +249,13 @@ impl Pending {
         let mut query = String::with_capacity(256);
         let _ = write!(
             query,
-            "en={}&a={}&eTime={}&random={}&p=FS&visitor_ua={user_agent}&visitor_ip={}&sn={SDK_NAME}&sv={SDK_VERSION}&env={}&url=https{}/events/t",
+            "en={}&a={}&eTime={}&random={}&p=FS&visitor_ua={user_agent}&visitor_ip={}&sn={SDK_NAME}&sv={SDK_VERSION}&env={}",
             self.name(),
             identity.account_id,
             self.at_ms,
             js::number_to_string(random),
             context.ip_address().unwrap_or(""),
             identity.sdk_key.expose_secret(),
-            identity.hostname,
         );
         query
     }
@@ -306,11 +332,19 @@ struct D<'a> {
     #[serde(rename = "visId")]
     vis_id: &'a str,
     #[serde(rename = "sessionId")]
-    session_id: u64,
+    session_id: Session<'a>,
     visitor_ua: &'a str,
     visitor_ip: &'a str,
     event: EventBody<'a>,
     visitor: VisitorBody<'a>,
+}
+
+/// `sessionId`: the context's, or the second the event happened.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Session<'a> {
+    Given(JsJson<'a>),
+    At(u64),
 }
 
 #[derive(Serialize)]
@@ -375,7 +409,6 @@ mod tests {
         Identity {
             account_id: "123456".into(),
             sdk_key: SdkKey::new("key-1"),
-            hostname: "dev.visualwebsiteoptimizer.com".into(),
             namespace: account_namespace("123456"),
         }
     }
@@ -406,6 +439,8 @@ mod tests {
             context,
             at_ms: 1_700_000_000_123,
             prefix: None,
+            web_uuid: false,
+            decision: 0,
         }
     }
 
@@ -448,6 +483,55 @@ mod tests {
     }
 
     #[test]
+    fn a_web_uuid_and_a_session_are_reported_as_given_but_by_holdouts() {
+        let web_id = "D0123456789ABCDEF0123456789abcdef";
+        let mut event = shown();
+        event.context = Context::new(web_id).expect("context").with_session_id(77);
+        event.web_uuid = true;
+        let body = event.body(&identity());
+        assert_eq!(
+            (&body["d"]["visId"], &body["d"]["sessionId"]),
+            (&json!(web_id), &json!(77))
+        );
+        assert_eq!(body["d"]["msgId"], format!("{web_id}-1700000000123"));
+        // A holdout's impression: the UUID derived from the id, the event's second.
+        event.what = What::Shown {
+            campaign_id: ReportedId::of(&json!(31)),
+            variation_id: ReportedId::of(&json!(2)),
+            vwo_user_id: None,
+            feature_id: Some(ReportedId::of(&json!(4))),
+        };
+        let body = event.body(&identity());
+        assert_eq!(
+            (&body["d"]["visId"], &body["d"]["sessionId"]),
+            (&json!(user_uuid(web_id, "123456")), &json!(1_700_000_001))
+        );
+        // Settings that turn web connectivity off: derived.
+        event.what = What::Usage;
+        event.web_uuid = false;
+        assert_eq!(
+            event.body(&identity())["d"]["visId"],
+            json!(user_uuid(web_id, "123456"))
+        );
+    }
+
+    #[test]
+    fn a_usage_event_carries_the_base_payload_only() {
+        let mut event = shown();
+        event.what = What::Usage;
+        let body = event.body(&identity());
+        assert_eq!(body["d"]["event"]["name"], "vwo_feTrackUsage");
+        assert_eq!(
+            body["d"]["event"]["props"],
+            json!({"vwo_sdkName": SDK_NAME, "vwo_sdkVersion": SDK_VERSION, "vwo_envKey": "key-1"})
+        );
+        assert_eq!(
+            body["d"]["visitor"]["props"],
+            json!({"vwo_fs_environment": "key-1"})
+        );
+    }
+
+    #[test]
     fn the_query_is_joined_as_the_sdk_joins_it() {
         let query = shown().query(&identity(), 0.5);
         assert_eq!(
@@ -455,7 +539,7 @@ mod tests {
             format!(
                 "en=vwo_variationShown&a=123456&eTime=1700000000123&random=0.5&p=FS\
                  &visitor_ua=Mozilla%2F5.0%20(X11)&visitor_ip=1.2.3.4&sn={SDK_NAME}&sv={SDK_VERSION}\
-                 &env=key-1&url=httpsdev.visualwebsiteoptimizer.com/events/t"
+                 &env=key-1"
             )
         );
         let mut anonymous = shown();
@@ -509,10 +593,10 @@ mod tests {
         let mut event = shown();
         event.what = What::Attributes {
             attributes: Box::new(serde_json::from_value(json!({"tier": "gold", "age": 30})).expect("map")),
-            environment: Some(Box::new(json!("settings-key"))),
         };
         let body = event.body(&identity());
-        assert_eq!(body["d"]["event"]["props"]["vwo_fs_environment"], "settings-key");
+        // Node 1.60 reports the SDK key it was given, not the settings' own.
+        assert_eq!(body["d"]["event"]["props"]["vwo_fs_environment"], "key-1");
         let batch: Value = serde_json::from_slice(&batch_body([&event, &event], &identity())).expect("JSON");
         assert_eq!(batch, json!({"ev": [body.clone(), body.clone()]}));
         assert_eq!(

@@ -110,8 +110,9 @@ impl Queue {
         self.events.front().is_some_and(|(n, _)| *n < self.flush_to)
     }
 
-    /// Takes up to `max` events from the front, all with the same collection prefix, and
-    /// holds them until [`Queue::settle`].
+    /// Takes up to `max` events from the front (more where the last one's decision has more
+    /// impressions: those are never split), all with the same collection prefix, and holds
+    /// them until [`Queue::settle`].
     pub(crate) fn take(&mut self, max: usize) -> Vec<Pending> {
         let Some((first, head)) = self.events.front() else {
             return Vec::new();
@@ -119,9 +120,12 @@ impl Queue {
         let prefix = head.prefix.clone();
         self.in_hand = Some(*first);
         let mut taken = Vec::with_capacity(max.min(self.events.len()));
-        while taken.len() < max
-            && let Some((_, event)) = self.events.front()
+        while let Some((_, event)) = self.events.front()
             && event.prefix == prefix
+            && (taken.len() < max
+                || taken
+                    .last()
+                    .is_some_and(|last: &Pending| same_decision(last, event)))
         {
             if let Some((_, event)) = self.pop_front() {
                 taken.push(event);
@@ -166,6 +170,11 @@ impl Queue {
     }
 }
 
+/// Whether `a` and `b` are impressions of one decision.
+pub(crate) fn same_decision(a: &Pending, b: &Pending) -> bool {
+    a.decision != 0 && a.decision == b.decision
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,6 +199,8 @@ mod tests {
             context: Context::new(format!("u{n}")).expect("context"),
             at_ms: n,
             prefix: None,
+            web_uuid: false,
+            decision: 0,
         }
     }
 

@@ -77,10 +77,10 @@ impl Reporter {
             return Err(ConfigError::NoAccountId);
         }
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| ConfigError::NoRuntime)?;
+        config.hostname()?;
         let identity = Identity {
             account_id: config.account_id.clone(),
             sdk_key: config.sdk_key.clone(),
-            hostname: config.hostname()?,
             namespace: crate::engine::account_namespace(&config.account_id),
         };
         let shared = Arc::new(Shared::new(&config));

@@ -102,6 +102,7 @@ impl Run<'_, '_> {
                 outcome
                     .impressions
                     .push(holdout_impression(holdout, feature, false));
+                outcome.replayed += 1;
             }
         }
         if not_in.len() > before && self.access.remembers() {

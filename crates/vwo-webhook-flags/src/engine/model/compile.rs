@@ -79,9 +79,7 @@ fn metric_identifiers<'v>(owners: impl Iterator<Item = &'v Value>) -> std::colle
 
 /// The top-level settings keys this crate follows (long and short names), or knows to have
 /// no bearing on a decision or an event (`sdkMetaInfo`, `pollInterval`: the settings crate's;
-/// `usageStatsAccountId`: usage statistics, which this crate does not send). VWO's
-/// `devMode`, `isMAU` and `isWebConnectivityEnabled` are not followed yet, so they are
-/// reported with the keys it does not know.
+/// `usageStatsAccountId`: usage statistics, which this crate does not send).
 const FOLLOWED_KEYS: &[&str] = &[
     "version",
     "v",
@@ -99,6 +97,9 @@ const FOLLOWED_KEYS: &[&str] = &[
     "cG",
     "holdouts",
     "collectionPrefix",
+    "isWebConnectivityEnabled",
+    "isMAU",
+    "devMode",
     "sdkMetaInfo",
     "pollInterval",
     "usageStatsAccountId",
@@ -292,11 +293,13 @@ impl Model {
             .collect();
         let events = EventSettings {
             metrics: metric_identifiers(feature_values.iter().chain(holdout_values)),
-            sdk_key: either(settings, "sK", "sdkKey").cloned(),
             collection_prefix: match settings.get("collectionPrefix") {
                 Some(Value::String(prefix)) if !prefix.is_empty() => Some(Arc::from(prefix.as_str())),
                 _ => None,
             },
+            web_uuids: settings.get("isWebConnectivityEnabled") != Some(&Value::Bool(false)),
+            usage: settings.get("isMAU") == Some(&Value::Bool(true)),
+            dev_mode: settings.get("devMode") == Some(&Value::Bool(true)),
         };
         compiling.problems.unknown_keys = settings
             .keys()
