@@ -416,7 +416,7 @@ fn decide_direct(
         Err(Miss(_)) => Decision {
             flag: Flag::invalid_settings(),
             impressions: Default::default(),
-            showed: false,
+            replayed: 0,
             trace: Vec::new(),
         },
     }

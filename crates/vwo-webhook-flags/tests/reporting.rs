@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
-use vwo_webhook_flags::{Batching, Context, Flags, Reporter, ReportingConfig};
+use vwo_webhook_flags::{Batching, Context, Flags, Reason, Reporter, ReportingConfig};
 use vwo_webhook_settings::SdkKey;
 
 use collector::{Collector, Reply};
@@ -224,6 +224,55 @@ async fn an_account_that_counts_monthly_users_is_told_of_decisions_that_showed_n
         assert_eq!(event["d"]["event"]["name"], "vwo_feTrackUsage");
         assert_eq!(event["d"]["sessionId"], 42);
     }
+}
+
+#[tokio::test]
+async fn a_stored_decision_reports_a_holdout_added_since_on_its_own_and_counts_as_showing_nothing() {
+    let collector = Collector::start().await;
+    let reporter = Reporter::start(config(&collector.url()).unbatched()).expect("reporter");
+    let mut settings = json!({
+        "version": 1, "accountId": 123456, "isMAU": true,
+        "features": [{"id": 1, "key": "checkout", "name": "checkout", "status": "ON", "type": "FEATURE_FLAG",
+                      "metrics": [], "rules": [{"type": "FLAG_TESTING", "ruleKey": "ab", "campaignId": 7}]}],
+        "campaigns": [{"id": 7, "key": "checkout_ab", "name": "ab", "type": "FLAG_TESTING", "status": "RUNNING",
+                       "percentTraffic": 100, "segments": {},
+                       "variations": [{"id": 1, "name": "v1", "weight": 100, "segments": {}, "variables": []}]}],
+    });
+    let flags = Flags::builder()
+        .reporter(reporter.clone())
+        .storage(std::sync::Arc::new(vwo_webhook_flags::MemoryStorage::new()))
+        .document(&settings)
+        .build();
+    let user = Context::new("user-1").expect("context");
+    assert!(flags.get_flag("checkout", &user).is_enabled());
+    flushed(&reporter).await;
+    assert_eq!(collector.requests().len(), 1, "the experiment's impression");
+    settings["holdouts"] = json!([{"id": 31, "name": "h", "segments": {}, "percentTraffic": 0,
+                                   "isGlobal": true, "featureIds": [], "metrics": []}]);
+    flags.install_document(&settings);
+    let flag = flags.get_flag("checkout", &user);
+    assert_eq!(flag.reason(), Reason::Stored);
+    flushed(&reporter).await;
+    let requests = collector.requests();
+    let names: BTreeSet<String> = requests[1..]
+        .iter()
+        .map(|r| {
+            let events = r.body["ev"].as_array().expect("batch requests");
+            assert_eq!(events.len(), 1, "each in a request of its own: {events:?}");
+            format!(
+                "{} {}",
+                events[0]["d"]["event"]["name"].as_str().unwrap_or(""),
+                events[0]["d"]["event"]["props"]["id"]
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        BTreeSet::from([
+            "vwo_variationShown 31".to_owned(),
+            "vwo_feTrackUsage null".to_owned()
+        ])
+    );
 }
 
 #[tokio::test]

@@ -33,10 +33,10 @@ use holdouts::same_id;
 pub(crate) struct Decision {
     pub(crate) flag: Flag,
     pub(crate) impressions: Impressions,
-    /// Whether the decision showed the user something of its own (`isVariationShownFired`):
-    /// an impression other than those of holdouts added after a stored decision. Without
-    /// one, an account that counts monthly users is sent `vwo_feTrackUsage`.
-    pub(crate) showed: bool,
+    /// How many of the impressions, at the front, are of holdouts added after a stored
+    /// decision: the SDK sends them in a request of their own, and they do not count as the
+    /// decision showing the user something (`isVariationShownFired`).
+    pub(crate) replayed: usize,
     /// Which rules were tried and which check failed; empty unless traced.
     pub(crate) trace: Vec<String>,
 }
@@ -62,7 +62,7 @@ pub(crate) fn decide(
     Run::new(model, context, storage, lists, trace).get_flag(feature_key, &mut outcome)?;
     Ok(Decision {
         flag: flag_of(&outcome),
-        showed: outcome.impressions.len() > outcome.replayed,
+        replayed: outcome.replayed,
         impressions: outcome.impressions,
         trace: outcome.trace,
     })

@@ -30,12 +30,15 @@ pub(crate) fn report(reporter: &Reporter, model: &Model, context: &Context, deci
     if events.dev_mode && context.is_dev_mode() && decision.flag.reason() != Reason::InHoldout {
         return;
     }
-    let usage = events.usage && !decision.showed && decision.flag.reason() != Reason::InvalidSettings;
+    let replayed = decision.replayed.min(decision.impressions.len());
+    let showed = decision.impressions.len() > replayed;
+    let usage = events.usage && !showed && decision.flag.reason() != Reason::InvalidSettings;
     if decision.impressions.is_empty() && !usage {
         return;
     }
     let at_ms = now_ms();
-    let number = DECISIONS.fetch_add(1, Ordering::Relaxed);
+    // The replayed impressions and the decision's own are sent as two requests.
+    let number = DECISIONS.fetch_add(2, Ordering::Relaxed);
     let pending = |what, decision| Pending {
         what,
         context: context.clone(),
@@ -50,7 +53,8 @@ pub(crate) fn report(reporter: &Reporter, model: &Model, context: &Context, deci
         decision
             .impressions
             .iter()
-            .map(|impression| {
+            .enumerate()
+            .map(|(index, impression)| {
                 pending(
                     What::Shown {
                         campaign_id: impression.campaign_id.clone(),
@@ -58,7 +62,7 @@ pub(crate) fn report(reporter: &Reporter, model: &Model, context: &Context, deci
                         vwo_user_id: impression.vwo_user_id.clone(),
                         feature_id: impression.feature_id.clone(),
                     },
-                    number,
+                    number + u64::from(index >= replayed),
                 )
             })
             .chain(usage),
