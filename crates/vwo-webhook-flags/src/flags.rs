@@ -1,7 +1,7 @@
 //! The handle a service keeps: the compiled settings behind an `ArcSwap`, rebuilt when the
 //! settings store installs a new snapshot, read without a lock by every decision.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
@@ -379,6 +379,36 @@ impl Flags {
                 }
             }
         }
+    }
+
+    /// Every feature's decision for the user, by key, reporting nothing: to bootstrap a front
+    /// end, which may never show most of these flags (report the ones shown with
+    /// [`Flags::get_flag`]). Counted, and sticky decisions stored, as `get_flag` does. With an
+    /// async storage configured every flag answers [`Reason::StorageNeedsAsync`](crate::Reason::StorageNeedsAsync).
+    pub fn all_flags(&self, context: &Context) -> BTreeMap<String, Flag> {
+        let Some(compiled) = self.current() else {
+            return BTreeMap::new();
+        };
+        let storage = self.storage_now();
+        compiled
+            .model
+            .feature_keys()
+            .map(|key| {
+                let flag = match storage {
+                    Some(storage) => {
+                        decide_direct(&compiled, key, context, storage, &*self.gateway, false).flag
+                    }
+                    None => Flag::storage_needs_async(),
+                };
+                meter::record_decision(&flag);
+                (key.to_owned(), flag)
+            })
+            .collect()
+    }
+
+    /// The id the settings give the feature `key`, if they define it.
+    pub(crate) fn feature_id(&self, key: &str) -> Option<Value> {
+        self.current()?.model.feature_id(key).cloned()
     }
 
     /// What every answered decision does, sync or async: it is counted, and its impressions

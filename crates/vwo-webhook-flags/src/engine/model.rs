@@ -333,6 +333,20 @@ impl Model {
     pub(crate) fn feature_count(&self) -> usize {
         self.features.len()
     }
+
+    /// Each feature key once, in the settings' order (the first feature of each key decides).
+    pub(crate) fn feature_keys(&self) -> impl Iterator<Item = &str> {
+        self.features
+            .iter()
+            .enumerate()
+            .filter(|(index, feature)| self.first_feature.get(&*feature.key) == Some(index))
+            .map(|(_, feature)| &*feature.key)
+    }
+
+    /// The id of the feature with `key`.
+    pub(crate) fn feature_id(&self, key: &str) -> Option<&Value> {
+        self.feature(key).map(|feature| &feature.id)
+    }
 }
 
 /// `x[key]` for an object or an array.
