@@ -171,4 +171,37 @@ async fn the_provider_answers_through_the_openfeature_client() {
         late.expect_err("not ready").code,
         EvaluationErrorCode::ProviderNotReady
     );
+
+    // Built from a client: its decisions call the client's hook, once per resolve.
+    let origin =
+        vwo_webhook_testkit::Origin::start(&serde_json::to_string(&settings()).expect("JSON"), "\"v1\"")
+            .await
+            .expect("origin");
+    let hooked = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&hooked);
+    let vwo = vwo_webhook_flags::Client::builder("12345", vwo_webhook_flags::SdkKey::new("of-key"))
+        .base_url(origin.base_url())
+        .events_off()
+        .on_decision(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        })
+        .build()
+        .await
+        .expect("a client");
+    let client = provide(VwoProvider::from_client(&vwo)).await;
+    let color = client
+        .get_string_value("feature1", Some(&user(Some("string"))), None)
+        .await
+        .expect("string");
+    assert_eq!(
+        color,
+        vwo.get_flag("feature1", &Context::new("user_id").expect("id"))
+            .string_variable("string", "-")
+    );
+    assert_eq!(
+        hooked.load(Ordering::SeqCst),
+        2,
+        "one hook call for the resolve, one for the direct call"
+    );
+    vwo.close().await;
 }

@@ -14,6 +14,7 @@ use open_feature::{
 };
 use serde_json::{Map, Value};
 
+use crate::Client;
 use crate::engine::{Context, Flag, Reason};
 use crate::flags::Flags;
 
@@ -35,6 +36,8 @@ pub const PROVIDER_NAME: &str = "vwo-webhook-flags";
 #[derive(Debug, Clone)]
 pub struct VwoProvider {
     flags: Arc<Flags>,
+    /// The client the provider was built from: its decisions call the client's hooks.
+    client: Option<Client>,
     metadata: ProviderMetadata,
     initialization_timeout: Duration,
 }
@@ -49,8 +52,18 @@ impl VwoProvider {
     pub fn new(flags: Arc<Flags>) -> Self {
         Self {
             flags,
+            client: None,
             metadata: ProviderMetadata::new(PROVIDER_NAME),
             initialization_timeout: DEFAULT_INITIALIZATION_TIMEOUT,
+        }
+    }
+
+    /// A provider deciding through `client`: on its settings, reported, and calling its
+    /// decision hooks.
+    pub fn from_client(client: &Client) -> Self {
+        Self {
+            client: Some(client.clone()),
+            ..Self::new(Arc::clone(client.flags()))
         }
     }
 
@@ -98,7 +111,10 @@ impl VwoProvider {
         if let Some(ip_address) = ip_address {
             vwo = vwo.with_ip_address(ip_address);
         }
-        let flag = self.flags.get_flag_async(flag_key, &vwo).await;
+        let flag = match &self.client {
+            Some(client) => client.get_flag_async(flag_key, &vwo).await,
+            None => self.flags.get_flag_async(flag_key, &vwo).await,
+        };
         match flag.reason() {
             Reason::NoSettings => Err(error(
                 EvaluationErrorCode::ProviderNotReady,
