@@ -222,9 +222,19 @@ impl Flags {
     }
 
     /// Decides on `document` (a validated settings file), with no storage, gateway or
-    /// reporting.
+    /// reporting. It is not checked: [`Flags::from_valid_document`] checks it first.
     pub fn from_document(document: &Value) -> Self {
         Self::builder().document(document).build()
+    }
+
+    /// [`Flags::from_document`] for a document that may not be VWO's settings (a file written
+    /// by hand, a test's): checked first by the validator the settings backend runs on every
+    /// fetch (the SDK's own schema), so a typo is an error that names the field instead of a
+    /// flag that is silently off.
+    pub fn from_valid_document(document: &Value) -> Result<Self, vwo_webhook_settings::ValidationError> {
+        let mut checked = document.clone();
+        vwo_webhook_settings::validate(&mut checked, vwo_webhook_settings::Check::Fetch)?;
+        Ok(Self::from_document(&checked))
     }
 
     /// Compiles `document` and makes it current.

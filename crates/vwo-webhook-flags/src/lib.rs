@@ -26,7 +26,7 @@ pub use flags::{Explanation, Flags, FlagsBuilder, Gateway, NoGateway};
 #[cfg(feature = "openfeature")]
 pub use openfeature::{DEFAULT_INITIALIZATION_TIMEOUT, PROVIDER_NAME, VwoProvider};
 pub use storage::{AsyncStorage, BoxFuture, MemoryStorage, NoStorage, Storage, StoredDecision};
-pub use test_data::{TestData, TestFlag};
+pub use test_data::{TestData, TestFlag, TestVariation};
 pub use tracking::EventError;
 /// The credentials and the webhook's parts a [`Client`] is built with, so that this crate
 /// alone builds one.

@@ -1,5 +1,6 @@
 //! Flags for a service's own unit tests, without hand-written VWO settings: each flag on or
-//! off, with its variables, written as a settings file VWO's SDKs accept.
+//! off, rolled out to a share of users or to those a custom variable names, A/B tested, with
+//! its variables, written as a settings file VWO's SDKs accept.
 
 use serde_json::{Map, Value, json};
 
@@ -8,16 +9,27 @@ use crate::flags::Flags;
 /// Flags for unit tests: a valid VWO settings file built from a few lines.
 ///
 /// ```
-/// use vwo_webhook_flags::{Context, TestData, TestFlag};
+/// use vwo_webhook_flags::{Context, TestData, TestFlag, TestVariation};
 ///
-/// let flags = TestData::new()
+/// let data = TestData::new()
 ///     .flag("new_checkout", TestFlag::on().variable("button_color", "green"))
 ///     .flag("dark_mode", TestFlag::off())
-///     .flags();
+///     .flag("beta", TestFlag::on().when("plan", "pro"))
+///     .flag("pricing", TestFlag::on().variable("price", 10).ab_test([
+///         TestVariation::new("control", 50.0),
+///         TestVariation::new("higher", 50.0).variable("price", 12),
+///     ]));
+/// let flags = data.flags();
 /// let user = Context::new("user-1")?;
 /// assert!(flags.get_flag("new_checkout", &user).is_enabled());
 /// assert_eq!(flags.get_flag("new_checkout", &user).string_variable("button_color", "blue"), "green");
 /// assert!(!flags.get_flag("dark_mode", &user).is_enabled());
+/// assert!(!flags.get_flag("beta", &user).is_enabled());
+/// assert!(flags.get_flag("beta", &user.clone().with_custom_variable("plan", "pro")).is_enabled());
+///
+/// // Flip a flag while the test runs.
+/// data.flag("dark_mode", TestFlag::on()).update(&flags);
+/// assert!(flags.get_flag("dark_mode", &user).is_enabled());
 /// # Ok::<(), vwo_webhook_flags::ContextError>(())
 /// ```
 #[derive(Debug, Clone, Default)]
@@ -25,11 +37,42 @@ pub struct TestData {
     flags: Vec<(String, TestFlag)>,
 }
 
-/// One flag of [`TestData`]: on for every user (a rollout to all) with its variables, or off.
+/// One flag of [`TestData`]: off, or on for the users its rollout takes (every user by
+/// default), with its variables, and optionally A/B tested among those users.
 #[derive(Debug, Clone)]
 pub struct TestFlag {
     on: bool,
     variables: Vec<(String, Value)>,
+    percent: u8,
+    when: Vec<(String, String)>,
+    variations: Vec<TestVariation>,
+}
+
+/// A variation of a [`TestFlag`]'s A/B test: its name, its share of the tested users, and the
+/// variables it changes.
+#[derive(Debug, Clone)]
+pub struct TestVariation {
+    name: String,
+    weight: f64,
+    variables: Vec<(String, Value)>,
+}
+
+impl TestVariation {
+    /// A variation named `name` taking `weight` (a percentage) of the tested users.
+    pub fn new(name: impl Into<String>, weight: f64) -> Self {
+        Self {
+            name: name.into(),
+            weight,
+            variables: Vec::new(),
+        }
+    }
+
+    /// Sets the flag's variable `key` to `value` in this variation (the others keep the flag's
+    /// value).
+    pub fn variable(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.variables.push((key.into(), value.into()));
+        self
+    }
 }
 
 impl TestFlag {
@@ -38,6 +81,9 @@ impl TestFlag {
         Self {
             on: true,
             variables: Vec::new(),
+            percent: 100,
+            when: Vec::new(),
+            variations: Vec::new(),
         }
     }
 
@@ -45,7 +91,7 @@ impl TestFlag {
     pub fn off() -> Self {
         Self {
             on: false,
-            variables: Vec::new(),
+            ..Self::on()
         }
     }
 
@@ -54,6 +100,26 @@ impl TestFlag {
     /// variables reach a decision, as in VWO.
     pub fn variable(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         self.variables.push((key.into(), value.into()));
+        self
+    }
+
+    /// Rolls the flag out to `percent` of users (at most 100), bucketed by user id as VWO
+    /// buckets them.
+    pub fn rollout_percent(mut self, percent: u8) -> Self {
+        self.percent = percent.min(100);
+        self
+    }
+
+    /// Rolls the flag out only to users whose custom variable `name` is `value` (several
+    /// calls: all of them).
+    pub fn when(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.when.push((name.into(), value.into()));
+        self
+    }
+
+    /// A/B tests `variations` among the users the rollout takes, by their weights.
+    pub fn ab_test(mut self, variations: impl IntoIterator<Item = TestVariation>) -> Self {
+        self.variations = variations.into_iter().collect();
         self
     }
 }
@@ -73,7 +139,7 @@ impl TestData {
     }
 
     /// The settings file: account 123456, a feature per flag, and for an on flag a rollout
-    /// campaign whose one variation holds the variables.
+    /// campaign whose one variation holds the variables, then its A/B test, if any.
     pub fn document(&self) -> Value {
         let mut features = Vec::new();
         let mut campaigns = Vec::new();
@@ -81,31 +147,51 @@ impl TestData {
             let id = index + 1;
             let mut rules = Vec::new();
             if flag.on {
+                let rollout_id = id * 10 + 1;
                 let rule_key = "testDataRollout";
-                let variables: Vec<Value> = flag
-                    .variables
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (name, value))| {
-                        json!({"id": i + 1, "key": name, "type": kind(value), "value": value})
-                    })
-                    .collect();
                 campaigns.push(json!({
-                    "id": id,
+                    "id": rollout_id,
                     "key": format!("{key}_{rule_key}"),
                     "name": format!("{key}_{rule_key}"),
                     "type": "FLAG_ROLLOUT",
                     "status": "RUNNING",
+                    "percentTraffic": 100,
                     "isForcedVariationEnabled": false,
                     "segments": {},
+                    // A rollout's share and audience are its one variation's, as VWO writes them.
                     "variations": [{
-                        "id": 1, "name": "Rollout", "weight": 100, "segments": {},
-                        "variables": variables,
+                        "id": 1, "name": "Rollout", "weight": flag.percent, "segments": segments(&flag.when),
+                        "variables": variables(&flag.variables, &[]),
                     }],
                 }));
-                rules.push(
-                    json!({"campaignId": id, "variationId": 1, "ruleKey": rule_key, "type": "FLAG_ROLLOUT"}),
-                );
+                rules.push(json!({"campaignId": rollout_id, "variationId": 1, "ruleKey": rule_key, "type": "FLAG_ROLLOUT"}));
+                if !flag.variations.is_empty() {
+                    let test_id = id * 10 + 2;
+                    let rule_key = "testDataTest";
+                    let variations: Vec<Value> = flag
+                        .variations
+                        .iter()
+                        .enumerate()
+                        .map(|(i, variation)| {
+                            json!({
+                                "id": i + 1, "name": variation.name, "weight": variation.weight, "segments": {},
+                                "variables": variables(&flag.variables, &variation.variables),
+                            })
+                        })
+                        .collect();
+                    campaigns.push(json!({
+                        "id": test_id,
+                        "key": format!("{key}_{rule_key}"),
+                        "name": format!("{key}_{rule_key}"),
+                        "type": "FLAG_TESTING",
+                        "status": "RUNNING",
+                        "percentTraffic": 100,
+                        "isForcedVariationEnabled": false,
+                        "segments": {},
+                        "variations": variations,
+                    }));
+                    rules.push(json!({"campaignId": test_id, "ruleKey": rule_key, "type": "FLAG_TESTING"}));
+                }
             }
             features.push(json!({
                 "id": id,
@@ -131,6 +217,38 @@ impl TestData {
     pub fn flags(&self) -> Flags {
         Flags::from_document(&self.document())
     }
+
+    /// Makes `flags` decide on this data from now on: a test flips a flag while it runs.
+    pub fn update(&self, flags: &Flags) {
+        flags.install_document(&self.document());
+    }
+}
+
+/// The rollout's segments: every custom variable named equal to its value.
+fn segments(when: &[(String, String)]) -> Value {
+    if when.is_empty() {
+        return json!({});
+    }
+    let all: Vec<Value> = when
+        .iter()
+        .map(|(name, value)| json!({"or": [{"custom_variable": {name.as_str(): value}}]}))
+        .collect();
+    json!({"and": all})
+}
+
+/// A variation's variables: the flag's, with `changed` values in place of its own.
+fn variables(flag: &[(String, Value)], changed: &[(String, Value)]) -> Vec<Value> {
+    flag.iter()
+        .enumerate()
+        .map(|(i, (name, value))| {
+            let value = changed
+                .iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map_or(value, |(_, v)| v);
+            json!({"id": i + 1, "key": name, "type": kind(value), "value": value})
+        })
+        .collect()
 }
 
 /// A variable's VWO type, from its value.
@@ -141,5 +259,72 @@ fn kind(value: &Value) -> &'static str {
         Value::Number(_) => "double",
         Value::String(_) => "string",
         Value::Null | Value::Array(_) | Value::Object(_) => "json",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Context;
+
+    fn sample() -> TestData {
+        TestData::new()
+            .flag("on", TestFlag::on().variable("n", 1).variable("s", "x"))
+            .flag("off", TestFlag::off().variable("n", 2))
+            .flag("half", TestFlag::on().rollout_percent(50))
+            .flag("pro", TestFlag::on().when("plan", "pro").when("seats", "10"))
+            .flag(
+                "ab",
+                TestFlag::on().variable("color", "blue").ab_test([
+                    TestVariation::new("control", 25.0),
+                    TestVariation::new("green", 75.0).variable("color", "green"),
+                ]),
+            )
+    }
+
+    #[test]
+    fn every_document_passes_the_settings_validator() {
+        let mut document = sample().document();
+        vwo_webhook_settings::validate(&mut document, vwo_webhook_settings::Check::Fetch)
+            .expect("valid settings");
+        assert!(Flags::from_valid_document(&sample().document()).is_ok());
+        let mut typo = sample().document();
+        typo["features"][0]["rules"] = json!("testDataRollout");
+        let error = Flags::from_valid_document(&typo).expect_err("rules must be a list");
+        assert!(error.to_string().contains("rules"), "{error}");
+    }
+
+    #[test]
+    fn a_rollout_percent_takes_about_that_share_and_an_ab_test_splits_by_weight() {
+        let flags = sample().flags();
+        let users: Vec<Context> = (0..2_000)
+            .map(|n| Context::new(format!("user-{n}")).expect("context"))
+            .collect();
+        let half = users
+            .iter()
+            .filter(|u| flags.get_flag("half", u).is_enabled())
+            .count();
+        assert!((850..1_150).contains(&half), "{half} of 2,000");
+        let green = users
+            .iter()
+            .filter(|u| flags.get_flag("ab", u).string_variable("color", "") == "green")
+            .count();
+        assert!((1_400..1_600).contains(&green), "{green} of 2,000");
+    }
+
+    #[test]
+    fn a_custom_variable_condition_needs_every_value() {
+        let flags = sample().flags();
+        let user = Context::new("u").expect("context");
+        let both = user
+            .clone()
+            .with_custom_variable("plan", "pro")
+            .with_custom_variable("seats", "10");
+        assert!(flags.get_flag("pro", &both).is_enabled());
+        assert!(
+            !flags
+                .get_flag("pro", &user.with_custom_variable("plan", "pro"))
+                .is_enabled()
+        );
     }
 }

@@ -452,3 +452,88 @@ fn every_decision_is_the_python_sdks() {
         assert_identical(node.decisions, &node.differences);
     }
 }
+
+/// `TestData`'s documents (flags on and off, partial rollouts, custom variable conditions,
+/// A/B tests by weight) decided by the Python SDK: what a service's unit tests decide on is
+/// what VWO's SDKs would decide on the same file.
+#[test]
+fn test_data_decides_as_the_python_sdk() {
+    use vwo_webhook_flags::{TestData, TestFlag, TestVariation};
+    let Some(python) = python::install() else {
+        return;
+    };
+    let seed = seed(20_261_207);
+    let mut rng = Rng::with_seed(seed);
+    let mut groups = Vec::new();
+    for index in 0..40 {
+        let mut data = TestData::new();
+        for flag in 0..rng.usize(1..4) {
+            let mut test_flag = if rng.u8(0..5) == 0 {
+                TestFlag::off()
+            } else {
+                TestFlag::on()
+            };
+            test_flag = test_flag
+                .variable("color", "blue")
+                .variable("size", rng.i32(1..10));
+            if rng.bool() {
+                test_flag = test_flag.rollout_percent(rng.u8(0..=100));
+            }
+            if rng.u8(0..3) == 0 {
+                test_flag = test_flag.when("plan", ["pro", "free"][rng.usize(0..2)]);
+            }
+            if rng.bool() {
+                let weight = f64::from(rng.u8(0..=100));
+                test_flag = test_flag.ab_test([
+                    TestVariation::new("control", weight),
+                    TestVariation::new("green", 100.0 - weight).variable("color", "green"),
+                ]);
+            }
+            data = data.flag(format!("flag{flag}"), test_flag);
+        }
+        let settings = data.document();
+        let keys = feature_keys(&settings);
+        let cases = (0..100)
+            .map(|n| {
+                let mut context = json!({"id": format!("user-{}", rng.u32(..))});
+                if n % 2 == 0 {
+                    let plan = ["pro", "free", "team"][rng.usize(0..3)];
+                    context["customVariables"] = json!({ "plan": plan });
+                }
+                (keys[rng.usize(0..keys.len())].clone(), context)
+            })
+            .collect();
+        groups.push(Group {
+            name: format!("test-data-{index}"),
+            settings,
+            cases,
+            storage: false,
+        });
+    }
+    let input = json!({ "groups": oracle_groups(&groups) });
+    let venv = python.parent().and_then(Path::parent).expect("the virtualenv");
+    let output = ask(
+        &venv.join(format!("test-data-input-{seed}.json")),
+        &input,
+        |file| python::run(&python, "flags.py", &[file]),
+    );
+    let Compared {
+        decisions,
+        enabled,
+        experiments,
+        differences,
+        ..
+    } = compare(&groups, &output["flags"]);
+    eprintln!(
+        "{} {}: {decisions} decisions on TestData's documents ({enabled} enabled, {experiments} by an \
+         A/B test), {} differ",
+        python::SDK,
+        python::SDK_VERSION,
+        differences.len()
+    );
+    assert!(
+        enabled > decisions / 4 && experiments > 200,
+        "a corpus the SDK answers nearly always the same way proves little"
+    );
+    assert_identical(decisions, &differences);
+}
