@@ -58,3 +58,42 @@ pub struct SettingsGuide;
 #[cfg(doctest)]
 #[doc = include_str!("../docs/flags.md")]
 pub struct FlagsGuide;
+
+/// Handles whose drop stops work are `#[must_use]`: ignoring one fails under
+/// `deny(unused_must_use)` (each `compile_fail` block), keeping it compiles (the block after).
+///
+/// The safety-net poll:
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// fn demo(settings: vwo_webhook_settings::VwoSettings, receiver: vwo_webhook::Receiver) {
+///     settings.start(receiver.coordinator());
+/// }
+/// ```
+///
+/// ```
+/// #![deny(unused_must_use)]
+/// fn demo(settings: vwo_webhook_settings::VwoSettings, receiver: vwo_webhook::Receiver) {
+///     let _poll = settings.start(receiver.coordinator());
+/// }
+/// ```
+///
+/// The client:
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// fn demo() {
+///     use vwo_webhook_flags::{Client, SdkKey};
+///     Client::builder("123456", SdkKey::new("key")).build_in_background().expect("a client");
+/// }
+/// ```
+///
+/// ```
+/// #![deny(unused_must_use)]
+/// fn demo() {
+///     use vwo_webhook_flags::{Client, SdkKey};
+///     let _client = Client::builder("123456", SdkKey::new("key")).build_in_background().expect("a client");
+/// }
+/// ```
+#[cfg(doctest)]
+pub struct MustUseHandles;
