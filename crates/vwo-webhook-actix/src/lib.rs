@@ -121,6 +121,10 @@ impl HeaderLookup for ActixHeaders<'_> {
     fn header(&self, name: &str) -> Option<&[u8]> {
         self.0.get(name).map(|value| value.as_bytes())
     }
+
+    fn is_repeated(&self, name: &str) -> bool {
+        self.0.get_all(name).nth(1).is_some()
+    }
 }
 
 /// The request's payload, read by the core if its checks get that far.

@@ -64,10 +64,12 @@ impl Harness for ActixExtractor {
 
 vwo_webhook_conformance::conformance_suite!(actix_service => Actix, limits {
     expect_continue_oversized_is_413: "actix-web's HttpServer answers 100 Continue before routing (actix-http's default ExpectHandler); the 413 follows it",
+    malformed_chunk_size_is_refused: "actix-http closes the connection on a chunk size it cannot parse without writing the answer (no status reaches the client); no refresh starts and the server keeps serving",
 });
 
 vwo_webhook_conformance::conformance_suite!(actix_extractor => ActixExtractor, limits {
     expect_continue_oversized_is_413: "actix-web's HttpServer answers 100 Continue before routing (actix-http's default ExpectHandler); the 413 follows it",
+    malformed_chunk_size_is_refused: "actix-http closes the connection on a chunk size it cannot parse without writing the answer (no status reaches the client); no refresh starts and the server keeps serving",
 });
 
 #[test]

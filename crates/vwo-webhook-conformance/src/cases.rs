@@ -108,6 +108,7 @@ async fn send(server: &Server, request: &Request) -> Response {
 mod auth;
 mod body;
 mod edge;
+mod hostile;
 mod method;
 mod refresh;
 mod shape;
@@ -115,6 +116,7 @@ mod shape;
 pub use auth::*;
 pub use body::*;
 pub use edge::*;
+pub use hostile::*;
 pub use method::*;
 pub use refresh::*;
 pub use shape::*;

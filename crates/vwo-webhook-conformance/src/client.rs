@@ -33,6 +33,8 @@ enum Body {
     Chunked(Vec<u8>, usize, bool),
     /// A declared `Content-Length` of which only the given first bytes are sent.
     Truncated(u64, Vec<u8>),
+    /// Sent as given, framed by the headers the caller set (a hostile client's framing).
+    Framed(Vec<u8>),
 }
 
 /// What came back.
@@ -64,6 +66,7 @@ impl std::fmt::Debug for Request {
             Body::Chunked(body, _, true) => format!("{} bytes chunked", body.len()),
             Body::Chunked(body, _, false) => format!("{} bytes chunked, unterminated", body.len()),
             Body::Truncated(length, sent) => format!("{} of {length} declared bytes", sent.len()),
+            Body::Framed(body) => format!("{} bytes framed by the caller", body.len()),
         };
         write!(f, "{} {} {headers:?} body: {body}", self.method, self.path)
     }
@@ -121,9 +124,18 @@ impl Request {
     /// like a client whose upload is still on its way.
     pub fn declared_length(mut self, length: u64) -> Self {
         let sent = match std::mem::replace(&mut self.body, Body::Full(Vec::new())) {
-            Body::Full(body) | Body::Chunked(body, ..) | Body::Truncated(_, body) => body,
+            Body::Full(body) | Body::Chunked(body, ..) | Body::Truncated(_, body) | Body::Framed(body) => {
+                body
+            }
         };
         self.body = Body::Truncated(length, sent);
+        self
+    }
+
+    /// Sends `bytes` as the body exactly as given, with no framing header of the client's
+    /// own: the caller sets `Content-Length` and `Transfer-Encoding` (both, or odd ones).
+    pub fn framed(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.body = Body::Framed(bytes.into());
         self
     }
 
@@ -150,6 +162,7 @@ impl Request {
             Body::Full(body) => head.push_str(&format!("content-length: {}\r\n", body.len())),
             Body::Chunked(..) => head.push_str("transfer-encoding: chunked\r\n"),
             Body::Truncated(length, _) => head.push_str(&format!("content-length: {length}\r\n")),
+            Body::Framed(_) => {}
         }
         head.push_str("\r\n");
         head.into_bytes()
@@ -183,7 +196,9 @@ impl Request {
         let write = async move {
             writer.write_all(&head).await?;
             match body {
-                Body::Full(body) | Body::Truncated(_, body) => writer.write_all(&body).await?,
+                Body::Full(body) | Body::Truncated(_, body) | Body::Framed(body) => {
+                    writer.write_all(&body).await?
+                }
                 Body::Chunked(body, size, terminated) => {
                     for chunk in body.chunks(size) {
                         writer
@@ -324,7 +339,7 @@ impl Request {
             }
             raw.drain(..used);
             let body = match &self.body {
-                Body::Full(body) | Body::Truncated(_, body) => body.clone(),
+                Body::Full(body) | Body::Truncated(_, body) | Body::Framed(body) => body.clone(),
                 Body::Chunked(..) => return Err("send a whole body after 100 Continue".to_owned()),
             };
             stream.write_all(&body).await.map_err(|e| format!("write: {e}"))?;

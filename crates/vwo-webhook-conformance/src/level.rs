@@ -46,6 +46,18 @@ pub const HARDENING: &[(&str, &str)] = &[
         "stalled_after_first_byte_times_out",
         "VWO sends whole bodies; a client that stops after one byte only holds a connection until a timeout frees it",
     ),
+    (
+        "content_length_with_chunked_is_not_smuggled",
+        "VWO frames a body one way; a length beside chunked encoding is how a client smuggles a request past a proxy",
+    ),
+    (
+        "odd_chunk_encodings_are_read",
+        "VWO does not send chunk extensions, padded sizes or trailers; a client that does is still owed a correct reading",
+    ),
+    (
+        "malformed_chunk_size_is_refused",
+        "VWO sends valid framing; a broken chunk size is a hostile or broken client, refused without a refresh",
+    ),
 ];
 
 impl Level {

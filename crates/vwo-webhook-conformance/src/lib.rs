@@ -78,6 +78,11 @@ macro_rules! for_each_case {
                 stalled_after_first_byte_times_out,
                 stalled_chunked_body_times_out,
                 refusal_mid_body_closes,
+                // hostile
+                duplicate_secret_header_is_refused,
+                content_length_with_chunked_is_not_smuggled,
+                odd_chunk_encodings_are_read,
+                malformed_chunk_size_is_refused,
             }
         }
     };
@@ -162,10 +167,10 @@ mod tests {
     #[test]
     fn catalog_has_every_case_once() {
         let mut names = super::CASES.to_vec();
-        assert_eq!(names.len(), 40);
+        assert_eq!(names.len(), 44);
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), 40, "duplicate case names");
+        assert_eq!(names.len(), 44, "duplicate case names");
     }
 
     #[test]

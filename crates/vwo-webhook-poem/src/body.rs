@@ -12,6 +12,10 @@ impl HeaderLookup for PoemHeaders<'_> {
     fn header(&self, name: &str) -> Option<&[u8]> {
         self.0.get(name).map(|value| value.as_bytes())
     }
+
+    fn is_repeated(&self, name: &str) -> bool {
+        self.0.get_all(name).iter().nth(1).is_some()
+    }
 }
 
 /// Reads `body` into memory, refusing it as soon as it exceeds `limit` bytes.

@@ -215,6 +215,10 @@ impl HeaderLookup for RocketHeaders<'_, '_> {
     fn header(&self, name: &str) -> Option<&[u8]> {
         self.0.get_one(name).map(str::as_bytes)
     }
+
+    fn is_repeated(&self, name: &str) -> bool {
+        self.0.get(name).nth(1).is_some()
+    }
 }
 
 /// Reads at most `limit` bytes and refuses a body that had more (rocket would cut it silently).

@@ -63,6 +63,10 @@ impl HeaderLookup for HttpHeaders<'_> {
     fn header(&self, name: &str) -> Option<&[u8]> {
         self.0.get(name).map(HeaderValue::as_bytes)
     }
+
+    fn is_repeated(&self, name: &str) -> bool {
+        self.0.get_all(name).iter().nth(1).is_some()
+    }
 }
 
 /// Reads `body` into memory, refusing it as soon as it exceeds `limit` bytes.

@@ -335,6 +335,10 @@ impl<H: HeaderLookup + ?Sized> HeaderLookup for Headers<'_, H> {
     fn header(&self, name: &str) -> Option<&[u8]> {
         self.0.header(name)
     }
+
+    fn is_repeated(&self, name: &str) -> bool {
+        self.0.is_repeated(name)
+    }
 }
 
 #[cfg(test)]

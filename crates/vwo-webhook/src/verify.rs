@@ -16,6 +16,14 @@ pub trait HeaderLookup {
     /// The first value of the header `name` (passed in lowercase). Implementations must
     /// match header names case-insensitively, as HTTP requires.
     fn header(&self, name: &str) -> Option<&[u8]>;
+
+    /// Whether the header `name` was sent more than once. A credential sent twice is
+    /// ambiguous (which one did a proxy add?), so verifiers refuse it. The default, for a
+    /// lookup that cannot tell, is `false`: then the first value is checked.
+    fn is_repeated(&self, name: &str) -> bool {
+        let _ = name;
+        false
+    }
 }
 
 impl HeaderLookup for [(&str, &[u8])] {
@@ -24,11 +32,22 @@ impl HeaderLookup for [(&str, &[u8])] {
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
             .map(|(_, value)| *value)
     }
+
+    fn is_repeated(&self, name: &str) -> bool {
+        self.iter()
+            .filter(|(key, _)| key.eq_ignore_ascii_case(name))
+            .nth(1)
+            .is_some()
+    }
 }
 
 impl<const N: usize> HeaderLookup for [(&str, &[u8]); N] {
     fn header(&self, name: &str) -> Option<&[u8]> {
         self.as_slice().header(name)
+    }
+
+    fn is_repeated(&self, name: &str) -> bool {
+        self.as_slice().is_repeated(name)
     }
 }
 
@@ -156,11 +175,17 @@ impl SharedKey {
     }
 }
 
-/// The value of credential header `name`: absent and empty are both refusals.
+/// The value of credential header `name`: absent, empty and repeated are all refusals.
 pub(crate) fn credential<'h>(
     headers: &'h dyn HeaderLookup,
     name: &HeaderName,
 ) -> Result<&'h [u8], VerifyError> {
+    if headers.is_repeated(name) {
+        return Err(VerifyError::Malformed {
+            header: name.clone(),
+            reason: Cow::Borrowed("sent more than once"),
+        });
+    }
     match headers.header(name) {
         None => Err(VerifyError::MissingHeader(name.clone())),
         Some([]) => Err(VerifyError::EmptyHeader(name.clone())),
@@ -204,6 +229,22 @@ mod tests {
 
     fn verifier() -> SharedKey {
         SharedKey::new(Keyring::from_comma_separated("s3cret,n3xt").expect("secrets"))
+    }
+
+    #[test]
+    fn a_credential_sent_twice_is_refused_whichever_comes_first() {
+        let v = verifier();
+        for pair in [
+            [("x-vwo-auth", &b"s3cret"[..]), ("X-Vwo-Auth", &b"wrong"[..])],
+            [("x-vwo-auth", &b"wrong"[..]), ("x-vwo-auth", &b"s3cret"[..])],
+            [("x-vwo-auth", &b"s3cret"[..]), ("x-vwo-auth", &b"s3cret"[..])],
+        ] {
+            let error = v.verify(&pair, b"").expect_err("ambiguous");
+            assert_eq!(
+                error.to_string(),
+                "header `x-vwo-auth` is malformed: sent more than once"
+            );
+        }
     }
 
     #[test]
