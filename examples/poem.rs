@@ -55,14 +55,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         admin_listener.local_addr()?,
         &path,
     );
-    // poem keeps an idle connection forever unless told otherwise.
-    let idle = std::time::Duration::from_secs(10);
+    // poem keeps an idle connection forever, and a trickling one too, unless told otherwise:
+    // each request head within 10 s, and no connection idle for longer.
+    let timeout = vwo_webhook_poem::DEFAULT_HEAD_TIMEOUT;
+    let guarded = |listener| -> std::io::Result<_> {
+        Ok(vwo_webhook_poem::head_timeout(
+            TcpAcceptor::from_tokio(listener)?,
+            timeout,
+        ))
+    };
     tokio::try_join!(
-        poem::Server::new_with_acceptor(TcpAcceptor::from_tokio(listener)?)
-            .idle_timeout(idle)
+        poem::Server::new_with_acceptor(guarded(listener)?)
+            .idle_timeout(timeout)
             .run_with_graceful_shutdown(app, shutdown_signal(), None),
-        poem::Server::new_with_acceptor(TcpAcceptor::from_tokio(admin_listener)?)
-            .idle_timeout(idle)
+        poem::Server::new_with_acceptor(guarded(admin_listener)?)
+            .idle_timeout(timeout)
             .run_with_graceful_shutdown(admin, shutdown_signal(), None),
     )?;
     started.finish().await;

@@ -7,7 +7,11 @@ use vwo_webhook::Receiver;
 use vwo_webhook_actix::{Webhook, WebhookResponse};
 use vwo_webhook_conformance::{HEALTH_BODY, HEALTH_PATH, Harness, Server};
 
-/// Serves an app with `GET /health` and whatever `mount` adds, on its own actix system.
+/// The header timeout the harness serves with (short, so the suite's idle case is quick).
+const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Serves an app with `GET /health` and whatever `mount` adds, on its own actix system, with
+/// actix's head and keep-alive timeouts set (as docs/adapters/actix.md says).
 fn serve<M>(receiver: Receiver, mount: M) -> Server
 where
     M: Fn(&mut ServiceConfig, &Receiver) + Clone + Send + 'static,
@@ -23,6 +27,8 @@ where
                     .configure(move |config| mount(config, &receiver))
             })
             .workers(2)
+            .client_request_timeout(HEADER_TIMEOUT)
+            .keep_alive(HEADER_TIMEOUT)
             .disable_signals()
             .shutdown_timeout(0)
             .listen(listener)
@@ -39,6 +45,8 @@ where
 struct Actix;
 
 impl Harness for Actix {
+    const HEADER_TIMEOUT: Option<std::time::Duration> = Some(HEADER_TIMEOUT);
+
     fn serve(receiver: Receiver) -> Server {
         serve(receiver, |config, receiver| {
             config.service(vwo_webhook_actix::service(receiver.clone()));
@@ -53,6 +61,8 @@ async fn hook(webhook: Webhook) -> WebhookResponse {
 }
 
 impl Harness for ActixExtractor {
+    const HEADER_TIMEOUT: Option<std::time::Duration> = Some(HEADER_TIMEOUT);
+
     fn serve(receiver: Receiver) -> Server {
         serve(receiver, |config, receiver| {
             config

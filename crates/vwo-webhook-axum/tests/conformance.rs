@@ -7,15 +7,24 @@ use vwo_webhook::Receiver;
 use vwo_webhook_axum::{Webhook, WebhookResponse};
 use vwo_webhook_conformance::{HEALTH_BODY, HEALTH_PATH, Harness, Server};
 
+/// The header timeout the harness serves with (short, so the suite's idle case is quick).
+const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Serves `app` as the adapter's guide says: `vwo_webhook_axum::serve`, which closes idle and
+/// trickling connections.
 fn serve(app: Router) -> Server {
     Server::spawn_tokio(move |listener| async move {
-        let _ = axum::serve(listener, app).await;
+        let _ = vwo_webhook_axum::serve(listener, app)
+            .header_timeout(HEADER_TIMEOUT)
+            .await;
     })
 }
 
 struct Axum;
 
 impl Harness for Axum {
+    const HEADER_TIMEOUT: Option<std::time::Duration> = Some(HEADER_TIMEOUT);
+
     fn serve(receiver: Receiver) -> Server {
         serve(
             Router::new()
@@ -32,6 +41,8 @@ async fn hook(webhook: Webhook) -> WebhookResponse {
 }
 
 impl Harness for AxumExtractor {
+    const HEADER_TIMEOUT: Option<std::time::Duration> = Some(HEADER_TIMEOUT);
+
     fn serve(receiver: Receiver) -> Server {
         let path = receiver.path().to_owned();
         serve(

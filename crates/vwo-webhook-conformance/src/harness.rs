@@ -23,6 +23,12 @@ pub trait Harness {
     ///
     /// Returns once the server accepts connections; dropping the [`Server`] stops it.
     fn serve(receiver: Receiver) -> Server;
+
+    /// How long the server that [`Harness::serve`] starts lets a connection take to send a
+    /// request's head, idle or trickling, before closing it: the timeout the adapter's guide
+    /// tells users to set (the suite's harnesses set a short one). `None`: the framework
+    /// cannot close such connections.
+    const HEADER_TIMEOUT: Option<std::time::Duration> = None;
 }
 
 /// A running server; stops on drop.

@@ -58,6 +58,10 @@ pub const HARDENING: &[(&str, &str)] = &[
         "malformed_chunk_size_is_refused",
         "VWO sends valid framing; a broken chunk size is a hostile or broken client, refused without a refresh",
     ),
+    (
+        "idle_and_trickling_connections_are_closed",
+        "VWO opens a connection to deliver and sends its request at once; only a hostile client holds connections idle or trickles its head",
+    ),
 ];
 
 impl Level {

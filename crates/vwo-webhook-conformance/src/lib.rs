@@ -83,6 +83,7 @@ macro_rules! for_each_case {
                 content_length_with_chunked_is_not_smuggled,
                 odd_chunk_encodings_are_read,
                 malformed_chunk_size_is_refused,
+                idle_and_trickling_connections_are_closed,
             }
         }
     };
@@ -167,10 +168,10 @@ mod tests {
     #[test]
     fn catalog_has_every_case_once() {
         let mut names = super::CASES.to_vec();
-        assert_eq!(names.len(), 44);
+        assert_eq!(names.len(), 45);
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), 44, "duplicate case names");
+        assert_eq!(names.len(), 45, "duplicate case names");
     }
 
     #[test]

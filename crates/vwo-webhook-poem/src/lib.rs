@@ -12,6 +12,7 @@
 mod body;
 mod endpoint;
 mod extract;
+mod head_timeout;
 mod probes;
 mod response;
 
@@ -22,5 +23,6 @@ pub use vwo_webhook::prelude::*;
 
 pub use endpoint::{WebhookEndpoint, endpoint, mount};
 pub use extract::{Webhook, WebhookRejection};
+pub use head_timeout::{DEFAULT_HEAD_TIMEOUT, HeadGuarded, HeadTimeout, head_timeout};
 pub use probes::{ProbesEndpoint, mount_probes};
 pub use response::WebhookResponse;

@@ -7,6 +7,11 @@ use vwo_webhook::Receiver;
 use vwo_webhook_conformance::{HEALTH_BODY, HEALTH_PATH, Harness, Server};
 use vwo_webhook_poem::{Webhook, WebhookResponse};
 
+/// The idle timeout the harness serves with (short, so the suite's idle case is quick).
+const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Serves `app` with the adapter's head timeout and poem's idle timeout (as
+/// docs/adapters/poem.md says).
 fn serve<E>(app: E) -> Server
 where
     E: IntoEndpoint,
@@ -15,7 +20,11 @@ where
     let app = app.into_endpoint().boxed();
     Server::spawn_tokio(move |listener| async move {
         let acceptor = TcpAcceptor::from_tokio(listener).expect("acceptor");
-        let _ = poem::Server::new_with_acceptor(acceptor).run(app).await;
+        let acceptor = vwo_webhook_poem::head_timeout(acceptor, HEADER_TIMEOUT);
+        let _ = poem::Server::new_with_acceptor(acceptor)
+            .idle_timeout(HEADER_TIMEOUT)
+            .run(app)
+            .await;
     })
 }
 
@@ -27,6 +36,8 @@ fn health() -> &'static str {
 struct Poem;
 
 impl Harness for Poem {
+    const HEADER_TIMEOUT: Option<std::time::Duration> = Some(HEADER_TIMEOUT);
+
     fn serve(receiver: Receiver) -> Server {
         serve(vwo_webhook_poem::mount(
             Route::new().at(HEALTH_PATH, get(health)),
@@ -43,6 +54,8 @@ async fn hook(webhook: Webhook) -> WebhookResponse {
 struct PoemExtractor;
 
 impl Harness for PoemExtractor {
+    const HEADER_TIMEOUT: Option<std::time::Duration> = Some(HEADER_TIMEOUT);
+
     fn serve(receiver: Receiver) -> Server {
         let path = receiver.path().to_owned();
         serve(

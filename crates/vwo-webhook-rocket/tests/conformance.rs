@@ -78,5 +78,6 @@ fn probes_answer_beside_the_application() {
 vwo_webhook_conformance::conformance_suite!(rocket_fairing => Rocket, limits {
     rejects_huge_declared_length_without_reading: "rocket 0.5 reads up to 14 body bytes of every request before routing (Rocket::preprocess_request peeks for a _method form field): with none sent, no route runs",
     expect_continue_oversized_is_413: "the same peek makes hyper send 100 Continue before any route runs",
+    idle_and_trickling_connections_are_closed: "rocket 0.5 binds its own listener and turns hyper's header read timeout off (Rocket::serve sets header_read_timeout(None)), and its keep_alive only applies between requests: an idle or trickling connection is never closed (mitigation: a reverse proxy's header timeout, see docs/adapters/rocket.md)",
     stalled_after_first_byte_times_out: "the same peek waits for 14 body bytes before any route runs, with no timeout of rocket's own: a body stalled before its 14th byte is never seen by the receiver's body timeout (mitigation: a reverse proxy's body timeout, see docs/adapters/rocket.md)",
 });

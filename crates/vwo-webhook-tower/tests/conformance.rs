@@ -27,7 +27,11 @@ async fn app(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infall
     Ok(response)
 }
 
-/// Serves `service` on bare hyper, one connection per task.
+/// The header timeout the harness serves with (short, so the suite's idle case is quick).
+const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Serves `service` on bare hyper, one connection per task, with hyper's header read timeout
+/// (as docs/adapters/tower.md says to set it).
 fn serve<S>(service: S) -> Server
 where
     S: tower::Service<
@@ -47,6 +51,8 @@ where
             let service = TowerToHyperService::new(service.clone());
             tokio::spawn(async move {
                 let _ = http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(HEADER_TIMEOUT)
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
             });
@@ -55,6 +61,8 @@ where
 }
 
 impl Harness for Tower {
+    const HEADER_TIMEOUT: Option<std::time::Duration> = Some(HEADER_TIMEOUT);
+
     fn serve(receiver: Receiver) -> Server {
         serve(
             ServiceBuilder::new()

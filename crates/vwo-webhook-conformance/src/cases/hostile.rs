@@ -115,3 +115,115 @@ pub fn malformed_chunk_size_is_refused<H: Harness>() {
         still_serving(&server).await;
     });
 }
+
+/// How many idle connections the idle case opens (each is a file descriptor on both sides; a
+/// test binary runs two columns at once).
+const IDLE_CONNECTIONS: usize = 1_000;
+
+/// Connections that never send a byte, and heads sent a byte at a time, are closed once the
+/// harness's header timeout passes (with a margin), while the application keeps answering:
+/// otherwise a few hundred such clients take a service's file descriptors.
+pub fn idle_and_trickling_connections_are_closed<H: Harness>() {
+    let Some(timeout) = H::HEADER_TIMEOUT else {
+        panic!("the harness sets no header timeout: idle and trickling connections are never closed");
+    };
+    let patience = timeout * 3 + Duration::from_secs(2);
+    let backend = TestBackend::counting();
+    let server = secured::<H>(&backend);
+    block_on(async {
+        let mut idle = Vec::with_capacity(IDLE_CONNECTIONS);
+        for _ in 0..IDLE_CONNECTIONS {
+            idle.push(
+                tokio::net::TcpStream::connect(server.addr())
+                    .await
+                    .expect("connect"),
+            );
+        }
+        let trickling: Vec<_> = (0..5)
+            .map(|_| tokio::spawn(trickle(server.addr(), patience)))
+            .collect();
+        // The application answers while they hold their connections.
+        still_serving(&server).await;
+        let waits: Vec<_> = idle
+            .into_iter()
+            .map(|mut stream| tokio::spawn(async move { until_closed(&mut stream, patience).await }))
+            .collect();
+        let mut open = 0;
+        for wait in waits {
+            if !wait.await.expect("a wait") {
+                open += 1;
+            }
+        }
+        assert_eq!(
+            open, 0,
+            "{open} of {IDLE_CONNECTIONS} idle connections still open {patience:?} after connecting (header timeout {timeout:?})"
+        );
+        for task in trickling {
+            assert!(
+                task.await.expect("the trickling client"),
+                "a head sent a byte at a time was not cut off within {patience:?}"
+            );
+        }
+        still_serving(&server).await;
+        assert_eq!(backend.started(), 0, "no refresh");
+    });
+}
+
+/// Reads until the server closes `stream` (EOF or reset): whether it did within `patience`.
+async fn until_closed(stream: &mut tokio::net::TcpStream, patience: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 512];
+    tokio::time::timeout(patience, async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await
+    .is_ok()
+}
+
+/// Sends a delivery's head a byte every 50 ms: whether the server cut it off (closed the
+/// connection, or answered and closed) within `patience`.
+async fn trickle(addr: std::net::SocketAddr, patience: Duration) -> bool {
+    use tokio::io::AsyncWriteExt;
+    let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await else {
+        return false;
+    };
+    let head = format!("POST {DEFAULT_PATH} HTTP/1.1\r\nhost: 127.0.0.1\r\nx-padding: ");
+    if stream.write_all(head.as_bytes()).await.is_err() {
+        return true;
+    }
+    let started = std::time::Instant::now();
+    let (mut reader, mut writer) = stream.into_split();
+    let writing = async {
+        while started.elapsed() < patience {
+            if writer.write_all(b"a").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Still accepted after the patience: never cut off.
+        std::future::pending::<()>().await;
+    };
+    let reading = async {
+        use tokio::io::AsyncReadExt;
+        let mut buf = [0u8; 512];
+        loop {
+            match reader.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    };
+    tokio::time::timeout(patience, async {
+        tokio::select! {
+            () = writing => {}
+            () = reading => {}
+        }
+    })
+    .await
+    .is_ok()
+}
