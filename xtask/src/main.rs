@@ -9,7 +9,9 @@
 //! - `bench`: runs the benchmarks (criterion's, the burst and adapter tables of
 //!   `tests/benches`, the flags table); `bench adapters` only the adapter-overhead table;
 //!   `bench replicas` only the fleet on Redis (fetches per burst, time until every replica
-//!   serves a change); `bench flags` only `get_flag` beside the Node SDK's `getFlag`.
+//!   serves a change); `bench flags` only `get_flag` beside the Node SDK's `getFlag`;
+//!   `bench memory` the live heap of a 16 MB settings file installed 20 times (`--check`
+//!   fails past its bound or on growth).
 //! - `bench --check`: the speed guards: every probe of `tests/benches/guard.rs` counted by
 //!   callgrind and compared with `xtask/guard-baselines.txt`; fails on a growth over 5%.
 //!   `bench --update-baselines` rewrites the baselines from a run (commit it with the reason).
@@ -26,7 +28,7 @@ mod guard;
 use std::collections::BTreeMap;
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask conformance [--url URL --secret S [--body-limit BYTES] [--strict]] | cargo xtask package | cargo xtask bench [adapters | replicas | flags | --check | --update-baselines] | cargo xtask soak [--minutes N]";
+const USAGE: &str = "usage: cargo xtask conformance [--url URL --secret S [--body-limit BYTES] [--strict]] | cargo xtask package | cargo xtask bench [adapters | replicas | flags | memory [--check] | --check | --update-baselines] | cargo xtask soak [--minutes N]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -44,6 +46,22 @@ fn main() -> ExitCode {
                 "--bench",
                 &args[1],
             ])),
+        Some("bench") if args.get(1).is_some_and(|a| a == "memory") => {
+            let mut command = cargo();
+            command.args([
+                "bench",
+                "--locked",
+                "--profile",
+                "guard",
+                "-p",
+                "vwo-webhook-tests",
+                "--bench",
+                "memory",
+                "--",
+            ]);
+            command.args(&args[2..]);
+            run(&mut command)
+        }
         Some("bench") if args.get(1).is_some_and(|a| a == "--check") => guard::run(false),
         Some("bench") if args.get(1).is_some_and(|a| a == "--update-baselines") => guard::run(true),
         Some("bench") if args.get(1).is_some_and(|a| a == "flags") => {
