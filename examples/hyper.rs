@@ -71,7 +71,10 @@ where
         };
         let service = TowerToHyperService::new(service.clone());
         tokio::spawn(async move {
+            // hyper closes nothing on its own: each request head within 10 s, idle or trickling.
             if let Err(error) = http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(std::time::Duration::from_secs(10))
                 .serve_connection(TokioIo::new(stream), service)
                 .await
             {

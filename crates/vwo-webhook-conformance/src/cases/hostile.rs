@@ -118,7 +118,7 @@ pub fn malformed_chunk_size_is_refused<H: Harness>() {
 
 /// How many idle connections the idle case opens at most: each is a file descriptor on both
 /// sides, in one process, and a test binary runs two columns at once.
-const IDLE_CONNECTIONS: usize = 1_000;
+const IDLE_CONNECTIONS: usize = 2_000;
 
 /// [`IDLE_CONNECTIONS`], or fewer where the process may open fewer files (a shell's soft limit
 /// is often 1,024): an eighth of the limit leaves room for both sides of two columns and the
