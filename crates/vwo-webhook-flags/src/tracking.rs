@@ -35,7 +35,7 @@ fn pending(what: What, context: &Context, model: Option<&Model>) -> Pending {
         at_ms: now_ms(),
         prefix: model.and_then(|m| m.events.collection_prefix.clone()),
         web_uuid: model.is_some_and(|m| m.events.web_uuids) && context.has_web_uuid(),
-        decision: 0,
+        continues: false,
     }
 }
 

@@ -234,14 +234,7 @@ impl Sender {
                 Vec::new()
             };
         }
-        let requests: Vec<&[Pending]> = events
-            .chunk_by(same_decision)
-            .flat_map(|run| {
-                // Events that are no decision's are one run each.
-                let split = if run[0].decision == 0 { 1 } else { run.len() };
-                run.chunks(split)
-            })
-            .collect();
+        let requests: Vec<&[Pending]> = events.chunk_by(same_decision).collect();
         let results = join_all(requests.iter().map(|request| async move {
             match request {
                 [event] if !event.what.is_decisions() => self.single(event).await,

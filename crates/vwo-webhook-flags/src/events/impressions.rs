@@ -1,7 +1,6 @@
 //! What a decision queues: the impressions that make an experiment's variations show in
 //! VWO's reports, or the user counted as evaluated.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::engine::{Context, Decision, Model, Reason};
@@ -14,9 +13,6 @@ pub(crate) fn now_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
-
-/// Numbers decisions, so that the impressions of one are sent together.
-static DECISIONS: AtomicU64 = AtomicU64::new(1);
 
 /// Queues what the SDK sends for `decision`: its impressions, or `vwo_feTrackUsage` when it
 /// showed the user nothing and the account counts monthly users (`isMAU`). Nothing for a
@@ -37,18 +33,17 @@ pub(crate) fn report(reporter: &Reporter, model: &Model, context: &Context, deci
         return;
     }
     let at_ms = now_ms();
-    // The replayed impressions and the decision's own are sent as two requests.
-    let number = DECISIONS.fetch_add(2, Ordering::Relaxed);
-    let pending = |what, decision| Pending {
+    let web_uuid = events.web_uuids && context.has_web_uuid();
+    let pending = |what, continues| Pending {
         what,
         context: context.clone(),
         at_ms,
         prefix: events.collection_prefix.clone(),
-        web_uuid: events.web_uuids && context.has_web_uuid(),
-        decision,
+        web_uuid,
+        continues,
     };
     // The SDK sends the usage event in a request of its own.
-    let usage = usage.then(|| pending(What::Usage, 0));
+    let usage = usage.then(|| pending(What::Usage, false));
     reporter.push(
         decision
             .impressions
@@ -62,7 +57,8 @@ pub(crate) fn report(reporter: &Reporter, model: &Model, context: &Context, deci
                         vwo_user_id: impression.vwo_user_id.clone(),
                         feature_id: impression.feature_id.clone(),
                     },
-                    number + u64::from(index >= replayed),
+                    // The replayed impressions and the decision's own go as two requests.
+                    index != 0 && index != replayed,
                 )
             })
             .chain(usage),

@@ -55,9 +55,10 @@ pub(crate) struct Pending {
     pub(crate) prefix: Option<Arc<str>>,
     /// The context's id is a web UUID the settings let events report as it is.
     pub(crate) web_uuid: bool,
-    /// The decision whose impressions these are, numbered: sent without batching, one
-    /// decision's impressions go in one request. `0` for any other event.
-    pub(crate) decision: u64,
+    /// Whether it continues the request of the event queued just before it: sent without
+    /// batching, one decision's impressions go in one request. Events queued together under
+    /// one lock are adjacent in the queue, so a flag is enough (no decision number).
+    pub(crate) continues: bool,
 }
 
 impl Pending {
@@ -440,7 +441,7 @@ mod tests {
             at_ms: 1_700_000_000_123,
             prefix: None,
             web_uuid: false,
-            decision: 0,
+            continues: false,
         }
     }
 

@@ -170,9 +170,9 @@ impl Queue {
     }
 }
 
-/// Whether `a` and `b` are impressions of one decision.
-pub(crate) fn same_decision(a: &Pending, b: &Pending) -> bool {
-    a.decision != 0 && a.decision == b.decision
+/// Whether `b`, queued right after `a`, goes in the same request (impressions of one decision).
+pub(crate) fn same_decision(_: &Pending, b: &Pending) -> bool {
+    b.continues
 }
 
 #[cfg(test)]
@@ -200,7 +200,7 @@ mod tests {
             at_ms: n,
             prefix: None,
             web_uuid: false,
-            decision: 0,
+            continues: false,
         }
     }
 
