@@ -8,7 +8,8 @@
 use std::sync::Arc;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, http::StatusCode, web};
-use vwo_webhook_examples::{Example, METRICS_PATH};
+use vwo_webhook::Probes;
+use vwo_webhook_examples::{Example, METRICS_PATH, Metrics};
 use vwo_webhook_flags::Flags;
 
 /// `GET /flags/{feature}?user=ID&...`
@@ -25,10 +26,17 @@ async fn flag(
 
 #[actix_web::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let started = Example::start()?;
-    let path = started.receiver.path().to_owned();
-    let (receiver, probes, metrics) = (started.receiver.clone(), started.probes(), started.metrics()?);
-    let flags = web::Data::new(Arc::clone(&started.flags));
+    vwo_webhook_examples::init_tracing();
+    // The examples' environment; without credentials, an offline demo origin.
+    let example = Example::from_env()?;
+    // The client: settings fetched (waited for here), kept fresh by the webhook and a poll,
+    // decisions reported to VWO.
+    let client = example.client_builder()?.build().await?;
+    let receiver = client.receiver().ok_or("no webhook secret")?.clone();
+    let path = receiver.path().to_owned();
+    let probes = Probes::shared(client.settings_store());
+    let metrics = Metrics::install(client.settings_store())?;
+    let flags = web::Data::new(Arc::clone(client.flags()));
     let public = HttpServer::new(move || {
         App::new()
             .route(
@@ -37,7 +45,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             )
             .service(vwo_webhook_actix::service(receiver.clone()))
     })
-    .bind(started.example.addr)?;
+    .bind(example.addr)?;
     let admin = HttpServer::new(move || {
         let metrics = metrics.clone();
         App::new()
@@ -57,12 +65,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .route("/flags/{feature}", web::get().to(flag))
     })
     .workers(1)
-    .bind(started.example.admin_addr)?;
+    .bind(example.admin_addr)?;
     if let (Some(addr), Some(admin_addr)) = (public.addrs().first(), admin.addrs().first()) {
-        started.example.announce("actix-web", *addr, *admin_addr, &path);
+        example.announce("actix-web", *addr, *admin_addr, &path);
     }
     // actix-web stops gracefully on Ctrl-C by itself, both servers.
     tokio::try_join!(public.run(), admin.run())?;
-    started.finish().await;
+    client.close().await; // sends the events still queued
     Ok(())
 }

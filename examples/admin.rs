@@ -7,14 +7,16 @@
 use axum::Router;
 use axum::routing::get;
 
-use crate::{METRICS_PATH, Started};
+use crate::METRICS_PATH;
 
-/// The internal endpoints as one axum router (what the axum example and the replicas serve on
+/// The internal endpoints of a client, as one axum router (what the axum example serves on
 /// the admin address).
-pub fn router(started: &Started) -> Result<Router, Box<dyn std::error::Error>> {
-    let metrics = started.metrics()?;
+pub fn router_of(client: &vwo_webhook_flags::Client) -> Result<Router, Box<dyn std::error::Error>> {
+    let metrics = crate::Metrics::install(client.settings_store())?;
     Ok(Router::new()
         .route(METRICS_PATH, get(move || async move { metrics.render() }))
-        .merge(vwo_webhook_axum::probes(started.probes()))
-        .merge(crate::flags::router(started.flags.clone())))
+        .merge(vwo_webhook_axum::probes(vwo_webhook::Probes::shared(
+            client.settings_store(),
+        )))
+        .merge(crate::flags::router(std::sync::Arc::clone(client.flags()))))
 }

@@ -11,18 +11,25 @@ use vwo_webhook_examples::{Example, shutdown_signal};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let started = Example::start()?;
-    let path = started.receiver.path().to_owned();
+    vwo_webhook_examples::init_tracing();
+    // The examples' environment (VWO_ACCOUNT_ID, VWO_SDK_KEY, VWO_WEBHOOK_SECRET, ...); without
+    // credentials, an offline demo origin serving a bundled settings file.
+    let example = Example::from_env()?;
+    // The client: settings fetched (waited for here), kept fresh by the webhook and a poll,
+    // decisions reported to VWO.
+    let client = example.client_builder()?.build().await?;
+    let receiver = client.receiver().ok_or("no webhook secret")?.clone();
+    let path = receiver.path().to_owned();
     let app = Router::new()
         .route(
             "/",
             get(|| async { "an application with a VWO webhook at /vwo-webhook\n" }),
         )
-        .merge(vwo_webhook_axum::router(started.receiver.clone()));
-    let admin = vwo_webhook_examples::admin::router(&started)?;
-    let listener = tokio::net::TcpListener::bind(started.example.addr).await?;
-    let admin_listener = tokio::net::TcpListener::bind(started.example.admin_addr).await?;
-    started.example.announce(
+        .merge(vwo_webhook_axum::router(receiver));
+    let admin = vwo_webhook_examples::admin::router_of(&client)?;
+    let listener = tokio::net::TcpListener::bind(example.addr).await?;
+    let admin_listener = tokio::net::TcpListener::bind(example.admin_addr).await?;
+    example.announce(
         "axum",
         listener.local_addr()?,
         admin_listener.local_addr()?,
@@ -33,6 +40,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         vwo_webhook_axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()),
         vwo_webhook_axum::serve(admin_listener, admin).with_graceful_shutdown(shutdown_signal()),
     )?;
-    started.finish().await;
+    client.close().await; // sends the events still queued
     Ok(())
 }

@@ -18,7 +18,7 @@ use hyper_util::service::TowerToHyperService;
 use tower::ServiceBuilder;
 use vwo_webhook_examples::{Example, METRICS_PATH, Metrics, shutdown_signal};
 use vwo_webhook_flags::Flags;
-use vwo_webhook_tower::{ServeProbesLayer, WebhookLayer};
+use vwo_webhook_tower::{Probes, ServeProbesLayer, WebhookLayer};
 
 /// The internal endpoints besides the probes: metrics and flag decisions.
 async fn admin(
@@ -86,15 +86,21 @@ where
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let started = Example::start()?;
-    let (example, metrics) = (&started.example, Arc::new(started.metrics()?));
-    let flags = Arc::clone(&started.flags);
-    let path = started.receiver.path().to_owned();
+    vwo_webhook_examples::init_tracing();
+    // The examples' environment; without credentials, an offline demo origin.
+    let example = Example::from_env()?;
+    // The client: settings fetched (waited for here), kept fresh by the webhook and a poll,
+    // decisions reported to VWO.
+    let client = example.client_builder()?.build().await?;
+    let receiver = client.receiver().ok_or("no webhook secret")?.clone();
+    let metrics = Arc::new(Metrics::install(client.settings_store())?);
+    let flags = Arc::clone(client.flags());
+    let path = receiver.path().to_owned();
     let public = ServiceBuilder::new()
-        .layer(WebhookLayer::new(started.receiver.clone()))
+        .layer(WebhookLayer::new(receiver))
         .service(tower::service_fn(app));
     let internal = ServiceBuilder::new()
-        .layer(ServeProbesLayer::new(started.probes()))
+        .layer(ServeProbesLayer::new(Probes::shared(client.settings_store())))
         .service(tower::service_fn(move |request| {
             admin(request, Arc::clone(&metrics), Arc::clone(&flags))
         }));
@@ -107,6 +113,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         &path,
     );
     tokio::try_join!(serve(listener, public), serve(admin_listener, internal))?;
-    started.finish().await;
+    client.close().await; // sends the events still queued
     Ok(())
 }

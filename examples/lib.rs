@@ -1,4 +1,7 @@
-//! What every example shares: the environment contract and the settings backend.
+//! What every example shares, all of it demo-only: the environment contract (with a generated
+//! secret and an offline demo origin when nothing is configured), a [`ClientBuilder`] for it
+//! ([`Example::client_builder`]), the printing; each example's `main` shows the wiring itself
+//! (the client, the receiver mounted, the internal endpoints).
 //!
 //! - `VWO_WEBHOOK_ADDR`: where the webhook listens (default `127.0.0.1:4000`): the public
 //!   address VWO must reach.
@@ -13,7 +16,7 @@
 //! - `VWO_SETTINGS_CACHE`: a file for the on-disk copy of the settings.
 //!
 //! Every example serves, on the admin address, the probes (`GET /ready`, `/live`,
-//! `/settings/status`: [`Started::probes`]), Prometheus text at `GET /metrics`
+//! `/settings/status`), Prometheus text at `GET /metrics`
 //! ([`Metrics`]), and flag decisions on the live settings at `GET /flags/{feature}?user=ID`
 //! ([`flags`]); the public address serves the webhook alone (and the application's routes).
 // The examples' whole job is to tell a person what to run next.
@@ -30,8 +33,8 @@ use std::sync::Arc;
 use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use vwo_webhook::{Keyring, Probes, Receiver, SafetyNet, SecretError};
-use vwo_webhook_flags::{Batching, Flags, Reporter, ReportingConfig};
+use vwo_webhook::{Keyring, Receiver, SecretError};
+use vwo_webhook_flags::{Batching, Client, ClientBuilder, Reporter, ReportingConfig};
 use vwo_webhook_settings::{SdkKey, SettingsStore, VwoSettings};
 
 /// Where the internal endpoints listen by default: loopback only.
@@ -120,26 +123,6 @@ pub enum ConfigError {
     Random(String),
 }
 
-/// A configured example, ready to mount: the receiver, the settings it keeps fresh, and the
-/// safety-net poll (stopped when this is dropped).
-#[derive(Debug)]
-pub struct Started {
-    /// The configuration.
-    pub example: Example,
-    /// The receiver to mount.
-    pub receiver: Receiver,
-    /// The settings, for the application and `GET /settings/status`.
-    pub store: Arc<SettingsStore>,
-    /// Flag decisions on the settings, recompiled as each new file is installed; their
-    /// impressions reported through [`Started::reporter`].
-    pub flags: Arc<Flags>,
-    /// Sends impressions and events to the settings host (VWO's, `VWO_SETTINGS_BASE_URL`, or
-    /// the offline demo origin, which logs what it receives), at least every second; off with
-    /// `VWO_REPORT_EVENTS=off`.
-    pub reporter: Reporter,
-    _poll: Option<SafetyNet>,
-}
-
 impl Example {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -186,28 +169,6 @@ impl Example {
         })
     }
 
-    /// Sets up logging, reads the environment, builds the settings backend and the receiver,
-    /// and starts the first fetch and the safety-net poll: every example's start. Needs a
-    /// tokio runtime (the offline demo origin runs on it).
-    pub fn start() -> Result<Started, Box<dyn std::error::Error>> {
-        init_tracing();
-        let example = Self::from_env()?;
-        let (settings, reporter) = example.backends()?;
-        let receiver = example.receiver(settings.clone())?;
-        let poll = settings.start(receiver.coordinator());
-        let flags = Flags::builder()
-            .reporter(reporter.clone())
-            .follow(settings.store());
-        Ok(Started {
-            example,
-            receiver,
-            store: settings.store(),
-            flags,
-            reporter,
-            _poll: poll,
-        })
-    }
-
     /// The settings backend for this configuration; for the offline demo, starts the demo
     /// origin on a loopback port first (which needs a tokio runtime).
     pub fn settings_backend(&self) -> Result<VwoSettings, Box<dyn std::error::Error>> {
@@ -225,6 +186,26 @@ impl Example {
             None => Reporter::disabled(),
         };
         Ok((settings, reporter))
+    }
+
+    /// A client for this configuration: the account, key and host (for the offline demo, the
+    /// demo origin, started on a loopback port first), the webhook's secrets, the cache file,
+    /// and reporting with the examples' batching. Needs a tokio runtime.
+    pub fn client_builder(&self) -> Result<ClientBuilder, Box<dyn std::error::Error>> {
+        let origin = self.origin()?;
+        let mut builder = Client::builder(origin.account_id.clone(), origin.sdk_key.clone())
+            .webhook_secrets(self.keyring.clone());
+        if let Some(url) = &origin.base_url {
+            builder = builder.base_url(url.clone());
+        }
+        if let Some(cache) = &self.cache {
+            builder = builder.cache_file(cache.clone());
+        }
+        builder = match self.reporting(&origin) {
+            Some(config) => builder.reporting(config),
+            None => builder.events_off(),
+        };
+        Ok(builder)
     }
 
     /// Where the impressions and events of this configuration go, with the examples'
@@ -310,25 +291,6 @@ impl Example {
         println!(
             "  curl -i -X POST {url} -H \"x-vwo-auth: {key}\" -H 'content-type: application/json' -d '{DOCUMENTED_PAYLOAD}'"
         );
-    }
-}
-
-impl Started {
-    /// Sends the impressions and events still queued (for 5 s at most) and stops reporting:
-    /// what an example does once its server has stopped.
-    pub async fn finish(&self) {
-        self.reporter.shutdown().await;
-    }
-
-    /// Ready, live and the settings status over this example's store, for the adapter's
-    /// probes mount.
-    pub fn probes(&self) -> Probes {
-        Probes::shared(self.store.clone())
-    }
-
-    /// The metrics endpoint's renderer for this example's store.
-    pub fn metrics(&self) -> Result<Metrics, Box<dyn std::error::Error>> {
-        Metrics::install(Arc::clone(&self.store))
     }
 }
 

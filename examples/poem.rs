@@ -11,6 +11,7 @@ use poem::http::StatusCode;
 use poem::listener::TcpAcceptor;
 use poem::web::{Data, Path};
 use poem::{EndpointExt, Request, Response, Route, get, handler};
+use vwo_webhook::Probes;
 use vwo_webhook_examples::{Example, METRICS_PATH, Metrics, shutdown_signal};
 use vwo_webhook_flags::Flags;
 
@@ -36,20 +37,26 @@ fn flag(flags: Data<&Arc<Flags>>, Path(feature): Path<String>, request: &Request
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let started = Example::start()?;
-    let path = started.receiver.path().to_owned();
-    let app = vwo_webhook_poem::mount(Route::new().at("/", get(index)), started.receiver.clone());
+    vwo_webhook_examples::init_tracing();
+    // The examples' environment; without credentials, an offline demo origin.
+    let example = Example::from_env()?;
+    // The client: settings fetched (waited for here), kept fresh by the webhook and a poll,
+    // decisions reported to VWO.
+    let client = example.client_builder()?.build().await?;
+    let receiver = client.receiver().ok_or("no webhook secret")?.clone();
+    let path = receiver.path().to_owned();
+    let app = vwo_webhook_poem::mount(Route::new().at("/", get(index)), receiver);
     let admin = vwo_webhook_poem::mount_probes(
         Route::new()
             .at(METRICS_PATH, get(metrics))
             .at("/flags/:feature", get(flag)),
-        started.probes(),
+        Probes::shared(client.settings_store()),
     )
-    .data(Arc::new(started.metrics()?))
-    .data(Arc::clone(&started.flags));
-    let listener = tokio::net::TcpListener::bind(started.example.addr).await?;
-    let admin_listener = tokio::net::TcpListener::bind(started.example.admin_addr).await?;
-    started.example.announce(
+    .data(Arc::new(Metrics::install(client.settings_store())?))
+    .data(Arc::clone(client.flags()));
+    let listener = tokio::net::TcpListener::bind(example.addr).await?;
+    let admin_listener = tokio::net::TcpListener::bind(example.admin_addr).await?;
+    example.announce(
         "poem",
         listener.local_addr()?,
         admin_listener.local_addr()?,
@@ -72,6 +79,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .idle_timeout(timeout)
             .run_with_graceful_shutdown(admin, shutdown_signal(), None),
     )?;
-    started.finish().await;
+    client.close().await; // sends the events still queued
     Ok(())
 }

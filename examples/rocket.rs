@@ -37,29 +37,35 @@ fn flag(flags: &State<Arc<Flags>>, feature: &str, uri: &Origin<'_>) -> (Status, 
 
 #[rocket::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let started = Example::start()?;
-    let (probes, metrics, flags) = (started.probes(), started.metrics()?, Arc::clone(&started.flags));
-    let path = started.receiver.path().to_owned();
+    vwo_webhook_examples::init_tracing();
+    // The examples' environment; without credentials, an offline demo origin.
+    let example = Example::from_env()?;
+    // The client: settings fetched (waited for here), kept fresh by the webhook and a poll,
+    // decisions reported to VWO.
+    let builder = example.client_builder()?;
+    let client = builder.build().await?;
+    let receiver = client.receiver().ok_or("no webhook secret")?.clone();
+    let probes = vwo_webhook::Probes::shared(client.settings_store());
+    let (metrics, flags) = (
+        Metrics::install(client.settings_store())?,
+        Arc::clone(client.flags()),
+    );
+    let path = receiver.path().to_owned();
     let figment = |addr: std::net::SocketAddr| {
         Config::figment()
             .merge(("address", addr.ip()))
             .merge(("port", addr.port()))
             .merge(("log_level", "critical"))
     };
-    let (public_figment, admin_figment) =
-        (figment(started.example.addr), figment(started.example.admin_addr));
-    let admin_addr = started.example.admin_addr;
-    let announce = Arc::new(started);
-    let announcer = Arc::clone(&announce);
+    let (public_figment, admin_figment) = (figment(example.addr), figment(example.admin_addr));
+    let admin_addr = example.admin_addr;
     let public = rocket::custom(public_figment)
         .mount("/", routes![index])
-        .attach(vwo_webhook_rocket::fairing(announce.receiver.clone()))
+        .attach(vwo_webhook_rocket::fairing(receiver))
         .attach(AdHoc::on_liftoff("announce", move |rocket| {
             Box::pin(async move {
                 let config = rocket.config();
-                announcer
-                    .example
-                    .announce("rocket", (config.address, config.port).into(), admin_addr, &path);
+                example.announce("rocket", (config.address, config.port).into(), admin_addr, &path);
             })
         }));
     let admin = rocket::custom(admin_figment)
@@ -70,6 +76,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (public, admin) = tokio::join!(public.launch(), admin.launch());
     public?;
     admin?;
-    announce.finish().await;
+    client.close().await; // sends the events still queued
     Ok(())
 }
