@@ -59,6 +59,9 @@ struct Inner {
     /// `Some(interval)` as configured; `None`: the settings' `pollInterval`, else 10 minutes.
     poll_interval: Option<Option<Duration>>,
     poll: Mutex<Option<SafetyNet>>,
+    /// Following the fleet's announcements (with a Redis fleet).
+    #[cfg(feature = "redis")]
+    following: Mutex<Option<vwo_webhook_redis::FleetHandle>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -103,6 +106,8 @@ impl Client {
                 hook,
                 poll_interval,
                 poll: Mutex::new(None),
+                #[cfg(feature = "redis")]
+                following: Mutex::new(None),
             }),
         }
     }
@@ -113,7 +118,7 @@ impl Client {
         let mut pause = Duration::from_millis(250);
         let last = loop {
             let attempt =
-                tokio::time::timeout_at(deadline, self.inner.settings.refresh(Trigger::Manual)).await;
+                tokio::time::timeout_at(deadline, self.inner.backend.refresh_now(Trigger::Manual)).await;
             let error = match attempt {
                 Ok(Ok(())) => {
                     self.start_polling();
@@ -156,8 +161,20 @@ impl Client {
         self.start_polling();
     }
 
-    /// Starts the safety-net poll, unless it runs or is turned off.
+    /// Starts the safety-net poll, unless it runs or is turned off; with a Redis fleet, starts
+    /// following its announcements too.
     fn start_polling(&self) {
+        #[cfg(feature = "redis")]
+        if let Some(fleet) = &self.inner.backend.fleet {
+            let mut following = self
+                .inner
+                .following
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if following.is_none() && !self.inner.backend.is_closed() {
+                *following = Some(fleet.start(&self.inner.coordinator));
+            }
+        }
         let interval = match self.inner.poll_interval {
             Some(configured) => configured,
             None => Some(self.settings_poll_interval().unwrap_or(DEFAULT_POLL_INTERVAL)),
@@ -238,6 +255,16 @@ impl Client {
                 .unwrap_or_else(PoisonError::into_inner)
                 .take(),
         );
+        #[cfg(feature = "redis")]
+        if let Some(following) = self
+            .inner
+            .following
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            following.stop();
+        }
         self.inner.reporter.shutdown().await;
     }
 
@@ -336,10 +363,13 @@ fn cause(error: &RefreshError) -> String {
     }
 }
 
-/// The settings backend as the client runs it: refuses to refresh once the client is closed.
+/// The settings backend as the client runs it (the settings host, or a Redis fleet in front
+/// of it): refuses to refresh once the client is closed.
 #[derive(Clone)]
 struct Backend {
     settings: VwoSettings,
+    #[cfg(feature = "redis")]
+    fleet: Option<vwo_webhook_redis::RedisFleet>,
     closed: Arc<AtomicBool>,
 }
 
@@ -347,8 +377,27 @@ impl Backend {
     fn new(settings: VwoSettings) -> Self {
         Self {
             settings,
+            #[cfg(feature = "redis")]
+            fleet: None,
             closed: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    #[cfg(feature = "redis")]
+    fn fleet(fleet: vwo_webhook_redis::RedisFleet) -> Self {
+        Self {
+            fleet: Some(fleet.clone()),
+            ..Self::new(fleet.settings().clone())
+        }
+    }
+
+    /// One refresh, the fleet's when there is one.
+    async fn refresh_now(&self, trigger: Trigger) -> Result<(), RefreshError> {
+        #[cfg(feature = "redis")]
+        if let Some(fleet) = &self.fleet {
+            return fleet.refresh(trigger).await;
+        }
+        self.settings.refresh(trigger).await
     }
 
     fn is_closed(&self) -> bool {
@@ -371,6 +420,6 @@ impl Refresh for Backend {
         if self.is_closed() {
             return Err(RefreshError::permanent(Closed));
         }
-        self.settings.refresh(trigger).await
+        self.refresh_now(trigger).await
     }
 }

@@ -59,6 +59,8 @@ pub struct ClientBuilder {
     http_client: Option<reqwest::Client>,
     hook: Option<Hook>,
     ready_timeout: Duration,
+    #[cfg(feature = "redis")]
+    fleet: Option<String>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -91,6 +93,8 @@ impl ClientBuilder {
             http_client: None,
             hook: None,
             ready_timeout: DEFAULT_READY_TIMEOUT,
+            #[cfg(feature = "redis")]
+            fleet: None,
         }
     }
 
@@ -215,6 +219,16 @@ impl ClientBuilder {
         self
     }
 
+    /// Shares settings with every replica through Redis at `url` (`redis://`, `rediss://`,
+    /// `redis+sentinel://..`, `redis+cluster://..`): a webhook that reaches one replica makes
+    /// one fetch for the whole fleet, and every replica's client serves the change within
+    /// milliseconds (see `vwo-webhook-redis`). Redis away, each replica fetches on its own.
+    #[cfg(feature = "redis")]
+    pub fn redis_fleet(mut self, url: impl Into<String>) -> Self {
+        self.fleet = Some(url.into());
+        self
+    }
+
     /// How long [`ClientBuilder::build`] waits for the first settings (10 s by default).
     pub fn ready_timeout(mut self, timeout: Duration) -> Self {
         self.ready_timeout = timeout;
@@ -276,6 +290,14 @@ impl ClientBuilder {
                 Reporter::start(config)?
             }
         };
+        #[cfg(feature = "redis")]
+        let backend = match &self.fleet {
+            Some(url) => {
+                Backend::fleet(vwo_webhook_redis::RedisFleet::builder(url.clone(), settings.clone()).build()?)
+            }
+            None => Backend::new(settings.clone()),
+        };
+        #[cfg(not(feature = "redis"))]
         let backend = Backend::new(settings.clone());
         let receiver = match self.secrets {
             Some(keyring) => Some(Receiver::builder(backend.clone()).keyring(keyring).build()?),

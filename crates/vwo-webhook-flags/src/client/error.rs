@@ -30,6 +30,10 @@ pub enum ClientError {
     /// Event reporting could not be set up.
     #[error("event reporting could not be set up: {0}")]
     Reporting(#[from] crate::ConfigError),
+    /// The Redis fleet could not be set up (its URL; never repeated, it may hold a password).
+    #[cfg(feature = "redis")]
+    #[error("the Redis fleet could not be set up: {0}")]
+    Fleet(#[from] vwo_webhook_redis::FleetError),
     /// The settings host refused the request for good (a 401 for a wrong SDK key, a 404 for
     /// a wrong account, a document that is not VWO's settings): retrying will not help.
     #[error("the settings host refused the settings: {0}")]
