@@ -182,6 +182,8 @@ async fn the_decision_hook_sees_every_decision_and_a_panicking_one_breaks_none()
     assert_eq!(seen[1]["userId"], "user-1");
     assert_eq!(seen[1]["rolloutKey"], "feature1_rolloutRule1");
     assert_eq!(seen[1]["isPartOfHoldout"], false);
+    assert_eq!(seen[1]["isHoldoutPresent"], false);
+    assert_eq!(seen[1]["isUserPartOfCampaign"], true);
     client.close().await;
 }
 

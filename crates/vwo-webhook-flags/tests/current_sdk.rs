@@ -175,6 +175,7 @@ fn a_user_a_holdout_takes_sees_the_feature_off_and_is_told_which_holdout() {
         assert!(!flag.is_enabled());
         assert_eq!(flag.reason(), Reason::InHoldout);
         assert_eq!(flag.holdouts(), [json!(31)]);
+        assert!(flag.holdout_evaluated());
         assert!(flag.variables().is_empty() && flag.experiment().is_none());
         let steps = flags.explain("checkout", &context).steps;
         assert!(
@@ -184,6 +185,16 @@ fn a_user_a_holdout_takes_sees_the_feature_off_and_is_told_which_holdout() {
             "{steps:?}"
         );
     }
+}
+
+#[test]
+fn a_holdout_that_does_not_take_the_user_is_still_evaluated() {
+    let flags = Flags::from_document(&with_holdout(open_rule(), 0, true, json!({})));
+    let flag = flags.get_flag("checkout", &Context::new("u-1").expect("id"));
+    assert!(flag.is_enabled() && flag.holdouts().is_empty());
+    assert!(flag.holdout_evaluated(), "evaluated, not taken");
+    let without = Flags::from_document(&open_rule()).get_flag("checkout", &Context::new("u-1").expect("id"));
+    assert!(!without.holdout_evaluated(), "no holdout in the settings");
 }
 
 #[test]

@@ -28,6 +28,9 @@ pub struct DecisionInfo {
     pub experiment: Option<RuleDecision>,
     /// The holdouts that hold the user out (`holdoutIDs`; `isPartOfHoldout` when not empty).
     pub holdout_ids: Vec<Value>,
+    /// Whether a holdout of the feature was evaluated, holding the user out or not
+    /// (`isHoldoutPresent`).
+    pub holdout_present: bool,
 }
 
 impl DecisionInfo {
@@ -40,11 +43,13 @@ impl DecisionInfo {
             rollout: flag.rollout().cloned(),
             experiment: flag.experiment().cloned(),
             holdout_ids: flag.holdouts().to_vec(),
+            holdout_present: flag.holdout_evaluated(),
         }
     }
 
     /// The object the SDK passes to its callback, in its names (`featureKey`, `featureId`,
-    /// `userId`, `api`, `isPartOfHoldout`, `holdoutIDs`, the rule keys and variation ids).
+    /// `userId`, `api`, `isPartOfHoldout`, `isHoldoutPresent`, `isUserPartOfCampaign`,
+    /// `holdoutIDs`, the rule keys and variation ids).
     pub fn to_sdk_json(&self) -> Value {
         let mut object = Map::new();
         object.insert("featureKey".into(), json!(self.feature_key));
@@ -54,6 +59,11 @@ impl DecisionInfo {
         object.insert("userId".into(), json!(self.user_id));
         object.insert("api".into(), json!("getFlag"));
         object.insert("isPartOfHoldout".into(), json!(!self.holdout_ids.is_empty()));
+        object.insert("isHoldoutPresent".into(), json!(self.holdout_present));
+        object.insert(
+            "isUserPartOfCampaign".into(),
+            json!(self.rollout.is_some() || self.experiment.is_some()),
+        );
         object.insert("holdoutIDs".into(), Value::Array(self.holdout_ids.clone()));
         for (prefix, rule) in [("rollout", &self.rollout), ("experiment", &self.experiment)] {
             if let Some(rule) = rule {

@@ -101,6 +101,11 @@ fn flag_of(outcome: &Decided<'_>) -> Flag {
         experiment: outcome.experiment.as_ref().filter(|_| enabled).map(rule),
         reason,
         holdouts: (!outcome.held_out_by.is_empty()).then(|| outcome.held_out_by.clone().into_boxed_slice()),
+        // Holdouts added after a stored decision are reported, not evaluated.
+        holdout_evaluated: outcome
+            .impressions
+            .get(outcome.replayed..)
+            .is_some_and(|own| own.iter().any(|i| i.feature_id.is_some())),
     }
 }
 

@@ -68,6 +68,8 @@ pub struct Flag {
     pub(super) reason: Reason,
     /// The holdouts that hold the user out (`None` unless a holdout does).
     pub(super) holdouts: Option<Box<[Value]>>,
+    /// Whether this decision evaluated a holdout of the feature (held out or not).
+    pub(super) holdout_evaluated: bool,
 }
 
 impl Flag {
@@ -99,6 +101,7 @@ impl Flag {
             experiment: None,
             reason,
             holdouts: None,
+            holdout_evaluated: false,
         }
     }
 
@@ -120,6 +123,13 @@ impl Flag {
     /// The experiment (testing or personalize rule) that bucketed the user, if any.
     pub fn experiment(&self) -> Option<&RuleDecision> {
         self.experiment.as_ref()
+    }
+
+    /// Whether this decision evaluated a holdout that applies to the feature, holding the
+    /// user out or not (the SDK's `isHoldoutPresent`); holdouts added after a stored decision
+    /// are only reported, not evaluated.
+    pub fn holdout_evaluated(&self) -> bool {
+        self.holdout_evaluated
     }
 
     /// The ids of the holdouts that hold the user out of the feature (the flag is then off,
