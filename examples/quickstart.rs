@@ -1,7 +1,8 @@
 //! The README's quick start, runnable: a client built from the credentials in the
 //! environment, kept fresh by VWO's webhook, deciding a flag on an axum route. Without
-//! `VWO_ACCOUNT_ID` and `VWO_SDK_KEY` it runs on the offline demo origin (the bundled settings
-//! file, whose `feature1` is rolled out to everyone).
+//! `VWO_ACCOUNT_ID` and `VWO_SDK_KEY` it runs on an offline demo origin serving the bundled
+//! settings file, in which `feature1` is rolled out to everyone on one fetch and to no one on
+//! the next: each webhook you deliver visibly turns it on or off.
 //!
 //! ```text
 //! cargo run --example quickstart
@@ -17,6 +18,7 @@ use vwo_webhook_examples::{
     DEFAULT_ADDR, DEMO_SETTINGS, DOCUMENTED_PAYLOAD, demo_account_id, shutdown_signal,
 };
 use vwo_webhook_flags::{Client, ClientBuilder, Context};
+use vwo_webhook_testkit::ChangingOrigin;
 
 /// The secret the demo accepts when `VWO_WEBHOOK_SECRET` is unset (loopback only).
 const DEMO_SECRET: &str = "quickstart-demo-secret";
@@ -25,7 +27,7 @@ const DEMO_SECRET: &str = "quickstart-demo-secret";
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     vwo_webhook_examples::init_tracing();
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let demo = demo_values(&env)?;
+    let (demo, _origin) = demo_values(&env)?;
     let feature = env("VWO_FEATURE").unwrap_or_else(|| "feature1".to_owned());
 
     // The README's lines, with the demo's values where the environment has none.
@@ -52,20 +54,38 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// What the environment (read through `env`) leaves unset, the offline demo fills in: the
-/// demo origin's account, key and address, and the demo secret.
-fn demo_values(env: &dyn Fn(&str) -> Option<String>) -> std::io::Result<HashMap<&'static str, String>> {
+/// demo origin's account, key and address (the origin returned, to keep it serving), and the
+/// demo secret.
+fn demo_values(
+    env: &dyn Fn(&str) -> Option<String>,
+) -> std::io::Result<(HashMap<&'static str, String>, Option<ChangingOrigin>)> {
     let mut demo = HashMap::new();
+    let mut demo_origin = None;
     if env("VWO_ACCOUNT_ID").is_none() && env("VWO_SDK_KEY").is_none() {
-        let origin = vwo_webhook_testkit::spawn_fixed_origin(DEMO_SETTINGS)?;
-        println!("No VWO credentials: the bundled demo settings, served from http://{origin}");
+        let origin = ChangingOrigin::spawn(DEMO_SETTINGS, std::time::Duration::ZERO)?;
+        origin.alternate_with(&feature1_off())?;
+        println!(
+            "No VWO credentials: the bundled demo settings, served from http://{}; each webhook turns feature1 on or off",
+            origin.addr()
+        );
         demo.insert("VWO_ACCOUNT_ID", demo_account_id());
         demo.insert("VWO_SDK_KEY", "offline-demo".to_owned());
-        demo.insert("VWO_SETTINGS_BASE_URL", format!("http://{origin}"));
+        demo.insert("VWO_SETTINGS_BASE_URL", format!("http://{}", origin.addr()));
+        demo_origin = Some(origin);
     }
     if env("VWO_WEBHOOK_SECRET").is_none() {
         demo.insert("VWO_WEBHOOK_SECRET", DEMO_SECRET.to_owned());
     }
-    Ok(demo)
+    Ok((demo, demo_origin))
+}
+
+/// The demo settings with `feature1` rolled out to no one.
+fn feature1_off() -> String {
+    let mut settings: serde_json::Value = serde_json::from_str(DEMO_SETTINGS).unwrap_or_default();
+    if let Some(rules) = settings["features"][0].get_mut("rules") {
+        *rules = serde_json::json!([]);
+    }
+    settings.to_string()
 }
 
 /// The application: `GET /checkout?user=ID` answers whether `feature` is on for the user.
@@ -114,9 +134,9 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_quick_start_decides_on_the_demo_settings_and_its_webhook_refreshes_them() {
+    async fn the_quick_start_decides_on_the_demo_settings_and_each_webhook_changes_the_decision() {
         let nothing = |_: &str| None;
-        let demo = demo_values(&nothing).expect("the demo origin");
+        let (demo, _origin) = demo_values(&nothing).expect("the demo origin");
         let client = ClientBuilder::from_env_with(|name| demo.get(name).cloned())
             .expect("a builder")
             .events_off()
@@ -127,11 +147,13 @@ mod tests {
         let app = app(&client, "feature1".to_owned()).merge(vwo_webhook_axum::router(receiver));
         let (status, body) = get(app.clone(), "/checkout?user=u1", None).await;
         assert_eq!((status, body.as_str()), (200, "feature1 for u1: on\n"));
-        let refreshed_at = client.settings_store().current().expect("settings").fetched_at();
-        let (status, body) = get(app, "/vwo-webhook", Some(DEMO_SECRET)).await;
-        assert_eq!(status, 200, "{body}");
-        let now = client.settings_store().current().expect("settings").fetched_at();
-        assert!(now > refreshed_at, "the delivery fetched the settings again");
+        // Each webhook brings the other document: feature1 off, then on again.
+        for expected in ["off", "on"] {
+            let (status, body) = get(app.clone(), "/vwo-webhook", Some(DEMO_SECRET)).await;
+            assert_eq!(status, 200, "{body}");
+            let (_, body) = get(app.clone(), "/checkout?user=u1", None).await;
+            assert_eq!(body, format!("feature1 for u1: {expected}\n"));
+        }
         client.close().await;
     }
 }

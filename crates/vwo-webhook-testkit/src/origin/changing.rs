@@ -21,6 +21,8 @@ pub struct ChangingOrigin {
     failing: Arc<std::sync::atomic::AtomicU16>,
     delay_ms: Arc<AtomicU64>,
     template: Arc<std::sync::Mutex<Arc<Value>>>,
+    /// Served on even fetches instead of `template`, when set.
+    alternate: Arc<std::sync::Mutex<Option<Arc<Value>>>>,
     events: Events,
 }
 
@@ -41,12 +43,18 @@ impl ChangingOrigin {
         let (asked, refusing) = (Arc::clone(&requests), Arc::clone(&failing));
         let template = Arc::new(std::sync::Mutex::new(Arc::new(template)));
         let current = Arc::clone(&template);
+        let alternate: Arc<std::sync::Mutex<Option<Arc<Value>>>> = Arc::default();
+        let current_alternate = Arc::clone(&alternate);
         let events = Events::default();
         let posted = events.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let counter = Arc::clone(&counter);
                 let template = Arc::clone(&current.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+                let alternate = current_alternate
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone();
                 let delay = Duration::from_millis(pause.load(Ordering::SeqCst));
                 let posted = posted.clone();
                 let (asked, refusing) = (Arc::clone(&asked), Arc::clone(&refusing));
@@ -65,7 +73,11 @@ impl ChangingOrigin {
                         return;
                     }
                     let version = counter.fetch_add(1, Ordering::SeqCst) + 1;
-                    let mut document = (*template).clone();
+                    let served = match alternate {
+                        Some(alternate) if version % 2 == 0 => alternate,
+                        _ => template,
+                    };
+                    let mut document = (*served).clone();
                     document["version"] = Value::from(version);
                     tokio::time::sleep(delay).await;
                     let _ = answer(request.stream, &document.to_string()).await;
@@ -79,6 +91,7 @@ impl ChangingOrigin {
             failing,
             delay_ms,
             template,
+            alternate,
             events,
         })
     }
@@ -92,6 +105,18 @@ impl ChangingOrigin {
             .template
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(document);
+        Ok(())
+    }
+
+    /// Serves `document` on every even fetch (the 2nd, the 4th, ...) and the first document on
+    /// the odd ones: a demo whose every webhook visibly changes a decision.
+    pub fn alternate_with(&self, document: &str) -> std::io::Result<()> {
+        let document: Value = serde_json::from_str(document)
+            .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidData, error))?;
+        *self
+            .alternate
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(document));
         Ok(())
     }
 
