@@ -20,19 +20,12 @@ import sys
 from urllib.parse import urlsplit
 
 from wingify.packages.network_layer.client.network_client import NetworkClient
-from wingify.packages.network_layer.models.response_model import ResponseModel
+
+from sdk import ok, python_context
 
 current = {"settings": None}
 sent = []
 INTERNAL = {"vwo_log", "vwo_sdkDebug", "vwo_debuggerEvent", "vwo_sdkInitCalled", "vwo_sdkUsageStats"}
-
-
-def _answer(data):
-    response = ResponseModel()
-    response.set_status_code(200)
-    response.set_total_attempts(0)
-    response.set_data(data)
-    return response
 
 
 def _name(event):
@@ -47,20 +40,18 @@ def _post(self, request):
     if isinstance(body, dict) and isinstance(body.get("ev"), list):
         body["ev"] = [e for e in body["ev"] if _name(e) not in INTERNAL]
         if not body["ev"]:
-            return _answer({})
+            return ok({})
     elif _name(body) in INTERNAL:
-        return _answer({})
+        return ok({})
     headers = {str(k).lower(): str(v) for k, v in (options.get("headers") or {}).items()}
     sent.append({"path": path, "headers": headers, "body": body})
-    return _answer({})
+    return ok({})
 
 
-NetworkClient.get = lambda self, request: _answer(current["settings"])
+NetworkClient.get = lambda self, request: ok(current["settings"])
 NetworkClient.post = _post
 
 from vwo import init  # noqa: E402  (after the network client is replaced)
-
-from contexts import python_context  # noqa: E402
 
 
 def main():

@@ -16,25 +16,16 @@ import os
 import sys
 
 from wingify.packages.network_layer.client.network_client import NetworkClient
-from wingify.packages.network_layer.models.response_model import ResponseModel
+
+from sdk import ok, python_context
 
 current = {"settings": None}
 
 
-def _answer(data):
-    response = ResponseModel()
-    response.set_status_code(200)
-    response.set_total_attempts(0)
-    response.set_data(data)
-    return response
-
-
-NetworkClient.get = lambda self, request: _answer(current["settings"])
-NetworkClient.post = lambda self, request: _answer({})
+NetworkClient.get = lambda self, request: ok(current["settings"])
+NetworkClient.post = lambda self, request: ok({})
 
 from vwo import StorageConnector, init  # noqa: E402  (after the network client is replaced)
-
-from contexts import python_context  # noqa: E402
 
 class Memory(StorageConnector):
     """Keeps every field it is given, per feature and user (or nothing, for a group without storage)."""

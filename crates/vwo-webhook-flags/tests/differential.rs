@@ -254,6 +254,17 @@ fn ask(file: &Path, input: &Value, oracle: impl FnOnce(&Path) -> Vec<u8>) -> Val
     serde_json::from_slice(&oracle(file)).expect("the oracle's JSON")
 }
 
+/// Decides `groups` with the Python SDK (its input written to `file` in the virtualenv's
+/// folder) and here, and compares them.
+fn decided_by_python(python: &Path, groups: &[Group], file: &str) -> Compared {
+    let input = json!({ "groups": oracle_groups(groups) });
+    let venv = python.parent().and_then(Path::parent).expect("the virtualenv");
+    let output = ask(&venv.join(file), &input, |file| {
+        python::run(python, "flags.py", &[file])
+    });
+    compare(groups, &output["flags"])
+}
+
 /// Fails with the first differences, if any.
 fn assert_identical(decisions: usize, differences: &[String]) {
     assert!(
@@ -354,18 +365,13 @@ fn every_decision_on_vwos_settings_files_is_the_python_sdks() {
     let mut rng = Rng::with_seed(seed);
     let mut groups = e2e_groups(&mut rng, PYTHON_CASES_PER_FIXTURE, true);
     with_text_ids(&mut groups);
-    let input = json!({ "groups": oracle_groups(&groups) });
-    let venv = python.parent().and_then(Path::parent).expect("the virtualenv");
-    let output = ask(&venv.join(format!("flags-input-{seed}.json")), &input, |file| {
-        python::run(&python, "flags.py", &[file])
-    });
     let Compared {
         decisions,
         enabled,
         experiments,
         differences,
         ..
-    } = compare(&groups, &output["flags"]);
+    } = decided_by_python(&python, &groups, &format!("flags-input-{seed}.json"));
     eprintln!(
         "{} {}: {decisions} decisions on VWO's settings files ({enabled} enabled, {experiments} by an \
          experiment), {} differ",
@@ -510,20 +516,13 @@ fn test_data_decides_as_the_python_sdk() {
             storage: false,
         });
     }
-    let input = json!({ "groups": oracle_groups(&groups) });
-    let venv = python.parent().and_then(Path::parent).expect("the virtualenv");
-    let output = ask(
-        &venv.join(format!("test-data-input-{seed}.json")),
-        &input,
-        |file| python::run(&python, "flags.py", &[file]),
-    );
     let Compared {
         decisions,
         enabled,
         experiments,
         differences,
         ..
-    } = compare(&groups, &output["flags"]);
+    } = decided_by_python(&python, &groups, &format!("test-data-input-{seed}.json"));
     eprintln!(
         "{} {}: {decisions} decisions on TestData's documents ({enabled} enabled, {experiments} by an \
          A/B test), {} differ",
