@@ -3,14 +3,13 @@
 
 use std::time::Duration;
 
+use vwo_webhook_conformance::fixtures::DOCUMENTED;
 use vwo_webhook_flags::{Client, Context, Keyring, SdkKey};
 use vwo_webhook_testkit::{Origin, RedisServer};
 
 const SETTINGS: &str =
     include_str!("../crates/vwo-webhook-flags/testdata/vwo-e2e/settings/RolloutAndTestingSettings.json");
 const SECRET: &str = "fleet-secret";
-const NOTICE: &[u8] =
-    br#"{"timestamp":1606482285,"event":"settings_changed","action":"campaign_settings_changed","triggered_by":"vwo"}"#;
 
 /// The same settings with `feature1` off for everyone (no rules).
 fn feature_off() -> String {
@@ -52,7 +51,7 @@ async fn one_webhook_makes_every_replicas_client_fresh_with_one_fetch() {
     let answer = receiving
         .receiver()
         .expect("a receiver")
-        .handle_buffered("POST", &headers, NOTICE)
+        .handle_buffered("POST", &headers, DOCUMENTED.as_bytes())
         .await;
     assert_eq!(answer.status(), 200, "{}", answer.body());
     assert!(

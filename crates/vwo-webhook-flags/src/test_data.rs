@@ -149,21 +149,18 @@ impl TestData {
             if flag.on {
                 let rollout_id = id * 10 + 1;
                 let rule_key = "testDataRollout";
-                campaigns.push(json!({
-                    "id": rollout_id,
-                    "key": format!("{key}_{rule_key}"),
-                    "name": format!("{key}_{rule_key}"),
-                    "type": "FLAG_ROLLOUT",
-                    "status": "RUNNING",
-                    "percentTraffic": 100,
-                    "isForcedVariationEnabled": false,
-                    "segments": {},
-                    // A rollout's share and audience are its one variation's, as VWO writes them.
-                    "variations": [{
-                        "id": 1, "name": "Rollout", "weight": flag.percent, "segments": segments(&flag.when),
-                        "variables": variables(&flag.variables, &[]),
-                    }],
-                }));
+                // A rollout's share and audience are its one variation's, as VWO writes them.
+                let variation = json!({
+                    "id": 1, "name": "Rollout", "weight": flag.percent, "segments": segments(&flag.when),
+                    "variables": variables(&flag.variables, &[]),
+                });
+                campaigns.push(campaign(
+                    rollout_id,
+                    key,
+                    rule_key,
+                    "FLAG_ROLLOUT",
+                    vec![variation],
+                ));
                 rules.push(json!({"campaignId": rollout_id, "variationId": 1, "ruleKey": rule_key, "type": "FLAG_ROLLOUT"}));
                 if !flag.variations.is_empty() {
                     let test_id = id * 10 + 2;
@@ -179,17 +176,7 @@ impl TestData {
                             })
                         })
                         .collect();
-                    campaigns.push(json!({
-                        "id": test_id,
-                        "key": format!("{key}_{rule_key}"),
-                        "name": format!("{key}_{rule_key}"),
-                        "type": "FLAG_TESTING",
-                        "status": "RUNNING",
-                        "percentTraffic": 100,
-                        "isForcedVariationEnabled": false,
-                        "segments": {},
-                        "variations": variations,
-                    }));
+                    campaigns.push(campaign(test_id, key, rule_key, "FLAG_TESTING", variations));
                     rules.push(json!({"campaignId": test_id, "ruleKey": rule_key, "type": "FLAG_TESTING"}));
                 }
             }
@@ -222,6 +209,21 @@ impl TestData {
     pub fn update(&self, flags: &Flags) {
         flags.install_document(&self.document());
     }
+}
+
+/// A running campaign of `kind` for the flag `key`'s rule `rule_key`, open to all traffic.
+fn campaign(id: usize, key: &str, rule_key: &str, kind: &str, variations: Vec<Value>) -> Value {
+    json!({
+        "id": id,
+        "key": format!("{key}_{rule_key}"),
+        "name": format!("{key}_{rule_key}"),
+        "type": kind,
+        "status": "RUNNING",
+        "percentTraffic": 100,
+        "isForcedVariationEnabled": false,
+        "segments": {},
+        "variations": variations,
+    })
 }
 
 /// The rollout's segments: every custom variable named equal to its value.
