@@ -148,10 +148,38 @@ async fn a_webhook_delivery_refreshes_the_client_and_update_settings_does_too() 
     client.close().await;
     client.close().await; // idempotent
     assert!(matches!(client.update_settings().await, Err(ClientError::Closed)));
+    let after = receiver
+        .handle_buffered("POST", &headers, br#"{"timestamp":1606482285,"event":"settings_changed","action":"campaign_settings_changed","triggered_by":"vwo"}"#)
+        .await;
+    assert_eq!(
+        after.status(),
+        500,
+        "a closed client refreshes nothing: {}",
+        after.body()
+    );
+    assert_eq!(origin.requests(), before + 2, "no fetch after close");
     assert!(
         client.get_flag("feature1", &user()).is_enabled(),
         "decisions still answer"
     );
+}
+
+#[tokio::test]
+async fn the_client_polls_at_the_settings_own_poll_interval_by_default() {
+    let mut settings: serde_json::Value = serde_json::from_str(SETTINGS).expect("JSON");
+    settings["pollInterval"] = serde_json::json!(200);
+    let origin = Origin::start(&settings.to_string(), "\"v1\"")
+        .await
+        .expect("origin");
+    let client = builder(&origin.base_url()).build().await.expect("a client");
+    let first = origin.requests();
+    vwo_webhook_testkit::wait::until(
+        "two polls at the settings' 200 ms (the default is 10 minutes)",
+        Duration::from_secs(10),
+        || origin.requests() >= first + 2,
+    )
+    .await;
+    client.close().await;
 }
 
 #[tokio::test]
