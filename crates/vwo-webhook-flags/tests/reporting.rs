@@ -295,6 +295,27 @@ async fn dev_mode_traffic_sends_nothing_when_the_settings_say_so() {
     );
 }
 
+/// The SDK's one exception to dev mode: the impression of a holdout that holds the user out
+/// goes on a path that does not check it, so it is still sent.
+#[tokio::test]
+async fn dev_mode_still_reports_a_holdout_that_holds_the_user_out() {
+    let collector = Collector::start().await;
+    let reporter = Reporter::start(config(&collector.url()).batching(batched(100))).expect("reporter");
+    let holdout = json!([{"id": 31, "name": "h", "segments": {}, "percentTraffic": 100,
+                          "isGlobal": true, "featureIds": [], "metrics": []}]);
+    let flags = Flags::builder()
+        .reporter(reporter.clone())
+        .document(&settings_with(json!({"devMode": true, "holdouts": holdout})))
+        .build();
+    let developer = Context::new("dev-1").expect("context").with_dev_mode(true);
+    assert_eq!(flags.get_flag("checkout", &developer).reason(), Reason::InHoldout);
+    flushed(&reporter).await;
+    let events = collector.accepted();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["d"]["event"]["props"]["id"], 31);
+    assert_eq!(events[0]["d"]["event"]["props"]["variation"], 1);
+}
+
 #[tokio::test]
 async fn a_host_that_is_down_loses_nothing_while_the_queue_has_room() {
     let collector = Collector::start().await;
