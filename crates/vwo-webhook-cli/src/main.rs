@@ -12,6 +12,7 @@
 mod check;
 mod flag;
 mod listen;
+mod relay;
 mod send;
 mod status;
 mod style;
@@ -35,6 +36,7 @@ enum Command {
     Check(check::Args),
     Status(status::Args),
     Flag(flag::Args),
+    Relay(relay::Args),
 }
 
 /// What a command decided: success, or a failed check (exit 1). Usage errors exit 2 (clap).
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Status(args) => runtime.block_on(status::run(args)),
         Command::Flag(args) => flag::run(args),
+        Command::Relay(args) => runtime.block_on(relay::run(args)),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
