@@ -1,0 +1,364 @@
+//! The relay running: settings to the right key only, the webhook's change reaching every
+//! target after the relay serves it, a target down for a while getting the notice when it
+//! returns, events reaching VWO as the SDK sent them, and hostile clients bounded.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde_json::Value;
+use support::{ACCOUNT, FakeService, FakeVwo, eventually, free_port, settings};
+use vwo_webhook_relay::{NoticeSchedule, Relay, RelayConfig};
+
+const PRODUCTION_KEY: &str = "sdk-key-production";
+const STAGING_KEY: &str = "sdk-key-staging";
+const HOOK_SECRET: &str = "hook-secret";
+
+struct Running {
+    relay: Relay,
+    public: SocketAddr,
+    admin: SocketAddr,
+}
+
+impl Running {
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.public)
+    }
+
+    fn settings_url(&self, key: &str) -> String {
+        self.url(&format!(
+            "/server-side/v2-pull?i={key}&r=0.5&a={ACCOUNT}&platform=server&sn=vwo-fme-node-sdk&sv=1.35.0&api-version=1&s=prod"
+        ))
+    }
+
+    async fn deliver_webhook(&self, environment: &str) -> reqwest::StatusCode {
+        reqwest::Client::new()
+            .post(self.url(&format!("/vwo-webhook/{environment}")))
+            .header("x-vwo-auth", HOOK_SECRET)
+            .header("content-type", "application/json")
+            .body(r#"{"timestamp":1606482285,"event":"settings_changed","action":"campaign_settings_changed","triggered_by":"vwo"}"#)
+            .send()
+            .await
+            .expect("the relay answers")
+            .status()
+    }
+}
+
+/// A relay over `vwo` with a production and a staging environment; `targets` are TOML
+/// `[[environment.target]]` tables for production.
+async fn start(vwo: &FakeVwo, targets: &str, extra: &str) -> Running {
+    let base = vwo.url();
+    let text = format!(
+        r#"
+events_base_url = "{base}"
+{extra}
+
+[[environment]]
+name = "production"
+account_id = "{ACCOUNT}"
+sdk_key = "{PRODUCTION_KEY}"
+webhook_secrets = ["{HOOK_SECRET}"]
+settings_base_url = "{base}"
+{targets}
+
+[[environment]]
+name = "staging"
+account_id = "{ACCOUNT}"
+sdk_key = "{STAGING_KEY}"
+webhook_secrets = ["{HOOK_SECRET}"]
+settings_base_url = "{base}"
+"#
+    );
+    let config = RelayConfig::from_toml(&text).expect("valid configuration");
+    let relay = Relay::builder(config)
+        .notice_schedule(NoticeSchedule {
+            min_wait: Duration::from_millis(20),
+            max_wait: Duration::from_millis(40),
+            ..NoticeSchedule::default()
+        })
+        .start()
+        .expect("relay");
+    let public = support::serve(relay.public_router()).await;
+    let admin = support::serve(relay.admin_router()).await;
+    Running { relay, public, admin }
+}
+
+async fn get_json(url: &str) -> (u16, Value) {
+    let response = reqwest::get(url).await.expect("answer");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_sdk_key_gets_its_own_environment_and_an_unknown_key_gets_401() {
+    let vwo = FakeVwo::start().await;
+    vwo.publish(PRODUCTION_KEY, settings(1, 10));
+    vwo.publish(STAGING_KEY, settings(2, 20));
+    let running = start(&vwo, "", "").await;
+    let (status, _) = get_json(&running.url("/ready")).await;
+    assert_eq!(status, 404, "the readiness probe is on the admin address only");
+    assert!(running.relay.wait_until_ready(Duration::from_secs(10)).await);
+    let ready = reqwest::get(format!("http://{}/ready", running.admin))
+        .await
+        .expect("ready");
+    assert_eq!(ready.status(), 200);
+
+    let (status, production) = get_json(&running.settings_url(PRODUCTION_KEY)).await;
+    assert_eq!((status, production["version"].as_u64()), (200, Some(1)));
+    let (status, staging) = get_json(&running.settings_url(STAGING_KEY)).await;
+    assert_eq!((status, staging["version"].as_u64()), (200, Some(2)));
+    // The collection prefix some SDKs put first, and the init endpoint.
+    let (status, prefixed) = get_json(&running.url(&format!(
+        "/eu01/server-side/v2-settings?i={STAGING_KEY}&a={ACCOUNT}"
+    )))
+    .await;
+    assert_eq!((status, prefixed["version"].as_u64()), (200, Some(2)));
+
+    let fetches_before = vwo.fetches().len();
+    for url in [
+        running.url(&format!("/server-side/v2-settings?i=sdk-key-other&a={ACCOUNT}")),
+        running.url(&format!("/server-side/v2-settings?i={PRODUCTION_KEY}&a=999999")),
+        running.url(&format!("/server-side/v2-settings?a={ACCOUNT}")),
+        running.url("/server-side/v2-pull"),
+    ] {
+        let (status, body) = get_json(&url).await;
+        assert_eq!(status, 401, "{url}");
+        assert!(
+            body["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("not an environment")),
+            "{body}"
+        );
+        assert!(!body.to_string().contains(PRODUCTION_KEY), "{body}");
+    }
+    assert_eq!(
+        vwo.fetches().len(),
+        fetches_before,
+        "nothing unknown passes through to VWO"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_refreshes_once_then_every_target_pulls_the_new_file() {
+    let vwo = FakeVwo::start().await;
+    vwo.publish(PRODUCTION_KEY, settings(1, 10));
+    vwo.publish(STAGING_KEY, settings(1, 10));
+    // The targets' handlers pull from the relay, so they start once it serves, on ports
+    // chosen first.
+    let (orders_addr, billing_addr) = (free_port(), free_port());
+    let targets = format!(
+        r#"
+[[environment.target]]
+name = "orders"
+url = "http://{orders_addr}/vwo-webhook"
+key = "orders-key"
+
+[[environment.target]]
+url = "http://{billing_addr}/vwo-webhook"
+key = "billing-key"
+"#
+    );
+    let running = start(&vwo, &targets, "").await;
+    let pull = Some(format!(
+        "http://{}/server-side/v2-pull?i={PRODUCTION_KEY}&a={ACCOUNT}",
+        running.public
+    ));
+    let (orders, _) = FakeService::start_on(orders_addr, pull.clone()).await;
+    let (billing, _) = FakeService::start_on(billing_addr, pull).await;
+    assert!(running.relay.wait_until_ready(Duration::from_secs(10)).await);
+    let fetches = vwo.fetches().len();
+
+    vwo.publish(PRODUCTION_KEY, settings(2, 11));
+    assert!(running.deliver_webhook("production").await.is_success());
+    eventually("both targets told", || {
+        orders.notices().len() == 1 && billing.notices().len() == 1
+    })
+    .await;
+    for (service, key) in [(&orders, "orders-key"), (&billing, "billing-key")] {
+        let (notice, pulled) = &service.notices()[0];
+        assert_eq!(
+            notice.header("x-vwo-auth"),
+            Some(key),
+            "each target gets its own key"
+        );
+        let body: Value = serde_json::from_slice(&notice.body).expect("json");
+        assert_eq!(body["event"], "settings_changed");
+        assert_eq!(body["timestamp"], 1_606_482_285, "VWO's notice, as VWO sent it");
+        assert_eq!(
+            *pulled,
+            Some(2),
+            "the relay served the new file before telling anyone"
+        );
+    }
+    assert_eq!(
+        vwo.fetches().len(),
+        fetches + 1,
+        "one fetch from VWO for the webhook"
+    );
+    let status: Value = reqwest::get(format!("http://{}/status", running.admin))
+        .await
+        .expect("status")
+        .json()
+        .await
+        .expect("json");
+    let production = &status["environments"][0];
+    assert_eq!(production["targets"][0]["name"], "orders");
+    assert_eq!(production["targets"][1]["name"], billing_addr.to_string());
+    assert_eq!(production["targets"][0]["delivered"], 1);
+    let text = status.to_string();
+    for secret in [PRODUCTION_KEY, HOOK_SECRET, "orders-key", "billing-key"] {
+        assert!(!text.contains(secret), "{secret} in the status");
+    }
+    // The other environment's targets and settings were not touched.
+    let (_, staging) = get_json(&running.settings_url(STAGING_KEY)).await;
+    assert_eq!(staging["version"].as_u64(), Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_that_is_down_gets_the_notice_when_it_returns_without_delaying_the_others() {
+    let vwo = FakeVwo::start().await;
+    vwo.publish(PRODUCTION_KEY, settings(1, 10));
+    vwo.publish(STAGING_KEY, settings(1, 10));
+    let (down_addr, up_addr) = (free_port(), free_port());
+    let targets = format!(
+        r#"
+[[environment.target]]
+name = "down"
+url = "http://{down_addr}/vwo-webhook"
+key = "down-key"
+
+[[environment.target]]
+name = "up"
+url = "http://{up_addr}/vwo-webhook"
+key = "up-key"
+"#
+    );
+    let running = start(&vwo, &targets, "").await;
+    let (up, _) = FakeService::start_on(up_addr, None).await;
+    assert!(running.relay.wait_until_ready(Duration::from_secs(10)).await);
+    vwo.publish(PRODUCTION_KEY, settings(2, 11));
+    assert!(running.deliver_webhook("production").await.is_success());
+    eventually("the live target told", || up.notices().len() == 1).await;
+    let failed = |running: &Running| running.relay.status().environments[0].targets[0].failed_attempts;
+    eventually("several failed attempts on the dead target", || {
+        failed(&running) >= 3
+    })
+    .await;
+    assert!(running.relay.status().environments[0].targets[0].pending);
+
+    let (down, _) = FakeService::start_on(down_addr, None).await;
+    eventually("the returning target told", || down.notices().len() == 1).await;
+    let target = &running.relay.status().environments[0].targets[0];
+    assert_eq!(target.delivered, 1);
+    assert!(!target.pending);
+    assert_eq!(down.notices()[0].0.header("x-vwo-auth"), Some("down-key"));
+    assert_eq!(up.notices().len(), 1, "the live target was told once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_reach_vwo_as_the_sdk_sent_them_and_survive_an_outage() {
+    let vwo = FakeVwo::start().await;
+    vwo.publish(PRODUCTION_KEY, settings(1, 10));
+    vwo.publish(STAGING_KEY, settings(1, 10));
+    let running = start(&vwo, "", "").await;
+    vwo.fail_events(2);
+    let query = format!(
+        "en=vwo_variationShown&a={ACCOUNT}&eTime=1700000000000&random=0.25&p=FS&visitor_ua=UA&visitor_ip=1.2.3.4&sn=vwo-fme-node-sdk&sv=1.35.0&env={PRODUCTION_KEY}"
+    );
+    let body = r#"{"d":{"msgId":"m","visId":"v","event":{"name":"vwo_variationShown"}}}"#;
+    let client = reqwest::Client::new();
+    let answer = client
+        .post(running.url(&format!("/events/t?{query}")))
+        .header("content-type", "application/json")
+        .header("x-device-user-agent", "Mozilla/5.0")
+        .header("vwo-x-forwarded-for", "1.2.3.4")
+        .header("cookie", "session=not-for-vwo")
+        .body(body)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(answer.status(), 200, "accepted at once, while VWO is failing");
+    let batch = r#"{"ev":[{"d":{"event":{"name":"vwo_syncVisitorProp"}}}]}"#;
+    let answer = client
+        .post(running.url(&format!(
+            "/eu01/server-side/batch-events-v2?a={ACCOUNT}&env={STAGING_KEY}&sn=vwo-fme-python-sdk&sv=1.65.0"
+        )))
+        .header("authorization", STAGING_KEY)
+        .header("content-type", "application/json")
+        .body(batch)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(answer.status(), 200);
+    eventually("both event requests at VWO", || vwo.events().len() == 2).await;
+    let events = vwo.events();
+    let single = events.iter().find(|e| e.path == "/events/t").expect("the event");
+    assert_eq!(single.query.as_deref(), Some(query.as_str()));
+    assert_eq!(&single.body[..], body.as_bytes());
+    assert_eq!(single.header("x-device-user-agent"), Some("Mozilla/5.0"));
+    assert_eq!(single.header("vwo-x-forwarded-for"), Some("1.2.3.4"));
+    assert_eq!(single.header("cookie"), None, "only what VWO reads is forwarded");
+    let batched = events
+        .iter()
+        .find(|e| e.path == "/eu01/server-side/batch-events-v2")
+        .expect("the batch, with its prefix");
+    assert_eq!(batched.header("authorization"), Some(STAGING_KEY));
+    assert_eq!(&batched.body[..], batch.as_bytes());
+    let status = running.relay.status().events;
+    assert_eq!((status.forwarded, status.queued_bytes), (2, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_event_requests_are_refused_and_bounded() {
+    let vwo = FakeVwo::start().await;
+    vwo.publish(PRODUCTION_KEY, settings(1, 10));
+    vwo.publish(STAGING_KEY, settings(1, 10));
+    // VWO takes nothing: every request stays queued.
+    vwo.fail_events(usize::MAX);
+    let running = start(&vwo, "", "event_body_limit = 1000\nevent_queue_bytes = 4000").await;
+    let client = reqwest::Client::new();
+    let post = |key: &str, body: String| {
+        client
+            .post(running.url(&format!("/events/t?a={ACCOUNT}&env={key}")))
+            .body(body)
+            .send()
+    };
+    let status = post("sdk-key-other", "{}".into()).await.expect("answer").status();
+    assert_eq!(status, 401, "another key's events never reach VWO under ours");
+    let status = post(PRODUCTION_KEY, "x".repeat(1001))
+        .await
+        .expect("answer")
+        .status();
+    assert_eq!(status, 413);
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        statuses.push(
+            post(PRODUCTION_KEY, "y".repeat(900))
+                .await
+                .expect("answer")
+                .status()
+                .as_u16(),
+        );
+    }
+    // Each costs its body, its path and a fixed overhead: two fit in 4,000 bytes.
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 2, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 503).count(), 8, "{statuses:?}");
+    let events = running.relay.status().events;
+    assert!(events.queued_bytes <= events.capacity_bytes);
+    assert_eq!(events.queue_full, 8);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_interval_for_sdks_is_written_into_the_served_settings() {
+    let vwo = FakeVwo::start().await;
+    vwo.publish(PRODUCTION_KEY, settings(1, 10));
+    vwo.publish(STAGING_KEY, settings(1, 10));
+    let running = start(&vwo, "sdk_poll_interval = \"30s\"", "").await;
+    assert!(running.relay.wait_until_ready(Duration::from_secs(10)).await);
+    let (_, production) = get_json(&running.settings_url(PRODUCTION_KEY)).await;
+    assert_eq!(production["pollInterval"], 30_000);
+    assert_eq!(production["version"], 1);
+    let (_, staging) = get_json(&running.settings_url(STAGING_KEY)).await;
+    assert!(staging.get("pollInterval").is_none(), "only where configured");
+}
