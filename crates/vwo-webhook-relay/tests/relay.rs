@@ -249,9 +249,12 @@ key = "up-key"
 
     let (down, _) = FakeService::start_on(down_addr, None).await;
     eventually("the returning target told", || down.notices().len() == 1).await;
-    let target = &running.relay.status().environments[0].targets[0];
-    assert_eq!(target.delivered, 1);
-    assert!(!target.pending);
+    // Its answer reaches the relay just after.
+    let settled = |running: &Running| {
+        let target = &running.relay.status().environments[0].targets[0];
+        target.delivered == 1 && !target.pending
+    };
+    eventually("the delivery recorded", || settled(&running)).await;
     assert_eq!(down.notices()[0].0.header("x-vwo-auth"), Some("down-key"));
     assert_eq!(up.notices().len(), 1, "the live target was told once");
 }
@@ -361,4 +364,107 @@ async fn a_poll_interval_for_sdks_is_written_into_the_served_settings() {
     assert_eq!(production["version"], 1);
     let (_, staging) = get_json(&running.settings_url(STAGING_KEY)).await;
     assert!(staging.get("pollInterval").is_none(), "only where configured");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_while_vwo_is_down_serves_the_last_good_settings_from_disk() {
+    let dir = std::env::temp_dir().join(format!("vwo-relay-cache-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let cache = dir.join("production.json");
+    let vwo = FakeVwo::start().await;
+    vwo.publish(PRODUCTION_KEY, settings(7, 10));
+    vwo.publish(STAGING_KEY, settings(1, 10));
+    let cache_line = format!("cache_file = \"{}\"", cache.display());
+    let first = start(&vwo, &cache_line, "").await;
+    assert!(first.relay.wait_until_ready(Duration::from_secs(10)).await);
+    support::eventually("the copy on disk", || cache.exists()).await;
+    drop(first);
+
+    // VWO is down: nothing listens where the settings come from.
+    let config = RelayConfig::from_toml(&format!(
+        r#"
+[[environment]]
+name = "production"
+account_id = "{ACCOUNT}"
+sdk_key = "{PRODUCTION_KEY}"
+webhook_secrets = ["{HOOK_SECRET}"]
+settings_base_url = "http://{}"
+{cache_line}
+"#,
+        free_port()
+    ))
+    .expect("valid");
+    let relay = Relay::start(config).expect("relay");
+    assert!(relay.is_ready(), "ready from the copy on disk before any fetch");
+    let public = support::serve(relay.public_router()).await;
+    let (status, served) = get_json(&format!(
+        "http://{public}/server-side/v2-settings?i={PRODUCTION_KEY}&a={ACCOUNT}"
+    ))
+    .await;
+    assert_eq!((status, served["version"].as_u64()), (200, Some(7)));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_settings_file_never_replaces_the_good_one_and_tells_no_target() {
+    let vwo = FakeVwo::start().await;
+    vwo.publish(PRODUCTION_KEY, settings(1, 10));
+    vwo.publish(STAGING_KEY, settings(1, 10));
+    let target_addr = free_port();
+    let targets =
+        format!("[[environment.target]]\nurl = \"http://{target_addr}/vwo-webhook\"\nkey = \"k\"\n");
+    let running = start(&vwo, &targets, "").await;
+    let (service, _) = FakeService::start_on(target_addr, None).await;
+    assert!(running.relay.wait_until_ready(Duration::from_secs(10)).await);
+    vwo.publish(
+        PRODUCTION_KEY,
+        r#"{"accountId": 123456, "features": "not a list"}"#.to_owned(),
+    );
+    let status = running.deliver_webhook("production").await;
+    assert!(!status.is_success(), "VWO is asked to deliver again: {status}");
+    let (_, served) = get_json(&running.settings_url(PRODUCTION_KEY)).await;
+    assert_eq!(served["version"].as_u64(), Some(1));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        service.notices().is_empty(),
+        "no target told of a change that did not happen"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateways_lookups_go_upstream_when_configured_and_say_nothing_known_otherwise() {
+    let vwo = FakeVwo::start().await;
+    vwo.publish(PRODUCTION_KEY, settings(1, 10));
+    vwo.publish(STAGING_KEY, settings(1, 10));
+    let plain = start(&vwo, "", "").await;
+    let details = format!("/get-user-details?userAgent=UA&ipAddress=1.2.3.4&accountId={ACCOUNT}");
+    let attribute = format!("/check-attribute?attribute=a&listId=l&accountId={ACCOUNT}");
+    let alias = format!("/user-alias/getAliasUserId?accountId={ACCOUNT}&sdkKey={PRODUCTION_KEY}&userId=u");
+    assert_eq!(get_json(&plain.url(&details)).await, (200, serde_json::json!({})));
+    assert_eq!(get_json(&plain.url(&attribute)).await, (200, Value::Bool(false)));
+    let (status, body) = get_json(&plain.url(&alias)).await;
+    assert_eq!(status, 501);
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("upstream_gateway")),
+        "{body}"
+    );
+    let (status, _) = get_json(&plain.url("/get-user-details?accountId=999")).await;
+    assert_eq!(status, 401, "an account the relay does not serve");
+
+    // An upstream gateway answering from its own data.
+    let upstream = support::serve(axum::Router::new().route(
+        "/get-user-details",
+        axum::routing::get(|| async {
+            (
+                [("content-type", "application/json")],
+                r#"{"location": {"country": "IN"}}"#,
+            )
+        }),
+    ))
+    .await;
+    let forwarding = start(&vwo, "", &format!("upstream_gateway = \"http://{upstream}\"")).await;
+    let (status, body) = get_json(&forwarding.url(&details)).await;
+    assert_eq!((status, &body["location"]["country"]), (200, &Value::from("IN")));
 }
