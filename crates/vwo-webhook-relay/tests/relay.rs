@@ -196,6 +196,13 @@ key = "billing-key"
         fetches + 1,
         "one fetch from VWO for the webhook"
     );
+    let recorded = |running: &Running| {
+        running.relay.status().environments[0]
+            .targets
+            .iter()
+            .all(|t| t.delivered == 1)
+    };
+    eventually("the deliveries recorded", || recorded(&running)).await;
     let status: Value = reqwest::get(format!("http://{}/status", running.admin))
         .await
         .expect("status")
