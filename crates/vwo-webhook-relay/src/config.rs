@@ -268,7 +268,8 @@ impl RelayConfig {
     /// One environment named `default` from the examples' variables (`VWO_ACCOUNT_ID`,
     /// `VWO_SDK_KEY`, `VWO_WEBHOOK_SECRET`, `VWO_SETTINGS_BASE_URL`, `VWO_WEBHOOK_ADDR`,
     /// `VWO_WEBHOOK_ADMIN_ADDR`, `VWO_SETTINGS_CACHE`, `REDIS_URL`) and `VWO_RELAY_TARGETS`
-    /// (`URL KEY` pairs, comma-separated). Its webhook also answers on `POST /vwo-webhook`.
+    /// (`URL KEY` pairs, comma-separated). Its webhook also answers on `POST /vwo-webhook`;
+    /// events go where the settings come from.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_env_with(|name| std::env::var(name).ok())
     }
@@ -309,7 +310,11 @@ impl RelayConfig {
                 env::ADMIN_ADDR,
                 &given(env::ADMIN_ADDR).unwrap_or_else(|| DEFAULT_ADMIN_ADDR.to_owned()),
             )?,
-            events_base_url: DEFAULT_EVENTS_BASE_URL.to_owned(),
+            // A gateway named for the settings takes the events too, as the SDKs' option does.
+            events_base_url: environment
+                .settings_base_url
+                .clone()
+                .unwrap_or_else(|| DEFAULT_EVENTS_BASE_URL.to_owned()),
             upstream_gateway: None,
             event_queue_bytes: DEFAULT_EVENT_QUEUE_BYTES,
             event_body_limit: DEFAULT_EVENT_BODY_LIMIT,
