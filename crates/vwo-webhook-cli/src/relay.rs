@@ -1,6 +1,7 @@
 //! `vwo-webhook relay`: the gateway every VWO SDK can point at, kept fresh by VWO's webhook
 //! (see the `vwo-webhook-relay` crate and docs/relay.md).
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -40,7 +41,7 @@ pub(crate) async fn run(args: Args) -> Outcome {
     }
     .map_err(|error| Failed(format!("the relay's configuration: {error}")))?;
     if args.check_config {
-        println!("{}", describe(&config));
+        println!("{}", describe(&config, config.addr, config.admin_addr));
         return Ok(());
     }
     let _ = tracing_subscriber::fmt()
@@ -58,7 +59,9 @@ pub(crate) async fn run(args: Args) -> Outcome {
     };
     let public = bind(config.addr).await?;
     let admin = bind(config.admin_addr).await?;
-    eprintln!("{}", describe(&config));
+    let local =
+        |listener: &tokio::net::TcpListener| listener.local_addr().map_err(|error| Failed(error.to_string()));
+    println!("{}", describe(&config, local(&public)?, local(&admin)?));
     let admin_router = relay
         .admin_router()
         .route("/metrics", get(move || async move { metrics.render() }));
@@ -80,10 +83,9 @@ async fn shutdown() {
 }
 
 /// What the configuration runs, without a secret.
-fn describe(config: &RelayConfig) -> String {
+fn describe(config: &RelayConfig, addr: SocketAddr, admin_addr: SocketAddr) -> String {
     let mut lines = vec![format!(
-        "relay: SDKs and webhooks on http://{}, /ready /live /status /metrics on http://{}",
-        config.addr, config.admin_addr
+        "relay: SDKs and webhooks on http://{addr}, /ready /live /status /metrics on http://{admin_addr}"
     )];
     for environment in &config.environments {
         lines.push(format!(

@@ -576,3 +576,129 @@ fn flag_names_the_holdout_that_holds_the_user_out() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A relay configuration file in a fresh folder, removed on drop.
+struct RelayFile(std::path::PathBuf);
+
+impl RelayFile {
+    fn new(name: &str, text: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("vwo-webhook-cli-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("relay.toml");
+        std::fs::write(&path, text).expect("write");
+        Self(path)
+    }
+}
+
+impl Drop for RelayFile {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+const RELAY_TOML: &str = r#"
+[[environment]]
+name = "production"
+account_id = "123456"
+sdk_key = "sdk-top-secret"
+webhook_secrets = ["hook-top-secret"]
+
+[[environment.target]]
+name = "orders"
+url = "http://127.0.0.1:3000/vwo-webhook"
+key = "target-top-secret"
+"#;
+
+#[test]
+fn relay_check_config_names_each_environment_and_never_a_secret() {
+    let file = RelayFile::new("check", RELAY_TOML);
+    let output = vwo_webhook()
+        .args(["relay", "--check-config", "--config"])
+        .arg(&file.0)
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("environment production (account 123456): webhook POST /vwo-webhook/production, 1 target(s) orders"), "{stdout}");
+    assert!(!stdout.contains("top-secret"), "{stdout}");
+
+    let broken = RelayFile::new("broken", &RELAY_TOML.replace("\"123456\"", "\"not-a-number\""));
+    let output = vwo_webhook()
+        .args(["relay", "--check-config", "--config"])
+        .arg(&broken.0)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("account_id"), "{stderr}");
+    assert!(!stderr.contains("top-secret"), "{stderr}");
+}
+
+#[test]
+fn relay_runs_from_the_examples_variables_and_is_ready_once_it_holds_settings() {
+    let origin = serve(Router::new().route(
+        "/server-side/v2-settings",
+        get(|| async {
+            (
+                [("content-type", "application/json")],
+                include_str!("../../vwo-webhook-settings/testdata/OnlyRolloutSettings.json"),
+            )
+        }),
+    ));
+    let mut child = vwo_webhook()
+        .arg("relay")
+        .env("VWO_ACCOUNT_ID", "123456")
+        .env("VWO_SDK_KEY", "sdk-top-secret")
+        .env("VWO_WEBHOOK_SECRET", "hook-top-secret")
+        .env("VWO_SETTINGS_BASE_URL", format!("http://{}", origin.addr()))
+        .env("VWO_WEBHOOK_ADDR", "127.0.0.1:0")
+        .env("VWO_WEBHOOK_ADMIN_ADDR", "127.0.0.1:0")
+        .env_remove("REDIS_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("relay starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = lines.next().expect("a line").expect("text");
+    let urls: Vec<&str> = first
+        .split("http://")
+        .skip(1)
+        .map(|rest| rest.split([',', ' ']).next().unwrap_or_default())
+        .collect();
+    let (public, admin) = (urls[0].to_owned(), urls[1].to_owned());
+    let ok = |addr: &str, path: &str| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if http_status(addr, path) == Some(200) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    };
+    assert!(ok(&admin, "/ready"), "{first}");
+    assert!(ok(&public, "/server-side/v2-settings?a=123456&i=sdk-top-secret"));
+    assert_eq!(
+        http_status(&public, "/server-side/v2-settings?a=123456&i=other"),
+        Some(401)
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// The status of `GET path` on `addr`, over a plain connection.
+fn http_status(addr: &str, path: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    answer.split(' ').nth(1)?.parse().ok()
+}
