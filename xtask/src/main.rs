@@ -10,6 +10,8 @@
 //!   `tests/benches`, the flags table); `bench adapters` only the adapter-overhead table;
 //!   `bench replicas` only the fleet on Redis (fetches per burst, time until every replica
 //!   serves a change); `bench flags` only `get_flag` beside the Node SDK's `getFlag`;
+//!   `bench relay` the relay (settings served per second against bare hyper, webhook to the
+//!   next decision in 10 SDK processes, events forwarded per second);
 //!   `bench memory` the live heap of a 16 MB settings file installed 20 times (`--check`
 //!   fails past its bound or on growth).
 //! - `bench --check`: the speed guards: every probe of `tests/benches/guard.rs` counted by
@@ -28,7 +30,7 @@ mod guard;
 use std::collections::BTreeMap;
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask conformance [--url URL --secret S [--body-limit BYTES] [--strict]] | cargo xtask package | cargo xtask bench [adapters | replicas | flags | memory [--check] | --check | --update-baselines] | cargo xtask soak [--minutes N]";
+const USAGE: &str = "usage: cargo xtask conformance [--url URL --secret S [--body-limit BYTES] [--strict]] | cargo xtask package | cargo xtask bench [adapters | replicas | flags | relay | memory [--check] | --check | --update-baselines] | cargo xtask soak [--minutes N]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -64,6 +66,9 @@ fn main() -> ExitCode {
         }
         Some("bench") if args.get(1).is_some_and(|a| a == "--check") => guard::run(false),
         Some("bench") if args.get(1).is_some_and(|a| a == "--update-baselines") => guard::run(true),
+        Some("bench") if args.get(1).is_some_and(|a| a == "relay") => {
+            run(cargo().args(["bench", "--locked", "-p", "vwo-webhook-relay", "--bench", "relay"]))
+        }
         Some("bench") if args.get(1).is_some_and(|a| a == "flags") => {
             run(cargo().args(["bench", "--locked", "-p", "vwo-webhook-flags", "--bench", "flags"]))
         }
@@ -75,6 +80,8 @@ fn main() -> ExitCode {
             "vwo-webhook-flags",
             "-p",
             "vwo-webhook-settings",
+            "-p",
+            "vwo-webhook-relay",
             "-p",
             "vwo-webhook-tests",
         ])),
