@@ -87,6 +87,9 @@ fn describe(config: &RelayConfig, addr: SocketAddr, admin_addr: SocketAddr) -> S
     let mut lines = vec![format!(
         "relay: SDKs and webhooks on http://{addr}, /ready /live /status /metrics on http://{admin_addr}"
     )];
+    if config.redis_url.is_some() {
+        lines.push("  sharing settings with the other relays on Redis (REDIS_URL / redis_url)".to_owned());
+    }
     for environment in &config.environments {
         lines.push(format!(
             "  environment {} (account {}): webhook POST {}, {} target(s){}",

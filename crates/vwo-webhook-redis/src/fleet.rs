@@ -12,6 +12,7 @@ use vwo_webhook_settings::VwoSettings;
 
 use crate::follower::{self, Follower};
 use crate::replica::Inner;
+use crate::telemetry;
 
 mod builder;
 mod lead;
@@ -105,6 +106,26 @@ impl RedisFleet {
     /// The settings backend this fleet wraps (its store is the one to read settings from).
     pub fn settings(&self) -> &VwoSettings {
         &self.inner.settings
+    }
+
+    /// Serves the fleet's latest document now if this replica is behind, as its follower does
+    /// on a notice. For a replica asked for settings just after a change was announced
+    /// elsewhere (a relay answering the pull a notice caused): with it, no replica answers
+    /// from before the announcement while its own notice is still on the way. `false` when
+    /// Redis did not answer within the fleet's Redis timeout (the replica keeps serving what
+    /// it has).
+    pub async fn catch_up(&self) -> bool {
+        match tokio::time::timeout(self.inner.timeout, self.inner.shared.head()).await {
+            Ok(Ok(head)) => {
+                // A refused document is reported already; the last good one stays.
+                let _ = tokio::time::timeout(self.inner.timeout, self.inner.adopt_head(&head)).await;
+                true
+            }
+            Ok(Err(_)) | Err(_) => {
+                telemetry::redis_error("read");
+                false
+            }
+        }
     }
 
     /// Starts this replica: its settings come from Redis when the fleet has a document (no

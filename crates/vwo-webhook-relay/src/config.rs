@@ -83,13 +83,25 @@ pub struct RelayConfig {
     pub event_body_limit: usize,
     /// How long an event is retried before it is dropped.
     pub event_max_age: Duration,
-    /// Redis for several relays (not used yet: one relay per address).
-    pub redis_url: Option<String>,
+    /// Redis shared by several relays (one server, Sentinel or Cluster, as
+    /// `vwo-webhook-redis` takes it): one fetch per webhook burst for all of them, each
+    /// serving the change before any service is told. `Debug` shows whether it is set.
+    pub redis_url: Option<RedisUrl>,
     /// The environments, by name.
     pub environments: Vec<EnvironmentConfig>,
     /// Also answer VWO's webhook on `POST /vwo-webhook` (the environment of
     /// [`RelayConfig::from_env`]).
     pub(crate) default_webhook_path: bool,
+}
+
+/// A Redis URL: it may hold a password, so `Debug` does not show it.
+#[derive(Clone)]
+pub struct RedisUrl(pub String);
+
+impl std::fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RedisUrl(***)")
+    }
 }
 
 /// One VWO environment: an account's SDK key, its webhook, and the services told of changes.
@@ -258,7 +270,7 @@ impl RelayConfig {
                 .map(|text| duration("event_max_age", text))
                 .transpose()?
                 .unwrap_or(DEFAULT_EVENT_MAX_AGE),
-            redis_url: file.redis_url,
+            redis_url: file.redis_url.map(RedisUrl),
             environments,
             default_webhook_path: false,
         };
@@ -319,7 +331,7 @@ impl RelayConfig {
             event_queue_bytes: DEFAULT_EVENT_QUEUE_BYTES,
             event_body_limit: DEFAULT_EVENT_BODY_LIMIT,
             event_max_age: DEFAULT_EVENT_MAX_AGE,
-            redis_url: given(env::REDIS_URL),
+            redis_url: given(env::REDIS_URL).map(RedisUrl),
             environments: vec![environment],
             default_webhook_path: true,
         };
@@ -352,12 +364,6 @@ impl RelayConfig {
             return Err(invalid(
                 "event_queue_bytes",
                 "smaller than event_body_limit: no event request would fit",
-            ));
-        }
-        if self.redis_url.is_some() {
-            return Err(invalid(
-                "redis_url",
-                "several relays on Redis are not supported yet: run one relay per environment set",
             ));
         }
         Ok(self)

@@ -8,7 +8,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde::Serialize;
 use subtle::ConstantTimeEq;
-use vwo_webhook::{Receiver, Refresh, RefreshError, Trigger};
+use vwo_webhook::{Receiver, Refresh, RefreshError, SafetyNet, Trigger};
+use vwo_webhook_redis::{FleetHandle, RedisFleet};
 use vwo_webhook_settings::{SdkKey, SettingsStore, Snapshot, Status, VwoSettings};
 
 use crate::config::{EnvironmentConfig, RelayConfig};
@@ -29,7 +30,23 @@ pub(crate) struct Environment {
     sdk_poll_interval: Option<Duration>,
     /// The bytes served for the current snapshot, when they differ from its own.
     served: Mutex<Option<(Arc<Snapshot>, Bytes)>>,
-    _safety_net: Option<vwo_webhook::SafetyNet>,
+    /// The relays this one shares settings with, through Redis.
+    fleet: Option<RedisFleet>,
+    _running: Running,
+}
+
+/// What keeps the settings fresh: the safety-net poll alone, or the fleet's follower and
+/// poll.
+#[allow(dead_code)] // held for their drop
+enum Running {
+    Alone(Option<SafetyNet>),
+    Fleet(FleetHandle),
+}
+
+/// Where a refresh goes: straight to VWO, or through the fleet (one fetch for every relay).
+enum Backend {
+    Alone(VwoSettings),
+    Fleet(RedisFleet),
 }
 
 impl std::fmt::Debug for Environment {
@@ -58,7 +75,7 @@ pub struct EnvironmentStatus {
 
 /// The settings backend, announcing each change to the targets once it is held.
 struct Announcing {
-    settings: VwoSettings,
+    backend: Backend,
     store: Arc<SettingsStore>,
     fanout: Arc<FanOut>,
 }
@@ -66,7 +83,12 @@ struct Announcing {
 impl Refresh for Announcing {
     async fn refresh(&self, trigger: Trigger) -> Result<(), RefreshError> {
         let before = self.store.current();
-        Refresh::refresh(&self.settings, trigger.clone()).await?;
+        match &self.backend {
+            Backend::Alone(settings) => Refresh::refresh(settings, trigger.clone()).await?,
+            // The relay that received the webhook announces; the others follow the fleet
+            // without a refresh of their own, so the targets are told once.
+            Backend::Fleet(fleet) => Refresh::refresh(fleet, trigger.clone()).await?,
+        }
         match trigger {
             // VWO says something changed: the targets are told even when the file the relay
             // fetched is the one it had (their own copy may be older).
@@ -90,6 +112,7 @@ impl Environment {
     pub(crate) fn start(
         config: &EnvironmentConfig,
         default_path: bool,
+        redis_url: Option<&str>,
         client: &reqwest::Client,
         schedule: NoticeSchedule,
     ) -> Result<Self, RelayError> {
@@ -110,8 +133,26 @@ impl Environment {
         })?;
         let store = settings.store();
         let fanout = Arc::new(FanOut::start(&config.name, &config.targets, client, schedule));
+        let fleet = redis_url
+            .map(|url| {
+                RedisFleet::builder(url, settings.clone())
+                    // Environments of one account (production, staging) share nothing.
+                    .key_prefix(format!(
+                        "vwo-webhook-relay:{{{}-{}}}",
+                        config.account_id, config.name
+                    ))
+                    .build()
+                    .map_err(|source| RelayError::Redis {
+                        environment: config.name.clone(),
+                        source,
+                    })
+            })
+            .transpose()?;
         let backend = Arc::new(Announcing {
-            settings: settings.clone(),
+            backend: match &fleet {
+                Some(fleet) => Backend::Fleet(fleet.clone()),
+                None => Backend::Alone(settings.clone()),
+            },
             store: Arc::clone(&store),
             fanout: Arc::clone(&fanout),
         });
@@ -128,7 +169,10 @@ impl Environment {
                 environment: config.name.clone(),
                 source,
             })?;
-        let safety_net = settings.start(receiver.coordinator());
+        let running = match &fleet {
+            Some(fleet) => Running::Fleet(fleet.start(receiver.coordinator())),
+            None => Running::Alone(settings.start(receiver.coordinator())),
+        };
         Ok(Self {
             name: config.name.clone(),
             account_id: config.account_id.clone(),
@@ -139,7 +183,8 @@ impl Environment {
             fanout,
             sdk_poll_interval: config.sdk_poll_interval,
             served: Mutex::new(None),
-            _safety_net: safety_net,
+            fleet,
+            _running: running,
         })
     }
 
@@ -148,6 +193,15 @@ impl Environment {
     pub(crate) fn owns(&self, account_id: &str, sdk_key: &str) -> bool {
         account_id == self.account_id
             && bool::from(sdk_key.as_bytes().ct_eq(self.sdk_key.expose_secret().as_bytes()))
+    }
+
+    /// With several relays, serves the fleet's latest file first if this relay is behind: a
+    /// service told of a change by another relay may pull from this one before its notice
+    /// from Redis arrives. One Redis read; without Redis (or in time), what it holds.
+    pub(crate) async fn catch_up(&self) {
+        if let Some(fleet) = &self.fleet {
+            fleet.catch_up().await;
+        }
     }
 
     /// Whether it holds settings to serve.

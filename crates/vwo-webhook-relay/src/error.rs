@@ -25,6 +25,14 @@ pub enum RelayError {
         /// Why.
         source: vwo_webhook::BuildError,
     },
+    /// An environment's Redis fleet could not be set up.
+    #[error("environment \"{environment}\": {source}")]
+    Redis {
+        /// The environment.
+        environment: String,
+        /// Why (never the URL, which may hold a password).
+        source: vwo_webhook_redis::FleetError,
+    },
     /// The HTTP client could not be built.
     #[error("the HTTP client: {0}")]
     Client(#[source] reqwest::Error),

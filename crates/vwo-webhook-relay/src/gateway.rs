@@ -117,6 +117,7 @@ async fn settings(State(gateway): State<Gateway>, RawQuery(query): RawQuery) -> 
     ) else {
         return unknown_key();
     };
+    environment.catch_up().await;
     let Some(bytes) = environment.served_settings() else {
         // The SDKs retry anything but a 200.
         let mut answer = error(

@@ -36,7 +36,7 @@ use serde::Serialize;
 use vwo_webhook::{Probe, Probes};
 use vwo_webhook_tower::WebhookService;
 
-pub use config::{ConfigError, EnvironmentConfig, RelayConfig, TargetConfig};
+pub use config::{ConfigError, EnvironmentConfig, RedisUrl, RelayConfig, TargetConfig};
 pub use environment::EnvironmentStatus;
 pub use error::RelayError;
 pub use events::{EVENT_QUEUE_BYTES, EVENT_REQUESTS, EventStatus};
@@ -100,8 +100,14 @@ impl RelayBuilder {
             .environments
             .iter()
             .map(|environment| {
-                Environment::start(environment, config.default_webhook_path, &client, self.schedule)
-                    .map(Arc::new)
+                Environment::start(
+                    environment,
+                    config.default_webhook_path,
+                    config.redis_url.as_ref().map(|url| url.0.as_str()),
+                    &client,
+                    self.schedule,
+                )
+                .map(Arc::new)
             })
             .collect::<Result<Vec<_>, _>>()?;
         let forwarder = Forwarder::start(

@@ -1,0 +1,139 @@
+//! Several relays on one Redis: one fetch from VWO per webhook for all of them, the targets
+//! told once, and every relay serving the change before any target is told (a target's pull
+//! reaching another relay than the one VWO called gets the new file).
+//!
+//! Starts its own `redis-server` (skipped without one, unless `VWO_WEBHOOK_REQUIRE_REDIS=1`).
+
+mod support;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use support::{ACCOUNT, FakeService, FakeVwo, eventually, free_port, settings};
+use vwo_webhook_relay::{Relay, RelayConfig};
+use vwo_webhook_testkit::RedisServer;
+
+const SDK_KEY: &str = "sdk-key-production";
+const HOOK: &str = "hook-secret";
+
+/// `CLIENT KILL TYPE pubsub`: every follower's subscription dropped.
+async fn kill_subscriptions(port: u16) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("redis");
+    stream
+        .write_all(b"CLIENT KILL TYPE pubsub\r\n")
+        .await
+        .expect("write");
+    let mut answer = [0u8; 64];
+    let read = stream.read(&mut answer).await.expect("read");
+    assert!(
+        answer[..read].starts_with(b":"),
+        "{:?}",
+        String::from_utf8_lossy(&answer[..read])
+    );
+}
+
+async fn relay(vwo: &FakeVwo, redis: &str, target: SocketAddr) -> (Relay, SocketAddr) {
+    let base = vwo.url();
+    let config = RelayConfig::from_toml(&format!(
+        r#"
+events_base_url = "{base}"
+redis_url = "{redis}"
+
+[[environment]]
+name = "production"
+account_id = "{ACCOUNT}"
+sdk_key = "{SDK_KEY}"
+webhook_secrets = ["{HOOK}"]
+settings_base_url = "{base}"
+
+[[environment.target]]
+url = "http://{target}/vwo-webhook"
+key = "target-key"
+
+[[environment]]
+name = "staging"
+account_id = "{ACCOUNT}"
+sdk_key = "sdk-key-staging"
+webhook_secrets = ["{HOOK}"]
+settings_base_url = "{base}"
+"#
+    ))
+    .expect("valid configuration");
+    assert!(
+        !format!("{config:?}").contains("redis://"),
+        "the Redis URL is not shown"
+    );
+    let relay = Relay::start(config).expect("relay");
+    let public = support::serve(relay.public_router()).await;
+    assert!(relay.wait_until_ready(Duration::from_secs(10)).await);
+    (relay, public)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relays_on_redis_fetch_once_tell_targets_once_and_serve_the_change_before_telling() {
+    let Some(redis) = RedisServer::for_test() else {
+        return;
+    };
+    let vwo = FakeVwo::start().await;
+    vwo.publish(SDK_KEY, settings(1, 10));
+    vwo.publish("sdk-key-staging", settings(5, 50));
+    let target = free_port();
+    let (first, first_addr) = relay(&vwo, &redis.url(), target).await;
+    let (second, second_addr) = relay(&vwo, &redis.url(), target).await;
+    // The target's handler pulls from the relay VWO did not call.
+    let pull = format!("http://{second_addr}/server-side/v2-pull?i={SDK_KEY}&a={ACCOUNT}");
+    let (service, _) = FakeService::start_on(target, Some(pull)).await;
+    let settings_fetches = |vwo: &FakeVwo, key: &str| {
+        vwo.fetches()
+            .iter()
+            .filter(|seen| seen.query.as_deref().is_some_and(|q| q.contains(key)))
+            .count()
+    };
+    assert_eq!(
+        settings_fetches(&vwo, SDK_KEY),
+        1,
+        "the second relay started from Redis"
+    );
+
+    vwo.publish(SDK_KEY, settings(2, 11));
+    // The relays lose their subscriptions just before the change, so the second learns of it
+    // only when it reconnects (100 ms or more later): the target's pull, a few milliseconds
+    // after the notice, finds it behind unless it looks at Redis first.
+    kill_subscriptions(redis.port()).await;
+    let delivered = reqwest::Client::new()
+        .post(format!("http://{first_addr}/vwo-webhook/production"))
+        .header("x-vwo-auth", HOOK)
+        .body(r#"{"timestamp":1606482285,"event":"settings_changed"}"#)
+        .send()
+        .await
+        .expect("the relay answers");
+    assert!(delivered.status().is_success());
+    eventually("the target told", || !service.notices().is_empty()).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let notices = service.notices();
+    assert_eq!(notices.len(), 1, "told once, by the relay VWO called");
+    assert_eq!(
+        notices[0].1,
+        Some(2),
+        "the other relay served the change when the target pulled"
+    );
+    assert_eq!(settings_fetches(&vwo, SDK_KEY), 2, "one fetch for both relays");
+    eventually("the second relay follows", || {
+        second.status().environments[0].settings.version.as_deref() == Some("2")
+    })
+    .await;
+    assert_eq!(
+        first.status().environments[0].settings.version.as_deref(),
+        Some("2")
+    );
+    // The staging environment of the same account shares nothing with production.
+    for relay in [&first, &second] {
+        assert_eq!(
+            relay.status().environments[1].settings.version.as_deref(),
+            Some("5")
+        );
+    }
+}
