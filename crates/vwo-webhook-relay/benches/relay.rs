@@ -15,17 +15,8 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-#[path = "../../../tests/oracle/node.rs"]
-#[allow(dead_code, unreachable_pub)]
-mod node;
-#[path = "../../../tests/oracle/python.rs"]
-#[allow(dead_code, unreachable_pub)]
-mod python;
-
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -33,9 +24,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper_util::rt::TokioIo;
-use serde_json::{Value, json};
-use support::{ACCOUNT, FakeVwo, free_port, settings};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use serde_json::Value;
+use support::service::{Sdk, Service, installed};
+use support::{ACCOUNT, FakeVwo, deliver_webhook, free_port, settings};
 use vwo_webhook_relay::{Relay, RelayConfig};
 
 const SDK_KEY: &str = "bench-sdk-key";
@@ -90,6 +81,21 @@ where
     rx.recv().expect("address")
 }
 
+/// One kept-alive HTTP/1 connection to `addr`.
+async fn connect<B>(addr: SocketAddr) -> hyper::client::conn::http1::SendRequest<B>
+where
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(connection);
+    sender
+}
+
 /// `POLLERS` kept-alive connections asking `path` for `window`: requests answered per second.
 async fn poll_rate(addr: SocketAddr, path: &str, window: Duration) -> f64 {
     let done = Arc::new(AtomicU64::new(0));
@@ -98,11 +104,7 @@ async fn poll_rate(addr: SocketAddr, path: &str, window: Duration) -> f64 {
     for _ in 0..POLLERS {
         let (done, path) = (Arc::clone(&done), path.to_owned());
         tasks.push(tokio::spawn(async move {
-            let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-            let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                .await
-                .expect("handshake");
-            tokio::spawn(connection);
+            let mut sender = connect::<Empty<Bytes>>(addr).await;
             while Instant::now() < deadline {
                 let request = http::Request::get(path.as_str())
                     .header("host", "relay")
@@ -201,65 +203,8 @@ settings_base_url = "{base}"
     .expect("valid configuration")
 }
 
-/// An SDK service process (tests/oracle/relay_service.{js,py}).
-struct Service {
-    _child: tokio::process::Child,
-    stdin: tokio::process::ChildStdin,
-    stdout: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
-}
-
-impl Service {
-    async fn start(node: Option<&Path>, python: Option<&Path>, gateway: &str, port: u16) -> Self {
-        let oracle = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/oracle");
-        let mut command = match (node, python) {
-            (Some(node), _) => {
-                let mut command = tokio::process::Command::new("node");
-                command.arg(oracle.join("relay_service.js")).arg(node);
-                command
-            }
-            (None, Some(python)) => {
-                let mut command = tokio::process::Command::new(python);
-                command.arg(oracle.join("relay_service.py"));
-                command
-            }
-            (None, None) => unreachable!("one SDK is given"),
-        };
-        let port = port.to_string();
-        command
-            .args([gateway, ACCOUNT, SDK_KEY, &port, HOOK])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true);
-        let mut child = command.spawn().expect("the SDK service starts");
-        let stdin = child.stdin.take().expect("stdin");
-        let stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let mut service = Self {
-            _child: child,
-            stdin,
-            stdout,
-        };
-        assert_eq!(service.answer().await["ready"], true);
-        service
-    }
-
-    async fn answer(&mut self) -> Value {
-        let line = self.stdout.next_line().await.expect("reads").expect("running");
-        serde_json::from_str(&line).expect("json")
-    }
-
-    async fn int(&mut self) -> Option<i64> {
-        let command = format!(
-            "{}\n",
-            json!({"op": "getFlag", "feature": "feature1", "user": "u"})
-        );
-        self.stdin.write_all(command.as_bytes()).await.expect("writes");
-        self.answer().await["int"].as_i64()
-    }
-}
-
 async fn webhook_to_decision() {
-    let (Some(node), Some(python)) = (node::install(), python::install()) else {
+    let (Some(node), Some(python)) = (installed(Sdk::Node), installed(Sdk::Python)) else {
         println!("webhook -> decision in 10 SDK processes: skipped (node or python3 missing)");
         return;
     };
@@ -279,15 +224,14 @@ async fn webhook_to_decision() {
     let gateway = format!("http://{public}");
     let mut services = Vec::new();
     for (i, addr) in ports.iter().enumerate() {
-        let (node, python) = if i % 2 == 0 {
-            (Some(node.as_path()), None)
+        let (sdk, installed) = if i % 2 == 0 {
+            (Sdk::Node, &node)
         } else {
-            (None, Some(python.as_path()))
+            (Sdk::Python, &python)
         };
-        services.push(Service::start(node, python, &gateway, addr.port()).await);
+        services.push(Service::start(sdk, installed, &gateway, SDK_KEY, addr.port(), HOOK).await);
     }
     let changes = if full_run() { 20 } else { 2 };
-    let client = reqwest::Client::new();
     let mut latencies = Vec::new();
     for change in 1..=changes {
         vwo.publish(SDK_KEY, settings(change + 1, change as i64));
@@ -297,14 +241,8 @@ async fn webhook_to_decision() {
             .map(|t| t.delivered)
             .collect();
         let started = Instant::now();
-        let answer = client
-            .post(format!("{gateway}/vwo-webhook/production"))
-            .header("x-vwo-auth", HOOK)
-            .body(r#"{"timestamp":1606482285,"event":"settings_changed"}"#)
-            .send()
-            .await
-            .expect("the relay answers");
-        assert!(answer.status().is_success());
+        let answer = deliver_webhook(public, "production", HOOK).await;
+        assert!(answer.is_success());
         let mut seen = vec![None; services.len()];
         while seen.iter().any(Option::is_none) {
             let status = relay.status();
@@ -318,8 +256,9 @@ async fn webhook_to_decision() {
         }
         latencies.extend(seen.into_iter().flatten());
         for service in &mut services {
+            let flag = service.get_flag("u").await;
             assert_eq!(
-                service.int().await,
+                flag["int"].as_i64(),
                 Some(change as i64),
                 "the next decision changed"
             );
@@ -367,11 +306,7 @@ async fn events_rate() {
     for _ in 0..POLLERS {
         let body = body.clone();
         tasks.push(tokio::spawn(async move {
-            let stream = tokio::net::TcpStream::connect(relay_addr).await.expect("connect");
-            let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                .await
-                .expect("handshake");
-            tokio::spawn(connection);
+            let mut sender = connect::<Full<Bytes>>(relay_addr).await;
             for _ in 0..per_sender {
                 let request = http::Request::post(format!(
                     "/events/t?en=vwo_variationShown&a={ACCOUNT}&env={SDK_KEY}&random=0.5"

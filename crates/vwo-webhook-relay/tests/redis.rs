@@ -9,7 +9,7 @@ mod support;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use support::{ACCOUNT, FakeService, FakeVwo, eventually, free_port, settings};
+use support::{ACCOUNT, FakeService, FakeVwo, deliver_webhook, eventually, free_port, settings};
 use vwo_webhook_relay::{Relay, RelayConfig};
 use vwo_webhook_testkit::RedisServer;
 
@@ -103,14 +103,8 @@ async fn relays_on_redis_fetch_once_tell_targets_once_and_serve_the_change_befor
     // only when it reconnects (100 ms or more later): the target's pull, a few milliseconds
     // after the notice, finds it behind unless it looks at Redis first.
     kill_subscriptions(redis.port()).await;
-    let delivered = reqwest::Client::new()
-        .post(format!("http://{first_addr}/vwo-webhook/production"))
-        .header("x-vwo-auth", HOOK)
-        .body(r#"{"timestamp":1606482285,"event":"settings_changed"}"#)
-        .send()
-        .await
-        .expect("the relay answers");
-    assert!(delivered.status().is_success());
+    let delivered = deliver_webhook(first_addr, "production", HOOK).await;
+    assert!(delivered.is_success());
     eventually("the target told", || !service.notices().is_empty()).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let notices = service.notices();

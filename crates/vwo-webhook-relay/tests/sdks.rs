@@ -10,115 +10,17 @@
 
 mod support;
 
-#[path = "../../../tests/oracle/node.rs"]
-#[allow(dead_code, unreachable_pub)]
-mod node;
-#[path = "../../../tests/oracle/python.rs"]
-#[allow(dead_code, unreachable_pub)]
-mod python;
-
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::sync::OnceLock;
+use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use support::{ACCOUNT, FakeVwo, free_port, settings};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use support::service::{Sdk, Service, installed};
+use support::{ACCOUNT, FakeVwo, deliver_webhook, free_port, settings};
 use vwo_webhook_relay::{Relay, RelayConfig};
 
 const SDK_KEY: &str = "sdk-key-production";
 const HOOK_SECRET: &str = "hook-secret";
-
-/// Which SDK a service runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Sdk {
-    Node,
-    Python,
-}
-
-/// The SDKs installed once per test binary (tests run on several threads).
-fn installed(sdk: Sdk) -> Option<PathBuf> {
-    static NODE: OnceLock<Option<PathBuf>> = OnceLock::new();
-    static PYTHON: OnceLock<Option<PathBuf>> = OnceLock::new();
-    match sdk {
-        Sdk::Node => NODE.get_or_init(node::install).clone(),
-        Sdk::Python => PYTHON.get_or_init(python::install).clone(),
-    }
-}
-
-/// A service process running one SDK.
-struct Service {
-    _child: Child,
-    stdin: ChildStdin,
-    stdout: Lines<BufReader<ChildStdout>>,
-}
-
-impl Service {
-    /// Starts `sdk` against `gateway`, with its webhook handler on `port` checking `hook_key`.
-    async fn start(
-        sdk: Sdk,
-        installed: &Path,
-        gateway: &str,
-        sdk_key: &str,
-        port: u16,
-        hook_key: &str,
-    ) -> Self {
-        let oracle = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/oracle");
-        let port = port.to_string();
-        let mut command = match sdk {
-            Sdk::Node => {
-                let mut command = Command::new("node");
-                command.arg(oracle.join("relay_service.js")).arg(installed);
-                command
-            }
-            Sdk::Python => {
-                let mut command = Command::new(installed);
-                command.arg(oracle.join("relay_service.py"));
-                command
-            }
-        };
-        command
-            .args([gateway, ACCOUNT, sdk_key, &port, hook_key])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true);
-        let mut child = command.spawn().expect("the SDK service starts");
-        let stdin = child.stdin.take().expect("stdin");
-        let stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let mut service = Self {
-            _child: child,
-            stdin,
-            stdout,
-        };
-        let ready = service.answer().await;
-        assert_eq!(ready["ready"], true, "{sdk:?} service: {ready}");
-        service
-    }
-
-    async fn answer(&mut self) -> Value {
-        let line = tokio::time::timeout(Duration::from_secs(60), self.stdout.next_line())
-            .await
-            .expect("the SDK service answers in time")
-            .expect("reads")
-            .expect("the SDK service is running");
-        serde_json::from_str(&line).expect("a JSON answer")
-    }
-
-    async fn call(&mut self, command: Value) -> Value {
-        let line = format!("{command}\n");
-        self.stdin.write_all(line.as_bytes()).await.expect("writes");
-        self.answer().await
-    }
-
-    async fn get_flag(&mut self, user: &str) -> Value {
-        self.call(json!({"op": "getFlag", "feature": "feature1", "user": user}))
-            .await
-    }
-}
 
 /// A relay for one environment over `vwo`, telling the given targets.
 async fn relay(vwo: &FakeVwo, targets: &[(&str, SocketAddr, &str)]) -> (Relay, SocketAddr) {
@@ -189,14 +91,8 @@ async fn node_and_python_services_decide_through_the_relay_and_a_webhook_reaches
     let fetches = vwo.fetches().len();
 
     vwo.publish(SDK_KEY, settings(2, 11));
-    let delivered = reqwest::Client::new()
-        .post(format!("{gateway}/vwo-webhook/production"))
-        .header("x-vwo-auth", HOOK_SECRET)
-        .body(r#"{"timestamp":1606482285,"event":"settings_changed","action":"campaign_settings_changed","triggered_by":"vwo"}"#)
-        .send()
-        .await
-        .expect("the relay answers");
-    assert!(delivered.status().is_success());
+    let delivered = deliver_webhook(public, "production", HOOK_SECRET).await;
+    assert!(delivered.is_success());
     for (i, service) in services.iter_mut().enumerate() {
         // Their own poll is 10 minutes away: only the relay's notice can change the answer.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

@@ -3,6 +3,12 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+#[path = "../../../../tests/oracle/node.rs"]
+pub mod node;
+#[path = "../../../../tests/oracle/python.rs"]
+pub mod python;
+pub mod service;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -223,4 +229,20 @@ pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// VWO's documented notice.
+pub const NOTICE: &str = r#"{"timestamp":1606482285,"event":"settings_changed","action":"campaign_settings_changed","triggered_by":"vwo"}"#;
+
+/// Delivers VWO's notice to `environment`'s webhook on the relay at `relay`, as VWO does.
+pub async fn deliver_webhook(relay: SocketAddr, environment: &str, secret: &str) -> reqwest::StatusCode {
+    reqwest::Client::new()
+        .post(format!("http://{relay}/vwo-webhook/{environment}"))
+        .header("x-vwo-auth", secret)
+        .header("content-type", "application/json")
+        .body(NOTICE)
+        .send()
+        .await
+        .expect("the relay answers")
+        .status()
 }
