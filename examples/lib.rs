@@ -357,6 +357,49 @@ fn random_secret() -> Result<String, ConfigError> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// The SDK key of the offline demo's environment.
+pub const DEMO_SDK_KEY: &str = "offline-demo";
+
+/// What the environment (read through `env`) leaves unset, the offline demo fills in: the
+/// demo origin's account, key and address (the origin returned, to keep it serving; it serves
+/// [`DEMO_SETTINGS`] and [`feature1_off`] at alternate fetches, so each webhook turns
+/// `feature1` on or off), and `secret` for the webhook.
+pub fn offline_demo(
+    env: &dyn Fn(&str) -> Option<String>,
+    secret: &str,
+) -> std::io::Result<(
+    std::collections::HashMap<&'static str, String>,
+    Option<vwo_webhook_testkit::ChangingOrigin>,
+)> {
+    let mut demo = std::collections::HashMap::new();
+    let mut demo_origin = None;
+    if env("VWO_ACCOUNT_ID").is_none() && env("VWO_SDK_KEY").is_none() {
+        let origin = vwo_webhook_testkit::ChangingOrigin::spawn(DEMO_SETTINGS, std::time::Duration::ZERO)?;
+        origin.alternate_with(&feature1_off())?;
+        println!(
+            "No VWO credentials: the bundled demo settings, served from http://{}; each webhook turns feature1 on or off",
+            origin.addr()
+        );
+        demo.insert("VWO_ACCOUNT_ID", demo_account_id());
+        demo.insert("VWO_SDK_KEY", DEMO_SDK_KEY.to_owned());
+        demo.insert("VWO_SETTINGS_BASE_URL", format!("http://{}", origin.addr()));
+        demo_origin = Some(origin);
+    }
+    if env("VWO_WEBHOOK_SECRET").is_none() {
+        demo.insert("VWO_WEBHOOK_SECRET", secret.to_owned());
+    }
+    Ok((demo, demo_origin))
+}
+
+/// The demo settings with `feature1` rolled out to no one.
+pub fn feature1_off() -> String {
+    let mut settings: serde_json::Value = serde_json::from_str(DEMO_SETTINGS).unwrap_or_default();
+    if let Some(rules) = settings["features"][0].get_mut("rules") {
+        *rules = serde_json::json!([]);
+    }
+    settings.to_string()
+}
+
 /// Resolves when the process is asked to stop (Ctrl-C).
 pub async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;

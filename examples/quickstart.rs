@@ -11,14 +11,9 @@
 // An example's job is to tell a person what to run next.
 #![allow(clippy::print_stdout)]
 
-use std::collections::HashMap;
-
 use axum::extract::RawQuery;
-use vwo_webhook_examples::{
-    DEFAULT_ADDR, DEMO_SETTINGS, DOCUMENTED_PAYLOAD, demo_account_id, shutdown_signal,
-};
+use vwo_webhook_examples::{DEFAULT_ADDR, DOCUMENTED_PAYLOAD, offline_demo, shutdown_signal};
 use vwo_webhook_flags::{Client, ClientBuilder, Context};
-use vwo_webhook_testkit::ChangingOrigin;
 
 /// The secret the demo accepts when `VWO_WEBHOOK_SECRET` is unset (loopback only).
 const DEMO_SECRET: &str = "quickstart-demo-secret";
@@ -27,7 +22,7 @@ const DEMO_SECRET: &str = "quickstart-demo-secret";
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     vwo_webhook_examples::init_tracing();
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let (demo, _origin) = demo_values(&env)?;
+    let (demo, _origin) = offline_demo(&env, DEMO_SECRET)?;
     let feature = env("VWO_FEATURE").unwrap_or_else(|| "feature1".to_owned());
 
     // The README's lines, with the demo's values where the environment has none.
@@ -51,41 +46,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     client.close().await;
     Ok(())
-}
-
-/// What the environment (read through `env`) leaves unset, the offline demo fills in: the
-/// demo origin's account, key and address (the origin returned, to keep it serving), and the
-/// demo secret.
-fn demo_values(
-    env: &dyn Fn(&str) -> Option<String>,
-) -> std::io::Result<(HashMap<&'static str, String>, Option<ChangingOrigin>)> {
-    let mut demo = HashMap::new();
-    let mut demo_origin = None;
-    if env("VWO_ACCOUNT_ID").is_none() && env("VWO_SDK_KEY").is_none() {
-        let origin = ChangingOrigin::spawn(DEMO_SETTINGS, std::time::Duration::ZERO)?;
-        origin.alternate_with(&feature1_off())?;
-        println!(
-            "No VWO credentials: the bundled demo settings, served from http://{}; each webhook turns feature1 on or off",
-            origin.addr()
-        );
-        demo.insert("VWO_ACCOUNT_ID", demo_account_id());
-        demo.insert("VWO_SDK_KEY", "offline-demo".to_owned());
-        demo.insert("VWO_SETTINGS_BASE_URL", format!("http://{}", origin.addr()));
-        demo_origin = Some(origin);
-    }
-    if env("VWO_WEBHOOK_SECRET").is_none() {
-        demo.insert("VWO_WEBHOOK_SECRET", DEMO_SECRET.to_owned());
-    }
-    Ok((demo, demo_origin))
-}
-
-/// The demo settings with `feature1` rolled out to no one.
-fn feature1_off() -> String {
-    let mut settings: serde_json::Value = serde_json::from_str(DEMO_SETTINGS).unwrap_or_default();
-    if let Some(rules) = settings["features"][0].get_mut("rules") {
-        *rules = serde_json::json!([]);
-    }
-    settings.to_string()
 }
 
 /// The application: `GET /checkout?user=ID` answers whether `feature` is on for the user.
@@ -136,7 +96,7 @@ mod tests {
     #[tokio::test]
     async fn the_quick_start_decides_on_the_demo_settings_and_each_webhook_changes_the_decision() {
         let nothing = |_: &str| None;
-        let (demo, _origin) = demo_values(&nothing).expect("the demo origin");
+        let (demo, _origin) = offline_demo(&nothing, DEMO_SECRET).expect("the demo origin");
         let client = ClientBuilder::from_env_with(|name| demo.get(name).cloned())
             .expect("a builder")
             .events_off()

@@ -10,22 +10,17 @@
 // An example's job is to tell a person what to run next.
 #![allow(clippy::print_stdout)]
 
-use std::collections::HashMap;
-
-use vwo_webhook_examples::{DEMO_SETTINGS, DOCUMENTED_PAYLOAD, demo_account_id, shutdown_signal};
+use vwo_webhook_examples::{DEMO_SDK_KEY, DOCUMENTED_PAYLOAD, offline_demo, shutdown_signal};
 use vwo_webhook_relay::{Relay, RelayConfig};
-use vwo_webhook_testkit::ChangingOrigin;
 
 /// The secret the demo accepts when `VWO_WEBHOOK_SECRET` is unset (loopback only).
 const DEMO_SECRET: &str = "relay-demo-secret";
-/// The SDK key of the demo environment.
-const DEMO_SDK_KEY: &str = "offline-demo";
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     vwo_webhook_examples::init_tracing();
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let (demo, _origin) = demo_values(&env)?;
+    let (demo, _origin) = offline_demo(&env, DEMO_SECRET)?;
     let config = RelayConfig::from_env_with(|name| env(name).or_else(|| demo.get(name).cloned()))?;
     let relay = Relay::start(config.clone())?;
     let public = tokio::net::TcpListener::bind(config.addr).await?;
@@ -63,45 +58,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// What the environment (read through `env`) leaves unset, the offline demo fills in: the
-/// demo origin's account, key and address (the origin returned, to keep it serving), and the
-/// demo secret.
-fn demo_values(
-    env: &dyn Fn(&str) -> Option<String>,
-) -> std::io::Result<(HashMap<&'static str, String>, Option<ChangingOrigin>)> {
-    let mut demo = HashMap::new();
-    let mut demo_origin = None;
-    if env("VWO_ACCOUNT_ID").is_none() && env("VWO_SDK_KEY").is_none() {
-        let origin = ChangingOrigin::spawn(DEMO_SETTINGS, std::time::Duration::ZERO)?;
-        origin.alternate_with(&feature1_off())?;
-        println!(
-            "No VWO credentials: the bundled demo settings, served from http://{}; each webhook turns feature1 on or off",
-            origin.addr()
-        );
-        demo.insert("VWO_ACCOUNT_ID", demo_account_id());
-        demo.insert("VWO_SDK_KEY", DEMO_SDK_KEY.to_owned());
-        demo.insert("VWO_SETTINGS_BASE_URL", format!("http://{}", origin.addr()));
-        demo_origin = Some(origin);
-    }
-    if env("VWO_WEBHOOK_SECRET").is_none() {
-        demo.insert("VWO_WEBHOOK_SECRET", DEMO_SECRET.to_owned());
-    }
-    Ok((demo, demo_origin))
-}
-
-/// The demo settings with `feature1` rolled out to no one.
-fn feature1_off() -> String {
-    let mut settings: serde_json::Value = serde_json::from_str(DEMO_SETTINGS).unwrap_or_default();
-    if let Some(rules) = settings["features"][0].get_mut("rules") {
-        *rules = serde_json::json!([]);
-    }
-    settings.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use tower::ServiceExt as _;
+    use vwo_webhook_examples::demo_account_id;
 
     async fn call(app: axum::Router, uri: &str, secret: Option<&str>) -> (u16, serde_json::Value) {
         let mut request = axum::http::Request::builder().uri(uri);
@@ -126,7 +87,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_relay_demo_serves_the_demo_settings_and_each_webhook_changes_them() {
         let nothing = |_: &str| None;
-        let (demo, _origin) = demo_values(&nothing).expect("the demo origin");
+        let (demo, _origin) = offline_demo(&nothing, DEMO_SECRET).expect("the demo origin");
         let config = RelayConfig::from_env_with(|name| demo.get(name).cloned()).expect("valid");
         let relay = Relay::start(config).expect("relay");
         assert!(relay.wait_until_ready(std::time::Duration::from_secs(10)).await);
