@@ -128,8 +128,9 @@ pub struct EnvironmentConfig {
     pub targets: Vec<TargetConfig>,
 }
 
-/// A service notified after each change, with the key its webhook handler checks.
-#[derive(Debug, Clone)]
+/// A service notified after each change, with the key its webhook handler checks. `Debug`
+/// shows its name, not its URL (whose query may hold a token) or key.
+#[derive(Clone)]
 pub struct TargetConfig {
     /// Its name in the status and metrics (the URL's host and port by default: never a path
     /// or query, which may hold a token).
@@ -138,6 +139,14 @@ pub struct TargetConfig {
     pub url: reqwest::Url,
     /// Sent as `x-vwo-auth`.
     pub key: Secret,
+}
+
+impl std::fmt::Debug for TargetConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TargetConfig")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A configuration that cannot run, naming the setting (never its value).
@@ -554,7 +563,7 @@ webhook_secrets = ["hook-secret-3"]
     fn debug_output_shows_no_secret() {
         let config = RelayConfig::from_toml(EXAMPLE).expect("valid");
         let shown = format!("{config:?}");
-        for secret in ["sdk-key-production", "hook-secret-1", "orders-key"] {
+        for secret in ["sdk-key-production", "hook-secret-1", "orders-key", "token=abc"] {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }
     }
