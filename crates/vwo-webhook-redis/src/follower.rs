@@ -148,6 +148,11 @@ async fn catch_up(inner: &Inner, coordinator: &Coordinator) -> bool {
         Ok(head) => {
             // A refused document is already reported; the last good one stays.
             let _ = inner.adopt_head(&head).await;
+            // Redis holds an older document than this replica serves (a failover lost the
+            // newest writes): share the newer one now rather than at the next notice.
+            if inner.has_pending() {
+                coordinator.trigger(Trigger::Manual);
+            }
             true
         }
         Err(error) => {

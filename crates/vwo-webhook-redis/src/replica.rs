@@ -100,6 +100,27 @@ impl Inner {
             }
             return Ok(false);
         }
+        // Redis replicates asynchronously: a failover can promote a replica that had not yet
+        // received the newest document, and its state starts a new epoch holding an older
+        // one. Serving it would take this replica back; it keeps the newer document and
+        // shares it (a fresh fetch through the fleet, see `pending`).
+        if let Some((epoch, _)) = &local.serving
+            && *epoch != stored.epoch
+            && self
+                .settings
+                .store()
+                .current()
+                .is_some_and(|served| served.fetched_at() > stored.fetched_at)
+        {
+            drop(local);
+            self.pending.store(true, Ordering::Relaxed);
+            telemetry::kept_newer();
+            tracing::warn!(
+                revision = stored.revision,
+                "the fleet's document in Redis is older than the one served (a failover lost the newest writes); keeping it and fetching again for the fleet"
+            );
+            return Ok(false);
+        }
         if local.refused.as_ref() == Some(&key) {
             return Err(RefreshError::permanent(FleetFailure(format!(
                 "the fleet's document (revision {}) was refused",

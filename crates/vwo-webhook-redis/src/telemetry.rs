@@ -12,6 +12,10 @@ pub const REFRESHES: &str = "vwo_webhook_redis_refreshes_total";
 pub const ERRORS: &str = "vwo_webhook_redis_errors_total";
 /// Documents read from Redis that validation refused (the last good one stays).
 pub const REFUSED: &str = "vwo_webhook_redis_refused_documents_total";
+/// Documents read from Redis in a new epoch that were older than the one served (a failover
+/// promoted a replica that had not received the newest): kept the served one and fetched
+/// again for the fleet.
+pub const KEPT_NEWER: &str = "vwo_webhook_redis_kept_newer_total";
 
 pub(crate) fn connected(connected: bool) {
     metrics::gauge!(CONNECTED).set(if connected { 1.0 } else { 0.0 });
@@ -32,4 +36,8 @@ pub(crate) fn redis_error(op: &'static str) {
 
 pub(crate) fn refused() {
     metrics::counter!(REFUSED).increment(1);
+}
+
+pub(crate) fn kept_newer() {
+    metrics::counter!(KEPT_NEWER).increment(1);
 }

@@ -253,6 +253,109 @@ async fn a_fetch_from_before_a_failover_is_retaken_not_answered_by_the_older_doc
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failover_that_lost_the_newest_document_takes_no_replica_back() {
+    let Some(server) = server() else { return };
+    let origin = Origin::start().await;
+    let [a, b, c] = fleet_of_three(&server.url(), &origin).await;
+    let state = format!("{PREFIX}:state");
+    let mut redis = connection(&server.url()).await;
+    let lagging: Vec<(String, String)> = redis::cmd("HGETALL")
+        .arg(&state)
+        .query_async(&mut redis)
+        .await
+        .expect("state");
+    origin.publish(2);
+    assert_eq!(a.deliver().await, 200);
+    b.wait_version(2).await;
+    c.wait_version(2).await;
+    let fetches = origin.fetches();
+    let mut seen = Vec::new();
+    for replica in [&a, &b, &c] {
+        let mut changes = replica.settings.store().subscribe();
+        seen.push(tokio::spawn(async move {
+            let mut versions = Vec::new();
+            while changes.changed().await.is_ok() {
+                let version = changes
+                    .borrow_and_update()
+                    .as_ref()
+                    .map(|s| s.version().to_owned());
+                versions.push(version);
+            }
+            versions
+        }));
+    }
+
+    // What a Sentinel failover to a replica that had not yet received version 2 leaves
+    // (Redis replicates asynchronously): the state as it was at version 1, in an epoch of its
+    // own (the ticket script starts one on a promoted master), announced to the followers.
+    let epoch = "promoted-lagging-replica";
+    let lagging: Vec<(String, String)> = lagging
+        .into_iter()
+        .map(|(field, value)| {
+            if field == "epoch" {
+                (field, epoch.to_owned())
+            } else {
+                (field, value)
+            }
+        })
+        .collect();
+    let revision = lagging
+        .iter()
+        .find(|(f, _)| f == "revision")
+        .map(|(_, v)| v.clone())
+        .expect("revision");
+    let () = redis::cmd("DEL")
+        .arg(&state)
+        .query_async(&mut redis)
+        .await
+        .expect("del");
+    let () = redis::cmd("HSET")
+        .arg(&state)
+        .arg(&lagging)
+        .query_async(&mut redis)
+        .await
+        .expect("write");
+    let _: i64 = redis::cmd("PUBLISH")
+        .arg(format!("{PREFIX}:changed"))
+        .arg(format!("{epoch}:{revision}:new"))
+        .query_async(&mut redis)
+        .await
+        .expect("publish");
+
+    // The replicas keep version 2 and fetch again for the fleet, whose new epoch then holds it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let raw: Option<String> = redis::cmd("HGET")
+            .arg(&state)
+            .arg("raw")
+            .query_async(&mut redis)
+            .await
+            .expect("raw");
+        if raw.is_some_and(|raw| raw.contains("\"version\":2")) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the fleet's state still holds the lost version"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(origin.fetches() > fetches, "fetched again for the fleet");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for replica in [&a, &b, &c] {
+        assert_eq!(replica.version().as_deref(), Some("2"));
+    }
+    drop((a, b, c));
+    for versions in seen {
+        let versions = versions.await.expect("watcher");
+        assert!(
+            versions.iter().all(|v| v.as_deref() == Some("2")),
+            "a replica went back: {versions:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_restarted_during_a_fetch_still_answers_and_the_fleet_follows() {
     let Some(mut server) = server() else { return };
     let origin = Origin::start().await;
