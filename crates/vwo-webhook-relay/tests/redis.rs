@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use support::{ACCOUNT, FakeService, FakeVwo, deliver_webhook, eventually, free_port, settings};
 use vwo_webhook_relay::{Relay, RelayConfig};
-use vwo_webhook_testkit::RedisServer;
+use vwo_webhook_testkit::{RedisSentinels, RedisServer};
 
 const SDK_KEY: &str = "sdk-key-production";
 const HOOK: &str = "hook-secret";
@@ -130,4 +130,49 @@ async fn relays_on_redis_fetch_once_tell_targets_once_and_serve_the_change_befor
             Some("5")
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relays_on_sentinel_ride_a_failover_and_the_next_webhook_reaches_the_target_through_both() {
+    let Some(mut sentinels) = RedisSentinels::for_test() else {
+        return;
+    };
+    let vwo = FakeVwo::start().await;
+    vwo.publish(SDK_KEY, settings(1, 10));
+    vwo.publish("sdk-key-staging", settings(5, 50));
+    let target = free_port();
+    let (first, first_addr) = relay(&vwo, &sentinels.url(), target).await;
+    let (second, second_addr) = relay(&vwo, &sentinels.url(), target).await;
+    let pull = format!("http://{second_addr}/server-side/v2-pull?i={SDK_KEY}&a={ACCOUNT}");
+    let (service, _) = FakeService::start_on(target, Some(pull)).await;
+
+    let old_master = sentinels.master_port().expect("master");
+    sentinels.failover().expect("SENTINEL FAILOVER");
+    let new_master = tokio::task::spawn_blocking(move || {
+        let port = sentinels.wait_for_new_master(old_master, Duration::from_secs(20));
+        (sentinels, port)
+    });
+    let (_sentinels, port) = new_master.await.expect("waited");
+    assert_ne!(port.expect("a new master"), old_master);
+
+    // VWO redelivers until it gets a 2xx.
+    vwo.publish(SDK_KEY, settings(2, 11));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !deliver_webhook(first_addr, "production", HOOK).await.is_success() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the change was never acknowledged"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    eventually("the target told", || {
+        service.notices().iter().any(|(_, version)| *version == Some(2))
+    })
+    .await;
+    eventually("both relays on the change", || {
+        [&first, &second]
+            .iter()
+            .all(|relay| relay.status().environments[0].settings.version.as_deref() == Some("2"))
+    })
+    .await;
 }
