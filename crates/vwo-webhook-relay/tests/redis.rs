@@ -134,7 +134,7 @@ async fn relays_on_redis_fetch_once_tell_targets_once_and_serve_the_change_befor
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relays_on_sentinel_ride_a_failover_and_the_next_webhook_reaches_the_target_through_both() {
-    let Some(mut sentinels) = RedisSentinels::for_test() else {
+    let Some(sentinels) = RedisSentinels::for_test() else {
         return;
     };
     let vwo = FakeVwo::start().await;
