@@ -4,7 +4,8 @@
 #
 #   python relay_service.py <gateway URL> <account id> <SDK key> <webhook port> <webhook key>
 #
-# The same commands and answers as relay_service.js.
+# The same commands and answers as relay_service.js. With RELAY_SERVICE_NO_RETRIES=1 the SDK
+# asks once instead of retrying at 2, 4 and 8 s (for a test that expects refusals).
 import json
 import os
 import sys
@@ -12,6 +13,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from vwo import init
+from wingify.constants.Constants import Constants
 
 
 def main():
@@ -24,6 +26,8 @@ def main():
         answer.write(json.dumps(value) + "\n")
         answer.flush()
 
+    if os.environ.get("RELAY_SERVICE_NO_RETRIES") == "1":
+        Constants.MAX_RETRIES = 0
     vwo = init({
         "account_id": account_id,
         "sdk_key": sdk_key,

@@ -130,13 +130,15 @@ async fn an_sdk_with_a_key_the_relay_does_not_hold_gets_no_settings() {
     let (_relay, public) = relay(&vwo, &[]).await;
     let fetches = vwo.fetches().len();
     let port = free_port().port();
-    let mut service = Service::start(
+    // The SDK asks once: its retries of the refusal (at 2, 4 and 8 s) would only slow the test.
+    let mut service = Service::start_with(
         Sdk::Python,
         &python,
         &format!("http://{public}"),
         "sdk-key-elsewhere",
         port,
         "k",
+        &[("RELAY_SERVICE_NO_RETRIES", "1")],
     )
     .await;
     let flag = service.get_flag("user-1").await;

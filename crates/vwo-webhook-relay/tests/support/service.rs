@@ -46,6 +46,19 @@ impl Service {
         port: u16,
         hook_key: &str,
     ) -> Self {
+        Self::start_with(sdk, installed, gateway, sdk_key, port, hook_key, &[]).await
+    }
+
+    /// [`Service::start`] with variables for the service's process.
+    pub async fn start_with(
+        sdk: Sdk,
+        installed: &Path,
+        gateway: &str,
+        sdk_key: &str,
+        port: u16,
+        hook_key: &str,
+        vars: &[(&str, &str)],
+    ) -> Self {
         let oracle = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/oracle");
         let port = port.to_string();
         let mut command = match sdk {
@@ -61,6 +74,7 @@ impl Service {
             }
         };
         command
+            .envs(vars.iter().copied())
             .args([gateway, ACCOUNT, sdk_key, &port, hook_key])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
