@@ -224,6 +224,25 @@ impl Shared {
         Ok(set.is_some())
     }
 
+    /// Removes the fetch lock if it was taken in another epoch than `epoch`: one replicated
+    /// from a master that a failover replaced (Redis replicates the key with its expiry), whose
+    /// holder's fetch is recorded nowhere now. Left alone, it would hold every replica of the
+    /// new epoch until it expires. `true` when it removed one.
+    pub(crate) async fn clear_stale_lock(&self, epoch: &str) -> redis::RedisResult<bool> {
+        let held: Option<String> = redis::cmd("GET")
+            .arg(&self.keys.lock)
+            .query_async(&mut self.connection.clone())
+            .await?;
+        match held {
+            Some(token) if !token.starts_with(&format!("{epoch}/")) => {
+                // Compare-and-delete: a lock taken meanwhile is not touched.
+                self.unlock(&token).await?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     pub(crate) async fn unlock(&self, token: &str) -> redis::RedisResult<()> {
         let _: i64 = self
             .scripts

@@ -385,11 +385,17 @@ async fn a_dead_lock_holder_is_taken_over_and_nothing_is_acknowledged_stale() {
     let Some(server) = server() else { return };
     let origin = Origin::start().await;
     let [a, b, _c] = fleet_of_three(&server.url(), &origin).await;
-    // A replica took the lock and died: nobody releases it; it expires.
+    // A replica of this epoch took the lock and died: nobody releases it; it expires.
     let mut redis = connection(&server.url()).await;
+    let epoch: String = redis::cmd("HGET")
+        .arg(format!("{PREFIX}:state"))
+        .arg("epoch")
+        .query_async(&mut redis)
+        .await
+        .expect("epoch");
     let () = redis::cmd("SET")
         .arg(format!("{PREFIX}:lock"))
-        .arg("a-replica-that-died")
+        .arg(format!("{epoch}/a-replica-that-died"))
         .arg("PX")
         .arg(700)
         .query_async(&mut redis)
@@ -403,6 +409,44 @@ async fn a_dead_lock_holder_is_taken_over_and_nothing_is_acknowledged_stale() {
         "acknowledged only after a fresh fetch"
     );
     assert_eq!(origin.fetches(), 2);
+    a.wait_version(2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_left_by_the_master_before_a_failover_holds_no_one() {
+    let Some(server) = server() else { return };
+    let origin = Origin::start().await;
+    let [a, b, _c] = fleet_of_three(&server.url(), &origin).await;
+    let mut redis = connection(&server.url()).await;
+    let state = format!("{PREFIX}:state");
+    let epoch: String = redis::cmd("HGET")
+        .arg(&state)
+        .arg("epoch")
+        .query_async(&mut redis)
+        .await
+        .expect("epoch");
+    // What a failover leaves: another replication id (the next script starts a new epoch)
+    // and the old master's fetch lock, replicated with its 15 s expiry, whose holder's fetch
+    // now counts for nothing.
+    let () = redis::cmd("HSET")
+        .arg(&state)
+        .arg("replid")
+        .arg("a-promoted-replica")
+        .query_async(&mut redis)
+        .await
+        .expect("write");
+    let () = redis::cmd("SET")
+        .arg(format!("{PREFIX}:lock"))
+        .arg(format!("{epoch}/a-fetch-on-the-old-master"))
+        .arg("PX")
+        .arg(15_000)
+        .query_async(&mut redis)
+        .await
+        .expect("lock");
+    origin.publish(2);
+    // Within the 5 s acknowledgement timeout, not after the lock's 15 s.
+    assert_eq!(b.deliver().await, 200);
+    assert_eq!(b.version().as_deref(), Some("2"));
     a.wait_version(2).await;
 }
 

@@ -64,7 +64,8 @@ impl RedisFleet {
             if let Some(answer) = inner.answered(&wait, &head) {
                 return self.settle(trigger, answer, &head).await;
             }
-            let token = new_epoch();
+            // The epoch first: a lock from another epoch is known stale (see below).
+            let token = format!("{}/{}", ticket.epoch, new_epoch());
             if or_unavailable!(shared.try_lock(&token, inner.lock_ttl).await, "lock") {
                 // The head read before the lock may predate the fetch that just released it.
                 let result = match shared.head().await {
@@ -93,6 +94,11 @@ impl RedisFleet {
                 return Through::Answered(Err(RefreshError::transient(FleetFailure(
                     "no replica finished a fetch in time".to_owned(),
                 ))));
+            }
+            // A lock from before a failover (replicated with the rest): its holder's fetch
+            // counts for nothing now, so take over at once instead of waiting out its expiry.
+            if or_unavailable!(shared.clear_stale_lock(&ticket.epoch).await, "lock") {
+                continue;
             }
             // Another replica is fetching: wait for its notice (or look again shortly, in
             // case this replica's subscription is down or the holder died).
