@@ -684,12 +684,29 @@ fn relay_runs_from_the_examples_variables_and_is_ready_once_it_holds_settings() 
         http_status(&public, "/server-side/v2-settings?a=123456&i=other"),
         Some(401)
     );
+    // What it served and refused shows in its metrics, never a key.
+    let (status, metrics) = http_get(&admin, "/metrics").expect("metrics");
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("vwo_relay_settings_served_total{environment=\"default\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("vwo_relay_requests_refused_total{reason=\"unknown_key\"} 1"),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("top-secret"), "{metrics}");
     let _ = child.kill();
     let _ = child.wait();
 }
 
 /// The status of `GET path` on `addr`, over a plain connection.
 fn http_status(addr: &str, path: &str) -> Option<u16> {
+    http_get(addr, path).map(|(status, _)| status)
+}
+
+/// `GET path` on `addr`, over a plain connection: the status and the whole answer.
+fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(addr).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
@@ -700,5 +717,6 @@ fn http_status(addr: &str, path: &str) -> Option<u16> {
     .ok()?;
     let mut answer = String::new();
     stream.read_to_string(&mut answer).ok()?;
-    answer.split(' ').nth(1)?.parse().ok()
+    let status = answer.split(' ').nth(1)?.parse().ok()?;
+    Some((status, answer))
 }
