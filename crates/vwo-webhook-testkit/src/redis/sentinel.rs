@@ -27,8 +27,8 @@ impl RedisSentinels {
         let dir = Scratch::new("sentinel")?;
         let master = free_port()?;
         let replica = free_port()?;
-        let mut servers = vec![(master, Some(spawn(&mut data_node(master), master)?))];
-        let mut command = data_node(replica);
+        let mut servers = vec![(master, Some(spawn(&mut data_node(master, &dir.0), master)?))];
+        let mut command = data_node(replica, &dir.0);
         command
             .arg("--replicaof")
             .arg("127.0.0.1")
@@ -155,11 +155,15 @@ impl RedisSentinels {
     }
 }
 
-fn data_node(port: u16) -> Command {
+/// A master or replica working in `dir`: a replica's full sync writes the master's RDB to its
+/// working folder, which would otherwise be the test's (and land in the repository).
+fn data_node(port: u16, dir: &std::path::Path) -> Command {
     let mut command = Command::new("redis-server");
     command
         .args(["--bind", "127.0.0.1", "--port"])
         .arg(port.to_string())
+        .arg("--dir")
+        .arg(dir)
         .args(["--save", "", "--appendonly", "no", "--protected-mode", "no"]);
     command
 }
