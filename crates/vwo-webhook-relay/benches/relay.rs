@@ -27,7 +27,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use support::service::{Sdk, Service, installed};
 use support::{ACCOUNT, FakeVwo, deliver_webhook, free_port, settings};
-use vwo_webhook_relay::{Relay, RelayConfig};
+use vwo_webhook_relay::RelayConfig;
 
 const SDK_KEY: &str = "bench-sdk-key";
 const HOOK: &str = "bench-hook";
@@ -129,8 +129,7 @@ async fn settings_throughput() {
     let vwo = FakeVwo::start().await;
     vwo.publish(SDK_KEY, document.clone());
     let config = relay_config(&vwo, "");
-    let relay = Relay::start(config).expect("relay");
-    assert!(relay.wait_until_ready(Duration::from_secs(10)).await);
+    let relay = support::ready_relay(config).await;
     let router = relay.public_router();
     let relay_addr = on_own_thread(move |listener| async move {
         let _ = vwo_webhook_axum::serve(listener, router).await;
@@ -218,9 +217,7 @@ async fn webhook_to_decision() {
             format!("[[environment.target]]\nname = \"sdk{i}\"\nurl = \"http://{addr}/vwo-webhook\"\nkey = \"{HOOK}\"\n")
         })
         .collect();
-    let relay = Relay::start(relay_config(&vwo, &targets)).expect("relay");
-    assert!(relay.wait_until_ready(Duration::from_secs(10)).await);
-    let public = support::serve(relay.public_router()).await;
+    let (relay, public) = support::serve_relay(relay_config(&vwo, &targets)).await;
     let gateway = format!("http://{public}");
     let mut services = Vec::new();
     for (i, addr) in ports.iter().enumerate() {
@@ -292,8 +289,7 @@ async fn events_rate() {
     vwo.publish(SDK_KEY, settings(1, 10));
     let mut config = relay_config(&vwo, "");
     config.events_base_url = format!("http://{collector}");
-    let relay = Relay::start(config).expect("relay");
-    assert!(relay.wait_until_ready(Duration::from_secs(10)).await);
+    let relay = support::ready_relay(config).await;
     let router = relay.public_router();
     let relay_addr = on_own_thread(move |listener| async move {
         let _ = vwo_webhook_axum::serve(listener, router).await;

@@ -45,10 +45,7 @@ settings_base_url = "{base}"
 "#
     ))
     .expect("valid configuration");
-    let relay = Relay::start(config).expect("relay");
-    let public = support::serve(relay.public_router()).await;
-    assert!(relay.wait_until_ready(Duration::from_secs(10)).await);
-    (relay, public)
+    support::serve_relay(config).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

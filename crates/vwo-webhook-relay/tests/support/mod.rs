@@ -205,6 +205,24 @@ async fn service_notice(State(service): State<FakeService>, request: Request) ->
     StatusCode::OK
 }
 
+/// Starts a relay for `config` and waits (10 s at most) until it holds every environment's
+/// settings.
+pub async fn ready_relay(config: vwo_webhook_relay::RelayConfig) -> vwo_webhook_relay::Relay {
+    let relay = vwo_webhook_relay::Relay::start(config).expect("relay");
+    assert!(
+        relay.wait_until_ready(Duration::from_secs(10)).await,
+        "the relay holds no settings after 10 s"
+    );
+    relay
+}
+
+/// [`ready_relay`], its public routes served on a loopback port.
+pub async fn serve_relay(config: vwo_webhook_relay::RelayConfig) -> (vwo_webhook_relay::Relay, SocketAddr) {
+    let relay = ready_relay(config).await;
+    let public = serve(relay.public_router()).await;
+    (relay, public)
+}
+
 /// Serves `app` on an ephemeral loopback port.
 pub async fn serve(app: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
