@@ -26,6 +26,28 @@ async fn connection(url: &str) -> redis::aio::MultiplexedConnection {
         .expect("connect")
 }
 
+/// The fleet's current epoch, from its hash.
+async fn epoch_of(redis: &mut redis::aio::MultiplexedConnection) -> String {
+    redis::cmd("HGET")
+        .arg(format!("{PREFIX}:state"))
+        .arg("epoch")
+        .query_async(redis)
+        .await
+        .expect("epoch")
+}
+
+/// Holds the fleet's fetch lock for `ttl_ms`, as a replica of `epoch` called `holder` would.
+async fn hold_lock(redis: &mut redis::aio::MultiplexedConnection, epoch: &str, holder: &str, ttl_ms: u64) {
+    let () = redis::cmd("SET")
+        .arg(format!("{PREFIX}:lock"))
+        .arg(format!("{epoch}/{holder}"))
+        .arg("PX")
+        .arg(ttl_ms)
+        .query_async(redis)
+        .await
+        .expect("lock");
+}
+
 /// Writes a document into the fleet's hash as a replica would, without a replica.
 async fn store_directly(url: &str, raw: &str, publish: bool) -> u64 {
     let mut redis = connection(url).await;
@@ -37,12 +59,7 @@ async fn store_directly(url: &str, raw: &str, publish: bool) -> u64 {
         .query_async(&mut redis)
         .await
         .expect("revision");
-    let epoch: String = redis::cmd("HGET")
-        .arg(&state)
-        .arg("epoch")
-        .query_async(&mut redis)
-        .await
-        .expect("epoch");
+    let epoch = epoch_of(&mut redis).await;
     let () = redis::cmd("HSET")
         .arg(&state)
         .arg(&[
@@ -387,20 +404,8 @@ async fn a_dead_lock_holder_is_taken_over_and_nothing_is_acknowledged_stale() {
     let [a, b, _c] = fleet_of_three(&server.url(), &origin).await;
     // A replica of this epoch took the lock and died: nobody releases it; it expires.
     let mut redis = connection(&server.url()).await;
-    let epoch: String = redis::cmd("HGET")
-        .arg(format!("{PREFIX}:state"))
-        .arg("epoch")
-        .query_async(&mut redis)
-        .await
-        .expect("epoch");
-    let () = redis::cmd("SET")
-        .arg(format!("{PREFIX}:lock"))
-        .arg(format!("{epoch}/a-replica-that-died"))
-        .arg("PX")
-        .arg(700)
-        .query_async(&mut redis)
-        .await
-        .expect("lock");
+    let epoch = epoch_of(&mut redis).await;
+    hold_lock(&mut redis, &epoch, "a-replica-that-died", 700).await;
     origin.publish(2);
     assert_eq!(b.deliver().await, 200);
     assert_eq!(
@@ -419,12 +424,7 @@ async fn a_lock_left_by_the_master_before_a_failover_holds_no_one() {
     let [a, b, _c] = fleet_of_three(&server.url(), &origin).await;
     let mut redis = connection(&server.url()).await;
     let state = format!("{PREFIX}:state");
-    let epoch: String = redis::cmd("HGET")
-        .arg(&state)
-        .arg("epoch")
-        .query_async(&mut redis)
-        .await
-        .expect("epoch");
+    let epoch = epoch_of(&mut redis).await;
     // What a failover leaves: another replication id (the next script starts a new epoch)
     // and the old master's fetch lock, replicated with its 15 s expiry, whose holder's fetch
     // now counts for nothing.
@@ -435,14 +435,7 @@ async fn a_lock_left_by_the_master_before_a_failover_holds_no_one() {
         .query_async(&mut redis)
         .await
         .expect("write");
-    let () = redis::cmd("SET")
-        .arg(format!("{PREFIX}:lock"))
-        .arg(format!("{epoch}/a-fetch-on-the-old-master"))
-        .arg("PX")
-        .arg(15_000)
-        .query_async(&mut redis)
-        .await
-        .expect("lock");
+    hold_lock(&mut redis, &epoch, "a-fetch-on-the-old-master", 15_000).await;
     origin.publish(2);
     // Within the 5 s acknowledgement timeout, not after the lock's 15 s.
     assert_eq!(b.deliver().await, 200);
