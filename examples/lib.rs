@@ -400,6 +400,29 @@ pub fn feature1_off() -> String {
     settings.to_string()
 }
 
+/// For the examples' tests: `GET uri` on `app`, or with `secret` VWO's documented notice
+/// posted to `uri` with it; the status and the body as text.
+pub async fn demo_request(app: axum::Router, uri: &str, secret: Option<&str>) -> (u16, String) {
+    use tower::ServiceExt as _;
+    let mut request = axum::http::Request::builder().uri(uri);
+    let body = match secret {
+        Some(secret) => {
+            request = request.method("POST").header("x-vwo-auth", secret);
+            axum::body::Body::from(DOCUMENTED_PAYLOAD)
+        }
+        None => axum::body::Body::empty(),
+    };
+    let response = app
+        .oneshot(request.body(body).expect("a request"))
+        .await
+        .expect("an answer");
+    let status = response.status().as_u16();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("the body");
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// Resolves when the process is asked to stop (Ctrl-C).
 pub async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;

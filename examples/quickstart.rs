@@ -71,27 +71,7 @@ fn app(client: &Client, feature: String) -> axum::Router {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tower::ServiceExt as _;
-
-    async fn get(app: axum::Router, uri: &str, secret: Option<&str>) -> (u16, String) {
-        let mut request = axum::http::Request::builder().uri(uri);
-        let body = match secret {
-            Some(secret) => {
-                request = request.method("POST").header("x-vwo-auth", secret);
-                axum::body::Body::from(DOCUMENTED_PAYLOAD)
-            }
-            None => axum::body::Body::empty(),
-        };
-        let response = app
-            .oneshot(request.body(body).expect("request"))
-            .await
-            .expect("answer");
-        let status = response.status().as_u16();
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
-            .await
-            .expect("body");
-        (status, String::from_utf8_lossy(&bytes).into_owned())
-    }
+    use vwo_webhook_examples::demo_request as get;
 
     #[tokio::test]
     async fn the_quick_start_decides_on_the_demo_settings_and_each_webhook_changes_the_decision() {

@@ -61,27 +61,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tower::ServiceExt as _;
-    use vwo_webhook_examples::demo_account_id;
+    use vwo_webhook_examples::{demo_account_id, demo_request};
 
+    /// The status and the body as JSON.
     async fn call(app: axum::Router, uri: &str, secret: Option<&str>) -> (u16, serde_json::Value) {
-        let mut request = axum::http::Request::builder().uri(uri);
-        let body = match secret {
-            Some(secret) => {
-                request = request.method("POST").header("x-vwo-auth", secret);
-                axum::body::Body::from(DOCUMENTED_PAYLOAD)
-            }
-            None => axum::body::Body::empty(),
-        };
-        let response = app
-            .oneshot(request.body(body).expect("request"))
-            .await
-            .expect("answer");
-        let status = response.status().as_u16();
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-            .await
-            .expect("body");
-        (status, serde_json::from_slice(&bytes).unwrap_or_default())
+        let (status, body) = demo_request(app, uri, secret).await;
+        (status, serde_json::from_str(&body).unwrap_or_default())
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
