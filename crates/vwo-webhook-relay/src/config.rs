@@ -632,6 +632,10 @@ webhook_secrets = ["hook-secret-3"]
         let config = RelayConfig::from_env_with(lookup).expect("valid");
         assert!(config.default_webhook_path);
         assert_eq!(config.addr.port(), 8080);
+        assert_eq!(
+            config.events_base_url, DEFAULT_EVENTS_BASE_URL,
+            "VWO's host by default"
+        );
         let environment = &config.environments[0];
         assert_eq!(environment.name, DEFAULT_ENVIRONMENT);
         assert_eq!(environment.webhook_secrets.len(), 2);
@@ -648,5 +652,19 @@ webhook_secrets = ["hook-secret-3"]
             }
         });
         assert!(bad.expect_err("no key").to_string().contains("VWO_RELAY_TARGETS"));
+        // A gateway named for the settings takes the events too.
+        let gateway = RelayConfig::from_env_with(|name| {
+            if name == "VWO_SETTINGS_BASE_URL" {
+                Some("http://gateway.internal:8000/".to_owned())
+            } else {
+                lookup(name)
+            }
+        })
+        .expect("valid");
+        assert_eq!(gateway.events_base_url, "http://gateway.internal:8000");
+        assert_eq!(
+            gateway.environments[0].settings_base_url.as_deref(),
+            Some("http://gateway.internal:8000")
+        );
     }
 }

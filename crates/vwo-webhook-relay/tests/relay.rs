@@ -40,6 +40,16 @@ impl Running {
 /// A relay over `vwo` with a production and a staging environment; `targets` are TOML
 /// `[[environment.target]]` tables for production.
 async fn start(vwo: &FakeVwo, targets: &str, extra: &str) -> Running {
+    let schedule = NoticeSchedule {
+        min_wait: Duration::from_millis(20),
+        max_wait: Duration::from_millis(40),
+        ..NoticeSchedule::default()
+    };
+    start_with(vwo, targets, extra, schedule).await
+}
+
+/// [`start`] with the targets asked again on `schedule`.
+async fn start_with(vwo: &FakeVwo, targets: &str, extra: &str, schedule: NoticeSchedule) -> Running {
     let base = vwo.url();
     let text = format!(
         r#"
@@ -64,11 +74,7 @@ settings_base_url = "{base}"
     );
     let config = RelayConfig::from_toml(&text).expect("valid configuration");
     let relay = Relay::builder(config)
-        .notice_schedule(NoticeSchedule {
-            min_wait: Duration::from_millis(20),
-            max_wait: Duration::from_millis(40),
-            ..NoticeSchedule::default()
-        })
+        .notice_schedule(schedule)
         .start()
         .expect("relay");
     let public = support::serve(relay.public_router()).await;
@@ -466,4 +472,155 @@ async fn the_gateways_lookups_go_upstream_when_configured_and_say_nothing_known_
     let forwarding = start(&vwo, "", &format!("upstream_gateway = \"http://{upstream}\"")).await;
     let (status, body) = get_json(&forwarding.url(&details)).await;
     assert_eq!((status, &body["location"]["country"]), (200, &Value::from("IN")));
+}
+
+/// VWO's notice with `timestamp`, delivered to the production webhook.
+async fn deliver_at(running: &Running, timestamp: u64) -> reqwest::StatusCode {
+    reqwest::Client::new()
+        .post(running.url("/vwo-webhook/production"))
+        .header("x-vwo-auth", HOOK_SECRET)
+        .body(format!(
+            r#"{{"timestamp":{timestamp},"event":"settings_changed"}}"#
+        ))
+        .send()
+        .await
+        .expect("the relay answers")
+        .status()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_the_relays_own_poll_finds_is_announced_to_the_targets() {
+    let vwo = FakeVwo::start().await;
+    vwo.publish(PRODUCTION_KEY, settings(1, 10));
+    vwo.publish(STAGING_KEY, settings(1, 10));
+    let target = free_port();
+    let targets = format!(
+        "poll_interval = \"200ms\"\n[[environment.target]]\nurl = \"http://{target}/vwo-webhook\"\nkey = \"k\"\n"
+    );
+    let running = start(&vwo, &targets, "").await;
+    let (service, _) = FakeService::start_on(target, None).await;
+    assert!(running.relay.wait_until_ready(Duration::from_secs(10)).await);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        service.notices().is_empty(),
+        "polls that find nothing new tell no one"
+    );
+
+    // No webhook: the poll finds the change.
+    vwo.publish(PRODUCTION_KEY, settings(2, 11));
+    eventually("the target told of the change the poll found", || {
+        !service.notices().is_empty()
+    })
+    .await;
+    let body: Value = serde_json::from_slice(&service.notices()[0].0.body).expect("json");
+    assert_eq!(body["event"], "settings_changed");
+    assert_eq!(body["triggered_by"], "vwo-webhook-relay");
+    let (_, served) = get_json(&running.settings_url(PRODUCTION_KEY)).await;
+    assert_eq!(served["version"].as_u64(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_notice_replaces_the_one_being_retried() {
+    let vwo = FakeVwo::start().await;
+    vwo.publish(PRODUCTION_KEY, settings(1, 10));
+    vwo.publish(STAGING_KEY, settings(1, 10));
+    let target = free_port();
+    let targets = format!("[[environment.target]]\nurl = \"http://{target}/vwo-webhook\"\nkey = \"k\"\n");
+    let running = start(&vwo, &targets, "").await;
+    assert!(running.relay.wait_until_ready(Duration::from_secs(10)).await);
+    assert!(deliver_at(&running, 1_000).await.is_success());
+    let failed = |running: &Running| running.relay.status().environments[0].targets[0].failed_attempts;
+    eventually("the first notice retried", || failed(&running) >= 2).await;
+    assert!(deliver_at(&running, 2_000).await.is_success());
+    let before = failed(&running);
+    eventually("the newer notice retried", || failed(&running) > before + 1).await;
+
+    let (service, _) = FakeService::start_on(target, None).await;
+    eventually("the returning target told", || !service.notices().is_empty()).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let notices = service.notices();
+    assert_eq!(notices.len(), 1, "told once, of the newest");
+    let body: Value = serde_json::from_slice(&notices[0].0.body).expect("json");
+    assert_eq!(body["timestamp"], 2_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_is_given_up_on_after_the_schedules_limit() {
+    let vwo = FakeVwo::start().await;
+    vwo.publish(PRODUCTION_KEY, settings(1, 10));
+    vwo.publish(STAGING_KEY, settings(1, 10));
+    let target = free_port();
+    let targets = format!(
+        "[[environment.target]]\nname = \"gone\"\nurl = \"http://{target}/vwo-webhook\"\nkey = \"k\"\n"
+    );
+    let schedule = NoticeSchedule {
+        min_wait: Duration::from_millis(20),
+        max_wait: Duration::from_millis(40),
+        give_up_after: Duration::from_millis(300),
+        ..NoticeSchedule::default()
+    };
+    let running = start_with(&vwo, &targets, "", schedule).await;
+    assert!(running.relay.wait_until_ready(Duration::from_secs(10)).await);
+    assert!(deliver_at(&running, 1_000).await.is_success());
+    let target_status = |running: &Running| running.relay.status().environments[0].targets[0].clone();
+    eventually("given up", || target_status(&running).given_up == 1).await;
+    let status = target_status(&running);
+    assert!(!status.pending);
+    assert!(status.failed_attempts >= 3, "{status:?}");
+    assert_eq!(status.delivered, 0);
+    let attempts = status.failed_attempts;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        target_status(&running).failed_attempts,
+        attempts,
+        "no attempt after giving up"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_vwo_refuses_with_a_4xx_is_counted_and_not_retried() {
+    let vwo = FakeVwo::start().await;
+    vwo.publish(PRODUCTION_KEY, settings(1, 10));
+    vwo.publish(STAGING_KEY, settings(1, 10));
+    let running = start(&vwo, "", "").await;
+    vwo.fail_events_with(1, 400);
+    let answer = reqwest::Client::new()
+        .post(running.url(&format!("/events/t?a={ACCOUNT}&env={PRODUCTION_KEY}")))
+        .body("{}")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(answer.status(), 200);
+    eventually("VWO's refusal counted", || {
+        running.relay.status().events.refused_by_vwo == 1
+    })
+    .await;
+    // A retry would reach VWO now: it takes the next one.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(vwo.events().is_empty(), "not sent again");
+    let events = running.relay.status().events;
+    assert_eq!((events.forwarded, events.queued_bytes), (0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_sends_its_event_body_too_slowly_gets_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let vwo = FakeVwo::start().await;
+    vwo.publish(PRODUCTION_KEY, settings(1, 10));
+    vwo.publish(STAGING_KEY, settings(1, 10));
+    let running = start(&vwo, "", "").await;
+    let mut stream = tokio::net::TcpStream::connect(running.public)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /events/t?a={ACCOUNT}&env={PRODUCTION_KEY} HTTP/1.1\r\nHost: relay\r\nContent-Length: 100\r\n\r\n{{\"d\":"
+    );
+    stream.write_all(head.as_bytes()).await.expect("write");
+    // The rest never comes: the relay gives up after 10 s.
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the relay closed the exchange in time");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(vwo.events().is_empty());
 }

@@ -87,6 +87,7 @@ struct VwoState {
     fetches: Vec<Seen>,
     events: Vec<Seen>,
     failing_events: usize,
+    failing_status: u16,
 }
 
 impl FakeVwo {
@@ -115,7 +116,14 @@ impl FakeVwo {
 
     /// Answers the next `n` event requests 503.
     pub fn fail_events(&self, n: usize) {
-        lock(&self.state).failing_events = n;
+        self.fail_events_with(n, 503);
+    }
+
+    /// Answers the next `n` event requests with `status`.
+    pub fn fail_events_with(&self, n: usize, status: u16) {
+        let mut state = lock(&self.state);
+        state.failing_events = n;
+        state.failing_status = status;
     }
 
     pub fn fetches(&self) -> Vec<Seen> {
@@ -148,7 +156,9 @@ async fn vwo_events(State(vwo): State<FakeVwo>, request: Request) -> axum::respo
     let mut state = lock(&vwo.state);
     if state.failing_events > 0 {
         state.failing_events -= 1;
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        return StatusCode::from_u16(state.failing_status)
+            .unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
+            .into_response();
     }
     state.events.push(seen);
     ([("content-type", "application/json")], "{}").into_response()
