@@ -199,7 +199,7 @@ impl Target {
         let sent = self
             .client
             .post(self.url.clone())
-            .header(http_content_type(), "application/json")
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(
                 VWO_AUTH_HEADER,
                 String::from_utf8_lossy(self.key.expose()).into_owned(),
@@ -240,10 +240,6 @@ impl Target {
         metrics::counter!(NOTICES, "environment" => self.environment.clone(), "target" => self.name.clone(), "outcome" => outcome)
             .increment(1);
     }
-}
-
-fn http_content_type() -> reqwest::header::HeaderName {
-    reqwest::header::CONTENT_TYPE
 }
 
 /// What went wrong with a request, in words that name no URL.
