@@ -45,6 +45,7 @@ const PROBES: &[(&str, fn())] = &[
     ("rocket_refused", rocket_refused),
     ("poem_refused", poem_refused),
     ("flags_meg", flags_meg),
+    ("flags_meg_holdouts", flags_meg_holdouts),
     ("flags_meg_reporting", flags_meg_reporting),
     ("flags_compile_1mb", flags_compile_1mb),
     ("settings_validate_unlinked", settings_validate_unlinked),
@@ -289,6 +290,13 @@ fn decide_all(flags: &Flags, cases: &[(String, Context)]) {
 fn flags_meg() {
     let (settings, cases) = meg_cases();
     decide_all(&Flags::from_document(&settings), &cases);
+}
+
+/// The same with two holdouts that apply to every feature: what a decision pays for them
+/// (the `get_flag` target is met with two holdouts applicable).
+fn flags_meg_holdouts() {
+    let (settings, cases) = meg_cases();
+    decide_all(&Flags::from_document(&meg::with_two_holdouts(&settings)), &cases);
 }
 
 /// The same with a reporter: what a decision pays to queue its impressions. The runtime is not

@@ -188,15 +188,9 @@ fn main() {
         .into_iter()
         .map(|(feature, context)| Case { feature, context })
         .collect();
-    // The same settings with two holdouts that apply to every feature (10% each): the
-    // current SDK evaluates both before any rule (Node 1.35 knows none: Rust only).
-    let mut meg_holdouts = meg.clone();
-    meg_holdouts["holdouts"] = serde_json::json!([
-        {"id": 31, "name": "h1", "segments": {}, "percentTraffic": 10, "isGlobal": true,
-         "featureIds": [], "metrics": []},
-        {"id": 32, "name": "h2", "segments": {"or": [{"custom_variable": {"price": "wildcard(*)"}}]},
-         "percentTraffic": 10, "isGlobal": true, "featureIds": [], "metrics": []},
-    ]);
+    // The same settings with two holdouts that apply to every feature (Node 1.35 knows none:
+    // Rust only).
+    let meg_holdouts = meg::with_two_holdouts(&meg);
     let generated = generate::settings_with(&mut rng, 200);
     let generated_cases = cases(&mut rng, &generated, |rng, _| generate::context(rng));
 

@@ -19,14 +19,23 @@ pub(super) fn hash(key: &str) -> u32 {
 
 /// `floor(max * hash / 2^32 + 1)`: 1..=max for any hash.
 pub(super) fn bucket(hash: u32, max: f64) -> f64 {
-    (max * (f64::from(hash) / 4_294_967_296.0) + 1.0).floor()
+    let scaled = max * (f64::from(hash) / 4_294_967_296.0) + 1.0;
+    // `floor` of a positive number below 2^31 is its truncation, which the cast does in one
+    // instruction (`floor` is a library call on the baseline x86-64).
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "1 <= scaled <= max + 1, far below 2^31"
+    )]
+    let bucket = f64::from(scaled as i32);
+    bucket
 }
 
 /// The hash of the parts joined by `_` (`salt_userId`, `campaignId_accountId_userId`), joined
 /// on the stack when they fit (they nearly always do), without a heap allocation.
 pub(super) fn hash_joined(parts: &[&str]) -> u32 {
     let length = parts.iter().map(|p| p.len()).sum::<usize>() + parts.len().saturating_sub(1);
-    let mut stack = [0u8; 256];
+    let mut stack = [0u8; 128];
     let mut heap = Vec::new();
     let buffer: &mut [u8] = if length <= stack.len() {
         &mut stack[..length]
@@ -226,6 +235,7 @@ mod tests {
         fn every_bucket_is_in_one_to_max(h in any::<u32>(), max in prop_oneof![Just(100.0), Just(10_000.0)]) {
             let b = bucket(h, max);
             prop_assert!((1.0..=max).contains(&b));
+            prop_assert_eq!(b, (max * (f64::from(h) / 4_294_967_296.0) + 1.0).floor());
             prop_assert_eq!(b, b.floor());
         }
 

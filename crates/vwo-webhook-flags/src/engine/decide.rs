@@ -6,7 +6,6 @@
 //! [`decide`] is the engine's door. A run is pure apart from its storage view, so the async
 //! path can replay it (see [`crate::Flags::get_flag_async`]).
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -85,10 +84,10 @@ fn flag_of(outcome: &Decided<'_>) -> Flag {
     };
     let enabled = outcome.enabled && !outcome.threw;
     let rule = |passed: &Passed<'_>| RuleDecision {
-        campaign_id: passed.id.clone(),
-        key: Arc::clone(&passed.key_text),
-        variation_id: passed.variation_id.clone(),
-        placement: passed.how,
+        campaign_id: passed.id().clone(),
+        key: Arc::clone(passed.key_text()),
+        variation_id: passed.variation_id().clone(),
+        placement: passed.how(),
     };
     Flag {
         enabled,
@@ -167,16 +166,74 @@ pub(crate) trait Lists {
     fn in_list(&self, list_id: &str, attribute: &str) -> bool;
 }
 
-/// A rule that passed, as the SDK's integrations callback reports it; the key is the
-/// settings' own unless storage gave it.
+/// A rule that passed, as the SDK's integrations callback reports it: the settings' rule, or
+/// what storage recorded of it (read as stored). Borrowed from the settings during a run, so
+/// a decision copies the rule's ids once, into its [`Flag`].
+#[derive(Debug, Clone)]
+enum Passed<'a> {
+    Rule {
+        rule: &'a Rule,
+        variation: &'a Variation,
+        how: Placement,
+    },
+    Stored(Box<StoredRule>),
+}
+
+/// A rule as storage recorded it.
 #[derive(Debug, Clone, PartialEq)]
-struct Passed<'a> {
+struct StoredRule {
     id: Value,
-    key: Cow<'a, Scalar>,
+    key: Scalar,
     /// `String(key)`.
     key_text: Arc<str>,
     variation_id: Value,
-    how: Placement,
+}
+
+impl Passed<'_> {
+    /// A rule storage recorded.
+    fn stored(id: Value, key: &Value, variation_id: Value) -> Self {
+        Passed::Stored(Box::new(StoredRule {
+            id,
+            key: Scalar::of(key),
+            key_text: Arc::from(js::to_string(key)),
+            variation_id,
+        }))
+    }
+
+    fn id(&self) -> &Value {
+        match self {
+            Passed::Rule { rule, .. } => &rule.id,
+            Passed::Stored(stored) => &stored.id,
+        }
+    }
+
+    fn key(&self) -> &Scalar {
+        match self {
+            Passed::Rule { rule, .. } => &rule.key,
+            Passed::Stored(stored) => &stored.key,
+        }
+    }
+
+    fn key_text(&self) -> &Arc<str> {
+        match self {
+            Passed::Rule { rule, .. } => &rule.key_text,
+            Passed::Stored(stored) => &stored.key_text,
+        }
+    }
+
+    fn variation_id(&self) -> &Value {
+        match self {
+            Passed::Rule { variation, .. } => &variation.id,
+            Passed::Stored(stored) => &stored.variation_id,
+        }
+    }
+
+    fn how(&self) -> Placement {
+        match self {
+            Passed::Rule { how, .. } => *how,
+            Passed::Stored(_) => Placement::Stored,
+        }
+    }
 }
 
 /// An impression the SDK sends (`vwo_variationShown`).
@@ -200,7 +257,7 @@ pub(crate) type Impressions = SmallVec<[Impression; 4]>;
 #[derive(Debug, Default)]
 struct Decided<'a> {
     enabled: bool,
-    variation: Option<Arc<Variation>>,
+    variation: Option<&'a Arc<Variation>>,
     rollout: Option<Passed<'a>>,
     experiment: Option<Passed<'a>>,
     impressions: Impressions,
@@ -219,8 +276,8 @@ struct Decided<'a> {
 }
 
 /// A whitelisted variation.
-struct Whitelisted {
-    variation: Arc<Variation>,
+struct Whitelisted<'a> {
+    variation: &'a Arc<Variation>,
 }
 
 /// `evaluatedFeatureMap`: the keys of the features whose rollout passed during this run.
@@ -228,6 +285,10 @@ type Evaluated<'a> = SmallVec<[&'a str; 4]>;
 
 /// The group winners found during this run (`megGroupWinnerCampaigns`), by group.
 type Winners = SmallVec<[(usize, Value); 2]>;
+
+/// A holdout, by its index, and what its segments saw of `_wingifyUserId`: the key of a
+/// verdict a run keeps.
+type HoldoutSeen = (usize, Option<UserIdKind>);
 
 /// One decision in progress.
 struct Run<'a, 'r> {
@@ -241,6 +302,8 @@ struct Run<'a, 'r> {
     targeting_user_id: Option<UserIdKind>,
     uuid: Option<String>,
     evaluated: Evaluated<'a>,
+    /// Holdout verdicts that hold for the whole run.
+    holdout_verdicts: SmallVec<[(HoldoutSeen, bool); 2]>,
     depth: u32,
     trace: Option<Vec<String>>,
 }
@@ -262,6 +325,7 @@ impl<'a, 'r> Run<'a, 'r> {
             targeting_user_id: None,
             uuid: None,
             evaluated: SmallVec::new(),
+            holdout_verdicts: SmallVec::new(),
             depth: 0,
             trace: trace.then(Vec::new),
         }
@@ -313,22 +377,22 @@ impl<'a, 'r> Run<'a, 'r> {
     /// with the others, and the flag is off.
     fn held_out_again(
         &mut self,
-        feature: &Feature,
+        feature: &'a Feature,
         stored: &StoredDecision,
         listed: &Value,
         outcome: &mut Decided<'a>,
     ) -> Result<(), Stop> {
         self.note(|| format!("stored decision: held out by holdout {}", js::to_string(listed)));
-        let evaluated = self.matched_holdouts(feature, Some(stored))?;
+        let evaluated = self.matched_holdouts(feature, Some(stored), &mut outcome.impressions)?;
         // `[...isInHoldoutId, ...matched]`: a text spreads into its characters.
         let mut is_in: Vec<Value> = match listed {
             Value::Array(ids) => ids.clone(),
             Value::String(text) => text.chars().map(|c| Value::String(c.to_string())).collect(),
             _ => Vec::new(),
         };
-        is_in.extend(evaluated.matched.iter().cloned());
+        is_in.extend(holdouts::ids(&evaluated.matched));
         let mut not_in = StoredDecision::ids(stored.not_in_holdout_id.as_ref()).to_vec();
-        not_in.extend(evaluated.not_matched.iter().cloned());
+        not_in.extend(holdouts::ids(&evaluated.not_matched));
         self.write(
             &feature.key,
             StoredDecision {
@@ -337,8 +401,7 @@ impl<'a, 'r> Run<'a, 'r> {
                 ..StoredDecision::default()
             },
         );
-        outcome.replayed += evaluated.impressions.len();
-        outcome.impressions.extend(evaluated.impressions);
+        outcome.replayed += evaluated.len();
         outcome.stored = true;
         outcome.held_out_by = is_in;
         Ok(())
@@ -380,8 +443,8 @@ impl<'a, 'r> Run<'a, 'r> {
 
     fn decide_feature(&mut self, feature_key: &str, outcome: &mut Decided<'a>) -> Result<(), Stop> {
         let mut check_experiments = false;
-        let mut rollout_variation: Option<Arc<Variation>> = None;
-        let mut experiment_variation: Option<Arc<Variation>> = None;
+        let mut rollout_variation: Option<&'a Arc<Variation>> = None;
+        let mut experiment_variation: Option<&'a Arc<Variation>> = None;
         let model: &'a Model = self.model;
         let known = model.feature(feature_key);
 
@@ -418,14 +481,12 @@ impl<'a, 'r> Run<'a, 'r> {
                     let feature = known.ok_or(Stop::Throw)?;
                     self.not_in_new_holdouts(feature, stored, outcome);
                     outcome.enabled = true;
-                    outcome.variation = Some(Arc::clone(variation));
-                    outcome.experiment = Some(Passed {
-                        id: stored.experiment_id.clone().unwrap_or(Value::Null),
-                        key: Cow::Owned(Scalar::of(key)),
-                        key_text: Arc::from(js::to_string(key)),
-                        variation_id: variation_id.clone(),
-                        how: Placement::Stored,
-                    });
+                    outcome.variation = Some(variation);
+                    outcome.experiment = Some(Passed::stored(
+                        stored.experiment_id.clone().unwrap_or(Value::Null),
+                        key,
+                        variation_id.clone(),
+                    ));
                     outcome.stored = true;
                     return Ok(());
                 }
@@ -440,14 +501,8 @@ impl<'a, 'r> Run<'a, 'r> {
                     not_in_holdouts = self.not_in_new_holdouts(feature, stored, outcome).into_vec();
                     outcome.enabled = true;
                     check_experiments = true;
-                    rollout_variation = Some(Arc::clone(variation));
-                    let passed = Passed {
-                        id: id.clone(),
-                        key: Cow::Owned(Scalar::of(key)),
-                        key_text: Arc::from(js::to_string(key)),
-                        variation_id,
-                        how: Placement::Stored,
-                    };
+                    rollout_variation = Some(variation);
+                    let passed = Passed::stored(id.clone(), key, variation_id);
                     self.evaluated.push(&feature.key);
                     outcome.rollout = Some(passed);
                 }
@@ -464,23 +519,25 @@ impl<'a, 'r> Run<'a, 'r> {
         };
 
         if !outcome.enabled && model.has_holdouts() {
-            let evaluated = self.matched_holdouts(feature, stored.as_deref())?;
-            outcome.impressions.extend(evaluated.impressions);
+            let evaluated = self.matched_holdouts(feature, stored.as_deref(), &mut outcome.impressions)?;
             if !evaluated.matched.is_empty() {
+                let held_out_by: Vec<Value> = holdouts::ids(&evaluated.matched).collect();
                 self.write(
                     feature_key,
                     StoredDecision {
-                        is_in_holdout_id: Some(Value::Array(evaluated.matched.to_vec())),
-                        not_in_holdout_id: Some(Value::Array(evaluated.not_matched.to_vec())),
+                        is_in_holdout_id: Some(Value::Array(held_out_by.clone())),
+                        not_in_holdout_id: Some(Value::Array(
+                            holdouts::ids(&evaluated.not_matched).collect(),
+                        )),
                         ..StoredDecision::default()
                     },
                 );
-                outcome.held_out_by = evaluated.matched.into_vec();
+                outcome.held_out_by = held_out_by;
                 return Ok(());
             }
             // Kept only to be stored.
             if self.access.remembers() {
-                not_in_holdouts.extend(evaluated.not_matched);
+                not_in_holdouts.extend(holdouts::ids(&evaluated.not_matched));
             }
         }
 
@@ -535,7 +592,7 @@ impl<'a, 'r> Run<'a, 'r> {
                             self.note(|| format!("whitelisted into variation {}", whitelisted.variation.key));
                             outcome.enabled = true;
                             outcome.experiment =
-                                Some(passed_by(rule, &whitelisted.variation, Placement::Whitelisted));
+                                Some(passed_by(rule, whitelisted.variation, Placement::Whitelisted));
                             experiment_variation = Some(whitelisted.variation);
                         }
                     }
@@ -555,12 +612,12 @@ impl<'a, 'r> Run<'a, 'r> {
             let decision = if outcome.enabled {
                 StoredDecision {
                     feature_id: Some(feature.id.clone()),
-                    rollout_id: outcome.rollout.as_ref().map(|p| p.id.clone()),
-                    rollout_key: outcome.rollout.as_ref().map(|p| p.key.to_value()),
-                    rollout_variation_id: outcome.rollout.as_ref().map(|p| p.variation_id.clone()),
-                    experiment_id: outcome.experiment.as_ref().map(|p| p.id.clone()),
-                    experiment_key: outcome.experiment.as_ref().map(|p| p.key.to_value()),
-                    experiment_variation_id: outcome.experiment.as_ref().map(|p| p.variation_id.clone()),
+                    rollout_id: outcome.rollout.as_ref().map(|p| p.id().clone()),
+                    rollout_key: outcome.rollout.as_ref().map(|p| p.key().to_value()),
+                    rollout_variation_id: outcome.rollout.as_ref().map(|p| p.variation_id().clone()),
+                    experiment_id: outcome.experiment.as_ref().map(|p| p.id().clone()),
+                    experiment_key: outcome.experiment.as_ref().map(|p| p.key().to_value()),
+                    experiment_variation_id: outcome.experiment.as_ref().map(|p| p.variation_id().clone()),
                     not_in_holdout_id,
                     ..StoredDecision::default()
                 }
@@ -594,16 +651,13 @@ impl<'a, 'r> Run<'a, 'r> {
         &mut self,
         selected: Option<&'a Arc<Rule>>,
         outcome: &mut Decided<'a>,
-    ) -> Result<Option<(Passed<'a>, Arc<Variation>)>, Stop> {
+    ) -> Result<Option<(Passed<'a>, &'a Arc<Variation>)>, Stop> {
         let Some(rule) = selected else { return Ok(None) };
         let Some(variation) = self.traffic_and_variation(rule)? else {
             return Ok(None);
         };
         self.impression(outcome, &rule.reported_id, &variation.reported_id);
-        Ok(Some((
-            passed_by(rule, &variation, Placement::Bucketed),
-            variation,
-        )))
+        Ok(Some((passed_by(rule, variation, Placement::Bucketed), variation)))
     }
 
     fn impression(&self, outcome: &mut Decided<'a>, campaign_id: &ReportedId, variation_id: &ReportedId) {
@@ -625,14 +679,8 @@ fn verdict(passed: bool) -> &'static str {
     if passed { "passed" } else { "failed" }
 }
 
-fn passed_by<'a>(rule: &'a Rule, variation: &Variation, how: Placement) -> Passed<'a> {
-    Passed {
-        id: rule.id.clone(),
-        key: Cow::Borrowed(&rule.key),
-        key_text: Arc::clone(&rule.key_text),
-        variation_id: variation.id.clone(),
-        how,
-    }
+fn passed_by<'a>(rule: &'a Rule, variation: &'a Variation, how: Placement) -> Passed<'a> {
+    Passed::Rule { rule, variation, how }
 }
 
 /// `StorageDecorator.setDataInStorage` refuses a rollout without a variation and an

@@ -220,6 +220,13 @@ pub(super) struct Holdout {
     pub(super) name: Arc<str>,
     /// Its segments, when not empty: evaluated on the custom variables.
     pub(super) segments: Option<Box<Node>>,
+    /// Its place in the settings' holdouts, by which a decision remembers its verdict.
+    pub(super) index: usize,
+    /// Whether one verdict holds for the whole decision: its segments ask neither storage nor
+    /// VWO's gateway, so evaluating it again (for a group's other features) answers the same.
+    pub(super) reusable: bool,
+    /// Whether its segments read `_wingifyUserId`, which each rule sets anew.
+    pub(super) reads_user_id: bool,
     pub(super) percent_traffic: f64,
     pub(super) is_global: bool,
     pub(super) feature_ids: Vec<Value>,
@@ -325,8 +332,12 @@ impl Model {
     }
 
     /// A rule's group.
-    pub(super) fn group(&self, group: &GroupRef) -> Result<Arc<Group>, Throw> {
-        self.groups.get(group.index).cloned().unwrap_or(Err(Throw))
+    pub(super) fn group(&self, group: &GroupRef) -> Result<&Group, Throw> {
+        match self.groups.get(group.index) {
+            Some(Ok(group)) => Ok(group),
+            Some(Err(throw)) => Err(*throw),
+            None => Err(Throw),
+        }
     }
 
     /// How many features the settings define.

@@ -221,21 +221,36 @@ impl Node {
         match operator {
             "not" => Node::Not(Box::new(Self::compile(value, features, compiling))),
             "and" => match elements(value) {
-                Ok(items) => Node::And(
-                    items
+                Ok(items) => {
+                    let items: Vec<AndItem> = items
                         .iter()
                         .map(|dsl| and_item(dsl, features, compiling))
-                        .collect(),
-                ),
+                        .collect();
+                    // `every` over one plain element is that element (most segments are one
+                    // condition in an `and` or an `or`). A throwing one stays below: it is
+                    // counted once.
+                    match <[AndItem; 1]>::try_from(items) {
+                        Ok([AndItem::Node(node)]) if !matches!(node, Node::Throw) => node,
+                        Ok(one) => Node::And(one.into()),
+                        Err(items) => Node::And(items),
+                    }
+                }
                 Err(Throw) => Node::Throw,
             },
             "or" => match elements(value) {
-                Ok(items) => Node::Or(
-                    items
+                Ok(items) => {
+                    let items: Vec<OrItem> = items
                         .iter()
                         .map(|dsl| or_item(dsl, features, compiling))
-                        .collect(),
-                ),
+                        .collect();
+                    // `some` over one element without user-agent or `featureId` keys is that
+                    // element.
+                    match <[OrItem; 1]>::try_from(items) {
+                        Ok([item]) if item.keys.is_empty() && !matches!(item.node, Node::Throw) => item.node,
+                        Ok(one) => Node::Or(one.into()),
+                        Err(items) => Node::Or(items),
+                    }
+                }
                 Err(Throw) => Node::Throw,
             },
             "custom_variable" => custom_variable(value, compiling),
@@ -266,6 +281,46 @@ impl Node {
             }
             "campaignVariation" => Node::CampaignVariation(WebTest::compile(value)),
             _ => Node::False,
+        }
+    }
+
+    /// Whether evaluating the node may ask storage or VWO's gateway (`featureId`, `inlist`):
+    /// its answer may then change during a decision, so it is never reused.
+    pub(super) fn looks_up(&self) -> bool {
+        match self {
+            Node::Not(inner) | Node::NeedsWebTesting(inner) => inner.looks_up(),
+            Node::And(items) => items.iter().any(|item| match item {
+                AndItem::Node(node) => node.looks_up(),
+                AndItem::Location(_) | AndItem::Throw => false,
+            }),
+            Node::Or(items) => items.iter().any(|item| {
+                item.keys.iter().any(|key| matches!(key, OrKey::Feature { .. })) || item.node.looks_up()
+            }),
+            Node::CustomVariable { test, .. } => matches!(test, VariableTest::InList(Some(_))),
+            Node::User(_)
+            | Node::UserAgent(_)
+            | Node::Text(..)
+            | Node::CampaignVariation(_)
+            | Node::False
+            | Node::Throw => false,
+        }
+    }
+
+    /// Whether the node reads `_wingifyUserId` (a `user` list, or the variable by name): only
+    /// then does its answer depend on which id the SDK set.
+    pub(super) fn reads_user_id(&self) -> bool {
+        match self {
+            Node::Not(inner) | Node::NeedsWebTesting(inner) => inner.reads_user_id(),
+            Node::And(items) => items.iter().any(|item| match item {
+                AndItem::Node(node) => node.reads_user_id(),
+                AndItem::Location(_) | AndItem::Throw => false,
+            }),
+            Node::Or(items) => items.iter().any(|item| item.node.reads_user_id()),
+            Node::CustomVariable { key, .. } => key == USER_ID_KEY || key == LEGACY_USER_ID_KEY,
+            Node::User(_) => true,
+            Node::UserAgent(_) | Node::Text(..) | Node::CampaignVariation(_) | Node::False | Node::Throw => {
+                false
+            }
         }
     }
 
@@ -614,6 +669,65 @@ mod tests {
             lookup: &mut lookup,
         };
         node.eval(&mut env)
+    }
+
+    /// A feature with id 7, for `featureId` segments.
+    struct FeatureSeven;
+    impl FeatureIds for FeatureSeven {
+        fn feature_key_by_id(&self, id: f64) -> Option<String> {
+            (id == 7.0).then(|| "seven".to_owned())
+        }
+    }
+
+    fn compiled(dsl: Value) -> Node {
+        Node::compile_tree(&dsl, &FeatureSeven, &mut Compiling::default())
+    }
+
+    #[test]
+    fn a_segment_says_whether_it_asks_storage_or_the_gateway_and_reads_the_user_id() {
+        let plain = compiled(json!({"or": [{"custom_variable": {"price": "100"}}]}));
+        assert!(!plain.looks_up() && !plain.reads_user_id());
+        let stored =
+            compiled(json!({"and": [{"or": [{"featureId": {"7": "on"}}]}, {"custom_variable": {"a": "1"}}]}));
+        assert!(stored.looks_up());
+        let listed = compiled(json!({"not": {"custom_variable": {"a": "inlist(abc)"}}}));
+        assert!(listed.looks_up() && !listed.reads_user_id());
+        assert!(compiled(json!({"or": [{"user": "u-1,u-2"}]})).reads_user_id());
+        assert!(compiled(json!({"and": [{"custom_variable": {"_wingifyUserId": "u-1"}}]})).reads_user_id());
+        assert!(compiled(json!({"custom_variable": {"_vwoUserId": "u-1"}})).reads_user_id());
+    }
+
+    #[test]
+    fn one_condition_in_an_and_or_an_or_is_that_condition_and_a_throw_is_counted_once() {
+        assert!(matches!(
+            compiled(json!({"or": [{"custom_variable": {"a": "1"}}]})),
+            Node::CustomVariable { .. }
+        ));
+        assert!(matches!(
+            compiled(json!({"and": [{"user": "u-1"}]})),
+            Node::User(_)
+        ));
+        // A `featureId` key keeps its `or`: the key is read before the element.
+        assert!(matches!(
+            compiled(json!({"or": [{"featureId": {"7": "on"}}]})),
+            Node::Or(_)
+        ));
+        let mut compiling = Compiling::default();
+        let node = Node::compile(
+            &json!({"or": [{"custom_variable": 5}]}),
+            &NoFeatures,
+            &mut compiling,
+        );
+        assert!(matches!(node, Node::Or(_)));
+        assert_eq!(compiling.problems.throwing_segments, 1);
+        assert_eq!(
+            eval(json!({"or": [{"custom_variable": {"a": "1"}}]}), json!({"a": 1})),
+            Ok(true)
+        );
+        assert_eq!(
+            eval(json!({"and": [{"custom_variable": {"a": "1"}}]}), json!({"a": 2})),
+            Ok(false)
+        );
     }
 
     #[test]

@@ -13,6 +13,19 @@ pub(crate) fn settings() -> Value {
     .expect("the MEG fixture is JSON")
 }
 
+/// `settings` with two holdouts that apply to every feature (10% of users each; the second
+/// reads a custom variable): the current SDK evaluates both before any rule.
+pub(crate) fn with_two_holdouts(settings: &Value) -> Value {
+    let mut settings = settings.clone();
+    settings["holdouts"] = json!([
+        {"id": 31, "name": "h1", "segments": {}, "percentTraffic": 10, "isGlobal": true,
+         "featureIds": [], "metrics": []},
+        {"id": 32, "name": "h2", "segments": {"or": [{"custom_variable": {"price": "wildcard(*)"}}]},
+         "percentTraffic": 10, "isGlobal": true, "featureIds": [], "metrics": []},
+    ]);
+    settings
+}
+
 /// `count` (feature key, SDK context) pairs: a random feature of `settings`, and a user with
 /// the variables the MEG segments read.
 pub(crate) fn cases(rng: &mut Rng, settings: &Value, count: usize) -> Vec<(String, Value)> {

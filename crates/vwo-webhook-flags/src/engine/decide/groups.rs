@@ -11,7 +11,7 @@ use smallvec::SmallVec;
 use super::{Run, Stop, Whitelisted, Winners};
 use crate::engine::bucket::{self, Weight};
 use crate::engine::js;
-use crate::engine::model::{Feature, Group, GroupRef, Kind, Rule, property};
+use crate::engine::model::{Feature, Group, GroupRef, Kind, Model, Rule, property};
 use crate::engine::stored::StoredDecision;
 
 /// How deep groups may nest through rollout rules before the SDK's recursion would overflow
@@ -41,13 +41,13 @@ fn winner_value(winner: &Rule) -> Result<Value, Stop> {
 
 /// The rest of `checkWhitelistingAndPreSeg`: the group check, pre-segmentation, and the
 /// group's winner when the rule is in one.
-pub(super) fn check_group(
-    run: &mut Run<'_, '_>,
+pub(super) fn check_group<'a>(
+    run: &mut Run<'a, '_>,
     feature: &Feature,
-    rule: &Arc<Rule>,
+    rule: &'a Rule,
     mut winners: Option<&mut Winners>,
-) -> Result<(bool, Option<Whitelisted>), Stop> {
-    let group = rule.group.clone()?;
+) -> Result<(bool, Option<Whitelisted<'a>>), Stop> {
+    let group = rule.group.as_ref().map_err(|&throw| throw)?.as_deref();
     let known = group.as_ref().and_then(|g| {
         winners
             .as_deref()
@@ -77,7 +77,7 @@ pub(super) fn check_group(
             if rule.kind != Kind::Personalize || js::strict_eq(&variation_id, &rule.first_variation()?.id) {
                 return Ok((true, None));
             }
-            remember(winners, &group, pair)?;
+            remember(winners, group, pair)?;
             return Ok((false, None));
         }
         let winner = if js::loose_eq(&variation_id, &Value::from(-1)) {
@@ -85,13 +85,13 @@ pub(super) fn check_group(
         } else {
             pair
         };
-        remember(winners, &group, winner)?;
+        remember(winners, group, winner)?;
         return Ok((false, None));
     }
     if !run.pre_segmentation(rule)? {
         return Ok((false, None));
     }
-    let winner = evaluate_groups(run, feature, &group)?;
+    let winner = evaluate_groups(run, feature, group)?;
     run.note(|| match &winner {
         Some(w) => format!("group {}: {} wins", group.text, w.key_text),
         None => format!("group {}: none of this feature's rules wins", group.text),
@@ -105,28 +105,28 @@ pub(super) fn check_group(
             }
             remember(
                 winners.as_deref_mut(),
-                &group,
+                group,
                 Value::String(winner.pair()?.to_owned()),
             )?;
             Ok((false, None))
         }
         Some(winner) => {
-            remember(winners, &group, winner_value(&winner)?)?;
+            remember(winners, group, winner_value(winner)?)?;
             Ok((false, None))
         }
         None => {
-            remember(winners, &group, Value::from(-1))?;
+            remember(winners, group, Value::from(-1))?;
             Ok((false, None))
         }
     }
 }
 
 /// `evaluateGroups`: the group's winner, if it is one of the called feature's campaigns.
-fn evaluate_groups(
-    run: &mut Run<'_, '_>,
+fn evaluate_groups<'a>(
+    run: &mut Run<'a, '_>,
     feature: &Feature,
     group: &GroupRef,
-) -> Result<Option<Arc<Rule>>, Stop> {
+) -> Result<Option<&'a Rule>, Stop> {
     run.depth += 1;
     let result = if run.depth > MAX_DEPTH {
         Err(Stop::Throw)
@@ -140,12 +140,12 @@ fn evaluate_groups(
 /// A member feature whose rollout passed: its index and its experiment rules.
 type Candidate<'m> = (usize, &'m [Arc<Rule>]);
 
-fn evaluate_groups_inner(
-    run: &mut Run<'_, '_>,
+fn evaluate_groups_inner<'a>(
+    run: &mut Run<'a, '_>,
     feature: &Feature,
     group_ref: &GroupRef,
-) -> Result<Option<Arc<Rule>>, Stop> {
-    let model = run.model;
+) -> Result<Option<&'a Rule>, Stop> {
+    let model: &'a Model = run.model;
     let group = model.group(group_ref)?;
     let mut skip: SmallVec<[usize; 8]> = SmallVec::new();
     let mut campaigns: SmallVec<[Candidate<'_>; 8]> = SmallVec::new();
@@ -166,7 +166,7 @@ fn evaluate_groups_inner(
         }
     }
     let (eligible, stored) = eligible(run, &campaigns)?;
-    find_winner(run, feature, eligible, stored, group_ref, &group)
+    find_winner(run, feature, eligible, stored, group_ref, group)
 }
 
 /// Whether a holdout holds the user out of a member feature, which then leaves the group's
@@ -184,14 +184,14 @@ fn held_out(run: &mut Run<'_, '_>, index: usize) -> Result<bool, Stop> {
     if !model.has_holdouts() {
         return Ok(false);
     }
-    let evaluated = run.matched_holdouts(feature, stored.as_deref())?;
-    if evaluated.matched.is_empty() {
+    let matched = run.holdouts_taking(feature, stored.as_deref())?;
+    if matched.is_empty() {
         return Ok(false);
     }
     run.write(
         &feature.key,
         StoredDecision {
-            is_in_holdout_id: Some(Value::Array(evaluated.matched.to_vec())),
+            is_in_holdout_id: Some(Value::Array(super::holdouts::ids(&matched).collect())),
             ..StoredDecision::default()
         },
     );
@@ -216,12 +216,12 @@ fn rollout_passed(
     for rule in feature.rollout_rules() {
         let (passed, _) = run.check_whitelisting_and_pre_segmentation(feature, rule, None)?;
         if passed {
-            selected = Some(Arc::clone(rule));
+            selected = Some(rule);
             break;
         }
     }
     if let Some(rule) = selected
-        && run.traffic_and_variation(&rule)?.is_some()
+        && run.traffic_and_variation(rule)?.is_some()
     {
         run.evaluated.push(&feature.key);
         return Ok(true);
@@ -231,14 +231,14 @@ fn rollout_passed(
 }
 
 /// Rules of a group, as a decision collects them.
-type Rules = SmallVec<[Arc<Rule>; 8]>;
+type Rules<'a> = SmallVec<[&'a Rule; 8]>;
 
 /// The campaigns a user is eligible for, and those among them with a stored decision.
-type Eligible = (Rules, Rules);
+type Eligible<'a> = (Rules<'a>, Rules<'a>);
 
 /// `_getEligbleCampaigns`: campaigns with a stored decision, and campaigns whose segments and
 /// traffic take the user.
-fn eligible(run: &mut Run<'_, '_>, campaigns: &[Candidate<'_>]) -> Result<Eligible, Stop> {
+fn eligible<'a>(run: &mut Run<'a, '_>, campaigns: &[Candidate<'a>]) -> Result<Eligible<'a>, Stop> {
     let mut eligible = Rules::new();
     let mut stored_eligible = Rules::new();
     for (feature, rules) in campaigns {
@@ -253,12 +253,12 @@ fn eligible(run: &mut Run<'_, '_>, campaigns: &[Candidate<'_>]) -> Result<Eligib
                 && run.model.stored_variation(key, variation_id).is_some()
             {
                 if !stored_eligible.iter().any(|r| r.key.strict_eq_scalar(&rule.key)) {
-                    stored_eligible.push(Arc::clone(rule));
+                    stored_eligible.push(rule);
                 }
                 continue;
             }
             if run.pre_segmentation(rule)? && run.is_user_part(rule)?.0 {
-                eligible.push(Arc::clone(rule));
+                eligible.push(rule);
             }
         }
     }
@@ -266,19 +266,19 @@ fn eligible(run: &mut Run<'_, '_>, campaigns: &[Candidate<'_>]) -> Result<Eligib
 }
 
 /// `_findWinnerCampaignAmongEligibleCampaigns`.
-fn find_winner(
-    run: &mut Run<'_, '_>,
+fn find_winner<'a>(
+    run: &mut Run<'a, '_>,
     feature: &Feature,
-    eligible: Rules,
-    stored: Rules,
+    eligible: Rules<'a>,
+    stored: Rules<'a>,
     group_ref: &GroupRef,
     group: &Group,
-) -> Result<Option<Arc<Rule>>, Stop> {
+) -> Result<Option<&'a Rule>, Stop> {
     let called = &feature.campaign_ids;
     let list = if stored.is_empty() { eligible } else { stored };
     match list.len() {
         0 => Ok(None),
-        1 => Ok(Some(Arc::clone(&list[0]))),
+        1 => Ok(Some(list[0])),
         _ if group.random => by_equal_weights(run, &list, called, group_ref),
         _ => by_priority(run, &list, called, group_ref, group),
     }
@@ -294,12 +294,12 @@ fn bucket_in_group(run: &Run<'_, '_>, group: &GroupRef) -> f64 {
 
 /// Stores the group's winner (with storage) and returns it if it is one of the called
 /// feature's campaigns.
-fn settle(
-    run: &mut Run<'_, '_>,
-    winner: &Arc<Rule>,
+fn settle<'a>(
+    run: &mut Run<'a, '_>,
+    winner: &'a Rule,
     called: &[Value],
     group: &GroupRef,
-) -> Result<Option<Arc<Rule>>, Stop> {
+) -> Result<Option<&'a Rule>, Stop> {
     if run.access.remembers() {
         remember_winner(run, winner, group)?;
     } else if winner.kind == Kind::Personalize {
@@ -309,11 +309,11 @@ fn settle(
     Ok(called
         .iter()
         .any(|id| js::strict_eq(id, &winner.id))
-        .then(|| Arc::clone(winner)))
+        .then_some(winner))
 }
 
 /// Stores the group's winner for the user.
-fn remember_winner(run: &mut Run<'_, '_>, winner: &Arc<Rule>, group: &GroupRef) -> Result<(), Stop> {
+fn remember_winner(run: &mut Run<'_, '_>, winner: &Rule, group: &GroupRef) -> Result<(), Stop> {
     let variation_id = if winner.kind == Kind::Personalize {
         winner.first_variation()?.id.clone()
     } else {
@@ -332,12 +332,12 @@ fn remember_winner(run: &mut Run<'_, '_>, winner: &Arc<Rule>, group: &GroupRef) 
 }
 
 /// `_normalizeWeightsAndFindWinningCampaign`: equal weights, rounded to 4 decimals.
-fn by_equal_weights(
-    run: &mut Run<'_, '_>,
-    list: &[Arc<Rule>],
+fn by_equal_weights<'a>(
+    run: &mut Run<'a, '_>,
+    list: &[&'a Rule],
     called: &[Value],
     group: &GroupRef,
-) -> Result<Option<Arc<Rule>>, Stop> {
+) -> Result<Option<&'a Rule>, Stop> {
     let weight = ((100.0 / list.len() as f64) * 10_000.0 + 0.5).floor() / 10_000.0;
     let ranges = bucket::ranges(list.iter().map(|_| Weight::number(weight)));
     let value = bucket_in_group(run, group);
@@ -347,20 +347,20 @@ fn by_equal_weights(
         .zip(ranges)
         .find(|(_, range)| range.contains(value))
         .ok_or(Stop::Throw)?;
-    let winner = Arc::clone(winner);
+    let winner: &'a Rule = winner;
     run.note(|| format!("group {}: {} wins at random", group.text, winner.key_text));
-    settle(run, &winner, called, group)
+    settle(run, winner, called, group)
 }
 
 /// `_getCampaignUsingAdvancedAlgo`: the first campaign in the priority order, else one by the
 /// group's weights.
-fn by_priority(
-    run: &mut Run<'_, '_>,
-    list: &[Arc<Rule>],
+fn by_priority<'a>(
+    run: &mut Run<'a, '_>,
+    list: &[&'a Rule],
     called: &[Value],
     group_ref: &GroupRef,
     group: &Group,
-) -> Result<Option<Arc<Rule>>, Stop> {
+) -> Result<Option<&'a Rule>, Stop> {
     // `p` in order: an array's items, or a string's UTF-16 units, each compared as the SDK
     // compares them.
     let matches = |rule: &Rule, wanted: &Value| -> Result<bool, Stop> {
@@ -381,7 +381,7 @@ fn by_priority(
             'order: for (wanted, number) in items.iter().zip(&group.priority_numbers) {
                 for rule in list {
                     if matches_item(rule, wanted, *number)? {
-                        winner = Some(Arc::clone(rule));
+                        winner = Some(*rule);
                         break 'order;
                     }
                 }
@@ -392,7 +392,7 @@ fn by_priority(
                 let wanted = Value::String(String::from_utf16_lossy(&[unit]));
                 for rule in list {
                     if matches(rule, &wanted)? {
-                        winner = Some(Arc::clone(rule));
+                        winner = Some(*rule);
                         break 'units;
                     }
                 }
@@ -409,9 +409,9 @@ fn by_priority(
         let mut participating = Vec::new();
         for rule in list {
             if let Some(weight) = lookup(&rule.id_text) {
-                participating.push((Arc::clone(rule), weight));
+                participating.push((*rule, weight));
             } else if let Some(weight) = lookup(rule.pair()?) {
-                participating.push((Arc::clone(rule), weight));
+                participating.push((*rule, weight));
             }
         }
         let ranges = bucket::ranges(participating.iter().map(|(_, w)| Weight::of(Some(w))));
@@ -420,7 +420,7 @@ fn by_priority(
             .iter()
             .zip(ranges)
             .find(|(_, range)| range.contains(value))
-            .map(|((r, _), _)| Arc::clone(r));
+            .map(|((r, _), _)| *r);
     }
     match winner {
         Some(winner) => {
@@ -430,7 +430,7 @@ fn by_priority(
                     group_ref.text, winner.key_text
                 )
             });
-            settle(run, &winner, called, group_ref)
+            settle(run, winner, called, group_ref)
         }
         None => Ok(None),
     }

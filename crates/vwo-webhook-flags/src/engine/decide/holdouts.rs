@@ -6,7 +6,7 @@
 use serde_json::Value;
 use smallvec::SmallVec;
 
-use super::{Decided, Impression, Run, Stop};
+use super::{Decided, Impression, Impressions, Run, Stop, UserIdKind};
 use crate::engine::bucket;
 use crate::engine::model::{Feature, Holdout, ReportedId};
 use crate::engine::stored::StoredDecision;
@@ -18,24 +18,74 @@ const NOT_IN_HOLDOUT: f64 = 2.0;
 /// Holdout ids, as the settings give them.
 pub(super) type HoldoutIds = SmallVec<[Value; 2]>;
 
-/// `getMatchedHoldouts`: the holdouts evaluated now, and the impressions they make.
+/// Holdouts of the settings.
+pub(super) type Holdouts<'a> = SmallVec<[&'a Holdout; 2]>;
+
+/// `getMatchedHoldouts`: the holdouts evaluated now, by verdict.
 #[derive(Default)]
-pub(super) struct Evaluated {
-    pub(super) matched: HoldoutIds,
-    pub(super) not_matched: HoldoutIds,
-    pub(super) impressions: SmallVec<[Impression; 2]>,
+pub(super) struct Evaluated<'a> {
+    pub(super) matched: Holdouts<'a>,
+    pub(super) not_matched: Holdouts<'a>,
 }
 
-impl Run<'_, '_> {
+impl Evaluated<'_> {
+    /// How many were evaluated (each made an impression).
+    pub(super) fn len(&self) -> usize {
+        self.matched.len() + self.not_matched.len()
+    }
+}
+
+/// The ids of `holdouts`, as the settings give them.
+pub(super) fn ids<'h>(holdouts: &'h [&Holdout]) -> impl Iterator<Item = Value> + 'h {
+    holdouts.iter().map(|holdout| holdout.id.clone())
+}
+
+impl<'a> Run<'a, '_> {
     /// `getMatchedHoldouts`: evaluates the holdouts that apply to `feature` and that `stored`
-    /// does not list yet.
+    /// does not list yet, each making an impression in `impressions`.
     pub(super) fn matched_holdouts(
         &mut self,
-        feature: &Feature,
+        feature: &'a Feature,
         stored: Option<&StoredDecision>,
-    ) -> Result<Evaluated, Stop> {
-        let model = self.model;
+        impressions: &mut Impressions,
+    ) -> Result<Evaluated<'a>, Stop> {
         let mut evaluated = Evaluated::default();
+        self.each_new_holdout(feature, stored, |holdout, taken| {
+            if taken {
+                evaluated.matched.push(holdout);
+            } else {
+                evaluated.not_matched.push(holdout);
+            }
+            impressions.push(holdout_impression(holdout, feature, taken));
+        })?;
+        Ok(evaluated)
+    }
+
+    /// The holdouts of [`Run::matched_holdouts`] that take the user, for a group's other
+    /// features: the SDK evaluates them to drop those features' campaigns, and reports nothing.
+    pub(super) fn holdouts_taking(
+        &mut self,
+        feature: &'a Feature,
+        stored: Option<&StoredDecision>,
+    ) -> Result<Holdouts<'a>, Stop> {
+        let mut matched = Holdouts::new();
+        self.each_new_holdout(feature, stored, |holdout, taken| {
+            if taken {
+                matched.push(holdout);
+            }
+        })?;
+        Ok(matched)
+    }
+
+    /// Evaluates, in order, the holdouts that apply to `feature` and that `stored` does not
+    /// list yet, and hands each verdict to `verdict`.
+    fn each_new_holdout(
+        &mut self,
+        feature: &'a Feature,
+        stored: Option<&StoredDecision>,
+        mut verdict: impl FnMut(&'a Holdout, bool),
+    ) -> Result<(), Stop> {
+        let model = self.model;
         let is_in = StoredDecision::ids(stored.and_then(|s| s.is_in_holdout_id.as_ref()));
         let not_in = StoredDecision::ids(stored.and_then(|s| s.not_in_holdout_id.as_ref()));
         for holdout in model.holdouts_of(feature) {
@@ -55,21 +105,43 @@ impl Run<'_, '_> {
                     }
                 )
             });
-            if taken {
-                evaluated.matched.push(holdout.id.clone());
-            } else {
-                evaluated.not_matched.push(holdout.id.clone());
-            }
-            evaluated
-                .impressions
-                .push(holdout_impression(holdout, feature, taken));
+            verdict(holdout, taken);
         }
-        Ok(evaluated)
+        Ok(())
+    }
+
+    /// Whether `holdout` takes the user. A group evaluates its features' holdouts again; a
+    /// verdict that cannot change within the decision is kept from the first time, by what
+    /// its segments saw of the custom variables.
+    fn takes(&mut self, holdout: &Holdout) -> Result<bool, Stop> {
+        let seen = (holdout.index, self.holdout_view(holdout));
+        if holdout.reusable
+            && let Some(&(_, verdict)) = self.holdout_verdicts.iter().find(|(key, _)| *key == seen)
+        {
+            return Ok(verdict);
+        }
+        let verdict = self.evaluate_holdout(holdout)?;
+        if holdout.reusable {
+            self.holdout_verdicts.push((seen, verdict));
+        }
+        Ok(verdict)
+    }
+
+    /// What `holdout`'s segments see of the `_wingifyUserId` the last rule set: the id itself
+    /// if they read it; else only whether the SDK has given the custom variables an object
+    /// yet (reading one before throws); nothing without segments.
+    fn holdout_view(&self, holdout: &Holdout) -> Option<UserIdKind> {
+        match &holdout.segments {
+            None => None,
+            Some(_) if holdout.reads_user_id => self.custom_user_id,
+            Some(_) if self.custom_user_id.is_none() && !self.context.has_custom_variables() => None,
+            Some(_) => Some(UserIdKind::Id),
+        }
     }
 
     /// Whether `holdout` takes the user: its segments (if any) on the custom variables, then
     /// the user's bucket out of 100 (by the id, never the bucketing seed).
-    fn takes(&mut self, holdout: &Holdout) -> Result<bool, Stop> {
+    fn evaluate_holdout(&mut self, holdout: &Holdout) -> Result<bool, Stop> {
         if let Some(node) = &holdout.segments {
             let properties = self.context.custom_variables();
             if !self.evaluate(node, properties, self.custom_user_id)? {

@@ -4,21 +4,23 @@
 
 use std::sync::Arc;
 
+use smallvec::SmallVec;
+
 use super::{Lists, Run, Stop, StorageView, UserIdKind, Whitelisted, Winners, user_id_text};
 use crate::engine::bucket::{self, Range, Ranges, Weight};
 use crate::engine::model::{Feature, Kind, Rule, Segments, Variation};
 use crate::engine::segment::{Env, Lookup, Node, Throw};
 
-impl Run<'_, '_> {
+impl<'a> Run<'a, '_> {
     /// `checkWhitelistingAndPreSeg`: whether the rule applies to the user, and the
     /// whitelisted variation if forced variations put the user in one. `winners` is `None`
     /// where the SDK passes `null` (a rollout evaluated for a group), which throws if written.
     pub(super) fn check_whitelisting_and_pre_segmentation(
         &mut self,
         feature: &Feature,
-        rule: &Arc<Rule>,
+        rule: &'a Rule,
         winners: Option<&mut Winners>,
-    ) -> Result<(bool, Option<Whitelisted>), Stop> {
+    ) -> Result<(bool, Option<Whitelisted<'a>>), Stop> {
         let user_id = if rule.user_list {
             self.compute_uuid();
             UserIdKind::Uuid
@@ -75,8 +77,8 @@ impl Run<'_, '_> {
     /// `_evaluateWhitelisting`: the variation whose segments the user's variation targeting
     /// variables satisfy. When several do, their weights are scaled to 100 and one is bucketed
     /// among them with the rule's traffic seed (Node 1.43; earlier SDKs threw here).
-    fn whitelisting(&mut self, rule: &Rule) -> Result<Option<Whitelisted>, Stop> {
-        let mut targeted: Vec<&Arc<Variation>> = Vec::new();
+    fn whitelisting(&mut self, rule: &'a Rule) -> Result<Option<Whitelisted<'a>>, Stop> {
+        let mut targeted: SmallVec<[&'a Arc<Variation>; 2]> = SmallVec::new();
         let properties = self.context.variation_targeting_variables();
         for variation in rule.variations.iter() {
             let Some(node) = &variation.whitelist else {
@@ -88,7 +90,7 @@ impl Run<'_, '_> {
         }
         let variation = match targeted.as_slice() {
             [] => None,
-            [one] => Some(Arc::clone(one)),
+            [one] => Some(*one),
             several => {
                 let chosen = self.bucket_among(rule, several);
                 self.note(|| match chosen {
@@ -102,7 +104,7 @@ impl Run<'_, '_> {
                         several.len()
                     ),
                 });
-                chosen.map(Arc::clone)
+                chosen
             }
         };
         Ok(variation.map(|variation| Whitelisted { variation }))

@@ -8,9 +8,12 @@ use crate::engine::bucket;
 use crate::engine::js;
 use crate::engine::model::{Kind, Rule, Variation};
 
-impl Run<'_, '_> {
+impl<'a> Run<'a, '_> {
     /// `evaluateTrafficAndGetVariation`: the user's variation if the traffic takes them.
-    pub(super) fn traffic_and_variation(&mut self, rule: &Rule) -> Result<Option<Arc<Variation>>, Stop> {
+    pub(super) fn traffic_and_variation(
+        &mut self,
+        rule: &'a Rule,
+    ) -> Result<Option<&'a Arc<Variation>>, Stop> {
         let (part, bucket) = self.is_user_part(rule)?;
         let traffic = match rule.kind {
             Kind::Rollout | Kind::Personalize => rule.first_variation()?.weight.number,
@@ -26,14 +29,14 @@ impl Run<'_, '_> {
             return Ok(None);
         }
         match rule.kind {
-            Kind::Rollout | Kind::Personalize => Ok(Some(Arc::clone(rule.first_variation()?))),
+            Kind::Rollout | Kind::Personalize => Ok(Some(rule.first_variation()?)),
             _ => {
                 let multiplier = if rule.traffic_truthy { 1.0 } else { f64::NAN };
                 let seed = rule.salt.as_deref().unwrap_or(&rule.id_text);
                 let hash = bucket::hash_joined(&[seed, &self.model.account_id, self.context.bucketing_id()]);
                 let value = bucket::bucket(hash, bucket::MAX_TRAFFIC_VALUE) * multiplier;
                 let value = value.floor();
-                let variation = rule.variations.iter().find(|v| v.range.contains(value)).cloned();
+                let variation = rule.variations.iter().find(|v| v.range.contains(value));
                 self.note(|| match &variation {
                     Some(v) => format!("variation bucket {value} of 10000: variation {}", v.key),
                     None => format!("variation bucket {value} of 10000: no variation's range"),

@@ -107,6 +107,7 @@ const FOLLOWED_KEYS: &[&str] = &[
 
 /// A holdout as `HoldoutModel` reads one (the validator has checked its shape).
 fn compile_holdout(
+    index: usize,
     holdout: &Map<String, Value>,
     features: &dyn FeatureIds,
     compiling: &mut Compiling,
@@ -119,6 +120,9 @@ fn compile_holdout(
         _ => None,
     };
     Holdout {
+        index,
+        reusable: segments.as_deref().is_none_or(|node| !node.looks_up()),
+        reads_user_id: segments.as_deref().is_some_and(Node::reads_user_id),
         reported_id: ReportedId::of(&id),
         id_text: js::to_string(&id),
         id,
@@ -289,7 +293,8 @@ impl Model {
         let holdouts = holdout_values
             .iter()
             .filter_map(Value::as_object)
-            .map(|holdout| compile_holdout(holdout, &features_by_id, &mut compiling))
+            .enumerate()
+            .map(|(index, holdout)| compile_holdout(index, holdout, &features_by_id, &mut compiling))
             .collect();
         let events = EventSettings {
             metrics: metric_identifiers(feature_values.iter().chain(holdout_values)),
