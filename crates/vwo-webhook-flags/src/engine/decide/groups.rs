@@ -287,7 +287,7 @@ fn find_winner<'a>(
 /// `calculateBucketValue(getBucketingSeed(seed or userId, undefined, groupId))`.
 fn bucket_in_group(run: &Run<'_, '_>, group: &GroupRef) -> f64 {
     bucket::bucket(
-        bucket::hash_joined(&[&group.text, run.context.bucketing_id()]),
+        bucket::hash_joined([&group.text, run.context.bucketing_id()]),
         bucket::MAX_TRAFFIC_VALUE,
     )
 }

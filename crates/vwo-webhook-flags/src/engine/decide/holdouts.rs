@@ -149,7 +149,7 @@ impl<'a> Run<'a, '_> {
             }
         }
         let value = bucket::bucket(
-            bucket::hash_joined(&[&self.model.account_id, &holdout.id_text, self.context.id()]),
+            bucket::hash_joined([&self.model.account_id, &holdout.id_text, self.context.id()]),
             bucket::MAX_TRAFFIC_PERCENT,
         );
         Ok(value != 0.0 && value <= holdout.percent_traffic)

@@ -129,7 +129,7 @@ impl<'a> Run<'a, '_> {
             .collect();
         let seed = rule.salt.as_deref().unwrap_or(&rule.id_text);
         let value = bucket::bucket(
-            bucket::hash_joined(&[seed, self.context.bucketing_id()]),
+            bucket::hash_joined([seed, self.context.bucketing_id()]),
             bucket::MAX_TRAFFIC_VALUE,
         );
         several

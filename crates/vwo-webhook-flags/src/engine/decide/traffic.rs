@@ -33,7 +33,7 @@ impl<'a> Run<'a, '_> {
             _ => {
                 let multiplier = if rule.traffic_truthy { 1.0 } else { f64::NAN };
                 let seed = rule.salt.as_deref().unwrap_or(&rule.id_text);
-                let hash = bucket::hash_joined(&[seed, &self.model.account_id, self.context.bucketing_id()]);
+                let hash = bucket::hash_joined([seed, &self.model.account_id, self.context.bucketing_id()]);
                 let value = bucket::bucket(hash, bucket::MAX_TRAFFIC_VALUE) * multiplier;
                 let value = value.floor();
                 let variation = rule.variations.iter().find(|v| v.range.contains(value));
@@ -57,7 +57,7 @@ impl<'a> Run<'a, '_> {
         };
         let seed = salt.unwrap_or(&rule.id_text);
         let value = bucket::bucket(
-            bucket::hash_joined(&[seed, self.context.bucketing_id()]),
+            bucket::hash_joined([seed, self.context.bucketing_id()]),
             bucket::MAX_TRAFFIC_PERCENT,
         );
         Ok((value != 0.0 && value <= traffic, value))
