@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use arc_swap::ArcSwapOption;
+use arc_swap::{ArcSwapOption, Guard};
 use serde_json::Value;
 use vwo_webhook_settings::{SettingsStore, Snapshot};
 
@@ -266,6 +266,25 @@ impl Flags {
         Some(self.install(model, Some(snapshot)))
     }
 
+    /// [`Flags::current`] for a decision made at once: a guard, which reads the settings
+    /// without touching their reference count (atomic operations that cost a decision more
+    /// time than their instructions show). Not for holding across an `.await`.
+    fn current_now(&self) -> Guard<Option<Arc<Compiled>>> {
+        let compiled = self.compiled.load();
+        let Some(store) = &self.store else {
+            return compiled;
+        };
+        let snapshot = store.load();
+        match (&*compiled, &*snapshot) {
+            (Some(held), Some(snapshot))
+                if held.snapshot.as_ref().is_some_and(|s| Arc::ptr_eq(s, snapshot)) =>
+            {
+                compiled
+            }
+            _ => Guard::from_inner(self.current()),
+        }
+    }
+
     /// Whether settings have been installed.
     pub fn is_ready(&self) -> bool {
         self.current().is_some()
@@ -292,14 +311,15 @@ impl Flags {
     /// Synchronous: storage is read through [`Storage`], which answers at once (with an
     /// [`AsyncStorage`] configured, use [`Flags::get_flag_async`]).
     pub fn get_flag(&self, feature_key: &str, context: &Context) -> Flag {
-        let Some(compiled) = self.current() else {
+        let current = self.current_now();
+        let Some(compiled) = current.as_deref() else {
             return Flag::without_settings();
         };
         let Some(storage) = self.storage_now() else {
             return self.needs_async();
         };
-        let decision = decide_direct(&compiled, feature_key, context, storage, &*self.gateway, false);
-        self.finish(&compiled, context, decision)
+        let decision = decide_direct(compiled, feature_key, context, storage, &*self.gateway, false);
+        self.finish(compiled, context, decision)
     }
 
     /// The storage a synchronous decision reads (`None` inside: no storage); `None` when the
