@@ -78,14 +78,23 @@ async fn store_directly(url: &str, raw: &str, publish: bool) -> u64 {
         .await
         .expect("write");
     if publish {
-        let _: i64 = redis::cmd("PUBLISH")
-            .arg(format!("{PREFIX}:changed"))
-            .arg(format!("{epoch}:{revision}:new"))
-            .query_async(&mut redis)
-            .await
-            .expect("publish");
+        announce(&mut redis, &epoch, revision).await;
     }
     revision
+}
+
+/// Tells the followers, as a replica that stored a new document does.
+async fn announce(
+    redis: &mut redis::aio::MultiplexedConnection,
+    epoch: &str,
+    revision: impl std::fmt::Display,
+) {
+    let _: i64 = redis::cmd("PUBLISH")
+        .arg(format!("{PREFIX}:changed"))
+        .arg(format!("{epoch}:{revision}:new"))
+        .query_async(redis)
+        .await
+        .expect("publish");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -332,12 +341,7 @@ async fn a_failover_that_lost_the_newest_document_takes_no_replica_back() {
         .query_async(&mut redis)
         .await
         .expect("write");
-    let _: i64 = redis::cmd("PUBLISH")
-        .arg(format!("{PREFIX}:changed"))
-        .arg(format!("{epoch}:{revision}:new"))
-        .query_async(&mut redis)
-        .await
-        .expect("publish");
+    announce(&mut redis, epoch, &revision).await;
 
     // The replicas keep version 2 and fetch again for the fleet, whose new epoch then holds it.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
