@@ -184,20 +184,16 @@ async fn settings_throughput() {
 }
 
 fn relay_config(vwo: &FakeVwo, targets: &str) -> RelayConfig {
-    let base = vwo.url();
-    RelayConfig::from_toml(&format!(
-        r#"
-events_base_url = "{base}"
-event_queue_bytes = 268435456
-
-[[environment]]
-name = "production"
-account_id = "{ACCOUNT}"
-sdk_key = "{SDK_KEY}"
-webhook_secrets = ["{HOOK}"]
-settings_base_url = "{base}"
-{targets}
-"#
+    RelayConfig::from_toml(&support::relay_toml(
+        vwo,
+        "event_queue_bytes = 268435456",
+        &[support::environment_toml(
+            vwo,
+            "production",
+            SDK_KEY,
+            HOOK,
+            targets,
+        )],
     ))
     .expect("valid configuration")
 }

@@ -36,30 +36,15 @@ async fn kill_subscriptions(port: u16) {
 }
 
 async fn relay(vwo: &FakeVwo, redis: &str, target: SocketAddr) -> (Relay, SocketAddr) {
-    let base = vwo.url();
-    let config = RelayConfig::from_toml(&format!(
-        r#"
-events_base_url = "{base}"
-redis_url = "{redis}"
-
-[[environment]]
-name = "production"
-account_id = "{ACCOUNT}"
-sdk_key = "{SDK_KEY}"
-webhook_secrets = ["{HOOK}"]
-settings_base_url = "{base}"
-
-[[environment.target]]
-url = "http://{target}/vwo-webhook"
-key = "target-key"
-
-[[environment]]
-name = "staging"
-account_id = "{ACCOUNT}"
-sdk_key = "sdk-key-staging"
-webhook_secrets = ["{HOOK}"]
-settings_base_url = "{base}"
-"#
+    let target =
+        format!("[[environment.target]]\nurl = \"http://{target}/vwo-webhook\"\nkey = \"target-key\"\n");
+    let config = RelayConfig::from_toml(&support::relay_toml(
+        vwo,
+        &format!("redis_url = \"{redis}\""),
+        &[
+            support::environment_toml(vwo, "production", SDK_KEY, HOOK, &target),
+            support::environment_toml(vwo, "staging", "sdk-key-staging", HOOK, ""),
+        ],
     ))
     .expect("valid configuration");
     assert!(

@@ -50,27 +50,13 @@ async fn start(vwo: &FakeVwo, targets: &str, extra: &str) -> Running {
 
 /// [`start`] with the targets asked again on `schedule`.
 async fn start_with(vwo: &FakeVwo, targets: &str, extra: &str, schedule: NoticeSchedule) -> Running {
-    let base = vwo.url();
-    let text = format!(
-        r#"
-events_base_url = "{base}"
-{extra}
-
-[[environment]]
-name = "production"
-account_id = "{ACCOUNT}"
-sdk_key = "{PRODUCTION_KEY}"
-webhook_secrets = ["{HOOK_SECRET}"]
-settings_base_url = "{base}"
-{targets}
-
-[[environment]]
-name = "staging"
-account_id = "{ACCOUNT}"
-sdk_key = "{STAGING_KEY}"
-webhook_secrets = ["{HOOK_SECRET}"]
-settings_base_url = "{base}"
-"#
+    let text = support::relay_toml(
+        vwo,
+        extra,
+        &[
+            support::environment_toml(vwo, "production", PRODUCTION_KEY, HOOK_SECRET, targets),
+            support::environment_toml(vwo, "staging", STAGING_KEY, HOOK_SECRET, ""),
+        ],
     );
     let config = RelayConfig::from_toml(&text).expect("valid configuration");
     let relay = Relay::builder(config)

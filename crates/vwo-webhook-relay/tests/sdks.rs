@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use support::service::{Sdk, Service, installed};
-use support::{ACCOUNT, FakeVwo, deliver_webhook, free_port, settings};
+use support::{FakeVwo, deliver_webhook, free_port, settings};
 use vwo_webhook_relay::{Relay, RelayConfig};
 
 const SDK_KEY: &str = "sdk-key-production";
@@ -24,25 +24,22 @@ const HOOK_SECRET: &str = "hook-secret";
 
 /// A relay for one environment over `vwo`, telling the given targets.
 async fn relay(vwo: &FakeVwo, targets: &[(&str, SocketAddr, &str)]) -> (Relay, SocketAddr) {
-    let base = vwo.url();
     let targets: String = targets
         .iter()
         .map(|(name, addr, key)| {
             format!("[[environment.target]]\nname = \"{name}\"\nurl = \"http://{addr}/vwo-webhook\"\nkey = \"{key}\"\n")
         })
         .collect();
-    let config = RelayConfig::from_toml(&format!(
-        r#"
-events_base_url = "{base}"
-
-[[environment]]
-name = "production"
-account_id = "{ACCOUNT}"
-sdk_key = "{SDK_KEY}"
-webhook_secrets = ["{HOOK_SECRET}"]
-settings_base_url = "{base}"
-{targets}
-"#
+    let config = RelayConfig::from_toml(&support::relay_toml(
+        vwo,
+        "",
+        &[support::environment_toml(
+            vwo,
+            "production",
+            SDK_KEY,
+            HOOK_SECRET,
+            &targets,
+        )],
     ))
     .expect("valid configuration");
     support::serve_relay(config).await

@@ -241,6 +241,39 @@ pub async fn serve(app: Router) -> SocketAddr {
     addr
 }
 
+/// A relay configuration over the fake VWO, as TOML: its events go to `vwo`, `top` adds
+/// top-level settings, then the environments (each from [`environment_toml`]).
+pub fn relay_toml(vwo: &FakeVwo, top: &str, environments: &[String]) -> String {
+    format!(
+        "events_base_url = \"{}\"\n{top}\n{}",
+        vwo.url(),
+        environments.concat()
+    )
+}
+
+/// An `[[environment]]` of account [`ACCOUNT`] whose settings come from `vwo`; `more` goes
+/// inside it (options, `[[environment.target]]` tables).
+pub fn environment_toml(
+    vwo: &FakeVwo,
+    name: &str,
+    sdk_key: &str,
+    webhook_secret: &str,
+    more: &str,
+) -> String {
+    let base = vwo.url();
+    format!(
+        r#"
+[[environment]]
+name = "{name}"
+account_id = "{ACCOUNT}"
+sdk_key = "{sdk_key}"
+webhook_secrets = ["{webhook_secret}"]
+settings_base_url = "{base}"
+{more}
+"#
+    )
+}
+
 /// A port nothing listens on (bound, then released).
 pub fn free_port() -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
