@@ -295,6 +295,29 @@ mod tests {
     }
 
     #[test]
+    fn a_holdout_whose_segments_read_storage_is_evaluated_anew_each_time() {
+        // Holdout 31 takes users with a decision stored for feature 4 (`f`): storage written
+        // during a decision (a group's held-out member, a winner) changes its verdict, so the
+        // verdict a run keeps for other holdouts is never kept for it.
+        let model = settings(json!([{
+            "id": 31, "name": "h", "segments": {"or": [{"featureId": {"4": "on"}}]},
+            "percentTraffic": 100, "isGlobal": true, "featureIds": [], "metrics": []
+        }]));
+        let context = Context::new("u-1").expect("id").with_custom_variable("a", 1);
+        let feature = model.feature("f").expect("feature");
+        let mut storage = Kept::default();
+        let mut run = Run::new(&model, &context, &mut storage, &Nothing, false);
+        let mut impressions = Impressions::new();
+        let before = run.holdouts_taking(feature, None).expect("evaluated");
+        assert!(before.is_empty(), "nothing stored yet: not held out");
+        run.access.set("f", StoredDecision::default());
+        let after = run
+            .matched_holdouts(feature, None, &mut impressions)
+            .expect("evaluated");
+        assert_eq!(ids(&after.matched).collect::<Vec<_>>(), [json!(31)]);
+    }
+
+    #[test]
     fn a_holdout_added_after_a_stored_decision_is_reported_not_in_and_appended() {
         let n = ReportedId::Number;
         let context = Context::new("u-1").expect("id").with_custom_variable("a", 1);
