@@ -6,8 +6,8 @@ use std::time::SystemTime;
 
 use serde_json::{Value, json};
 use vwo_webhook_flags::{
-    AsyncStorage, BoxFuture, Context, Flags, MemoryStorage, Reason, Storage, StoredDecision, TestData,
-    TestFlag,
+    AsyncStorage, BoxFuture, Context, Flag, Flags, MemoryStorage, Placement, Reason, RuleDecision, Storage,
+    StoredDecision, TestData, TestFlag,
 };
 use vwo_webhook_settings::replication::StoreWrite;
 use vwo_webhook_settings::{Check, SettingsStore, Snapshot, Source};
@@ -204,6 +204,81 @@ async fn storage_is_configured_once_for_both_paths() {
     let asynchronous = flags.get_flag_async("feature1", &context).await;
     assert!(asynchronous.is_enabled());
     assert!(!slow.0.is_empty(), "get_flag_async wrote the async storage");
+}
+
+#[test]
+fn a_flag_says_how_its_rule_placed_the_user_and_flags_share_each_placements_record() {
+    // One A/B rule; variation 2 forces users whose variation targeting variable `beta` is "yes".
+    let variation = |id: u64, forced: Value| json!({"id": id, "name": format!("v{id}"), "weight": 50, "segments": forced, "variables": []});
+    let settings = json!({
+        "version": 1, "accountId": 123456, "sdkKey": "key",
+        "features": [{
+            "id": 1, "key": "checkout", "name": "checkout", "status": "ON", "type": "FEATURE_FLAG",
+            "metrics": [], "rules": [{"type": "FLAG_TESTING", "ruleKey": "ab", "campaignId": 7}],
+        }],
+        "campaigns": [{
+            "id": 7, "key": "checkout_ab", "name": "checkout ab", "type": "FLAG_TESTING",
+            "status": "RUNNING", "percentTraffic": 100, "isForcedVariationEnabled": true, "segments": {},
+            "variations": [variation(1, json!({})), variation(2, json!({"custom_variable": {"beta": "yes"}}))],
+        }],
+    });
+    let storage = Arc::new(MemoryStorage::new());
+    let flags = Flags::builder()
+        .storage(storage.clone())
+        .document(&settings)
+        .build();
+    let experiment = |flag: &Flag| flag.experiment().cloned().expect("the rule placed the user");
+    let expected = |variation: u64, placement| RuleDecision {
+        campaign_id: json!(7),
+        key: Arc::from("checkout_ab"),
+        variation_id: json!(variation),
+        placement,
+    };
+
+    // Bucketed: two users who fall in variation 2 are told the same, from one shared record.
+    let bucketed: Vec<Flag> = (0..100)
+        .map(|i| flags.get_flag("checkout", &Context::new(format!("user-{i}")).expect("id")))
+        .filter(|flag| {
+            flag.experiment()
+                .is_some_and(|rule| rule.variation_id == json!(2))
+        })
+        .take(2)
+        .collect();
+    assert_eq!(bucketed.len(), 2, "half the users fall in variation 2");
+    assert_eq!(experiment(&bucketed[0]), expected(2, Placement::Bucketed));
+    assert!(std::ptr::eq(
+        bucketed[0].experiment().expect("placed"),
+        bucketed[1].experiment().expect("placed")
+    ));
+
+    // Whitelisted into the same variation: its own record, never the bucketed one.
+    let mut targeting = serde_json::Map::new();
+    targeting.insert("beta".to_owned(), json!("yes"));
+    let forced = Context::new("forced-user")
+        .expect("id")
+        .with_variation_targeting_variables(targeting);
+    assert_eq!(
+        experiment(&flags.get_flag("checkout", &forced)),
+        expected(2, Placement::Whitelisted)
+    );
+    assert_eq!(
+        experiment(&bucketed[0]).placement,
+        Placement::Bucketed,
+        "a flag already given is not changed by a later placement"
+    );
+
+    // Kept from storage: the stored ids, placed by storage.
+    let again = Context::new("returning-user").expect("id");
+    let first = experiment(&flags.get_flag("checkout", &again));
+    let stored = experiment(&flags.get_flag("checkout", &again));
+    assert_eq!(first.placement, Placement::Bucketed);
+    assert_eq!(
+        stored,
+        RuleDecision {
+            placement: Placement::Stored,
+            ..first
+        }
+    );
 }
 
 #[test]

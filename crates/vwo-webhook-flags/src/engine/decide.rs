@@ -83,11 +83,14 @@ fn flag_of(outcome: &Decided<'_>) -> Flag {
         Reason::NoRulePassed
     };
     let enabled = outcome.enabled && !outcome.threw;
-    let rule = |passed: &Passed<'_>| RuleDecision {
-        campaign_id: passed.id().clone(),
-        key: Arc::clone(passed.key_text()),
-        variation_id: passed.variation_id().clone(),
-        placement: passed.how(),
+    let rule = |passed: &Passed<'_>| match passed {
+        Passed::Rule { rule, variation, how } => variation.reported(rule, *how),
+        Passed::Stored(stored) => Arc::new(RuleDecision {
+            campaign_id: stored.id.clone(),
+            key: Arc::clone(&stored.key_text),
+            variation_id: stored.variation_id.clone(),
+            placement: Placement::Stored,
+        }),
     };
     Flag {
         enabled,
@@ -214,24 +217,10 @@ impl Passed<'_> {
         }
     }
 
-    fn key_text(&self) -> &Arc<str> {
-        match self {
-            Passed::Rule { rule, .. } => &rule.key_text,
-            Passed::Stored(stored) => &stored.key_text,
-        }
-    }
-
     fn variation_id(&self) -> &Value {
         match self {
             Passed::Rule { variation, .. } => &variation.id,
             Passed::Stored(stored) => &stored.variation_id,
-        }
-    }
-
-    fn how(&self) -> Placement {
-        match self {
-            Passed::Rule { how, .. } => *how,
-            Passed::Stored(_) => Placement::Stored,
         }
     }
 }

@@ -63,8 +63,9 @@ pub struct Flag {
     pub(super) enabled: bool,
     /// The variation's variables (shared with the compiled settings); empty when off.
     pub(super) variables: Option<Arc<[Variable]>>,
-    pub(super) rollout: Option<RuleDecision>,
-    pub(super) experiment: Option<RuleDecision>,
+    /// Shared with the compiled settings (a rule decided by storage has its own).
+    pub(super) rollout: Option<Arc<RuleDecision>>,
+    pub(super) experiment: Option<Arc<RuleDecision>>,
     pub(super) reason: Reason,
     /// The holdouts that hold the user out (`None` unless a holdout does).
     pub(super) holdouts: Option<Box<[Value]>>,
@@ -117,12 +118,12 @@ impl Flag {
 
     /// The rollout rule that passed, if any.
     pub fn rollout(&self) -> Option<&RuleDecision> {
-        self.rollout.as_ref()
+        self.rollout.as_deref()
     }
 
     /// The experiment (testing or personalize rule) that bucketed the user, if any.
     pub fn experiment(&self) -> Option<&RuleDecision> {
-        self.experiment.as_ref()
+        self.experiment.as_deref()
     }
 
     /// Whether this decision evaluated a holdout that applies to the feature, holding the

@@ -3,12 +3,13 @@
 //! it takes a settings file (`utils/SettingsUtil.ts`, `FunctionUtil.addLinkedCampaignsToSettings`,
 //! `CampaignUtil.setVariationAllocation`). Built once per snapshot; decisions only read it.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 
 use crate::engine::bucket::{Range, Weight};
 use crate::engine::fast_hash::FastMap;
+use crate::engine::flag::{Placement, RuleDecision};
 use crate::engine::js;
 use crate::engine::segment::{Compiling, FeatureIds, Node, Problems, Throw};
 use crate::engine::variable::{Scalar, Variable};
@@ -103,6 +104,28 @@ pub(super) struct Variation {
     /// Whitelisting: a non-empty segment object.
     pub(super) whitelist: Option<Box<Node>>,
     pub(super) variables: Arc<[Variable]>,
+    /// What a flag reports of this variation, bucketed or whitelisted: made at its first
+    /// decision, then shared by every flag that names it (a flag only counts a reference).
+    pub(super) reported: [OnceLock<Arc<RuleDecision>>; 2],
+}
+
+impl Variation {
+    /// The flag's record of a user placed `how` in this variation of `rule`'s campaign.
+    /// `rule` is one of the rules linked to the campaign the variation belongs to, so the
+    /// record is the same whichever of them asks.
+    pub(super) fn reported(&self, rule: &Rule, how: Placement) -> Arc<RuleDecision> {
+        let record = || RuleDecision {
+            campaign_id: rule.id.clone(),
+            key: Arc::clone(&rule.key_text),
+            variation_id: self.id.clone(),
+            placement: how,
+        };
+        match how {
+            Placement::Bucketed => Arc::clone(self.reported[0].get_or_init(|| Arc::new(record()))),
+            Placement::Whitelisted => Arc::clone(self.reported[1].get_or_init(|| Arc::new(record()))),
+            Placement::Stored => Arc::new(record()),
+        }
+    }
 }
 
 /// A campaign's compiled variations, shared by the rules linked to it.

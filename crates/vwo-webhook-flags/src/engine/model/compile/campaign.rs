@@ -102,6 +102,7 @@ pub(super) fn variations(
                 },
                 whitelist,
                 variables: variables(vars, texts),
+                reported: Default::default(),
             })
         })
         .collect()
