@@ -19,9 +19,13 @@ pub(super) fn with_number_text<R>(value: f64, f: impl FnOnce(&str) -> R) -> R {
     }
     // Integers JavaScript holds exactly print as their digits; ryu's general path is several
     // times slower, and most numbers in contexts and settings are such integers.
-    if value.fract() == 0.0 && value.abs() <= MAX_SAFE_INTEGER {
-        #[allow(clippy::cast_possible_truncation, reason = "an integer within 2^53")]
-        return f(itoa::Buffer::new().format(value as i64));
+    // Within 2^53 the cast truncates exactly, so it gives the number back only for an integer
+    // (a cast, where `fract` is a library call on the baseline x86-64).
+    #[allow(clippy::cast_possible_truncation, reason = "within 2^53, compared below")]
+    let whole = value as i64;
+    #[allow(clippy::cast_precision_loss, reason = "within 2^53: exact")]
+    if value.abs() <= MAX_SAFE_INTEGER && whole as f64 == value {
+        return f(itoa::Buffer::new().format(whole));
     }
     f(ryu_js::Buffer::new().format(value))
 }
@@ -377,6 +381,13 @@ mod tests {
         fn integers_print_as_the_general_path_prints_them(n in -9_007_199_254_740_991_i64..=9_007_199_254_740_991) {
             #[allow(clippy::cast_precision_loss, reason = "within 2^53: exact")]
             let value = n as f64;
+            let general = if value == 0.0 { "0".to_owned() } else { ryu_js::Buffer::new().format(value).to_owned() };
+            proptest::prop_assert_eq!(number_to_string(value), general);
+        }
+
+        /// Any number, whole or not, inside 2^53 or not, prints as the general path prints it.
+        #[test]
+        fn any_number_prints_as_the_general_path_prints_it(value in proptest::num::f64::ANY) {
             let general = if value == 0.0 { "0".to_owned() } else { ryu_js::Buffer::new().format(value).to_owned() };
             proptest::prop_assert_eq!(number_to_string(value), general);
         }

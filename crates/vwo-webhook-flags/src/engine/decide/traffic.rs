@@ -34,8 +34,9 @@ impl<'a> Run<'a, '_> {
                 let multiplier = if rule.traffic_truthy { 1.0 } else { f64::NAN };
                 let seed = rule.salt.as_deref().unwrap_or(&rule.id_text);
                 let hash = bucket::hash_joined([seed, &self.model.account_id, self.context.bucketing_id()]);
+                // The SDK floors this product; a whole bucket times 1 or NaN is already whole
+                // or NaN.
                 let value = bucket::bucket(hash, bucket::MAX_TRAFFIC_VALUE) * multiplier;
-                let value = value.floor();
                 let variation = rule.variations.iter().find(|v| v.range.contains(value));
                 self.note(|| match &variation {
                     Some(v) => format!("variation bucket {value} of 10000: variation {}", v.key),
