@@ -10,6 +10,10 @@ use vwo_webhook_flags::{
     StoredDecision, TestData, TestFlag,
 };
 use vwo_webhook_settings::replication::StoreWrite;
+
+#[path = "support/ab.rs"]
+mod ab;
+use ab::ab_settings;
 use vwo_webhook_settings::{Check, SettingsStore, Snapshot, Source};
 
 fn fixture(name: &str) -> Value {
@@ -208,20 +212,11 @@ async fn storage_is_configured_once_for_both_paths() {
 
 #[test]
 fn a_flag_says_how_its_rule_placed_the_user_and_flags_share_each_placements_record() {
-    // One A/B rule; variation 2 forces users whose variation targeting variable `beta` is "yes".
-    let variation = |id: u64, forced: Value| json!({"id": id, "name": format!("v{id}"), "weight": 50, "segments": forced, "variables": []});
-    let settings = json!({
-        "version": 1, "accountId": 123456, "sdkKey": "key",
-        "features": [{
-            "id": 1, "key": "checkout", "name": "checkout", "status": "ON", "type": "FEATURE_FLAG",
-            "metrics": [], "rules": [{"type": "FLAG_TESTING", "ruleKey": "ab", "campaignId": 7}],
-        }],
-        "campaigns": [{
-            "id": 7, "key": "checkout_ab", "name": "checkout ab", "type": "FLAG_TESTING",
-            "status": "RUNNING", "percentTraffic": 100, "isForcedVariationEnabled": true, "segments": {},
-            "variations": [variation(1, json!({})), variation(2, json!({"custom_variable": {"beta": "yes"}}))],
-        }],
-    });
+    // Variation 2 forces users whose variation targeting variable `beta` is "yes".
+    let settings = ab_settings(
+        [json!({}), json!({"custom_variable": {"beta": "yes"}})],
+        json!({}),
+    );
     let storage = Arc::new(MemoryStorage::new());
     let flags = Flags::builder()
         .storage(storage.clone())
