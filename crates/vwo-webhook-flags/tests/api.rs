@@ -10,11 +10,11 @@ use vwo_webhook_flags::{
     StoredDecision, TestData, TestFlag,
 };
 use vwo_webhook_settings::replication::StoreWrite;
+use vwo_webhook_settings::{Check, SettingsStore, Snapshot, Source};
 
 #[path = "support/ab.rs"]
 mod ab;
 use ab::ab_settings;
-use vwo_webhook_settings::{Check, SettingsStore, Snapshot, Source};
 
 fn fixture(name: &str) -> Value {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -170,8 +170,8 @@ pub(crate) trait Lists {
 }
 
 /// A rule that passed, as the SDK's integrations callback reports it: the settings' rule, or
-/// what storage recorded of it (read as stored). Borrowed from the settings during a run, so
-/// a decision copies the rule's ids once, into its [`Flag`].
+/// what storage recorded of it (read as stored). Borrowed from the settings during a run; the
+/// [`Flag`] then shares the variation's record of it ([`Variation::reported`]).
 #[derive(Debug, Clone)]
 enum Passed<'a> {
     Rule {

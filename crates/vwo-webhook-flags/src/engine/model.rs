@@ -123,6 +123,8 @@ impl Variation {
         match how {
             Placement::Bucketed => Arc::clone(self.reported[0].get_or_init(|| Arc::new(record()))),
             Placement::Whitelisted => Arc::clone(self.reported[1].get_or_init(|| Arc::new(record()))),
+            // A decision from storage carries what storage recorded, not this variation's
+            // record, so it is never shared.
             Placement::Stored => Arc::new(record()),
         }
     }
