@@ -30,7 +30,7 @@ pub use uuid::user_uuid;
 pub use variable::Variable;
 
 pub(crate) use context::map_weight;
-pub(crate) use decide::{Decision, Lists, Miss, StorageView, decide};
+pub(crate) use decide::{Decision, Lists, Miss, Records, StorageView, decide};
 pub(crate) use model::{Model, ReportedId};
 pub(crate) use segment::USER_ID_KEY;
 pub(crate) use uuid::{account_namespace, user_uuid_in};

@@ -8,7 +8,7 @@ use arc_swap::{ArcSwapOption, Guard};
 use serde_json::Value;
 use vwo_webhook_settings::{SettingsStore, Snapshot};
 
-use crate::engine::{self, Context, Decision, Flag, Lists, Miss, Model, StorageView};
+use crate::engine::{self, Context, Decision, Flag, Lists, Miss, Model, Records, StorageView};
 use crate::events::Reporter;
 use crate::meter;
 use crate::storage::{AsyncStorage, Storage, StoredDecision};
@@ -318,7 +318,14 @@ impl Flags {
         let Some(storage) = self.storage_now() else {
             return self.needs_async();
         };
-        let decision = decide_direct(compiled, feature_key, context, storage, &*self.gateway, false);
+        let decision = decide_direct(
+            compiled,
+            feature_key,
+            context,
+            storage,
+            &*self.gateway,
+            self.records(),
+        );
         self.finish(compiled, context, decision)
     }
 
@@ -355,7 +362,11 @@ impl Flags {
                 steps: vec!["the storage configured does I/O: explain cannot read it".to_owned()],
             };
         };
-        let decision = decide_direct(&compiled, feature_key, context, storage, &*self.gateway, true);
+        let records = Records {
+            impressions: false,
+            trace: true,
+        };
+        let decision = decide_direct(&compiled, feature_key, context, storage, &*self.gateway, records);
         Explanation {
             flag: decision.flag,
             steps: decision.trace,
@@ -380,12 +391,19 @@ impl Flags {
                     context,
                     Some(&**storage),
                     &*self.gateway,
-                    false,
+                    self.records(),
                 );
                 return self.finish(&compiled, context, decision);
             }
             None => {
-                let decision = decide_direct(&compiled, feature_key, context, None, &*self.gateway, false);
+                let decision = decide_direct(
+                    &compiled,
+                    feature_key,
+                    context,
+                    None,
+                    &*self.gateway,
+                    self.records(),
+                );
                 return self.finish(&compiled, context, decision);
             }
         };
@@ -396,7 +414,14 @@ impl Flags {
                 read: &read,
                 written: Vec::new(),
             };
-            match engine::decide(&compiled.model, feature_key, context, &mut view, &lists, false) {
+            match engine::decide(
+                &compiled.model,
+                feature_key,
+                context,
+                &mut view,
+                &lists,
+                self.records(),
+            ) {
                 Ok(decision) => {
                     for (key, stored) in std::mem::take(&mut view.written) {
                         storage.set(&key, context.id(), stored).await;
@@ -426,7 +451,15 @@ impl Flags {
             .map(|key| {
                 let flag = match storage {
                     Some(storage) => {
-                        decide_direct(&compiled, key, context, storage, &*self.gateway, false).flag
+                        decide_direct(
+                            &compiled,
+                            key,
+                            context,
+                            storage,
+                            &*self.gateway,
+                            Records::default(),
+                        )
+                        .flag
                     }
                     None => Flag::storage_needs_async(),
                 };
@@ -443,6 +476,14 @@ impl Flags {
 
     /// What every answered decision does, sync or async: it is counted, and its impressions
     /// are queued.
+    /// What a decision that is answered records: its impressions when there is a reporter.
+    fn records(&self) -> Records {
+        Records {
+            impressions: self.reporter.is_enabled(),
+            trace: false,
+        }
+    }
+
     fn finish(&self, compiled: &Compiled, context: &Context, decision: Decision) -> Flag {
         meter::record_decision(&decision.flag);
         crate::events::impressions::report(&self.reporter, &compiled.model, context, &decision);
@@ -457,7 +498,7 @@ fn decide_direct(
     context: &Context,
     storage: Option<&dyn Storage>,
     gateway: &dyn Gateway,
-    trace: bool,
+    records: Records,
 ) -> Decision {
     let mut view = Direct {
         storage,
@@ -469,7 +510,7 @@ fn decide_direct(
         context,
         &mut view,
         &GatewayLists(gateway),
-        trace,
+        records,
     ) {
         Ok(decision) => decision,
         // `Direct` never misses: it reads in place.

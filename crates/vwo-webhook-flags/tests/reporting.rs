@@ -5,12 +5,18 @@
 
 #[path = "support/collector.rs"]
 mod collector;
+#[path = "differential/generate.rs"]
+#[allow(dead_code)]
+mod generate;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
+use fastrand::Rng;
+
 use serde_json::{Map, Value, json};
-use vwo_webhook_flags::{Batching, Context, Flags, Reason, Reporter, ReportingConfig};
+use vwo_webhook_flags::{Batching, Context, Flags, MemoryStorage, Reason, Reporter, ReportingConfig};
 use vwo_webhook_settings::SdkKey;
 
 use collector::{Collector, Reply};
@@ -77,6 +83,90 @@ async fn flushed(reporter: &Reporter) {
     tokio::time::timeout(Duration::from_secs(20), reporter.flush())
         .await
         .expect("the flush ends");
+}
+
+/// Without a reporter a decision makes no impressions; the flag must not depend on them.
+/// Every case of generated settings (holdouts, groups, storage: each case twice, the second
+/// reading what the first stored) is decided with reporting on and off, and each flag,
+/// holdouts evaluated included, must be the same.
+#[tokio::test]
+async fn a_decision_answers_the_same_whether_or_not_it_reports() {
+    let collector = Collector::start().await;
+    let reporter = Reporter::start(config(&collector.url()).batching(batched(10_000))).expect("reporter");
+    let mut rng = Rng::with_seed(29);
+    let (mut decisions, mut held_out, mut evaluated, mut stored, mut threw) = (0, 0, 0, 0, 0);
+    for dialect in [generate::Dialect::Current, generate::Dialect::Node] {
+        for _ in 0..60 {
+            let (settings, contexts) = generate::in_dialect(dialect, || {
+                let settings = generate::settings(&mut rng);
+                let contexts: Vec<Value> = (0..40).map(|_| generate::context(&mut rng)).collect();
+                (settings, contexts)
+            });
+            let keys: Vec<&str> = settings["features"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|f| f["key"].as_str())
+                .collect();
+            let on = Flags::builder()
+                .reporter(reporter.clone())
+                .storage(Arc::new(MemoryStorage::new()))
+                .document(&settings)
+                .build();
+            let off = Flags::builder()
+                .storage(Arc::new(MemoryStorage::new()))
+                .document(&settings)
+                .build();
+            for context in &contexts {
+                let Ok(context) = Context::from_sdk_json(context) else {
+                    continue;
+                };
+                let feature = keys[rng.usize(0..keys.len())];
+                for _ in 0..2 {
+                    let reported = on.get_flag(feature, &context);
+                    let silent = off.get_flag(feature, &context);
+                    assert_eq!(
+                        format!("{reported:?}"),
+                        format!("{silent:?}"),
+                        "{feature} for {context:?} on {settings}"
+                    );
+                    decisions += 1;
+                    held_out += usize::from(reported.reason() == Reason::InHoldout);
+                    evaluated += usize::from(reported.holdout_evaluated());
+                    stored += usize::from(reported.reason() == Reason::Stored);
+                    threw += usize::from(reported.reason() == Reason::InvalidSettings);
+                }
+            }
+        }
+    }
+    // A holdout evaluated before the SDK throws (on the next holdout's segments, which read
+    // custom variables the context has none of) still counts as evaluated.
+    let mut throwing = settings();
+    throwing["holdouts"] = json!([
+        {"id": 31, "name": "none", "segments": {}, "percentTraffic": 0, "isGlobal": true,
+         "featureIds": [], "metrics": []},
+        {"id": 32, "name": "beta", "segments": {"or": [{"custom_variable": {"plan": "beta"}}]},
+         "percentTraffic": 100, "isGlobal": true, "featureIds": [], "metrics": []},
+    ]);
+    let context = Context::new("u-1").expect("id");
+    for flags in [
+        Flags::builder()
+            .reporter(reporter.clone())
+            .document(&throwing)
+            .build(),
+        Flags::from_document(&throwing),
+    ] {
+        let flag = flags.get_flag("checkout", &context);
+        assert_eq!(flag.reason(), Reason::InvalidSettings);
+        assert!(flag.holdout_evaluated(), "{flag:?}");
+    }
+    // The corpus reaches the paths where the impressions used to decide the flag.
+    assert!(
+        held_out > 0 && evaluated > held_out && stored > 0 && threw > 0,
+        "{decisions} decisions: {held_out} held out, {evaluated} evaluated a holdout, \
+         {stored} from storage, {threw} threw"
+    );
+    assert!(reporter.stats().queued > 0, "the reporting side reported");
 }
 
 /// A caller's HTTP client is the one that sends: one that goes through a proxy reaches the

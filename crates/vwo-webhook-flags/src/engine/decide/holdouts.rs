@@ -6,7 +6,7 @@
 use serde_json::Value;
 use smallvec::SmallVec;
 
-use super::{Decided, Impression, Impressions, Run, Stop, UserIdKind};
+use super::{Decided, Impression, Run, Stop, UserIdKind};
 use crate::engine::bucket;
 use crate::engine::model::{Feature, Holdout, ReportedId};
 use crate::engine::stored::StoredDecision;
@@ -42,21 +42,27 @@ pub(super) fn ids<'h>(holdouts: &'h [&Holdout]) -> impl Iterator<Item = Value> +
 
 impl<'a> Run<'a, '_> {
     /// `getMatchedHoldouts`: evaluates the holdouts that apply to `feature` and that `stored`
-    /// does not list yet, each making an impression in `impressions`.
+    /// does not list yet, each reported in `outcome`.
     pub(super) fn matched_holdouts(
         &mut self,
         feature: &'a Feature,
         stored: Option<&StoredDecision>,
-        impressions: &mut Impressions,
+        outcome: &mut Decided<'_>,
     ) -> Result<Evaluated<'a>, Stop> {
         let mut evaluated = Evaluated::default();
+        let reports = self.reports;
         self.each_new_holdout(feature, stored, |holdout, taken| {
             if taken {
                 evaluated.matched.push(holdout);
             } else {
                 evaluated.not_matched.push(holdout);
             }
-            impressions.push(holdout_impression(holdout, feature, taken));
+            outcome.holdout_reported = true;
+            if reports {
+                outcome
+                    .impressions
+                    .push(holdout_impression(holdout, feature, taken));
+            }
         })?;
         Ok(evaluated)
     }
@@ -171,10 +177,13 @@ impl<'a> Run<'a, '_> {
         for holdout in model.holdouts_of(feature) {
             if !not_in.iter().chain(is_in).any(|id| same_id(id, &holdout.id)) {
                 not_in.push(holdout.id.clone());
-                outcome
-                    .impressions
-                    .push(holdout_impression(holdout, feature, false));
-                outcome.replayed += 1;
+                outcome.holdout_reported = true;
+                if self.reports {
+                    outcome
+                        .impressions
+                        .push(holdout_impression(holdout, feature, false));
+                    outcome.replayed += 1;
+                }
             }
         }
         if not_in.len() > before && self.access.remembers() {
@@ -213,7 +222,7 @@ mod tests {
     use super::*;
     use crate::engine::Model;
     use crate::engine::context::Context;
-    use crate::engine::decide::{Lists, Miss, StorageView, decide};
+    use crate::engine::decide::{Lists, Miss, Records, StorageView, decide};
 
     struct Nothing;
 
@@ -261,9 +270,14 @@ mod tests {
                "featureIds": [], "metrics": []})
     }
 
+    const REPORTED: Records = Records {
+        impressions: true,
+        trace: false,
+    };
+
     fn impressions(model: &Model) -> Vec<(ReportedId, ReportedId, Option<ReportedId>)> {
         let context = Context::new("u-1").expect("id").with_custom_variable("a", 1);
-        let decision = decide(model, "f", &context, &mut Nothing, &Nothing, false).expect("decided");
+        let decision = decide(model, "f", &context, &mut Nothing, &Nothing, REPORTED).expect("decided");
         decision
             .impressions
             .into_iter()
@@ -306,13 +320,13 @@ mod tests {
         let context = Context::new("u-1").expect("id").with_custom_variable("a", 1);
         let feature = model.feature("f").expect("feature");
         let mut storage = Kept::default();
-        let mut run = Run::new(&model, &context, &mut storage, &Nothing, false);
-        let mut impressions = Impressions::new();
+        let mut run = Run::new(&model, &context, &mut storage, &Nothing, REPORTED);
+        let mut outcome = Decided::default();
         let before = run.holdouts_taking(feature, None).expect("evaluated");
         assert!(before.is_empty(), "nothing stored yet: not held out");
         run.access.set("f", StoredDecision::default());
         let after = run
-            .matched_holdouts(feature, None, &mut impressions)
+            .matched_holdouts(feature, None, &mut outcome)
             .expect("evaluated");
         assert_eq!(ids(&after.matched).collect::<Vec<_>>(), [json!(31)]);
     }
@@ -324,12 +338,12 @@ mod tests {
         let mut storage = Kept::default();
         // Decided and stored while holdout 31 alone existed (the user not in it).
         let first = settings(json!([holdout(31, 0)]));
-        decide(&first, "f", &context, &mut storage, &Nothing, false).expect("decided");
+        decide(&first, "f", &context, &mut storage, &Nothing, REPORTED).expect("decided");
         assert_eq!(storage.0["f"].not_in_holdout_id, Some(json!([31])));
         // Holdout 32 (all traffic) is added: the stored rollout answers, and 32 is reported
         // "not in" without being evaluated, then appended to the stored list.
         let second = settings(json!([holdout(31, 0), holdout(32, 100)]));
-        let decision = decide(&second, "f", &context, &mut storage, &Nothing, false).expect("decided");
+        let decision = decide(&second, "f", &context, &mut storage, &Nothing, REPORTED).expect("decided");
         assert!(decision.flag.is_enabled());
         let reported: Vec<_> = decision
             .impressions
