@@ -72,15 +72,15 @@ pub(crate) fn decide(
     let mut outcome = Decided::default();
     Run::new(model, context, storage, lists, records).get_flag(feature_key, &mut outcome)?;
     Ok(Decision {
-        flag: flag_of(&outcome),
+        flag: flag_of(&mut outcome),
         replayed: outcome.replayed,
         impressions: outcome.impressions,
         trace: outcome.trace,
     })
 }
 
-/// The answer a run's outcome gives.
-fn flag_of(outcome: &Decided<'_>) -> Flag {
+/// The answer a run's outcome gives (the holdouts that held the user out move into it).
+fn flag_of(outcome: &mut Decided<'_>) -> Flag {
     let reason = if outcome.threw {
         Reason::InvalidSettings
     } else if outcome.stored {
@@ -114,7 +114,8 @@ fn flag_of(outcome: &Decided<'_>) -> Flag {
         rollout: outcome.rollout.as_ref().filter(|_| enabled).map(rule),
         experiment: outcome.experiment.as_ref().filter(|_| enabled).map(rule),
         reason,
-        holdouts: (!outcome.held_out_by.is_empty()).then(|| outcome.held_out_by.clone().into_boxed_slice()),
+        holdouts: (!outcome.held_out_by.is_empty())
+            .then(|| std::mem::take(&mut outcome.held_out_by).into_boxed_slice()),
         holdout_evaluated: outcome.holdout_evaluated,
     }
 }
@@ -357,9 +358,14 @@ impl<'a, 'r> Run<'a, 'r> {
         }
     }
 
-    /// `setDataInStorage`: stores `decision` unless the SDK's checks refuse it.
-    fn write(&mut self, key: &str, decision: StoredDecision) {
-        if self.access.remembers() && storable(&decision) {
+    /// `setDataInStorage`: stores the decision `make` builds unless the SDK's checks refuse
+    /// it; without storage nothing is built.
+    fn write(&mut self, key: &str, make: impl FnOnce() -> StoredDecision) {
+        if !self.access.remembers() {
+            return;
+        }
+        let decision = make();
+        if storable(&decision) {
             self.access.set(key, decision);
         }
     }
@@ -400,14 +406,11 @@ impl<'a, 'r> Run<'a, 'r> {
         is_in.extend(holdouts::ids(&evaluated.matched));
         let mut not_in = StoredDecision::ids(stored.not_in_holdout_id.as_ref()).to_vec();
         not_in.extend(holdouts::ids(&evaluated.not_matched));
-        self.write(
-            &feature.key,
-            StoredDecision {
-                is_in_holdout_id: Some(Value::Array(is_in.clone())),
-                not_in_holdout_id: Some(Value::Array(not_in)),
-                ..StoredDecision::default()
-            },
-        );
+        self.write(&feature.key, || StoredDecision {
+            is_in_holdout_id: Some(Value::Array(is_in.clone())),
+            not_in_holdout_id: Some(Value::Array(not_in)),
+            ..StoredDecision::default()
+        });
         if self.reports {
             outcome.replayed += evaluated.len();
         }
@@ -534,16 +537,11 @@ impl<'a, 'r> Run<'a, 'r> {
             outcome.holdout_evaluated = evaluated.len() > 0;
             if !evaluated.matched.is_empty() {
                 let held_out_by: Vec<Value> = holdouts::ids(&evaluated.matched).collect();
-                self.write(
-                    feature_key,
-                    StoredDecision {
-                        is_in_holdout_id: Some(Value::Array(held_out_by.clone())),
-                        not_in_holdout_id: Some(Value::Array(
-                            holdouts::ids(&evaluated.not_matched).collect(),
-                        )),
-                        ..StoredDecision::default()
-                    },
-                );
+                self.write(feature_key, || StoredDecision {
+                    is_in_holdout_id: Some(Value::Array(held_out_by.clone())),
+                    not_in_holdout_id: Some(Value::Array(holdouts::ids(&evaluated.not_matched).collect())),
+                    ..StoredDecision::default()
+                });
                 outcome.held_out_by = held_out_by;
                 return Ok(());
             }
@@ -619,9 +617,9 @@ impl<'a, 'r> Run<'a, 'r> {
         }
 
         // Disabled decisions are stored too (1.40), with the holdouts that did not take the user.
-        if self.access.remembers() {
+        self.write(feature_key, || {
             let not_in_holdout_id = Some(Value::Array(not_in_holdouts));
-            let decision = if outcome.enabled {
+            if outcome.enabled {
                 StoredDecision {
                     feature_id: Some(feature.id.clone()),
                     rollout_id: outcome.rollout.as_ref().map(|p| p.id().clone()),
@@ -638,9 +636,8 @@ impl<'a, 'r> Run<'a, 'r> {
                     not_in_holdout_id,
                     ..StoredDecision::default()
                 }
-            };
-            self.write(feature_key, decision);
-        }
+            }
+        });
 
         if let Some(impact) = &feature.impact_campaign_id {
             let variation = ReportedId::Number(if outcome.enabled { 2.0 } else { 1.0 });
@@ -720,7 +717,7 @@ mod tests {
                 ..Decided::default()
             };
             mark(&mut outcome);
-            flag_of(&outcome)
+            flag_of(&mut outcome)
         };
         assert_eq!(flag(false, |_| {}).reason(), Reason::NoRulePassed);
         assert_eq!(flag(true, |_| {}).reason(), Reason::Matched);

@@ -188,13 +188,10 @@ fn held_out(run: &mut Run<'_, '_>, index: usize) -> Result<bool, Stop> {
     if matched.is_empty() {
         return Ok(false);
     }
-    run.write(
-        &feature.key,
-        StoredDecision {
-            is_in_holdout_id: Some(Value::Array(super::holdouts::ids(&matched).collect())),
-            ..StoredDecision::default()
-        },
-    );
+    run.write(&feature.key, || StoredDecision {
+        is_in_holdout_id: Some(Value::Array(super::holdouts::ids(&matched).collect())),
+        ..StoredDecision::default()
+    });
     Ok(true)
 }
 
