@@ -262,9 +262,10 @@ struct Decided<'a> {
     impressions: Impressions,
     /// How many of the impressions are of holdouts added after a stored decision.
     replayed: usize,
-    /// Whether the run evaluated a holdout of the feature for its own answer ([`Flag::holdout_evaluated`]):
-    /// holdouts added after a stored decision, and those evaluated again for a user storage
-    /// holds out, are only reported. Once the SDK throws, any holdout reported counts.
+    /// Whether the run evaluated a holdout of the feature for its own answer
+    /// ([`Flag::holdout_evaluated`]): holdouts added after a stored decision, and those
+    /// evaluated again for a user storage holds out, are only reported. Once the SDK throws,
+    /// any holdout reported counts.
     holdout_evaluated: bool,
     /// Whether the run reported a holdout, evaluated or not (what counts once it throws).
     holdout_reported: bool,
