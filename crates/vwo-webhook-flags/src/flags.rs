@@ -474,8 +474,6 @@ impl Flags {
         self.current()?.model.feature_id(key).cloned()
     }
 
-    /// What every answered decision does, sync or async: it is counted, and its impressions
-    /// are queued.
     /// What a decision that is answered records: its impressions when there is a reporter.
     fn records(&self) -> Records {
         Records {
@@ -484,6 +482,8 @@ impl Flags {
         }
     }
 
+    /// What every answered decision does, sync or async: it is counted, and its impressions
+    /// are queued.
     fn finish(&self, compiled: &Compiled, context: &Context, decision: Decision) -> Flag {
         meter::record_decision(&decision.flag);
         crate::events::impressions::report(&self.reporter, &compiled.model, context, &decision);
