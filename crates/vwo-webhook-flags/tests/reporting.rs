@@ -8,13 +8,15 @@ mod collector;
 #[path = "differential/generate.rs"]
 #[allow(dead_code)]
 mod generate;
+#[path = "support/meg.rs"]
+#[allow(dead_code)]
+mod meg;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use fastrand::Rng;
-
 use serde_json::{Map, Value, json};
 use vwo_webhook_flags::{Batching, Context, Flags, MemoryStorage, Reason, Reporter, ReportingConfig};
 use vwo_webhook_settings::SdkKey;
@@ -102,12 +104,7 @@ async fn a_decision_answers_the_same_whether_or_not_it_reports() {
                 let contexts: Vec<Value> = (0..40).map(|_| generate::context(&mut rng)).collect();
                 (settings, contexts)
             });
-            let keys: Vec<&str> = settings["features"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|f| f["key"].as_str())
-                .collect();
+            let keys = meg::feature_keys(&settings);
             let on = Flags::builder()
                 .reporter(reporter.clone())
                 .storage(Arc::new(MemoryStorage::new()))
@@ -121,7 +118,7 @@ async fn a_decision_answers_the_same_whether_or_not_it_reports() {
                 let Ok(context) = Context::from_sdk_json(context) else {
                     continue;
                 };
-                let feature = keys[rng.usize(0..keys.len())];
+                let feature = keys[rng.usize(0..keys.len())].as_str();
                 for _ in 0..2 {
                     let reported = on.get_flag(feature, &context);
                     let silent = off.get_flag(feature, &context);
